@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   virtualenv, install (with the embedded ffmpeg), generate a sample recording, encode it
+#   make test   the test suite (real ffmpeg on tiny generated frames)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo-data
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "encodectl needs Python >= 3.11; run make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || $(PYTHON) scripts/bootstrap_venv.py $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/python examples/make_sample_recording.py $(DEMO_DIR) --cameras 2 --episodes 3 --frames 60 --size 320x240
+	$(BIN)/encodectl version
+	$(BIN)/encodectl encode $(DEMO_DIR) --overwrite
+	@echo "Videos: $(DEMO_DIR)/videos/<camera>/<episode>.mp4"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check encodectl tests examples benchmarks
+	$(BIN)/ruff format --check encodectl tests examples benchmarks
+	$(BIN)/mypy encodectl
+
+bench: install
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

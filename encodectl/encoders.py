@@ -1,0 +1,246 @@
+"""The encoder table: every encoder encodectl knows, and one quality/preset scale across them.
+
+``--quality`` is CRF-like (0-51, lower is better) and ``--preset`` is
+fast/medium/slow; this module is the single place that turns them into each
+encoder's own controls, so "quality 23" asks for roughly the same picture on
+every encoder. Native preset names (``veryfast``, ``p5``, ``8`` …) pass through.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from pydantic import BaseModel
+
+from .errors import UsageError
+from .models import Codec, EncodeOptions, EncoderSettings, Profile
+
+GENERIC_PRESETS = ("fast", "medium", "slow")
+
+
+class EncoderSpec(BaseModel):
+    """One row of the table."""
+
+    name: str
+    codec: Codec
+    vendor: str  # "cpu", "nvidia", "intel", "amd", "vaapi", "apple"
+    hardware: bool
+    quality_option: tuple[str, ...]  # ffmpeg options that receive the native quality value
+    quality_max: int  # the native scale's worst value (51 for CRF/CQ/QP on h264)
+    fixed: dict[str, str] = {}  # options every encode with this encoder needs
+    presets: dict[str, str] = {}  # generic -> native; empty when the encoder has no preset control
+    preset_option: str = "preset"
+    native_presets: tuple[str, ...] = ()
+    quality_inverted: bool = False  # videotoolbox: higher is better
+    input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
+    threads_option: str | None = None
+
+
+_X26X_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
+_X26X_NATIVE = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+_NVENC_PRESETS = {"fast": "p2", "medium": "p4", "slow": "p6"}
+_NVENC_NATIVE = ("p1", "p2", "p3", "p4", "p5", "p6", "p7")
+_QSV_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
+_QSV_NATIVE = ("veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+_AMF_PRESETS = {"fast": "speed", "medium": "balanced", "slow": "quality"}
+_AMF_NATIVE = ("speed", "balanced", "quality")
+_SVT_PRESETS = {"fast": "8", "medium": "6", "slow": "4"}
+_SVT_NATIVE = tuple(str(n) for n in range(14))
+
+
+def _nvenc(codec: Codec, quality_max: int) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"{codec.value}_nvenc",
+        codec=codec,
+        vendor="nvidia",
+        hardware=True,
+        quality_option=("cq",),
+        quality_max=quality_max,
+        fixed={"rc": "vbr", "b:v": "0"},
+        presets=_NVENC_PRESETS,
+        native_presets=_NVENC_NATIVE,
+    )
+
+
+def _qsv(codec: Codec, quality_max: int) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"{codec.value}_qsv",
+        codec=codec,
+        vendor="intel",
+        hardware=True,
+        quality_option=("global_quality",),
+        quality_max=quality_max,
+        presets=_QSV_PRESETS,
+        native_presets=_QSV_NATIVE,
+        input_pix_fmt="nv12",
+    )
+
+
+def _amf(codec: Codec, quality_max: int) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"{codec.value}_amf",
+        codec=codec,
+        vendor="amd",
+        hardware=True,
+        quality_option=("qp_i", "qp_p"),
+        quality_max=quality_max,
+        fixed={"rc": "cqp"},
+        presets=_AMF_PRESETS,
+        preset_option="quality",
+        native_presets=_AMF_NATIVE,
+        input_pix_fmt="nv12",
+    )
+
+
+def _vaapi(codec: Codec, quality_max: int) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"{codec.value}_vaapi",
+        codec=codec,
+        vendor="vaapi",
+        hardware=True,
+        quality_option=("qp",),
+        quality_max=quality_max,
+        fixed={"rc_mode": "CQP"},
+        input_pix_fmt="nv12",
+    )
+
+
+def _videotoolbox(codec: Codec) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"{codec.value}_videotoolbox",
+        codec=codec,
+        vendor="apple",
+        hardware=True,
+        quality_option=("q:v",),
+        quality_max=100,
+        quality_inverted=True,
+    )
+
+
+ENCODERS: dict[str, EncoderSpec] = {
+    spec.name: spec
+    for spec in [
+        EncoderSpec(
+            name="libx264",
+            codec=Codec.h264,
+            vendor="cpu",
+            hardware=False,
+            quality_option=("crf",),
+            quality_max=51,
+            presets=_X26X_PRESETS,
+            native_presets=_X26X_NATIVE,
+            threads_option="threads",
+        ),
+        EncoderSpec(
+            name="libx265",
+            codec=Codec.hevc,
+            vendor="cpu",
+            hardware=False,
+            quality_option=("crf",),
+            quality_max=51,
+            fixed={"x265-params": "log-level=error"},
+            presets=_X26X_PRESETS,
+            native_presets=_X26X_NATIVE,
+            threads_option="threads",
+        ),
+        EncoderSpec(
+            name="libsvtav1",
+            codec=Codec.av1,
+            vendor="cpu",
+            hardware=False,
+            quality_option=("crf",),
+            quality_max=63,
+            presets=_SVT_PRESETS,
+            native_presets=_SVT_NATIVE,
+        ),
+        _nvenc(Codec.h264, 51),
+        _nvenc(Codec.hevc, 51),
+        _nvenc(Codec.av1, 63),
+        _qsv(Codec.h264, 51),
+        _qsv(Codec.hevc, 51),
+        _qsv(Codec.av1, 255),
+        _amf(Codec.h264, 51),
+        _amf(Codec.hevc, 51),
+        _amf(Codec.av1, 255),
+        _vaapi(Codec.h264, 51),
+        _vaapi(Codec.hevc, 51),
+        _vaapi(Codec.av1, 255),
+        _videotoolbox(Codec.h264),
+        _videotoolbox(Codec.hevc),
+    ]
+}
+
+CPU_ENCODER = {Codec.h264: "libx264", Codec.hevc: "libx265", Codec.av1: "libsvtav1"}
+# Auto order: the first hardware encoder that really works wins, else the CPU one.
+HARDWARE_ORDER = ("nvenc", "qsv", "amf", "vaapi", "videotoolbox")
+
+
+def hardware_candidates(codec: Codec) -> list[EncoderSpec]:
+    return [ENCODERS[f"{codec.value}_{kind}"] for kind in HARDWARE_ORDER if f"{codec.value}_{kind}" in ENCODERS]
+
+
+def get_spec(name: str) -> EncoderSpec:
+    spec = ENCODERS.get(name)
+    if spec is None:
+        raise UsageError(f"unknown encoder {name!r}; known: {', '.join(ENCODERS)}")
+    return spec
+
+
+def native_quality(spec: EncoderSpec, quality: int) -> int:
+    """Map the 0-51 CRF-like scale onto the encoder's own scale."""
+    if spec.quality_inverted:
+        return max(1, round(100 - quality * 99 / 51))
+    return round(quality * spec.quality_max / 51)
+
+
+def native_preset(spec: EncoderSpec, preset: str) -> str | None:
+    if not spec.presets:
+        return None
+    if preset in spec.presets:
+        return spec.presets[preset]
+    if preset in spec.native_presets:
+        return preset
+    allowed = ", ".join(dict.fromkeys([*GENERIC_PRESETS, *spec.native_presets]))
+    raise UsageError(f"preset {preset!r} does not fit {spec.name}; use one of: {allowed}")
+
+
+def default_gop(fps: Fraction) -> int:
+    """One keyframe a second."""
+    return max(1, round(fps))
+
+
+def encoder_settings(
+    spec: EncoderSpec,
+    options: EncodeOptions,
+    threads: int | None = None,
+) -> EncoderSettings:
+    """The native ffmpeg output options for one encoder under the user's options."""
+    arguments: dict[str, str] = dict(spec.fixed)
+    for option in spec.quality_option:
+        arguments[option] = str(native_quality(spec, options.quality))
+    preset = native_preset(spec, options.preset)
+    if preset is not None:
+        arguments[spec.preset_option] = preset
+    gop = options.gop or default_gop(options.fps)
+    if options.profile is Profile.lerobot:
+        # LeRobot's own defaults, verbatim on the encoder's native scale.
+        arguments = {"crf": "30"}
+        gop = options.gop or 2
+    if threads and spec.threads_option:
+        arguments[spec.threads_option] = str(threads)
+    return EncoderSettings(
+        encoder=spec.name,
+        codec=spec.codec,
+        hardware=spec.hardware,
+        pix_fmt=options.pix_fmt,
+        gop=gop,
+        arguments=arguments,
+    )
+
+
+def cpu_settings(options: EncodeOptions, threads: int | None = None) -> EncoderSettings:
+    """Settings for the CPU encoder of the chosen codec (or the one forced with --encoder)."""
+    codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
+    name = options.encoder or CPU_ENCODER[codec]
+    spec = get_spec(name)
+    return encoder_settings(spec, options, threads)

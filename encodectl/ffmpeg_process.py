@@ -1,0 +1,175 @@
+"""Run one ffmpeg child: progress from its ``-progress`` stream, the tail of its log, and a clean kill.
+
+The child gets its own session so a Ctrl-C at the terminal reaches encodectl
+only; encodectl then kills the child itself and removes what it left, instead of
+letting ffmpeg finalise a half-written file.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import IO
+
+from pydantic import BaseModel
+
+from .errors import Interrupted
+
+LOG_TAIL_LINES = 40
+
+
+class Progress(BaseModel):
+    """One report from ffmpeg's -progress stream."""
+
+    frame: int = 0
+    fps: float = 0.0
+    speed: float | None = None
+    out_time_s: float = 0.0
+    done: bool = False
+
+
+class CancelToken:
+    """Shared by everything that may need to stop running children at once (Ctrl-C, pool close)."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._running: set[FFmpegProcess] = set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            process.kill()
+
+    def register(self, process: FFmpegProcess) -> None:
+        with self._lock:
+            self._running.add(process)
+        if self.cancelled:
+            process.kill()
+
+    def unregister(self, process: FFmpegProcess) -> None:
+        with self._lock:
+            self._running.discard(process)
+
+
+class FFmpegProcess:
+    """A running ffmpeg whose stdout carries -progress key=value lines."""
+
+    def __init__(self, argv: list[str], nice: int = 0) -> None:
+        self.argv = argv
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self._killed = False
+        self._popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+        )
+        if nice:
+            # Set from outside rather than with preexec_fn, which is unsafe once the pool has threads;
+            # ffmpeg starts its encoder threads after this, and they inherit the priority.
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._popen.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+            except OSError:
+                pass
+        self._stderr_reader = threading.Thread(target=self._drain, args=(self._popen.stderr,), daemon=True)
+        self._stderr_reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def killed(self) -> bool:
+        return self._killed
+
+    def _drain(self, stream: IO[str] | None) -> None:
+        if stream is None:
+            return
+        for line in stream:
+            self.log_tail.append(line.rstrip("\n"))
+
+    def follow(self, on_progress: Callable[[Progress], None] | None = None) -> int:
+        """Read progress until ffmpeg exits; return its exit code."""
+        assert self._popen.stdout is not None
+        fields: dict[str, str] = {}
+        for line in self._popen.stdout:
+            key, _, value = line.strip().partition("=")
+            fields[key] = value.strip()
+            if key == "progress":
+                if on_progress is not None:
+                    on_progress(_progress_from(fields))
+                fields = {}
+        returncode = self._popen.wait()
+        self._stderr_reader.join(timeout=5)
+        return returncode
+
+    def kill(self) -> None:
+        """Kill ffmpeg (and anything it started) at once; safe to call twice or from another thread."""
+        self._killed = True
+        if self._popen.poll() is not None:
+            return
+        try:
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self) -> int:
+        return self._popen.wait()
+
+
+def _progress_from(fields: dict[str, str]) -> Progress:
+    def number(key: str) -> float | None:
+        raw = fields.get(key, "").rstrip("x")
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+
+    out_time_us = number("out_time_us")
+    return Progress(
+        frame=int(number("frame") or 0),
+        fps=number("fps") or 0.0,
+        speed=number("speed"),
+        out_time_s=(out_time_us or 0.0) / 1e6,
+        done=fields.get("progress") == "end",
+    )
+
+
+def run_ffmpeg(
+    argv: list[str],
+    token: CancelToken | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    nice: int = 0,
+) -> tuple[int, list[str]]:
+    """Run ffmpeg to the end; return (exit code, last log lines). Ctrl-C or cancel kills it."""
+    if token is not None and token.cancelled:
+        raise Interrupted()
+    process = FFmpegProcess(argv, nice=nice)
+    if token is not None:
+        token.register(process)
+    try:
+        returncode = process.follow(on_progress)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        if token is not None:
+            token.unregister(process)
+    if process.killed:
+        raise Interrupted()
+    return returncode, list(process.log_tail)

@@ -1,0 +1,134 @@
+"""Find the numbered frames in one episode folder and check them before encoding.
+
+ffmpeg's image2 reader stops silently at a numbering gap and rescales a frame of
+another size without a word; these checks turn both into clear errors, reading
+only each file's header and tail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import InputError
+from .image_headers import read_image_header
+from .models import FrameSequence
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+_FRAME_NAME = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(?:png|jpe?g))$", re.IGNORECASE)
+
+
+def has_frames(directory: Path) -> bool:
+    """True when the folder directly holds at least one image file."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(_is_image_name(entry.name) and entry.is_file() for entry in entries)
+    except OSError:
+        return False
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def scan_frames(directory: Path) -> FrameSequence:
+    """Read a folder of frames into a FrameSequence; raise InputError on anything ffmpeg would get wrong."""
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a folder")
+    try:
+        names = sorted(
+            entry.name for entry in os.scandir(directory) if entry.is_file() and _is_image_name(entry.name)
+        )
+    except OSError as error:
+        raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
+    if not names:
+        raise InputError(f"no frames in {directory} (expected .png, .jpg or .jpeg files)")
+
+    by_number: dict[int, str] = {}
+    sequences: set[tuple[str, str]] = set()
+    paddings: set[int] = set()
+    for name in names:
+        match = _FRAME_NAME.match(name)
+        if match is None:
+            raise InputError(f"{directory / name} has no frame number in its name")
+        prefix, digits, ext = match["prefix"], match["digits"], match["ext"]
+        sequences.add((prefix, ext))
+        number = int(digits)
+        if number in by_number:
+            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
+        by_number[number] = name
+        if digits.startswith("0") and len(digits) > 1:
+            paddings.add(len(digits))
+    if len(sequences) > 1:
+        shown = ", ".join(sorted(f"{prefix}*{ext}" for prefix, ext in sequences))
+        raise InputError(f"{directory} mixes several frame sequences ({shown}); give each its own folder")
+    (prefix, extension) = sequences.pop()
+    if len(paddings) > 1:
+        raise InputError(f"{directory} mixes zero-paddings of {sorted(paddings)} digits")
+    padding = paddings.pop() if paddings else 0
+
+    numbers = sorted(by_number)
+    present = set(numbers)
+    missing = [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
+    sequence = FrameSequence(
+        directory=directory,
+        prefix=prefix,
+        extension=extension,
+        padding=padding,
+        numbers=numbers,
+        missing=missing,
+        width=0,
+        height=0,
+        source_format="",
+    )
+    # Every name must be reproducible from the pattern ffmpeg is given.
+    for number in numbers:
+        if sequence.filename(number) != by_number[number]:
+            raise InputError(
+                f"{directory / by_number[number]} is numbered differently from the other frames "
+                f"(mixed zero-padding)"
+            )
+    _check_headers(sequence)
+    return sequence
+
+
+def _check_headers(sequence: FrameSequence) -> None:
+    first = read_image_header(sequence.path(sequence.first))
+    expected_format = first.describe()
+    for number in sequence.numbers[1:]:
+        path = sequence.path(number)
+        header = read_image_header(path)
+        if (header.width, header.height) != (first.width, first.height):
+            raise InputError(
+                f"{path} is {header.width}x{header.height} but the first frame is "
+                f"{first.width}x{first.height} (ffmpeg would silently rescale it)"
+            )
+        if header.format != first.format:
+            raise InputError(f"{path} is a {header.format} but the first frame is a {first.format}")
+    sequence.width, sequence.height = first.width, first.height
+    sequence.source_format = expected_format
+
+
+def describe_numbers(numbers: list[int], limit: int = 8) -> str:
+    """'5-9, 14' for [5, 6, 7, 8, 9, 14]; long lists are cut with a count."""
+    ranges: list[str] = []
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        ranges.append(str(start) if start == previous else f"{start}-{previous}")
+        if number is not None:
+            start = previous = number
+    shown = ", ".join(ranges[:limit])
+    return shown + (f", … ({len(ranges) - limit} more ranges)" if len(ranges) > limit else "")
+
+
+def check_gaps(sequence: FrameSequence, hold: bool) -> None:
+    """Raise InputError for a numbering gap unless the gap is to be filled by holding frames."""
+    if sequence.missing and not hold:
+        raise InputError(
+            f"{sequence.directory}: {len(sequence.missing)} frame(s) missing from the numbering "
+            f"({describe_numbers(sequence.missing)}); use --on-gap hold to repeat the previous frame"
+        )

@@ -1,0 +1,127 @@
+"""Turn the paths a user names into episode folders and the videos they become.
+
+Three shapes are understood:
+- an episode folder (frames directly inside)        -> EPISODE.mp4 beside it
+- a LeRobot dataset root (images/<camera>/<episode>/) -> videos/<camera>/<episode>.mp4 under the root
+- any other folder: every folder below it that holds frames -> <folder>.mp4 beside it
+``-o`` names the output file (one episode) or the folder that replaces the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from .errors import InputError, UsageError
+from .frames import has_frames
+
+VIDEO_SUFFIX = ".mp4"
+
+
+class EpisodeSource(BaseModel):
+    """One folder of frames and the video it should become."""
+
+    directory: Path
+    output: Path
+    episode: str
+    camera: str | None = None
+
+
+def natural_key(text: str) -> list[object]:
+    """episode_2 before episode_10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def discover(paths: list[Path], output: Path | None = None) -> list[EpisodeSource]:
+    """Every episode folder under `paths`, in a stable natural order."""
+    if not paths:
+        raise UsageError("no path given")
+    sources: list[EpisodeSource] = []
+    for path in paths:
+        sources.extend(_discover_one(path, output, several_paths=len(paths) > 1))
+    if output is not None and output.suffix.lower() == VIDEO_SUFFIX and len(sources) > 1:
+        raise UsageError(f"-o {output} names one video but {len(sources)} episodes were found; give a folder")
+    seen: dict[Path, Path] = {}
+    for source in sources:
+        if source.output in seen:
+            raise UsageError(
+                f"{source.directory} and {seen[source.output]} would both be written to {source.output}"
+            )
+        seen[source.output] = source.directory
+    return sources
+
+
+def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[EpisodeSource]:
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    if not path.is_dir():
+        raise InputError(f"{path} is not a folder of frames")
+    path = path.absolute()
+    if has_frames(path):
+        return [EpisodeSource(directory=path, output=_episode_output(path, output, several_paths), episode=path.name)]
+    if (path / "images").is_dir():
+        return _dataset_episodes(path, output)
+    episodes = _frame_folders_below(path)
+    if not episodes:
+        raise InputError(f"no frames found in {path} or below it (expected .png/.jpg files)")
+    root_out = output if output is not None else path
+    result = []
+    for directory in episodes:
+        relative = directory.relative_to(path)
+        camera = str(relative.parent) if relative.parent != Path(".") else None
+        result.append(
+            EpisodeSource(
+                directory=directory,
+                output=(root_out / relative).with_name(directory.name + VIDEO_SUFFIX)
+                if output is not None
+                else directory.with_name(directory.name + VIDEO_SUFFIX),
+                episode=directory.name,
+                camera=camera,
+            )
+        )
+    return result
+
+
+def _episode_output(directory: Path, output: Path | None, several_paths: bool) -> Path:
+    if output is None:
+        return directory.with_name(directory.name + VIDEO_SUFFIX)
+    if output.suffix.lower() == VIDEO_SUFFIX and not several_paths:
+        return output.absolute()
+    return output.absolute() / (directory.name + VIDEO_SUFFIX)
+
+
+def _dataset_episodes(root: Path, output: Path | None) -> list[EpisodeSource]:
+    images = root / "images"
+    videos = (output.absolute() if output is not None else root) / "videos"
+    sources = []
+    for camera in _subfolders(images):
+        for episode in _subfolders(camera):
+            sources.append(
+                EpisodeSource(
+                    directory=episode,
+                    output=videos / camera.name / (episode.name + VIDEO_SUFFIX),
+                    episode=episode.name,
+                    camera=camera.name,
+                )
+            )
+    if not sources:
+        raise InputError(f"{images} holds no <camera>/<episode>/ folders")
+    return sources
+
+
+def _subfolders(directory: Path) -> list[Path]:
+    entries = [Path(e.path) for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")]
+    return sorted(entries, key=lambda p: natural_key(p.name))
+
+
+def _frame_folders_below(root: Path) -> list[Path]:
+    found = []
+    for current, dirnames, _ in os.walk(root):
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
+        directory = Path(current)
+        if directory != root and has_frames(directory):
+            found.append(directory)
+    return sorted(found, key=lambda p: [natural_key(part) for part in p.relative_to(root).parts])

@@ -1,0 +1,246 @@
+"""pydantic models: the contract between encodectl's layers.
+
+Options flow in (EncodeOptions), become jobs (FrameSequence + EncodeJob) and come
+back as results (JobResult). Nothing else crosses module lines.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+
+def _parse_rate(value: Any) -> Fraction:
+    """Accept 30, 29.97, "30000/1001" or "29.97"; keep the rate exact."""
+    if isinstance(value, Fraction):
+        rate = value
+    else:
+        try:
+            rate = Fraction(str(value).strip())
+        except (ValueError, ZeroDivisionError) as error:
+            raise ValueError(f"not a frame rate: {value!r} (use e.g. 30, 29.97 or 30000/1001)") from error
+    if rate <= 0 or rate > 1000:
+        raise ValueError(f"frame rate must be between 0 and 1000, not {value!r}")
+    return rate
+
+
+FrameRate = Annotated[Fraction, BeforeValidator(_parse_rate), PlainSerializer(str, return_type=str)]
+
+
+class Codec(StrEnum):
+    h264 = "h264"
+    hevc = "hevc"
+    av1 = "av1"
+
+
+class Device(StrEnum):
+    auto = "auto"
+    gpu = "gpu"
+    cpu = "cpu"
+
+
+class GapPolicy(StrEnum):
+    error = "error"
+    hold = "hold"
+
+
+class VerifyMode(StrEnum):
+    packets = "packets"  # read every packet's timestamp back (fast, no decoding)
+    decode = "decode"  # additionally decode every frame
+
+
+class Profile(StrEnum):
+    default = "default"
+    lerobot = "lerobot"
+
+
+class EncodeOptions(BaseModel):
+    """Everything a user can say about how to encode; shared by CLI and Python API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fps: FrameRate = Fraction(30)
+    codec: Codec = Codec.h264
+    encoder: str | None = None
+    device: Device = Device.auto
+    preset: str = "fast"
+    quality: int = Field(23, ge=0, le=51)
+    gop: int | None = Field(None, ge=1)
+    pix_fmt: str = "yuv420p"
+    profile: Profile = Profile.default
+    on_gap: GapPolicy = GapPolicy.error
+    verify: VerifyMode = VerifyMode.packets
+    overwrite: bool = False
+    dry_run: bool = False
+    threads: int | None = Field(None, ge=0)
+    output: Path | None = None
+    ffmpeg: str | None = None
+
+
+class FFmpegBinary(BaseModel):
+    """The ffmpeg that encodectl drives, and where it came from."""
+
+    path: Path
+    version: str
+    source: str  # "--ffmpeg", "ENCODECTL_FFMPEG", "PATH" or "imageio-ffmpeg"
+
+    @property
+    def major_version(self) -> int | None:
+        head = self.version.lstrip("nN").split(".", 1)[0]
+        return int(head) if head.isdigit() else None
+
+
+class FrameSequence(BaseModel):
+    """One validated folder of numbered frames: what ffmpeg will be asked to read."""
+
+    directory: Path
+    prefix: str
+    extension: str
+    padding: int  # digits of zero-padding; 0 when numbers are not padded
+    numbers: list[int]  # the frame numbers present, ascending
+    missing: list[int] = []  # numbers absent between the first and last
+    width: int
+    height: int
+    source_format: str  # e.g. "png rgb 8-bit"
+
+    @property
+    def first(self) -> int:
+        return self.numbers[0]
+
+    @property
+    def last(self) -> int:
+        return self.numbers[-1]
+
+    def filename(self, number: int) -> str:
+        digits = f"{number:0{self.padding}d}" if self.padding else str(number)
+        return f"{self.prefix}{digits}{self.extension}"
+
+    def path(self, number: int) -> Path:
+        return self.directory / self.filename(number)
+
+
+class EncoderSettings(BaseModel):
+    """A concrete encoder and the native arguments that realise the user's quality/preset."""
+
+    encoder: str
+    codec: Codec
+    hardware: bool = False
+    pix_fmt: str = "yuv420p"
+    gop: int
+    arguments: dict[str, str] = {}  # ffmpeg output options, e.g. {"crf": "23", "preset": "fast"}
+
+
+class EncodeJob(BaseModel):
+    """One camera-episode to encode: validated frames in, one video out."""
+
+    frames: FrameSequence
+    output: Path
+    episode: str
+    camera: str | None = None
+    fps: FrameRate
+    encoder: EncoderSettings
+    on_gap: GapPolicy = GapPolicy.error
+    verify: VerifyMode = VerifyMode.packets
+
+    @property
+    def held_frames(self) -> list[int]:
+        return self.frames.missing if self.on_gap is GapPolicy.hold else []
+
+    @property
+    def frame_count(self) -> int:
+        """Frames the video must contain: the ones present plus held repeats."""
+        return len(self.frames.numbers) + len(self.held_frames)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """Odd sizes are padded to even by one pixel (yuv420p needs even sizes)."""
+        return self.frames.width + self.frames.width % 2, self.frames.height + self.frames.height % 2
+
+    @property
+    def label(self) -> str:
+        return f"{self.camera}/{self.episode}" if self.camera else self.episode
+
+
+class JobStatus(StrEnum):
+    done = "done"
+    skipped = "skipped"
+    failed = "failed"
+    planned = "planned"  # --dry-run
+
+
+class FailureKind(StrEnum):
+    input = "input"  # the frames were rejected before encoding
+    encode = "encode"  # ffmpeg failed
+    verify = "verify"  # the video did not read back as expected
+    interrupted = "interrupted"
+
+
+class VideoInfo(BaseModel):
+    """What reading a video back with ffmpeg found."""
+
+    frames: int
+    fps: FrameRate | None
+    width: int
+    height: int
+    pix_fmt: str
+    codec: str
+    duration: float
+    timestamps_exact: bool
+
+
+class JobResult(BaseModel):
+    """What happened to one camera-episode."""
+
+    source: Path
+    output: Path
+    episode: str
+    camera: str | None = None
+    status: JobStatus
+    failure: FailureKind | None = None
+    reason: str | None = None
+    frames: int = 0  # frames in the video (source frames plus held repeats)
+    source_frames: int = 0
+    held_frames: list[int] = []
+    fps: FrameRate | None = None
+    width: int | None = None
+    height: int | None = None
+    padded_from: str | None = None
+    source_format: str | None = None
+    encoder: str | None = None
+    seconds: float = 0.0
+    size_bytes: int = 0
+    notes: list[str] = []
+    command: list[str] = []
+
+    @property
+    def label(self) -> str:
+        return f"{self.camera}/{self.episode}" if self.camera else self.episode
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not JobStatus.failed
+
+
+class RunSummary(BaseModel):
+    jobs: int
+    done: int
+    skipped: int
+    failed: int
+    planned: int = 0
+    frames: int
+    bytes: int
+    wall_seconds: float
+    fps: float
+
+
+class RunReport(BaseModel):
+    """What ``encodectl encode --json`` prints."""
+
+    encodectl: str
+    ffmpeg: FFmpegBinary
+    results: list[JobResult]
+    summary: RunSummary

@@ -1,0 +1,142 @@
+"""Render results for people (Rich tables, plain lines) and for scripts (JSON).
+
+Only the CLI imports this module: the engine stays free of terminal concerns.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
+
+_STATUS_STYLE = {
+    JobStatus.done: "green",
+    JobStatus.skipped: "cyan",
+    JobStatus.failed: "bold red",
+    JobStatus.planned: "yellow",
+}
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def summarize(results: list[JobResult], wall_seconds: float) -> RunSummary:
+    done = [r for r in results if r.status is JobStatus.done]
+    frames = sum(r.frames for r in done)
+    return RunSummary(
+        jobs=len(results),
+        done=len(done),
+        skipped=sum(r.status is JobStatus.skipped for r in results),
+        failed=sum(r.status is JobStatus.failed for r in results),
+        planned=sum(r.status is JobStatus.planned for r in results),
+        frames=frames,
+        bytes=sum(r.size_bytes for r in done),
+        wall_seconds=round(wall_seconds, 3),
+        fps=round(frames / wall_seconds, 1) if wall_seconds > 0 else 0.0,
+    )
+
+
+def make_report(results: list[JobResult], ffmpeg_binary: FFmpegBinary, wall_seconds: float) -> RunReport:
+    from . import __version__
+
+    return RunReport(
+        encodectl=__version__,
+        ffmpeg=ffmpeg_binary,
+        results=results,
+        summary=summarize(results, wall_seconds),
+    )
+
+
+def result_line(result: JobResult) -> str:
+    """One plain line per finished job, for pipes and CI logs."""
+    head = f"{result.status.value:<7} {result.label}"
+    if result.status is JobStatus.failed:
+        return f"{head}: {result.reason}"
+    if result.status is JobStatus.skipped:
+        return f"{head}: {result.reason}"
+    speed = f", {result.frames / result.seconds:.0f} fps" if result.seconds > 0 else ""
+    notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+    return (
+        f"{head} -> {result.output} [{result.frames} frames, {result.encoder}, "
+        f"{result.seconds:.2f} s{speed}, {human_size(result.size_bytes)}]{notes}"
+    )
+
+
+def results_table(results: list[JobResult]) -> Table:
+    table = Table(title="encodectl encode", title_justify="left", expand=False)
+    for column, justify in [
+        ("camera", "left"),
+        ("episode", "left"),
+        ("frames", "right"),
+        ("encoder", "left"),
+        ("seconds", "right"),
+        ("fps", "right"),
+        ("size", "right"),
+        ("status", "left"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for result in results:
+        status = Text(result.status.value, style=_STATUS_STYLE[result.status])
+        detail = result.reason or "; ".join(result.notes)
+        if detail:
+            status.append(f" {detail}", style="dim" if result.ok else "red")
+        speed = f"{result.frames / result.seconds:.0f}" if result.seconds > 0 and result.ok else ""
+        table.add_row(
+            result.camera or "",
+            result.episode,
+            str(result.frames) if result.frames else "",
+            result.encoder or "",
+            f"{result.seconds:.2f}" if result.seconds else "",
+            speed,
+            human_size(result.size_bytes) if result.size_bytes else "",
+            status,
+        )
+    return table
+
+
+def summary_line(summary: RunSummary) -> str:
+    parts = [f"{summary.done} done"]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} skipped")
+    if summary.planned:
+        parts.append(f"{summary.planned} planned")
+    parts.append(f"{summary.failed} failed")
+    line = ", ".join(parts) + f" of {summary.jobs} job(s)"
+    if summary.done:
+        line += (
+            f" · {summary.frames} frames in {summary.wall_seconds:.1f} s ({summary.fps:.0f} fps)"
+            f" · {human_size(summary.bytes)}"
+        )
+    return line
+
+
+def print_report(console: Console, report: RunReport, table: bool) -> None:
+    if table:
+        console.print(results_table(report.results))
+    style = "red" if report.summary.failed else "green"
+    console.print(Text(summary_line(report.summary), style=style))
+
+
+def print_commands(console: Console, results: list[JobResult]) -> None:
+    from .command import shell_quote
+
+    for result in results:
+        if result.command:
+            console.print(f"# {result.label}", markup=False, highlight=False, soft_wrap=True)
+            if result.held_frames:
+                console.print(
+                    "# (reads a staging folder of links, created at run time, that fills the gaps)",
+                    markup=False,
+                    highlight=False,
+                )
+            console.print(shell_quote(result.command), markup=False, highlight=False, soft_wrap=True)
+        elif result.status is JobStatus.failed:
+            console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,75 @@
+"""Camera-like test frames made by ffmpeg itself: motion plus sensor noise.
+
+Used by the sample recording (`make demo`), the tests and the benchmarks, so no
+image library is needed and the content compresses like real footage would
+(noise keeps the encoder honest; a flat test pattern would flatter it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .command import image2_pattern
+from .errors import EncodeError
+from .models import FFmpegBinary
+
+CAMERA_KEYS = ("observation.images.top", "observation.images.wrist", "observation.images.side")
+
+
+def write_frames(
+    ffmpeg_binary: FFmpegBinary,
+    directory: Path,
+    count: int,
+    size: tuple[int, int] = (64, 48),
+    *,
+    start_number: int = 0,
+    prefix: str = "frame_",
+    padding: int = 6,
+    extension: str = ".png",
+    pix_fmt: str | None = None,
+    seed: int = 0,
+    noise: int = 12,
+) -> list[Path]:
+    """Write `count` numbered frames into `directory` and return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    # A moving test pattern, a per-seed hue so cameras and episodes differ, and temporal noise.
+    source = f"testsrc2=size={width}x{height}:rate=30,hue=h={(seed * 47) % 360}"
+    if noise:
+        source += f",noise=alls={noise}:allf=t+u:all_seed={seed + 1}"
+    pattern = image2_pattern(directory, prefix, padding, extension)
+    argv = [
+        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", source,
+        "-frames:v", str(count), "-start_number", str(start_number),
+    ]
+    if pix_fmt:
+        argv += ["-pix_fmt", pix_fmt]
+    if extension.lower() in (".jpg", ".jpeg"):
+        argv += ["-q:v", "3"]
+    argv += ["-f", "image2", pattern]
+    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise EncodeError(f"could not generate frames in {directory}: {completed.stderr.strip()[-300:]}")
+    digits = (lambda n: f"{n:0{padding}d}") if padding else str
+    return [directory / f"{prefix}{digits(n)}{extension}" for n in range(start_number, start_number + count)]
+
+
+def write_dataset(
+    ffmpeg_binary: FFmpegBinary,
+    root: Path,
+    cameras: int = 2,
+    episodes: int = 3,
+    frames: int = 30,
+    size: tuple[int, int] = (64, 48),
+) -> list[Path]:
+    """A LeRobot-layout recording: root/images/<camera>/episode_XXXXXX/frame_XXXXXX.png."""
+    folders = []
+    for camera_index in range(cameras):
+        camera = CAMERA_KEYS[camera_index] if camera_index < len(CAMERA_KEYS) else f"observation.images.cam{camera_index}"
+        for episode in range(episodes):
+            folder = root / "images" / camera / f"episode_{episode:06d}"
+            write_frames(ffmpeg_binary, folder, frames, size, seed=camera_index * 100 + episode)
+            folders.append(folder)
+    return folders

@@ -1,0 +1,111 @@
+"""Read a video back with ffmpeg alone (no ffprobe: the embedded ffmpeg has none).
+
+``ffmpeg -i FILE -map 0:v:0 -c copy -f framecrc -`` lists every packet with its
+timestamp without decoding anything, which gives the exact frame count and frame
+timing for the cost of reading the file; ``decode`` mode drops ``-c copy`` and
+decodes every frame as well.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+from .errors import VerificationError
+from .models import EncodeJob, FFmpegBinary, VerifyMode, VideoInfo
+
+_STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
+_TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
+_DIM_RE = re.compile(r"^#dimensions 0: (\d+)x(\d+)$", re.MULTILINE)
+VERIFY_TIMEOUT_S = 600
+
+
+def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets) -> VideoInfo:
+    """Frame count, timing, size and pixel format of the first video stream of `path`."""
+    argv = [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-i", str(path.absolute()), "-map", "0:v:0"]
+    if mode is VerifyMode.packets:
+        argv += ["-c", "copy"]
+    else:
+        argv += ["-xerror"]
+    argv += ["-f", "framecrc", "-"]
+    try:
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
+    if completed.returncode != 0:
+        raise VerificationError(f"ffmpeg cannot read back {path}: {last_meaningful_line(completed.stderr)}")
+    return parse_framecrc(completed.stdout, completed.stderr, path)
+
+
+def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
+    stream = _STREAM_RE.search(stderr)
+    timebase = _TB_RE.search(stdout)
+    dimensions = _DIM_RE.search(stdout)
+    if stream is None or timebase is None or dimensions is None:
+        raise VerificationError(f"{path} has no readable video stream")
+    tb = Fraction(int(timebase.group(1)), int(timebase.group(2)))
+    pts: list[int] = []
+    for line in stdout.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        pts.append(int(fields[2]))
+    pts.sort()
+    fps, exact = _rate_from_timestamps(pts, tb)
+    duration = float((pts[-1] - pts[0]) * tb + (1 / fps if fps else 0)) if pts else 0.0
+    return VideoInfo(
+        frames=len(pts),
+        fps=fps,
+        width=int(dimensions.group(1)),
+        height=int(dimensions.group(2)),
+        pix_fmt=stream.group("pix_fmt"),
+        codec=stream.group("codec"),
+        duration=duration,
+        timestamps_exact=exact,
+    )
+
+
+def _rate_from_timestamps(pts: list[int], tb: Fraction) -> tuple[Fraction | None, bool]:
+    """The frame rate the timestamps imply, and whether frame i sits exactly at i/fps from the start."""
+    if len(pts) < 2:
+        return None, bool(pts) and pts[0] == 0
+    step = pts[1] - pts[0]
+    if step <= 0:
+        return None, False
+    exact = pts[0] == 0 and all(b - a == step for a, b in zip(pts, pts[1:], strict=False))
+    if exact:
+        return 1 / (step * tb), True
+    # Uneven steps: report the mean rate so the error message can say what was found.
+    mean_step = Fraction(pts[-1] - pts[0], len(pts) - 1)
+    return 1 / (mean_step * tb), False
+
+
+def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
+    """Raise VerificationError unless the video is exactly what the job asked for."""
+    problems: list[str] = []
+    if info.frames != job.frame_count:
+        problems.append(f"{info.frames} frames instead of {job.frame_count}")
+    if info.fps != job.fps:
+        problems.append(f"frame rate {info.fps} instead of {job.fps}")
+    elif not info.timestamps_exact:
+        problems.append("frame timestamps are not evenly spaced from 0")
+    if (info.width, info.height) != job.output_size:
+        problems.append(f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}")
+    if info.pix_fmt != job.encoder.pix_fmt:
+        problems.append(f"pixel format {info.pix_fmt} instead of {job.encoder.pix_fmt}")
+    if problems:
+        raise VerificationError(f"{path.name} failed verification: {'; '.join(problems)}")
+
+
+def last_meaningful_line(log: str) -> str:
+    """The one line of an ffmpeg log that says what went wrong."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        lowered = line.lower()
+        if lowered.startswith("conversion failed") or lowered.startswith("error while"):
+            continue
+        if "error" in lowered or "cannot" in lowered or "failed" in lowered or "invalid" in lowered:
+            return line
+    return lines[-1] if lines else "no output from ffmpeg"
