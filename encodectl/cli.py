@@ -94,13 +94,18 @@ def print_version(ffmpeg: str | None) -> None:
     stdout.print(f"encodectl {__version__}")
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
-        stdout.print(f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})", markup=False)
+        stdout.print(
+            f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.callback()
 def main_options(
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show versions and exit.")
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show versions and exit."),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
@@ -122,7 +127,9 @@ class Verify(StrEnum):
 
 @app.command()
 def encode(
-    paths: Annotated[list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False)
+    ],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
@@ -131,23 +138,32 @@ def encode(
     codec: Annotated[Codec, typer.Option(help="Video codec.")] = Codec.h264,
     encoder: Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264.")] = None,
     device: Annotated[Device, typer.Option(help="auto, gpu or cpu.")] = Device.auto,
-    preset: Annotated[str, typer.Option(help="fast, medium, slow, or the encoder's own preset name.")] = "fast",
+    preset: Annotated[
+        str, typer.Option(help="fast, medium, slow, or the encoder's own preset name.")
+    ] = "fast",
     quality: Annotated[int, typer.Option(help="0-51, lower is better (CRF-like).")] = 23,
     gop: Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")] = None,
-    profile: Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")] = (
-        Profile.default
-    ),
-    on_gap: Annotated[GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")] = (
-        GapPolicy.error
-    ),
-    verify: Annotated[VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode.")] = (
-        VerifyMode.packets
-    ),
-    threads: Annotated[int | None, typer.Option(help="Encoder threads per job [default: ffmpeg's choice].")] = None,
+    profile: Annotated[
+        Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")
+    ] = (Profile.default),
+    on_gap: Annotated[
+        GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
+    ] = (GapPolicy.error),
+    verify: Annotated[
+        VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode.")
+    ] = (VerifyMode.packets),
+    threads: Annotated[
+        int | None, typer.Option(help="Encoder threads per job [default: ffmpeg's choice].")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")] = False,
-    ffmpeg: Annotated[str | None, typer.Option(help="Path of the ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, bundled].")] = None,
+    ffmpeg: Annotated[
+        str | None,
+        typer.Option(help="Path of the ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, bundled]."),
+    ] = None,
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
     with handled_errors():
@@ -171,16 +187,23 @@ def encode(
         binary = find_ffmpeg(options.ffmpeg)
         sources = discover(paths, options.output)
         started = time.perf_counter()
-        with _live_feedback(enabled=not json_output and not dry_run) as (on_result, on_progress):
+        live = not json_output and not dry_run and len(sources) > 1
+        with _live_feedback(enabled=live) as (on_result, on_progress):
             results = encode_sources(sources, options, binary, on_result=on_result, on_progress=on_progress)
         report = make_report(results, binary, time.perf_counter() - started)
+        code = exit_code(results)
         if json_output:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        elif code == 2:
+            # Nothing could be encoded because the input was rejected: just say why, one line each.
+            for result in results:
+                stderr.print(
+                    f"encodectl: error: {result.reason}", markup=False, highlight=False, soft_wrap=True
+                )
         elif dry_run:
             print_commands(stdout, results)
         else:
-            print_report(stdout, report, table=stdout.is_terminal)
-        code = exit_code(results)
+            print_report(stdout, report, table=stdout.is_terminal, lines=not live)
     raise typer.Exit(code)
 
 

@@ -60,7 +60,9 @@ def build_encode_command(
     if (width, height) != (frames.width, frames.height):
         video = video.filter("pad", width, height, 0, 0)
     settings = job.encoder
-    video = video.filter("format", settings.pix_fmt)
+    # Limited ("tv") range as players and LeRobot expect; JPEG frames are full range and would
+    # otherwise come out as yuvj420p.
+    video = video.filter("scale", out_range="tv").filter("format", settings.pix_fmt)
     output_options: dict[str, str] = {
         "c:v": settings.encoder,
         "g": str(settings.gop),

@@ -37,7 +37,17 @@ class EncoderSpec(BaseModel):
 
 
 _X26X_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
-_X26X_NATIVE = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+_X26X_NATIVE = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
 _NVENC_PRESETS = {"fast": "p2", "medium": "p4", "slow": "p6"}
 _NVENC_NATIVE = ("p1", "p2", "p3", "p4", "p5", "p6", "p7")
 _QSV_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
@@ -176,7 +186,9 @@ HARDWARE_ORDER = ("nvenc", "qsv", "amf", "vaapi", "videotoolbox")
 
 
 def hardware_candidates(codec: Codec) -> list[EncoderSpec]:
-    return [ENCODERS[f"{codec.value}_{kind}"] for kind in HARDWARE_ORDER if f"{codec.value}_{kind}" in ENCODERS]
+    return [
+        ENCODERS[f"{codec.value}_{kind}"] for kind in HARDWARE_ORDER if f"{codec.value}_{kind}" in ENCODERS
+    ]
 
 
 def get_spec(name: str) -> EncoderSpec:

@@ -8,6 +8,7 @@ letting ffmpeg finalise a half-written file.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,10 +82,8 @@ class FFmpegProcess:
         if nice:
             # Set from outside rather than with preexec_fn, which is unsafe once the pool has threads;
             # ffmpeg starts its encoder threads after this, and they inherit the priority.
-            try:
+            with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, self._popen.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-            except OSError:
-                pass
         self._stderr_reader = threading.Thread(target=self._drain, args=(self._popen.stderr,), daemon=True)
         self._stderr_reader.start()
 
@@ -122,10 +121,8 @@ class FFmpegProcess:
         self._killed = True
         if self._popen.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def wait(self) -> int:
         return self._popen.wait()

@@ -45,25 +45,30 @@ def scan_frames(directory: Path) -> FrameSequence:
     if not names:
         raise InputError(f"no frames in {directory} (expected .png, .jpg or .jpeg files)")
 
-    by_number: dict[int, str] = {}
-    sequences: set[tuple[str, str]] = set()
-    paddings: set[int] = set()
+    parsed: list[tuple[str, re.Match[str]]] = []
     for name in names:
         match = _FRAME_NAME.match(name)
         if match is None:
             raise InputError(f"{directory / name} has no frame number in its name")
-        prefix, digits, ext = match["prefix"], match["digits"], match["ext"]
-        sequences.add((prefix, ext))
-        number = int(digits)
-        if number in by_number:
-            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
-        by_number[number] = name
-        if digits.startswith("0") and len(digits) > 1:
-            paddings.add(len(digits))
+        parsed.append((name, match))
+    sequences = {(match["prefix"], match["ext"]) for _, match in parsed}
     if len(sequences) > 1:
         shown = ", ".join(sorted(f"{prefix}*{ext}" for prefix, ext in sequences))
         raise InputError(f"{directory} mixes several frame sequences ({shown}); give each its own folder")
     (prefix, extension) = sequences.pop()
+
+    by_number: dict[int, str] = {}
+    paddings: set[int] = set()
+    for name, match in parsed:
+        digits = match["digits"]
+        number = int(digits)
+        if number in by_number:
+            raise InputError(
+                f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}"
+            )
+        by_number[number] = name
+        if digits.startswith("0") and len(digits) > 1:
+            paddings.add(len(digits))
     if len(paddings) > 1:
         raise InputError(f"{directory} mixes zero-paddings of {sorted(paddings)} digits")
     padding = paddings.pop() if paddings else 0

@@ -61,7 +61,11 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
         raise InputError(f"{path} is not a folder of frames")
     path = path.absolute()
     if has_frames(path):
-        return [EpisodeSource(directory=path, output=_episode_output(path, output, several_paths), episode=path.name)]
+        return [
+            EpisodeSource(
+                directory=path, output=_episode_output(path, output, several_paths), episode=path.name
+            )
+        ]
     if (path / "images").is_dir():
         return _dataset_episodes(path, output)
     episodes = _frame_folders_below(path)
@@ -71,7 +75,7 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
     result = []
     for directory in episodes:
         relative = directory.relative_to(path)
-        camera = str(relative.parent) if relative.parent != Path(".") else None
+        camera = str(relative.parent) if relative.parent != Path() else None
         result.append(
             EpisodeSource(
                 directory=directory,

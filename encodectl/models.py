@@ -174,7 +174,7 @@ class JobStatus(StrEnum):
 
 class FailureKind(StrEnum):
     input = "input"  # the frames were rejected before encoding
-    encode = "encode"  # ffmpeg failed
+    encoding = "encode"  # ffmpeg failed
     verify = "verify"  # the video did not read back as expected
     interrupted = "interrupted"
 

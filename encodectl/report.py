@@ -118,9 +118,13 @@ def summary_line(summary: RunSummary) -> str:
     return line
 
 
-def print_report(console: Console, report: RunReport, table: bool) -> None:
+def print_report(console: Console, report: RunReport, table: bool, lines: bool = False) -> None:
+    """The closing report: a table in a terminal, else (when not already shown live) a line per job."""
     if table:
         console.print(results_table(report.results))
+    elif lines:
+        for result in report.results:
+            console.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
     style = "red" if report.summary.failed else "green"
     console.print(Text(summary_line(report.summary), style=style))
 

@@ -79,9 +79,7 @@ def run_job(
         result.size_bytes = job.output.stat().st_size
         return result
     temp_output, staging_dir = temp_paths(job.output)
-    argv = build_encode_command(
-        job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None
-    )
+    argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
     result.command = argv
     if job.held_frames:
         result.notes.append(f"held {len(job.held_frames)} missing frame(s) by repeating the previous one")
@@ -99,7 +97,9 @@ def run_job(
                 _stage_held_frames(job, staging_dir)
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
-                raise EncodeError(f"ffmpeg failed (exit {returncode}): {last_meaningful_line(chr(10).join(log_tail))}")
+                raise EncodeError(
+                    f"ffmpeg failed (exit {returncode}): {last_meaningful_line(chr(10).join(log_tail))}"
+                )
             if on_verifying is not None:
                 on_verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)
@@ -110,11 +110,11 @@ def run_job(
         raise
     except EncodectlError as error:
         result.status = JobStatus.failed
-        result.failure = FailureKind.verify if isinstance(error, VerificationError) else FailureKind.encode
+        result.failure = FailureKind.verify if isinstance(error, VerificationError) else FailureKind.encoding
         result.reason = error.message
     except OSError as error:
         result.status = JobStatus.failed
-        result.failure = FailureKind.encode
+        result.failure = FailureKind.encoding
         result.reason = f"{error.strerror or error}: {error.filename or job.output}"
     result.seconds = time.perf_counter() - started
     return result
@@ -149,7 +149,7 @@ def _commit(temp_output: Path, output: Path) -> None:
     """Make the verified file durable, then give it its final name in one atomic step."""
     with temp_output.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(temp_output, output)
+    temp_output.replace(output)
     directory = os.open(output.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

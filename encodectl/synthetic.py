@@ -35,14 +35,27 @@ def write_frames(
     directory.mkdir(parents=True, exist_ok=True)
     width, height = size
     # A moving test pattern, a per-seed hue so cameras and episodes differ, and temporal noise.
-    source = f"testsrc2=size={width}x{height}:rate=30,hue=h={(seed * 47) % 360}"
+    source = f"testsrc2=size={width + width % 2}x{height + height % 2}:rate=30,hue=h={(seed * 47) % 360}"
     if noise:
         source += f",noise=alls={noise}:allf=t+u:all_seed={seed + 1}"
+    # testsrc2 makes even sizes only; crop in RGB to get odd ones exactly.
+    source += f",format=rgb24,crop={width}:{height}:0:0"
     pattern = image2_pattern(directory, prefix, padding, extension)
     argv = [
-        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", source,
-        "-frames:v", str(count), "-start_number", str(start_number),
+        str(ffmpeg_binary.path),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        source,
+        "-frames:v",
+        str(count),
+        "-start_number",
+        str(start_number),
     ]
     if pix_fmt:
         argv += ["-pix_fmt", pix_fmt]
@@ -67,7 +80,11 @@ def write_dataset(
     """A LeRobot-layout recording: root/images/<camera>/episode_XXXXXX/frame_XXXXXX.png."""
     folders = []
     for camera_index in range(cameras):
-        camera = CAMERA_KEYS[camera_index] if camera_index < len(CAMERA_KEYS) else f"observation.images.cam{camera_index}"
+        camera = (
+            CAMERA_KEYS[camera_index]
+            if camera_index < len(CAMERA_KEYS)
+            else f"observation.images.cam{camera_index}"
+        )
         for episode in range(episodes):
             folder = root / "images" / camera / f"episode_{episode:06d}"
             write_frames(ffmpeg_binary, folder, frames, size, seed=camera_index * 100 + episode)

@@ -8,6 +8,7 @@ decodes every frame as well.
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from fractions import Fraction
@@ -31,7 +32,9 @@ def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = Verif
         argv += ["-xerror"]
     argv += ["-f", "framecrc", "-"]
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+        completed = subprocess.run(
+            argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired as error:
         raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
     if completed.returncode != 0:
@@ -74,7 +77,7 @@ def _rate_from_timestamps(pts: list[int], tb: Fraction) -> tuple[Fraction | None
     step = pts[1] - pts[0]
     if step <= 0:
         return None, False
-    exact = pts[0] == 0 and all(b - a == step for a, b in zip(pts, pts[1:], strict=False))
+    exact = pts[0] == 0 and all(b - a == step for a, b in itertools.pairwise(pts))
     if exact:
         return 1 / (step * tb), True
     # Uneven steps: report the mean rate so the error message can say what was found.
@@ -92,7 +95,9 @@ def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
     elif not info.timestamps_exact:
         problems.append("frame timestamps are not evenly spaced from 0")
     if (info.width, info.height) != job.output_size:
-        problems.append(f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}")
+        problems.append(
+            f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}"
+        )
     if info.pix_fmt != job.encoder.pix_fmt:
         problems.append(f"pixel format {info.pix_fmt} instead of {job.encoder.pix_fmt}")
     if problems:

@@ -1,0 +1,120 @@
+"""Shared fixtures: the real ffmpeg, tiny generated frames, an independent decoder, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from typer.testing import CliRunner
+
+from encodectl.cli import app
+from encodectl.ffmpeg_binary import find_ffmpeg
+from encodectl.models import FFmpegBinary
+from encodectl.synthetic import write_frames
+
+SIZE = (64, 48)
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_binary() -> FFmpegBinary:
+    return find_ffmpeg()
+
+
+@pytest.fixture
+def make_frames(ffmpeg_binary: FFmpegBinary) -> Callable[..., list[Path]]:
+    def make(directory: Path, count: int = 8, size: tuple[int, int] = SIZE, **kwargs: Any) -> list[Path]:
+        return write_frames(ffmpeg_binary, directory, count, size, **kwargs)
+
+    return make
+
+
+@dataclass
+class DecodedVideo:
+    """What PyAV (libav linked into its own wheel, not our ffmpeg or parser) sees in a file."""
+
+    frames: int
+    width: int
+    height: int
+    pix_fmt: str
+    codec: str
+    timestamps: list[Fraction]
+    keyframes: list[int]
+
+
+def decode(path: Path) -> DecodedVideo:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        timestamps: list[Fraction] = []
+        keyframes: list[int] = []
+        for index, frame in enumerate(container.decode(stream)):
+            assert frame.pts is not None
+            timestamps.append(frame.pts * stream.time_base)
+            if frame.key_frame:
+                keyframes.append(index)
+        return DecodedVideo(
+            frames=len(timestamps),
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            pix_fmt=stream.codec_context.pix_fmt,
+            codec=stream.codec_context.name,
+            timestamps=timestamps,
+            keyframes=keyframes,
+        )
+
+
+@pytest.fixture
+def decoded() -> Callable[[Path], DecodedVideo]:
+    return decode
+
+
+@dataclass
+class CliOutcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliOutcome]:
+    """Run `encodectl ARGS` in-process (typer's runner), with stdout and stderr apart."""
+
+    def run(*args: str | Path) -> CliOutcome:
+        runner = CliRunner()
+        result = runner.invoke(app, [str(a) for a in args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliOutcome(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def run_encodectl(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 120) -> CliOutcome:
+    """Run encodectl as a real process (for exit codes, signals and tracebacks)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "encodectl.cli", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return CliOutcome(completed.returncode, completed.stdout, completed.stderr)
+
+
+def files_in(directory: Path) -> list[str]:
+    """Every file below `directory`, hidden ones included, as relative paths."""
+    return sorted(
+        str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink()
+    )

@@ -1,0 +1,186 @@
+"""Bad input: one clear line, a non-zero exit, and nothing at the output path (never a wrong video)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from .conftest import files_in, run_encodectl
+
+
+def assert_one_line_error(outcome, *fragments: str, code: int = 2) -> None:
+    assert outcome.exit_code == code, (outcome.stdout, outcome.stderr)
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, outcome.stderr
+    assert lines[0].startswith("encodectl: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in outcome.stderr
+
+
+def test_gap_in_numbering_is_an_error_listing_the_missing_frames(tmp_path, make_frames):
+    frames = make_frames(tmp_path / "ep", 13)
+    for path in frames[5:10]:
+        path.unlink()
+
+    outcome = run_encodectl("encode", tmp_path / "ep")
+
+    assert_one_line_error(outcome, "5 frame(s) missing from the numbering (5-9)", "--on-gap hold")
+    assert not (tmp_path / "ep.mp4").exists()
+    assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames[:5] + frames[10:])
+
+
+def test_on_gap_hold_keeps_the_timeline(tmp_path, make_frames, cli, decoded):
+    frames = make_frames(tmp_path / "ep", 13)
+    for path in frames[5:10]:
+        path.unlink()
+
+    outcome = cli("encode", tmp_path / "ep", "--on-gap", "hold", "--json")
+
+    assert outcome.exit_code == 0, outcome.stderr
+    result = outcome.json()["results"][0]
+    assert result["frames"] == 13 and result["source_frames"] == 8
+    assert result["held_frames"] == [5, 6, 7, 8, 9]
+    video = decoded(tmp_path / "ep.mp4")
+    assert video.frames == 13
+    assert video.timestamps[-1] == Fraction(12, 30)
+    assert not any(p.name.endswith((".partial", ".frames")) for p in tmp_path.iterdir())
+
+
+def test_frame_of_another_size_is_named(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 6)
+    make_frames(tmp_path / "other", 1, size=(32, 24), start_number=3)
+    (tmp_path / "other" / "frame_000003.png").replace(tmp_path / "ep" / "frame_000003.png")
+
+    outcome = run_encodectl("encode", tmp_path / "ep")
+
+    assert_one_line_error(outcome, "frame_000003.png is 32x24 but the first frame is 64x48")
+    assert not (tmp_path / "ep.mp4").exists()
+
+
+def test_truncated_frame_is_named(tmp_path, make_frames):
+    frames = make_frames(tmp_path / "ep", 6)
+    data = frames[2].read_bytes()
+    frames[2].write_bytes(data[: len(data) // 2])
+
+    outcome = run_encodectl("encode", tmp_path / "ep")
+
+    assert_one_line_error(outcome, "frame_000002.png is truncated")
+    assert not (tmp_path / "ep.mp4").exists()
+
+
+def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, make_frames):
+    # Header and end chunk intact, compressed data garbled: only decoding can tell, so ffmpeg's
+    # decode error must fail the job instead of yielding a video with a bad frame.
+    frames = make_frames(tmp_path / "ep", 6)
+    data = bytearray(frames[3].read_bytes())
+    for offset in range(60, len(data) - 20):
+        data[offset] = (data[offset] * 7 + 13) % 256
+    frames[3].write_bytes(bytes(data))
+
+    outcome = run_encodectl("encode", tmp_path / "ep", "--json")
+
+    assert outcome.exit_code == 1
+    result = outcome.json()["results"][0]
+    assert result["status"] == "failed" and result["failure"] == "encode"
+    assert result["reason"].startswith("ffmpeg failed")
+    assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames)
+
+
+def test_file_that_is_not_an_image(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 4)
+    (tmp_path / "ep" / "frame_000004.png").write_text("not a picture")
+
+    outcome = run_encodectl("encode", tmp_path / "ep")
+
+    assert_one_line_error(outcome, "frame_000004.png is not a PNG or JPEG image")
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run_encodectl("encode", tmp_path / "empty"), "no frames found in", "empty")
+
+
+def test_folder_with_only_other_files(tmp_path):
+    (tmp_path / "ep").mkdir()
+    (tmp_path / "ep" / "notes.txt").write_text("hello")
+    assert_one_line_error(run_encodectl("encode", tmp_path / "ep"), "no frames found")
+
+
+def test_missing_path(tmp_path):
+    assert_one_line_error(run_encodectl("encode", tmp_path / "nope"), "nope does not exist")
+
+
+def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 3)
+    make_frames(tmp_path / "ep", 3, prefix="left_")
+    assert_one_line_error(run_encodectl("encode", tmp_path / "ep"), "mixes several frame sequences")
+
+    make_frames(tmp_path / "dup", 3)
+    (tmp_path / "dup" / "frame_000001.png").rename(tmp_path / "dup" / "frame_1.png")
+    make_frames(tmp_path / "dup", 1, start_number=1)
+    assert_one_line_error(run_encodectl("encode", tmp_path / "dup"), "frame number 1 appears twice")
+
+
+def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
+    from encodectl.synthetic import write_dataset
+
+    write_dataset(ffmpeg_binary, tmp_path / "ds", cameras=1, episodes=1, frames=3)
+    (tmp_path / "ds/images/observation.images.top/episode_000001").mkdir()
+    outcome = cli("encode", tmp_path / "ds", "--json")
+    assert outcome.exit_code == 1
+    failed = [r for r in outcome.json()["results"] if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["failure"] == "input"
+    assert "no frames in" in failed[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--fps", "abc"], "invalid --fps"),
+        (["--fps", "0"], "invalid --fps"),
+        (["--quality", "80"], "invalid --quality"),
+        (["--encoder", "h263_magic"], "unknown encoder 'h263_magic'"),
+        (["--preset", "ludicrous"], "preset 'ludicrous' does not fit libx264"),
+        (["--ffmpeg", "/no/such/ffmpeg"], "does not exist"),
+    ],
+)
+def test_bad_options_give_one_line(tmp_path, make_frames, args, fragment):
+    make_frames(tmp_path / "ep", 3)
+    outcome = run_encodectl("encode", tmp_path / "ep", *args)
+    assert_one_line_error(outcome, fragment)
+    assert not (tmp_path / "ep.mp4").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    outcome = run_encodectl("--debug", "encode", tmp_path / "nope")
+    assert outcome.exit_code == 2
+    assert "Traceback" in outcome.stderr
+
+
+def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
+    from encodectl.encoders import cpu_settings
+    from encodectl.engine import plan_job
+    from encodectl.errors import VerificationError
+    from encodectl.layout import EpisodeSource
+    from encodectl.models import EncodeOptions
+    from encodectl.runner import run_job
+    from encodectl.verify import check_video, read_video
+
+    make_frames(tmp_path / "ep", 6)
+    options = EncodeOptions()
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    job = plan_job(source, options, cpu_settings(options))
+    assert run_job(job, ffmpeg_binary).status.value == "done"
+
+    info = read_video(ffmpeg_binary, tmp_path / "ep.mp4")
+    assert (info.frames, info.fps, info.timestamps_exact) == (6, Fraction(30), True)
+    longer = job.model_copy(update={"fps": Fraction(25)})
+    with pytest.raises(VerificationError, match="frame rate 30 instead of 25"):
+        check_video(info, longer, Path("ep.mp4"))
+    make_frames(tmp_path / "ep", 2, start_number=6)
+    more = plan_job(source, options, cpu_settings(options))
+    with pytest.raises(VerificationError, match="6 frames instead of 8"):
+        check_video(info, more, Path("ep.mp4"))

@@ -1,0 +1,69 @@
+"""Ctrl-C and SIGTERM: the ffmpeg child dies, no partial file is left, exit code 130."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import files_in
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, signum):
+    # Large enough that the encode is still running when the signal arrives.
+    make_frames(tmp_path / "ep", 150, size=(640, 480), noise=0)
+    before = files_in(tmp_path)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "encodectl.cli",
+            "encode",
+            str(tmp_path / "ep"),
+            "--preset",
+            "slow",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".ep.mp4.*.partial")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "ffmpeg never started writing"
+        time.sleep(0.02)
+    children = _children_of(process.pid)
+    assert children, "expected a running ffmpeg child"
+
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert files_in(tmp_path) == before  # no video, no .partial, frames untouched
+    for child in children:
+        assert (
+            not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+        )
+    os.sync()
