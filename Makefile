@@ -28,8 +28,8 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check encodectl tests examples benchmarks
-	$(BIN)/ruff format --check encodectl tests examples benchmarks
+	$(BIN)/ruff check encodectl tests examples benchmarks scripts
+	$(BIN)/ruff format --check encodectl tests examples benchmarks scripts
 	$(BIN)/mypy encodectl
 
 bench: install

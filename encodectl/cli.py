@@ -6,12 +6,12 @@ is shown only with --debug.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from enum import StrEnum
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
@@ -22,13 +22,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
+from .encoder_choice import parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import Progress as FFmpegProgress
+from .gpu_probe import probe_hardware
 from .layout import discover
 from .models import Codec, Device, EncodeJob, EncodeOptions, GapPolicy, JobResult, Profile, VerifyMode
-from .report import make_report, print_commands, print_report, result_line
+from .report import make_report, print_commands, print_probe, print_report, result_line
 
 app = typer.Typer(
     name="encodectl",
@@ -120,76 +122,88 @@ def version(
     print_version(ffmpeg)
 
 
-class Verify(StrEnum):
-    packets = "packets"
-    decode = "decode"
+def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOptions:
+    """Options from --encoder-config, overridden by every option given on the command line."""
+    values: dict[str, Any] = parse_encoder_config(encoder_config).as_options() if encoder_config else {}
+    values.update({key: value for key, value in given.items() if value is not None})
+    return EncodeOptions(**values)
 
 
 @app.command()
 def encode(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False)
-    ],
+    paths: Annotated[list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False)],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
     ] = None,
     fps: Annotated[str, typer.Option(help="Frame rate: 30, 29.97 or 30000/1001.")] = "30",
-    codec: Annotated[Codec, typer.Option(help="Video codec.")] = Codec.h264,
-    encoder: Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264.")] = None,
-    device: Annotated[Device, typer.Option(help="auto, gpu or cpu.")] = Device.auto,
+    codec: Annotated[Codec | None, typer.Option(help="h264, hevc or av1 [default: h264].", show_default=False)] = None,
+    encoder: Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264 or h264_nvenc.")] = None,
+    device: Annotated[
+        Device | None,
+        typer.Option(help="auto: best working GPU encoder, else CPU; gpu; cpu [default: auto].", show_default=False),
+    ] = None,
+    encoder_config: Annotated[
+        str | None,
+        typer.Option(
+            help="The guide's gpu_encoder_config: JSON or @file.json, "
+            'e.g. \'{"encoder_type": "nvenc", "codec": "h264"}\'.'
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to the CPU.")] = False,
+    gpu_sessions: Annotated[int, typer.Option(help="Concurrent encodes per hardware encoder.")] = 2,
     preset: Annotated[
-        str, typer.Option(help="fast, medium, slow, or the encoder's own preset name.")
-    ] = "fast",
-    quality: Annotated[int, typer.Option(help="0-51, lower is better (CRF-like).")] = 23,
+        str | None,
+        typer.Option(help="fast, medium, slow, or the encoder's own name [default: fast].", show_default=False),
+    ] = None,
+    quality: Annotated[
+        int | None, typer.Option(help="0-51, lower is better (CRF-like) [default: 23].", show_default=False)
+    ] = None,
     gop: Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")] = None,
-    profile: Annotated[
-        Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")
-    ] = (Profile.default),
+    profile: Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")] = (
+        Profile.default
+    ),
     on_gap: Annotated[
         GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
-    ] = (GapPolicy.error),
+    ] = GapPolicy.error,
     verify: Annotated[
-        VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode.")
-    ] = (VerifyMode.packets),
-    threads: Annotated[
-        int | None, typer.Option(help="Encoder threads per job [default: ffmpeg's choice].")
-    ] = None,
+        VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode every frame.")
+    ] = VerifyMode.packets,
+    threads: Annotated[int | None, typer.Option(help="Encoder threads per job [default: ffmpeg's choice].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")] = False,
     ffmpeg: Annotated[
         str | None,
-        typer.Option(help="Path of the ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, bundled]."),
+        typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, then the bundled one]."),
     ] = None,
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
     with handled_errors():
-        options = EncodeOptions(
-            fps=fps,
-            codec=codec,
-            encoder=encoder,
-            device=device,
-            preset=preset,
-            quality=quality,
-            gop=gop,
-            profile=profile,
-            on_gap=on_gap,
-            verify=verify,
-            threads=threads,
-            overwrite=overwrite,
-            dry_run=dry_run,
-            output=output,
-            ffmpeg=ffmpeg,
-        )
+        options = build_options(
+            encoder_config,
+            {
+                "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
+                "quality": quality, "gop": gop, "profile": profile, "on_gap": on_gap, "verify": verify,
+                "threads": threads, "overwrite": overwrite, "dry_run": dry_run, "output": output,
+                "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
+            },
+        )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
         sources = discover(paths, options.output)
+        plan = plan_encoder(options, binary)
+        if plan.fallback_note and not json_output:
+            stderr.print(
+                f"encodectl: {plan.fallback_note}; encoding on the CPU with {plan.primary.encoder} "
+                "(--strict to fail instead)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         started = time.perf_counter()
         live = not json_output and not dry_run and len(sources) > 1
         with _live_feedback(enabled=live) as (on_result, on_progress):
-            results = encode_sources(sources, options, binary, on_result=on_result, on_progress=on_progress)
+            results = encode_sources(sources, options, binary, on_result=on_result, on_progress=on_progress, plan=plan)
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
@@ -197,14 +211,40 @@ def encode(
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
-                stderr.print(
-                    f"encodectl: error: {result.reason}", markup=False, highlight=False, soft_wrap=True
-                )
+                stderr.print(f"encodectl: error: {result.reason}", markup=False, highlight=False, soft_wrap=True)
         elif dry_run:
             print_commands(stdout, results)
         else:
             print_report(stdout, report, table=stdout.is_terminal, lines=not live)
     raise typer.Exit(code)
+
+
+@app.command("probe-gpu")
+def probe_gpu(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Probe again instead of using the cache.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print only the probe as JSON.")] = False,
+    ffmpeg: Annotated[str | None, typer.Option(help="ffmpeg binary to probe.")] = None,
+) -> None:
+    """Which hardware encoders this ffmpeg has, and which really work here (a test encode each)."""
+    with handled_errors():
+        binary = find_ffmpeg(ffmpeg)
+        with (
+            stderr.status("test-encoding with each hardware encoder…", spinner="dots")
+            if (stderr.is_terminal and not json_output)
+            else nullcontext()
+        ):
+            report = probe_hardware(binary, refresh=refresh)
+        choices = {
+            codec.value: plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report) for codec in Codec
+        }
+        if json_output:
+            payload = report.model_dump(mode="json")
+            payload["auto_choice"] = {
+                codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
+            }
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            return
+        print_probe(stdout, report, choices)
 
 
 @contextmanager

@@ -11,10 +11,11 @@ from __future__ import annotations
 import shlex
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
-from .models import EncodeJob, FFmpegBinary
+from .models import EncodeJob, EncoderSettings, FFmpegBinary
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -42,27 +43,11 @@ def build_encode_command(
     staging_dir: Path | None = None,
     progress: bool = True,
 ) -> list[str]:
-    """The full argv that encodes `job` into `temp_output`.
-
-    With a staging folder (gaps filled by holding frames), the frames are read
-    from its contiguous links instead of the episode folder.
-    """
-    frames = job.frames
-    if staging_dir is not None:
-        pattern = image2_pattern(staging_dir, "", 6, frames.extension)
-        start = 0
-    else:
-        pattern = image2_pattern(frames.directory, frames.prefix, frames.padding, frames.extension)
-        start = frames.first
+    """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held)."""
+    pattern, start = image2_input(job, staging_dir)
     stream = ffmpeg.input(pattern, f="image2", framerate=str(job.fps), start_number=str(start))
-    video = stream.video
-    width, height = job.output_size
-    if (width, height) != (frames.width, frames.height):
-        video = video.filter("pad", width, height, 0, 0)
     settings = job.encoder
-    # Limited ("tv") range as players and LeRobot expect; JPEG frames are full range and would
-    # otherwise come out as yuvj420p.
-    video = video.filter("scale", out_range="tv").filter("format", settings.pix_fmt)
+    video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
     output_options: dict[str, str] = {
         "c:v": settings.encoder,
         "g": str(settings.gop),
@@ -75,7 +60,40 @@ def build_encode_command(
     }
     output = video.output(str(temp_output.absolute()), an=None, **output_options)
     arguments: list[str] = ffmpeg.get_args(output)
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *(PROGRESS_ARGS if progress else ()), *arguments]
+    return [
+        str(ffmpeg_binary.path),
+        *GLOBAL_ARGS,
+        *(PROGRESS_ARGS if progress else ()),
+        *settings.global_args,
+        *arguments,
+    ]
+
+
+def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:
+    """The image2 pattern and start number that read the job's frames in order.
+
+    With a staging folder (gaps filled by holding frames), the frames are read
+    from its contiguous links instead of the episode folder.
+    """
+    frames = job.frames
+    if staging_dir is not None:
+        return image2_pattern(staging_dir, "", 6, frames.extension), 0
+    return image2_pattern(frames.directory, frames.prefix, frames.padding, frames.extension), frames.first
+
+
+def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSettings) -> Any:
+    """Pad odd sizes to even (never rescale), convert to limited range and the encoder's input format.
+
+    Limited ("tv") range is what players and LeRobot expect; JPEG frames are full range
+    and would otherwise come out as yuvj420p.
+    """
+    even_width, even_height = width + width % 2, height + height % 2
+    if (even_width, even_height) != (width, height):
+        video = video.filter("pad", even_width, even_height, 0, 0)
+    video = video.filter("scale", out_range="tv").filter("format", settings.input_pix_fmt)
+    if settings.upload_filter:
+        video = video.filter(settings.upload_filter)
+    return video
 
 
 def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
@@ -88,3 +106,25 @@ def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
 
 def shell_quote(argv: list[str]) -> str:
     return shlex.join(argv)
+
+
+PROBE_SIZE = (256, 256)  # above every hardware encoder's minimum, a multiple of 16 for QSV
+PROBE_FRAMES = 10
+
+
+def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) -> list[str]:
+    """A short test encode of generated frames to the null muxer, with the same options a real job uses."""
+    width, height = PROBE_SIZE
+    stream = ffmpeg.input(f"testsrc2=size={width}x{height}:rate=30", f="lavfi")
+    video = pixel_pipeline(stream.video, width, height, settings)
+    output = video.output(
+        "-",
+        f="null",
+        **{
+            "c:v": settings.encoder,
+            "g": str(settings.gop),
+            "frames:v": str(PROBE_FRAMES),
+            **settings.arguments,
+        },
+    )
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]

@@ -16,6 +16,7 @@ from .errors import UsageError
 from .models import Codec, EncodeOptions, EncoderSettings, Profile
 
 GENERIC_PRESETS = ("fast", "medium", "slow")
+PRESET_ALIASES = {"hq": "slow"}  # LeRobot's gpu_encoder_config also says "hq"
 
 
 class EncoderSpec(BaseModel):
@@ -34,6 +35,8 @@ class EncoderSpec(BaseModel):
     quality_inverted: bool = False  # videotoolbox: higher is better
     input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
     threads_option: str | None = None
+    device_option: str | None = None  # global option naming the render device (VAAPI, QSV)
+    upload_filter: str | None = None  # filter that moves frames to the GPU (VAAPI)
 
 
 _X26X_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
@@ -83,6 +86,7 @@ def _qsv(codec: Codec, quality_max: int) -> EncoderSpec:
         presets=_QSV_PRESETS,
         native_presets=_QSV_NATIVE,
         input_pix_fmt="nv12",
+        device_option="-qsv_device",
     )
 
 
@@ -112,6 +116,8 @@ def _vaapi(codec: Codec, quality_max: int) -> EncoderSpec:
         quality_max=quality_max,
         fixed={"rc_mode": "CQP"},
         input_pix_fmt="nv12",
+        device_option="-vaapi_device",
+        upload_filter="hwupload",
     )
 
 
@@ -186,9 +192,7 @@ HARDWARE_ORDER = ("nvenc", "qsv", "amf", "vaapi", "videotoolbox")
 
 
 def hardware_candidates(codec: Codec) -> list[EncoderSpec]:
-    return [
-        ENCODERS[f"{codec.value}_{kind}"] for kind in HARDWARE_ORDER if f"{codec.value}_{kind}" in ENCODERS
-    ]
+    return [ENCODERS[f"{codec.value}_{kind}"] for kind in HARDWARE_ORDER if f"{codec.value}_{kind}" in ENCODERS]
 
 
 def get_spec(name: str) -> EncoderSpec:
@@ -208,6 +212,7 @@ def native_quality(spec: EncoderSpec, quality: int) -> int:
 def native_preset(spec: EncoderSpec, preset: str) -> str | None:
     if not spec.presets:
         return None
+    preset = PRESET_ALIASES.get(preset, preset)
     if preset in spec.presets:
         return spec.presets[preset]
     if preset in spec.native_presets:
@@ -221,15 +226,24 @@ def default_gop(fps: Fraction) -> int:
     return max(1, round(fps))
 
 
+def render_device_path(gpu_id: int) -> str:
+    return f"/dev/dri/renderD{128 + gpu_id}"
+
+
 def encoder_settings(
     spec: EncoderSpec,
     options: EncodeOptions,
     threads: int | None = None,
 ) -> EncoderSettings:
-    """The native ffmpeg output options for one encoder under the user's options."""
+    """The native ffmpeg options for one encoder under the user's options."""
     arguments: dict[str, str] = dict(spec.fixed)
-    for option in spec.quality_option:
-        arguments[option] = str(native_quality(spec, options.quality))
+    if options.bitrate:
+        arguments["b:v"] = options.bitrate  # a target bitrate replaces constant quality
+        if spec.vendor == "nvidia":
+            arguments["rc"] = "vbr"
+    else:
+        for option in spec.quality_option:
+            arguments[option] = str(native_quality(spec, options.quality))
     preset = native_preset(spec, options.preset)
     if preset is not None:
         arguments[spec.preset_option] = preset
@@ -240,19 +254,19 @@ def encoder_settings(
         gop = options.gop or 2
     if threads and spec.threads_option:
         arguments[spec.threads_option] = str(threads)
+    global_args: list[str] = []
+    if spec.vendor == "nvidia" and options.gpu_id:
+        arguments["gpu"] = str(options.gpu_id)
+    if spec.device_option and (spec.vendor == "vaapi" or options.gpu_id):
+        global_args = [spec.device_option, render_device_path(options.gpu_id or 0)]
     return EncoderSettings(
         encoder=spec.name,
         codec=spec.codec,
         hardware=spec.hardware,
         pix_fmt=options.pix_fmt,
+        input_pix_fmt=spec.input_pix_fmt,
+        upload_filter=spec.upload_filter,
+        global_args=global_args,
         gop=gop,
         arguments=arguments,
     )
-
-
-def cpu_settings(options: EncodeOptions, threads: int | None = None) -> EncoderSettings:
-    """Settings for the CPU encoder of the chosen codec (or the one forced with --encoder)."""
-    codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
-    name = options.encoder or CPU_ENCODER[codec]
-    spec = get_spec(name)
-    return encoder_settings(spec, options, threads)

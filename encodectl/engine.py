@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .encoders import cpu_settings
+from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, Interrupted
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken, Progress
@@ -27,7 +27,8 @@ from .models import (
     JobResult,
     JobStatus,
 )
-from .runner import run_job
+from .runner import run_with_fallback
+from .sessions import SessionLimiter
 
 ResultCallback = Callable[[JobResult], None]
 ProgressCallback = Callable[[EncodeJob, Progress], None]
@@ -69,22 +70,27 @@ def encode_sources(
     on_result: ResultCallback | None = None,
     on_progress: ProgressCallback | None = None,
     token: CancelToken | None = None,
+    plan: EncoderPlan | None = None,
 ) -> list[JobResult]:
     """Encode episodes one after the other; one bad episode never stops the others."""
     token = token or CancelToken()
-    settings = cpu_settings(options, threads=options.threads)
+    plan = plan or plan_encoder(options, ffmpeg_binary)
+    limiter = SessionLimiter(options.gpu_sessions)
     results: list[JobResult] = []
     try:
         for source in sources:
             try:
-                job = plan_job(source, options, settings)
+                job = plan_job(source, options, plan.primary)
             except EncodectlError as error:
                 result = rejected(source, error)
             else:
                 progress_hook = (lambda p, j=job: on_progress(j, p)) if on_progress else None
-                result = run_job(
+                result = run_with_fallback(
                     job,
                     ffmpeg_binary,
+                    fallback=plan.fallback,
+                    fallback_note=plan.fallback_note,
+                    limiter=limiter,
                     overwrite=options.overwrite,
                     dry_run=options.dry_run,
                     token=token,

@@ -37,9 +37,7 @@ def scan_frames(directory: Path) -> FrameSequence:
     if not directory.is_dir():
         raise InputError(f"{directory} is not a folder")
     try:
-        names = sorted(
-            entry.name for entry in os.scandir(directory) if entry.is_file() and _is_image_name(entry.name)
-        )
+        names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file() and _is_image_name(entry.name))
     except OSError as error:
         raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
     if not names:
@@ -63,9 +61,7 @@ def scan_frames(directory: Path) -> FrameSequence:
         digits = match["digits"]
         number = int(digits)
         if number in by_number:
-            raise InputError(
-                f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}"
-            )
+            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
         by_number[number] = name
         if digits.startswith("0") and len(digits) > 1:
             paddings.add(len(digits))
@@ -91,8 +87,7 @@ def scan_frames(directory: Path) -> FrameSequence:
     for number in numbers:
         if sequence.filename(number) != by_number[number]:
             raise InputError(
-                f"{directory / by_number[number]} is numbered differently from the other frames "
-                f"(mixed zero-padding)"
+                f"{directory / by_number[number]} is numbered differently from the other frames (mixed zero-padding)"
             )
     _check_headers(sequence)
     return sequence

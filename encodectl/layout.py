@@ -47,9 +47,7 @@ def discover(paths: list[Path], output: Path | None = None) -> list[EpisodeSourc
     seen: dict[Path, Path] = {}
     for source in sources:
         if source.output in seen:
-            raise UsageError(
-                f"{source.directory} and {seen[source.output]} would both be written to {source.output}"
-            )
+            raise UsageError(f"{source.directory} and {seen[source.output]} would both be written to {source.output}")
         seen[source.output] = source.directory
     return sources
 
@@ -61,11 +59,7 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
         raise InputError(f"{path} is not a folder of frames")
     path = path.absolute()
     if has_frames(path):
-        return [
-            EpisodeSource(
-                directory=path, output=_episode_output(path, output, several_paths), episode=path.name
-            )
-        ]
+        return [EpisodeSource(directory=path, output=_episode_output(path, output, several_paths), episode=path.name)]
     if (path / "images").is_dir():
         return _dataset_episodes(path, output)
     episodes = _frame_folders_below(path)

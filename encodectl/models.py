@@ -77,6 +77,11 @@ class EncodeOptions(BaseModel):
     overwrite: bool = False
     dry_run: bool = False
     threads: int | None = Field(None, ge=0)
+    vendor: str | None = None  # restrict --device gpu to one vendor's encoders (from encoder_type)
+    bitrate: str | None = None
+    gpu_id: int | None = Field(None, ge=0)
+    strict: bool = False  # no CPU fallback when a hardware encoder fails
+    gpu_sessions: int = Field(2, ge=1)  # concurrent encodes per hardware encoder
     output: Path | None = None
     ffmpeg: str | None = None
 
@@ -129,7 +134,10 @@ class EncoderSettings(BaseModel):
     encoder: str
     codec: Codec
     hardware: bool = False
-    pix_fmt: str = "yuv420p"
+    pix_fmt: str = "yuv420p"  # what the video decodes to (checked on read-back)
+    input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
+    upload_filter: str | None = None  # e.g. "hwupload" for VAAPI
+    global_args: list[str] = []  # e.g. ["-vaapi_device", "/dev/dri/renderD128"]
     gop: int
     arguments: dict[str, str] = {}  # ffmpeg output options, e.g. {"crf": "23", "preset": "fast"}
 
@@ -211,6 +219,7 @@ class JobResult(BaseModel):
     padded_from: str | None = None
     source_format: str | None = None
     encoder: str | None = None
+    fallback: str | None = None  # why the job did not run on the encoder first chosen
     seconds: float = 0.0
     size_bytes: int = 0
     notes: list[str] = []

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .encoder_choice import EncoderPlan
+from .gpu_probe import ProbeReport
 from .models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
 
 _STATUS_STYLE = {
@@ -64,6 +66,8 @@ def result_line(result: JobResult) -> str:
         return f"{head}: {result.reason}"
     speed = f", {result.frames / result.seconds:.0f} fps" if result.seconds > 0 else ""
     notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+    if result.fallback:
+        notes += f" [fallback: {result.fallback}]"
     return (
         f"{head} -> {result.output} [{result.frames} frames, {result.encoder}, "
         f"{result.seconds:.2f} s{speed}, {human_size(result.size_bytes)}]{notes}"
@@ -88,6 +92,8 @@ def results_table(results: list[JobResult]) -> Table:
         detail = result.reason or "; ".join(result.notes)
         if detail:
             status.append(f" {detail}", style="dim" if result.ok else "red")
+        if result.fallback and result.ok:
+            status.append(f" fallback: {result.fallback}", style="yellow")
         speed = f"{result.frames / result.seconds:.0f}" if result.seconds > 0 and result.ok else ""
         table.add_row(
             result.camera or "",
@@ -144,3 +150,33 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
             console.print(shell_quote(result.command), markup=False, highlight=False, soft_wrap=True)
         elif result.status is JobStatus.failed:
             console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_probe(console: Console, report: ProbeReport, choices: dict[str, EncoderPlan]) -> None:
+    table = Table(title=f"hardware encoders in ffmpeg {report.ffmpeg.version}", title_justify="left")
+    for column in ("encoder", "vendor", "codec", "listed", "works", "test time"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for probe in report.encoders:
+        table.add_row(
+            probe.encoder,
+            probe.vendor,
+            probe.codec.value,
+            Text("yes", style="green") if probe.listed else Text("no", style="dim"),
+            Text("yes", style="bold green") if probe.works else Text("no", style="red" if probe.listed else "dim"),
+            f"{probe.seconds:.2f} s" if probe.seconds is not None else "",
+            Text(probe.reason, style="dim" if not probe.listed else ""),
+        )
+    console.print(table)
+    when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
+    console.print(
+        f"ffmpeg {report.ffmpeg.path} ({report.ffmpeg.source}); {when} (--refresh to probe again)",
+        markup=False,
+        soft_wrap=True,
+    )
+    for codec, plan in choices.items():
+        console.print(
+            f"encode --codec {codec} would use {plan.primary.encoder}: {plan.reason}",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -14,12 +14,15 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from .command import build_encode_command
-from .errors import EncodectlError, EncodeError, Interrupted, VerificationError
+from .command import build_encode_command, image2_input
+from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
+from .ffmpeg_log import is_decoder_failure, meaningful_error
 from .ffmpeg_process import CancelToken, Progress, run_ffmpeg
-from .models import EncodeJob, FailureKind, FFmpegBinary, JobResult, JobStatus
-from .verify import check_video, last_meaningful_line, read_video
+from .models import EncodeJob, EncoderSettings, FailureKind, FFmpegBinary, JobResult, JobStatus
+from .sessions import SessionLimiter, is_session_limit
+from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
 STAGING_SUFFIX = ".frames"
@@ -97,9 +100,7 @@ def run_job(
                 _stage_held_frames(job, staging_dir)
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
-                raise EncodeError(
-                    f"ffmpeg failed (exit {returncode}): {last_meaningful_line(chr(10).join(log_tail))}"
-                )
+                _raise_ffmpeg_failure(job, ffmpeg_binary, returncode, log_tail, staging_dir)
             if on_verifying is not None:
                 on_verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)
@@ -110,7 +111,7 @@ def run_job(
         raise
     except EncodectlError as error:
         result.status = JobStatus.failed
-        result.failure = FailureKind.verify if isinstance(error, VerificationError) else FailureKind.encoding
+        result.failure = _failure_kind(error)
         result.reason = error.message
     except OSError as error:
         result.status = JobStatus.failed
@@ -118,6 +119,30 @@ def run_job(
         result.reason = f"{error.strerror or error}: {error.filename or job.output}"
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _failure_kind(error: EncodectlError) -> FailureKind:
+    if isinstance(error, InputError):
+        return FailureKind.input
+    if isinstance(error, VerificationError):
+        return FailureKind.verify
+    return FailureKind.encoding
+
+
+def _raise_ffmpeg_failure(
+    job: EncodeJob, ffmpeg_binary: FFmpegBinary, returncode: int, log_tail: list[str], staging_dir: Path
+) -> None:
+    """Turn a failed ffmpeg run into the error that names its cause (and the bad frame, if one was)."""
+    cause = meaningful_error(log_tail)
+    if is_decoder_failure(log_tail):
+        pattern, start = image2_input(job, staging_dir if job.held_frames else None)
+        bad = undecodable_frames(ffmpeg_binary, job, pattern, start)
+        if bad:
+            present = job.frames.numbers
+            files = [job.frames.path(max(n for n in present if n <= number)).name for number in bad]
+            more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
+            raise InputError(f"{job.frames.directory / files[0]} cannot be decoded: {cause}{more}")
+    raise EncodeError(f"{job.encoder.encoder} failed (exit {returncode}): {cause}")
 
 
 @contextlib.contextmanager
@@ -155,3 +180,45 @@ def _commit(temp_output: Path, output: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def run_with_fallback(
+    job: EncodeJob,
+    ffmpeg_binary: FFmpegBinary,
+    *,
+    fallback: EncoderSettings | None,
+    limiter: SessionLimiter,
+    fallback_note: str | None = None,
+    **run_options: Any,
+) -> JobResult:
+    """Run a job on its encoder; a failed hardware encode is redone on the CPU encoder (unless strict).
+
+    A session-limit failure first lowers the per-encoder cap and retries once on the
+    hardware, so a card with few sessions keeps working at the concurrency it allows.
+    """
+    if not job.encoder.hardware:
+        result = run_job(job, ffmpeg_binary, **run_options)
+        result.fallback = fallback_note
+        return result
+    notes: list[str] = []
+    result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, **run_options)
+    if result.status is JobStatus.failed and is_session_limit(result.reason):
+        result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, **run_options)
+    if result.status is JobStatus.failed and result.failure is not FailureKind.input and fallback is not None:
+        reason = result.reason
+        result = run_job(job.model_copy(update={"encoder": fallback}), ffmpeg_binary, **run_options)
+        result.fallback = f"{job.encoder.encoder} failed: {reason}"
+    result.notes[:0] = notes
+    return result
+
+
+def _run_on_hardware(
+    job: EncodeJob, ffmpeg_binary: FFmpegBinary, limiter: SessionLimiter, notes: list[str], **run_options: Any
+) -> JobResult:
+    name = job.encoder.encoder
+    with limiter.session(name):
+        result = run_job(job, ffmpeg_binary, **run_options)
+        if result.status is JobStatus.failed and is_session_limit(result.reason):
+            cap = limiter.lower(name, limiter.running(name))
+            notes.append(f"{name} hit its session limit; now at most {cap} at once")
+    return result

@@ -81,9 +81,7 @@ def write_dataset(
     folders = []
     for camera_index in range(cameras):
         camera = (
-            CAMERA_KEYS[camera_index]
-            if camera_index < len(CAMERA_KEYS)
-            else f"observation.images.cam{camera_index}"
+            CAMERA_KEYS[camera_index] if camera_index < len(CAMERA_KEYS) else f"observation.images.cam{camera_index}"
         )
         for episode in range(episodes):
             folder = root / "images" / camera / f"episode_{episode:06d}"

@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import VerificationError
+from .ffmpeg_log import meaningful_error
 from .models import EncodeJob, FFmpegBinary, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
@@ -32,13 +33,11 @@ def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = Verif
         argv += ["-xerror"]
     argv += ["-f", "framecrc", "-"]
     try:
-        completed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False
-        )
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as error:
         raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
     if completed.returncode != 0:
-        raise VerificationError(f"ffmpeg cannot read back {path}: {last_meaningful_line(completed.stderr)}")
+        raise VerificationError(f"ffmpeg cannot read back {path}: {meaningful_error(completed.stderr.splitlines())}")
     return parse_framecrc(completed.stdout, completed.stderr, path)
 
 
@@ -95,22 +94,27 @@ def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
     elif not info.timestamps_exact:
         problems.append("frame timestamps are not evenly spaced from 0")
     if (info.width, info.height) != job.output_size:
-        problems.append(
-            f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}"
-        )
+        problems.append(f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}")
     if info.pix_fmt != job.encoder.pix_fmt:
         problems.append(f"pixel format {info.pix_fmt} instead of {job.encoder.pix_fmt}")
     if problems:
         raise VerificationError(f"{path.name} failed verification: {'; '.join(problems)}")
 
 
-def last_meaningful_line(log: str) -> str:
-    """The one line of an ffmpeg log that says what went wrong."""
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    for line in reversed(lines):
-        lowered = line.lower()
-        if lowered.startswith("conversion failed") or lowered.startswith("error while"):
-            continue
-        if "error" in lowered or "cannot" in lowered or "failed" in lowered or "invalid" in lowered:
-            return line
-    return lines[-1] if lines else "no output from ffmpeg"
+def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str, start: int) -> list[int]:
+    """Frame numbers that ffmpeg cannot decode, found by decoding them all once without -xerror.
+
+    Only run after an encode failed on a decoder error, to name the culprit: ffmpeg
+    itself does not say which file of an image sequence was bad.
+    """
+    argv = [
+        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "image2", "-framerate", str(job.fps), "-start_number", str(start), "-i", pattern,
+        "-map", "0:v:0", "-f", "framecrc", "-",
+    ]  # fmt: skip
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+    decoded = {
+        int(line.split(",")[2]) for line in completed.stdout.splitlines() if line.strip() and not line.startswith("#")
+    }
+    first = job.frames.first
+    return [first + index for index in range(job.frame_count) if index not in decoded]

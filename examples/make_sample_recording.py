@@ -14,9 +14,7 @@ from encodectl.synthetic import write_dataset
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="dataset root to create")
     parser.add_argument("--cameras", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=3)
@@ -25,9 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     started = time.perf_counter()
-    folders = write_dataset(
-        find_ffmpeg(), args.root, args.cameras, args.episodes, args.frames, (width, height)
-    )
+    folders = write_dataset(find_ffmpeg(), args.root, args.cameras, args.episodes, args.frames, (width, height))
     print(
         f"wrote {len(folders)} episode folders x {args.frames} frames ({width}x{height}) "
         f"under {args.root / 'images'} in {time.perf_counter() - started:.1f} s"

@@ -24,9 +24,46 @@ from encodectl.synthetic import write_frames
 SIZE = (64, 48)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Probe results go to a cache of the test session's own, never the user's."""
+    cache = tmp_path_factory.mktemp("encodectl-cache")
+    os.environ["ENCODECTL_CACHE_DIR"] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def ffmpeg_binary() -> FFmpegBinary:
     return find_ffmpeg()
+
+
+@dataclass
+class FakeGpu:
+    """The TEST DOUBLE of tests/fake_gpu_ffmpeg.py: an ffmpeg whose NVENC 'works' (it runs libx264)."""
+
+    path: Path
+    log: Path
+
+    def nvenc_commands(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+
+@pytest.fixture
+def fake_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ffmpeg_binary: FFmpegBinary) -> FakeGpu:
+    folder = tmp_path / "fake-gpu-bin"
+    folder.mkdir()
+    wrapper = folder / "ffmpeg"
+    script = Path(__file__).with_name("fake_gpu_ffmpeg.py")
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
+    wrapper.chmod(0o755)
+    log = tmp_path / "nvenc-commands.jsonl"
+    monkeypatch.setenv("REAL_FFMPEG", str(ffmpeg_binary.path))
+    monkeypatch.setenv("FAKE_NVENC_LOG", str(log))
+    monkeypatch.setenv("FAKE_NVENC_STATE", str(tmp_path / "nvenc-sessions"))
+    monkeypatch.setenv("FAKE_NVENC_MODE", "works")
+    return FakeGpu(wrapper, log)
 
 
 @pytest.fixture
@@ -115,6 +152,4 @@ def run_encodectl(*args: str | Path, env: dict[str, str] | None = None, timeout:
 
 def files_in(directory: Path) -> list[str]:
     """Every file below `directory`, hidden ones included, as relative paths."""
-    return sorted(
-        str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink()
-    )
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink())

@@ -82,11 +82,15 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
 
     outcome = run_encodectl("encode", tmp_path / "ep", "--json")
 
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 2
     result = outcome.json()["results"][0]
-    assert result["status"] == "failed" and result["failure"] == "encode"
-    assert result["reason"].startswith("ffmpeg failed")
+    assert result["status"] == "failed" and result["failure"] == "input"
+    # ffmpeg does not say which file was bad; encodectl finds and names it.
+    assert result["reason"].startswith(f"{tmp_path / 'ep' / 'frame_000003.png'} cannot be decoded: png: ")
     assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames)
+
+    plain = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
+    assert_one_line_error(plain, "frame_000003.png cannot be decoded")
 
 
 def test_file_that_is_not_an_image(tmp_path, make_frames):
@@ -161,7 +165,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
-    from encodectl.encoders import cpu_settings
+    from encodectl.encoder_choice import plan_encoder
     from encodectl.engine import plan_job
     from encodectl.errors import VerificationError
     from encodectl.layout import EpisodeSource
@@ -170,9 +174,9 @@ def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames,
     from encodectl.verify import check_video, read_video
 
     make_frames(tmp_path / "ep", 6)
-    options = EncodeOptions()
+    options = EncodeOptions(device="cpu")
     source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
-    job = plan_job(source, options, cpu_settings(options))
+    job = plan_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
     assert run_job(job, ffmpeg_binary).status.value == "done"
 
     info = read_video(ffmpeg_binary, tmp_path / "ep.mp4")
@@ -181,6 +185,6 @@ def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames,
     with pytest.raises(VerificationError, match="frame rate 30 instead of 25"):
         check_video(info, longer, Path("ep.mp4"))
     make_frames(tmp_path / "ep", 2, start_number=6)
-    more = plan_job(source, options, cpu_settings(options))
+    more = plan_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
     with pytest.raises(VerificationError, match="6 frames instead of 8"):
         check_video(info, more, Path("ep.mp4"))

@@ -83,9 +83,7 @@ def test_unpadded_numbers_are_ordered_numerically(tmp_path, make_frames, cli, ff
     assert (tmp_path / "plain" / "frame_10.png").exists()
     for name in ("padded", "plain"):
         assert cli("encode", tmp_path / name, "--threads", "1").exit_code == 0
-    assert _decoded_crcs(ffmpeg_binary, tmp_path / "padded.mp4") == _decoded_crcs(
-        ffmpeg_binary, tmp_path / "plain.mp4"
-    )
+    assert _decoded_crcs(ffmpeg_binary, tmp_path / "padded.mp4") == _decoded_crcs(ffmpeg_binary, tmp_path / "plain.mp4")
 
 
 def _decoded_crcs(ffmpeg_binary, video: Path) -> list[str]:
@@ -208,9 +206,7 @@ def test_dry_run_prints_quoted_commands_and_writes_nothing(tmp_path, make_frames
     assert outcome.exit_code == 0
     assert files_in(tmp_path) == before
     assert f"'{tmp_path}/my ep/frame_%06d.png'" in outcome.stdout
-    assert (
-        "-c:v libx264" in outcome.stdout and "-crf 23" in outcome.stdout and "-preset fast" in outcome.stdout
-    )
+    assert "-c:v libx264" in outcome.stdout and "-crf 23" in outcome.stdout and "-preset fast" in outcome.stdout
 
 
 def test_verify_decode_mode(tmp_path, make_frames, cli):

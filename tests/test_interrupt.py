@@ -63,7 +63,5 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert files_in(tmp_path) == before  # no video, no .partial, frames untouched
     for child in children:
-        assert (
-            not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
-        )
+        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     os.sync()
