@@ -11,16 +11,19 @@ from .errors import (
     FFmpegNotFoundError,
     InputError,
     Interrupted,
+    QueueFullError,
     UsageError,
     VerificationError,
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
+from .pool import EncoderPool
 
 __all__ = [
     "EncodeError",
     "EncodeJob",
     "EncodeOptions",
     "EncodectlError",
+    "EncoderPool",
     "EncoderSettings",
     "FFmpegNotFoundError",
     "FrameSequence",
@@ -28,6 +31,7 @@ __all__ = [
     "Interrupted",
     "JobResult",
     "JobStatus",
+    "QueueFullError",
     "UsageError",
     "VerificationError",
     "__version__",

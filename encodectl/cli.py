@@ -10,27 +10,37 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.live import Live
 
 from . import __version__
 from .encoder_choice import parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
-from .errors import EncodectlError, Interrupted, UsageError
+from .errors import EncodectlError, Interrupted
 from .ffmpeg_binary import find_ffmpeg
-from .ffmpeg_process import Progress as FFmpegProgress
 from .gpu_probe import probe_hardware
 from .layout import discover
-from .models import Codec, Device, EncodeJob, EncodeOptions, GapPolicy, JobResult, Profile, VerifyMode
-from .report import make_report, print_commands, print_probe, print_report, result_line
+from .models import (
+    Codec,
+    Device,
+    EncodeOptions,
+    GapPolicy,
+    JobResult,
+    Mode,
+    Priority,
+    Profile,
+    VerifyMode,
+    options_from,
+)
+from .progress import RunTracker
+from .report import LiveRunView, make_report, print_commands, print_probe, print_report, result_line
 
 app = typer.Typer(
     name="encodectl",
@@ -38,35 +48,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts contain [default: …] brackets, not markup
 )
+# click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
+_CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
 
 
 class _State:
     debug = False
+    json = False  # errors become a JSON object on stdout too
 
 
 def fail(error: BaseException) -> NoReturn:
-    """Print one line for the user and exit with the error's code."""
+    """Print one line for the user (and a JSON object with --json) and exit with the error's code."""
     if _State.debug:
         stderr.print_exception()
     code = error.exit_code if isinstance(error, EncodectlError) else 1
+    if _State.json:
+        sys.stdout.write(json.dumps({"error": str(error), "exit_code": code}) + "\n")
     stderr.print(f"encodectl: error: {error}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def options_error(error: ValidationError) -> UsageError:
-    """A pydantic validation error as one line naming the option."""
-    first = error.errors()[0]
-    name = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-") if first["loc"] else "option"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return UsageError(f"invalid {name}: {message}{more}")
-
-
 @contextmanager
-def handled_errors() -> Iterator[None]:
+def handled_errors(json_output: bool = False) -> Iterator[None]:
+    _State.json = json_output
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -80,8 +88,6 @@ def handled_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
     except EncodectlError as error:
         fail(error)
-    except ValidationError as error:
-        fail(options_error(error))
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -126,12 +132,14 @@ def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOp
     """Options from --encoder-config, overridden by every option given on the command line."""
     values: dict[str, Any] = parse_encoder_config(encoder_config).as_options() if encoder_config else {}
     values.update({key: value for key, value in given.items() if value is not None})
-    return EncodeOptions(**values)
+    return options_from(values)
 
 
 @app.command()
 def encode(
-    paths: Annotated[list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False, metavar="PATH...")
+    ],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
@@ -169,7 +177,26 @@ def encode(
     verify: Annotated[
         VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode every frame.")
     ] = VerifyMode.packets,
-    threads: Annotated[int | None, typer.Option(help="Encoder threads per job [default: ffmpeg's choice].")] = None,
+    run_async: Annotated[
+        bool,
+        typer.Option(
+            "--async/--sync",
+            help="async: a pool of workers encodes episodes in parallel; sync: one at a time, inline.",
+        ),
+    ] = True,
+    workers: Annotated[
+        str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
+    ] = "2",
+    queue_size: Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")] = 100,
+    priority: Annotated[
+        Priority | None,
+        typer.Option(
+            help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Threads per job [default: the cores shared among running jobs].")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")] = False,
@@ -179,7 +206,7 @@ def encode(
     ] = None,
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
-    with handled_errors():
+    with handled_errors(json_output):
         options = build_options(
             encoder_config,
             {
@@ -187,6 +214,8 @@ def encode(
                 "quality": quality, "gop": gop, "profile": profile, "on_gap": on_gap, "verify": verify,
                 "threads": threads, "overwrite": overwrite, "dry_run": dry_run, "output": output,
                 "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
+                "mode": Mode.async_ if run_async else Mode.sync, "workers": workers,
+                "queue_size": queue_size, "priority": priority,
             },
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
@@ -194,16 +223,15 @@ def encode(
         plan = plan_encoder(options, binary)
         if plan.fallback_note and not json_output:
             stderr.print(
-                f"encodectl: {plan.fallback_note}; encoding on the CPU with {plan.primary.encoder} "
-                "(--strict to fail instead)",
+                f"encodectl: {plan.fallback_note} ({plan.detail}); encoding on the CPU with "
+                f"{plan.primary.encoder} (--strict to fail instead)",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
         started = time.perf_counter()
-        live = not json_output and not dry_run and len(sources) > 1
-        with _live_feedback(enabled=live) as (on_result, on_progress):
-            results = encode_sources(sources, options, binary, on_result=on_result, on_progress=on_progress, plan=plan)
+        with _run_display(enabled=not json_output and not dry_run, several=len(sources) > 1) as tracker:
+            results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
@@ -215,7 +243,7 @@ def encode(
         elif dry_run:
             print_commands(stdout, results)
         else:
-            print_report(stdout, report, table=stdout.is_terminal, lines=not live)
+            print_report(stdout, report, table=stdout.is_terminal, lines=len(sources) == 1)
     raise typer.Exit(code)
 
 
@@ -226,7 +254,7 @@ def probe_gpu(
     ffmpeg: Annotated[str | None, typer.Option(help="ffmpeg binary to probe.")] = None,
 ) -> None:
     """Which hardware encoders this ffmpeg has, and which really work here (a test encode each)."""
-    with handled_errors():
+    with handled_errors(json_output):
         binary = find_ffmpeg(ffmpeg)
         with (
             stderr.status("test-encoding with each hardware encoder…", spinner="dots")
@@ -244,54 +272,48 @@ def probe_gpu(
             }
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
             return
-        print_probe(stdout, report, choices)
+        print_probe(stdout, report, choices, table=stdout.is_terminal)
 
 
 @contextmanager
-def _live_feedback(
-    enabled: bool,
-) -> Iterator[tuple[Callable[[JobResult], None] | None, Callable[[EncodeJob, FFmpegProgress], None] | None]]:
-    """A progress bar in a terminal; one plain line per finished job elsewhere."""
+def _run_display(enabled: bool, several: bool) -> Iterator[RunTracker]:
+    """A live table in a terminal; elsewhere one plain line per finished job (when there are several)."""
     if not enabled:
-        yield None, None
+        yield RunTracker()
         return
     if not stdout.is_terminal:
 
         def plain(result: JobResult) -> None:
             stdout.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
 
-        yield plain, None
+        yield RunTracker(on_finished=plain if several else None)
         return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[fps]}"),
-        TimeRemainingColumn(),
-        console=stdout,
-        transient=True,
-        refresh_per_second=4,
-    )
-    tasks: dict[str, Any] = {}
-
-    def progress(job: EncodeJob, update: FFmpegProgress) -> None:
-        task = tasks.get(job.label)
-        if task is None:
-            task = tasks[job.label] = bar.add_task(job.label, total=job.frame_count, fps="")
-        bar.update(task, completed=update.frame, fps=f"{update.fps:.0f} fps" if update.fps else "")
-
-    def finished(result: JobResult) -> None:
-        task = tasks.pop(result.label, None)
-        if task is not None:
-            bar.remove_task(task)
-        bar.console.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
-
-    with bar:
-        yield finished, progress
+    tracker = RunTracker()
+    rows = max(3, min(20, stdout.size.height - 6))
+    with Live(LiveRunView(tracker, rows), console=stdout, refresh_per_second=4, transient=True):
+        yield tracker
 
 
 def main() -> None:
-    app()
+    """The console entry point: every usage error is one line too, not a help panel."""
+    try:
+        code = app(standalone_mode=False, prog_name="encodectl")
+    except _CLICK_USAGE_ERROR as error:
+        message = str(error.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]
+        if type(error).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(message + "\n")
+            sys.exit(0)
+        if message.startswith("No such option: -"):
+            message += " (a path that starts with '-' goes after `--`)"
+        context = getattr(error, "ctx", None)
+        command = context.command_path if context is not None else "encodectl"
+        stderr.print(
+            f"encodectl: error: {message} (see `{command} --help`)", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,11 @@ def build_encode_command(
 ) -> list[str]:
     """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held)."""
     pattern, start = image2_input(job, staging_dir)
-    stream = ffmpeg.input(pattern, f="image2", framerate=str(job.fps), start_number=str(start))
+    # Thread budgets keep N parallel jobs from oversubscribing the cores: the decoder
+    # always, the encoder when it runs on the CPU.
+    decoder_threads = {"threads": str(job.threads)} if job.threads else {}
+    encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
+    stream = ffmpeg.input(pattern, f="image2", framerate=str(job.fps), start_number=str(start), **decoder_threads)
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
     output_options: dict[str, str] = {
@@ -56,6 +60,7 @@ def build_encode_command(
         "video_track_timescale": str(mp4_timescale(job.fps)),
         "f": "mp4",
         **_passthrough_timing(ffmpeg_binary),
+        **encoder_threads,
         **settings.arguments,
     }
     output = video.output(str(temp_output.absolute()), an=None, **output_options)

@@ -115,14 +115,18 @@ def plan_encoder(
 ) -> EncoderPlan:
     """Decide which encoder every job of this run starts on."""
     codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
-    cpu = encoder_settings(get_spec(CPU_ENCODER[codec]), options, options.threads)
+    cpu = encoder_settings(get_spec(CPU_ENCODER[codec]), options)
     if options.profile is Profile.lerobot:
         return EncoderPlan(primary=cpu, reason="--profile lerobot pins libsvtav1")
     if options.encoder:
         spec = get_spec(options.encoder)
+        if "codec" in options.model_fields_set and spec.codec is not options.codec:
+            raise UsageError(
+                f"--encoder {spec.name} makes {spec.codec.value}, but --codec {options.codec.value} was asked"
+            )
         if spec.name not in listed_encoders(binary):
             raise UsageError(f"encoder {spec.name} is not compiled into this ffmpeg ({binary.path})")
-        forced = encoder_settings(spec, options, options.threads)
+        forced = encoder_settings(spec, options)
         fallback = None if options.strict or not spec.hardware else _cpu_for(spec.codec, options)
         return EncoderPlan(primary=forced, fallback=fallback, reason="forced with --encoder")
     if options.device is Device.cpu:
@@ -135,7 +139,7 @@ def plan_encoder(
     if candidates:
         spec = get_spec(candidates[0])
         return EncoderPlan(
-            primary=encoder_settings(spec, options, options.threads),
+            primary=encoder_settings(spec, options),
             fallback=None if options.strict else cpu,
             reason=f"{spec.name} passed its test encode",
             probe=report,
@@ -150,13 +154,13 @@ def plan_encoder(
         primary=cpu,
         reason=f"no working {asked}",
         detail=why,
-        fallback_note=f"no working {asked} for {codec.value} ({why})",
+        fallback_note=f"no working {asked} for {codec.value}",
         probe=report,
     )
 
 
 def _cpu_for(codec: Codec, options: EncodeOptions) -> EncoderSettings:
-    return encoder_settings(get_spec(CPU_ENCODER[codec]), options, options.threads)
+    return encoder_settings(get_spec(CPU_ENCODER[codec]), options)
 
 
 def _why_no_hardware(report: ProbeReport, codec: Codec, vendor: str | None) -> str:

@@ -34,7 +34,6 @@ class EncoderSpec(BaseModel):
     native_presets: tuple[str, ...] = ()
     quality_inverted: bool = False  # videotoolbox: higher is better
     input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
-    threads_option: str | None = None
     device_option: str | None = None  # global option naming the render device (VAAPI, QSV)
     upload_filter: str | None = None  # filter that moves frames to the GPU (VAAPI)
 
@@ -145,7 +144,6 @@ ENCODERS: dict[str, EncoderSpec] = {
             quality_max=51,
             presets=_X26X_PRESETS,
             native_presets=_X26X_NATIVE,
-            threads_option="threads",
         ),
         EncoderSpec(
             name="libx265",
@@ -157,7 +155,6 @@ ENCODERS: dict[str, EncoderSpec] = {
             fixed={"x265-params": "log-level=error"},
             presets=_X26X_PRESETS,
             native_presets=_X26X_NATIVE,
-            threads_option="threads",
         ),
         EncoderSpec(
             name="libsvtav1",
@@ -230,11 +227,7 @@ def render_device_path(gpu_id: int) -> str:
     return f"/dev/dri/renderD{128 + gpu_id}"
 
 
-def encoder_settings(
-    spec: EncoderSpec,
-    options: EncodeOptions,
-    threads: int | None = None,
-) -> EncoderSettings:
+def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettings:
     """The native ffmpeg options for one encoder under the user's options."""
     arguments: dict[str, str] = dict(spec.fixed)
     if options.bitrate:
@@ -252,8 +245,6 @@ def encoder_settings(
         # LeRobot's own defaults, verbatim on the encoder's native scale.
         arguments = {"crf": "30"}
         gop = options.gop or 2
-    if threads and spec.threads_option:
-        arguments[spec.threads_option] = str(threads)
     global_args: list[str] = []
     if spec.vendor == "nvidia" and options.gpu_id:
         arguments["gpu"] = str(options.gpu_id)

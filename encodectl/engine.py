@@ -1,65 +1,25 @@
-"""The engine behind ``encodectl encode`` and ``encodectl.encode()``.
+"""The engine behind ``encodectl encode`` and ``encodectl.encode()``: sync or async.
 
-It knows nothing of the terminal: callers pass callbacks to hear about progress
-and results, and get back one JobResult per camera-episode.
+It knows nothing of the terminal: progress goes into a RunTracker that callers
+may render, and every camera-episode comes back as a JobResult.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import EncodectlError, Interrupted
+from .errors import Interrupted
 from .ffmpeg_binary import find_ffmpeg
-from .ffmpeg_process import CancelToken, Progress
-from .frames import check_gaps, scan_frames
+from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
-from .models import (
-    EncodeJob,
-    EncodeOptions,
-    EncoderSettings,
-    FailureKind,
-    FFmpegBinary,
-    GapPolicy,
-    JobResult,
-    JobStatus,
-)
-from .runner import run_with_fallback
+from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
+from .pool import EncoderPool
+from .progress import RunTracker
+from .runner import encode_one
 from .sessions import SessionLimiter
-
-ResultCallback = Callable[[JobResult], None]
-ProgressCallback = Callable[[EncodeJob, Progress], None]
-
-
-def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
-    """Validate one episode's frames and describe its encode; raises InputError for bad frames."""
-    frames = scan_frames(source.directory)
-    check_gaps(frames, hold=options.on_gap is GapPolicy.hold)
-    return EncodeJob(
-        frames=frames,
-        output=source.output,
-        episode=source.episode,
-        camera=source.camera,
-        fps=options.fps,
-        encoder=settings,
-        on_gap=options.on_gap,
-        verify=options.verify,
-    )
-
-
-def rejected(source: EpisodeSource, error: EncodectlError) -> JobResult:
-    return JobResult(
-        source=source.directory,
-        output=source.output,
-        episode=source.episode,
-        camera=source.camera,
-        status=JobStatus.failed,
-        failure=FailureKind.input,
-        reason=error.message,
-    )
 
 
 def encode_sources(
@@ -67,38 +27,43 @@ def encode_sources(
     options: EncodeOptions,
     ffmpeg_binary: FFmpegBinary,
     *,
-    on_result: ResultCallback | None = None,
-    on_progress: ProgressCallback | None = None,
-    token: CancelToken | None = None,
+    tracker: RunTracker | None = None,
     plan: EncoderPlan | None = None,
 ) -> list[JobResult]:
-    """Encode episodes one after the other; one bad episode never stops the others."""
-    token = token or CancelToken()
+    """Encode episodes (in the order given); one bad episode never stops the others."""
+    tracker = tracker or RunTracker()
     plan = plan or plan_encoder(options, ffmpeg_binary)
+    if options.mode is Mode.sync:
+        return _encode_inline(sources, options, ffmpeg_binary, tracker, plan)
+    pool = EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options)
+    try:
+        futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
+        results = [future.result() for future in futures]
+    except KeyboardInterrupt as interrupt:
+        pool.close(wait=False)
+        raise Interrupted() from interrupt
+    pool.close(wait=True)
+    return results
+
+
+def _encode_inline(
+    sources: list[EpisodeSource],
+    options: EncodeOptions,
+    ffmpeg_binary: FFmpegBinary,
+    tracker: RunTracker,
+    plan: EncoderPlan,
+) -> list[JobResult]:
+    token = CancelToken()
     limiter = SessionLimiter(options.gpu_sessions)
+    job_ids = [tracker.add(source.episode, source.camera) for source in sources]
     results: list[JobResult] = []
     try:
-        for source in sources:
-            try:
-                job = plan_job(source, options, plan.primary)
-            except EncodectlError as error:
-                result = rejected(source, error)
-            else:
-                progress_hook = (lambda p, j=job: on_progress(j, p)) if on_progress else None
-                result = run_with_fallback(
-                    job,
-                    ffmpeg_binary,
-                    fallback=plan.fallback,
-                    fallback_note=plan.fallback_note,
-                    limiter=limiter,
-                    overwrite=options.overwrite,
-                    dry_run=options.dry_run,
-                    token=token,
-                    on_progress=progress_hook,
-                )
+        for source, job_id in zip(sources, job_ids, strict=True):
+            result = encode_one(
+                source, options, plan, ffmpeg_binary, limiter=limiter, token=token, listener=tracker.listener(job_id)
+            )
+            tracker.finish(job_id, result)
             results.append(result)
-            if on_result is not None:
-                on_result(result)
     except KeyboardInterrupt as interrupt:
         token.cancel()
         raise Interrupted() from interrupt
@@ -108,10 +73,11 @@ def encode_sources(
 def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:
     """Encode an episode folder or dataset tree; the Python face of ``encodectl encode``.
 
-    Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output, overwrite, …).
+    Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
+    overwrite, device, mode, workers, …).
     """
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
-    settings = EncodeOptions(**options)
+    settings = options_from(options)
     ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
     return encode_sources(discover(paths, settings.output), settings, ffmpeg_binary)
 

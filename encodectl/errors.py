@@ -50,6 +50,12 @@ class VerificationError(EncodectlError):
     exit_code = 1
 
 
+class QueueFullError(EncodectlError):
+    """submit() found the encode queue full and was told not to wait (longer)."""
+
+    exit_code = 1
+
+
 class Interrupted(EncodectlError):
     """The user pressed Ctrl-C or the process received SIGTERM."""
 

@@ -27,6 +27,7 @@ from .models import Codec, EncodeOptions, FFmpegBinary
 
 PROBE_TIMEOUT_S = 20.0
 CACHE_ENV = "ENCODECTL_CACHE_DIR"
+CACHE_FORMAT = 2  # raise when what is cached, or how a reason is worded, changes
 
 
 class EncoderProbe(BaseModel):
@@ -80,7 +81,7 @@ def driver_fingerprint() -> str:
 
 def _cache_file(binary: FFmpegBinary, driver: str) -> Path:
     stat = binary.path.stat()
-    key = f"{binary.path}|{stat.st_size}|{stat.st_mtime_ns}|{driver}"
+    key = f"{CACHE_FORMAT}|{binary.path}|{stat.st_size}|{stat.st_mtime_ns}|{driver}"
     return cache_dir() / f"probe-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 

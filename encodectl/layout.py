@@ -39,6 +39,8 @@ def discover(paths: list[Path], output: Path | None = None) -> list[EpisodeSourc
     """Every episode folder under `paths`, in a stable natural order."""
     if not paths:
         raise UsageError("no path given")
+    if output is not None and output.suffix and output.suffix.lower() != VIDEO_SUFFIX and not output.is_dir():
+        raise UsageError(f"-o {output}: encodectl writes .mp4 videos; name a .mp4 file or a folder")
     sources: list[EpisodeSource] = []
     for path in paths:
         sources.extend(_discover_one(path, output, several_paths=len(paths) > 1))
@@ -75,7 +77,7 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
                 directory=directory,
                 output=(root_out / relative).with_name(directory.name + VIDEO_SUFFIX)
                 if output is not None
-                else directory.with_name(directory.name + VIDEO_SUFFIX),
+                else episode_output(directory),
                 episode=directory.name,
                 camera=camera,
             )
@@ -83,9 +85,14 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
     return result
 
 
+def episode_output(directory: Path) -> Path:
+    """The default video of an episode folder: EPISODE.mp4 beside it."""
+    return directory.with_name(directory.name + VIDEO_SUFFIX)
+
+
 def _episode_output(directory: Path, output: Path | None, several_paths: bool) -> Path:
     if output is None:
-        return directory.with_name(directory.name + VIDEO_SUFFIX)
+        return episode_output(directory)
     if output.suffix.lower() == VIDEO_SUFFIX and not several_paths:
         return output.absolute()
     return output.absolute() / (directory.name + VIDEO_SUFFIX)

@@ -9,13 +9,27 @@ from __future__ import annotations
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+# What people type for the NTSC rates, and the exact rates they mean.
+_NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
 
 
 def _parse_rate(value: Any) -> Fraction:
-    """Accept 30, 29.97, "30000/1001" or "29.97"; keep the rate exact."""
+    """Accept 30, 29.97, "30000/1001" or "29.97"; keep the rate exact (29.97 means 30000/1001)."""
+    if str(value).strip() in _NTSC:
+        return _NTSC[str(value).strip()]
     if isinstance(value, Fraction):
         rate = value
     else:
@@ -24,7 +38,7 @@ def _parse_rate(value: Any) -> Fraction:
         except (ValueError, ZeroDivisionError) as error:
             raise ValueError(f"not a frame rate: {value!r} (use e.g. 30, 29.97 or 30000/1001)") from error
     if rate <= 0 or rate > 1000:
-        raise ValueError(f"frame rate must be between 0 and 1000, not {value!r}")
+        raise ValueError(f"frame rate must be above 0 and at most 1000, not {value}")
     return rate
 
 
@@ -51,6 +65,16 @@ class GapPolicy(StrEnum):
 class VerifyMode(StrEnum):
     packets = "packets"  # read every packet's timestamp back (fast, no decoding)
     decode = "decode"  # additionally decode every frame
+
+
+class Mode(StrEnum):
+    sync = "sync"  # one job at a time, inline
+    async_ = "async"  # a pool of workers in the background
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
 
 
 class Profile(StrEnum):
@@ -82,8 +106,43 @@ class EncodeOptions(BaseModel):
     gpu_id: int | None = Field(None, ge=0)
     strict: bool = False  # no CPU fallback when a hardware encoder fails
     gpu_sessions: int = Field(2, ge=1)  # concurrent encodes per hardware encoder
+    mode: Mode = Mode.async_
+    workers: int | Literal["auto"] = 2
+    queue_size: int = Field(100, ge=1)
+    priority: Priority | None = None  # default: low in async mode, normal in sync mode
     output: Path | None = None
     ffmpeg: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EncodeOptions:
+        given = self.model_fields_set
+        if self.profile is Profile.lerobot:
+            clash = sorted(given & {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor"})
+            if clash:
+                names = ", ".join("--" + name.replace("_", "-") for name in clash)
+                raise ValueError(
+                    f"--profile lerobot fixes LeRobot's encoder settings (libsvtav1, crf 30, g 2); drop {names} "
+                    "or the profile"
+                )
+        return self
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "auto":
+            try:
+                return int(value)
+            except ValueError:
+                raise ValueError(f"must be a number or auto, not {value!r}") from None
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be at least 1, not {value}")
+        return value
+
+    @property
+    def nice(self) -> int:
+        """How much lower than normal the ffmpeg children run (recording comes first)."""
+        low = self.priority is Priority.low or (self.priority is None and self.mode is Mode.async_)
+        return 10 if low else 0
 
 
 class FFmpegBinary(BaseModel):
@@ -153,6 +212,7 @@ class EncodeJob(BaseModel):
     encoder: EncoderSettings
     on_gap: GapPolicy = GapPolicy.error
     verify: VerifyMode = VerifyMode.packets
+    threads: int | None = None  # CPU threads for decoding (and CPU encoding); None = ffmpeg's choice
 
     @property
     def held_frames(self) -> list[int]:
@@ -240,6 +300,7 @@ class RunSummary(BaseModel):
     skipped: int
     failed: int
     planned: int = 0
+    fallbacks: int = 0
     frames: int
     bytes: int
     wall_seconds: float
@@ -253,3 +314,17 @@ class RunReport(BaseModel):
     ffmpeg: FFmpegBinary
     results: list[JobResult]
     summary: RunSummary
+
+
+def options_from(values: dict[str, Any]) -> EncodeOptions:
+    """EncodeOptions from user-given values; a bad value is one UsageError line naming the option."""
+    from .errors import UsageError
+
+    try:
+        return EncodeOptions(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-") if first["loc"] else "options"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        raise UsageError(f"invalid {name}: {message}{more}") from None

@@ -5,13 +5,17 @@ Only the CLI imports this module: the engine stays free of terminal concerns.
 
 from __future__ import annotations
 
-from rich.console import Console
+from pathlib import Path
+
+from rich.console import Console, Group, RenderableType
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from .encoder_choice import EncoderPlan
 from .gpu_probe import ProbeReport
 from .models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
+from .progress import JobState, RunSnapshot, RunTracker
 
 _STATUS_STYLE = {
     JobStatus.done: "green",
@@ -39,6 +43,7 @@ def summarize(results: list[JobResult], wall_seconds: float) -> RunSummary:
         skipped=sum(r.status is JobStatus.skipped for r in results),
         failed=sum(r.status is JobStatus.failed for r in results),
         planned=sum(r.status is JobStatus.planned for r in results),
+        fallbacks=sum(r.fallback is not None and r.ok for r in results),
         frames=frames,
         bytes=sum(r.size_bytes for r in done),
         wall_seconds=round(wall_seconds, 3),
@@ -74,6 +79,14 @@ def result_line(result: JobResult) -> str:
     )
 
 
+def _shown_path(path: Path) -> str:
+    """Relative to the current folder when below it: shorter, and what the user typed."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def results_table(results: list[JobResult]) -> Table:
     table = Table(title="encodectl encode", title_justify="left", expand=False)
     for column, justify in [
@@ -84,9 +97,10 @@ def results_table(results: list[JobResult]) -> Table:
         ("seconds", "right"),
         ("fps", "right"),
         ("size", "right"),
+        ("output", "left"),
         ("status", "left"),
     ]:
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for result in results:
         status = Text(result.status.value, style=_STATUS_STYLE[result.status])
         detail = result.reason or "; ".join(result.notes)
@@ -103,6 +117,7 @@ def results_table(results: list[JobResult]) -> Table:
             f"{result.seconds:.2f}" if result.seconds else "",
             speed,
             human_size(result.size_bytes) if result.size_bytes else "",
+            _shown_path(result.output) if result.ok else "",
             status,
         )
     return table
@@ -114,6 +129,8 @@ def summary_line(summary: RunSummary) -> str:
         parts.append(f"{summary.skipped} skipped")
     if summary.planned:
         parts.append(f"{summary.planned} planned")
+    if summary.fallbacks:
+        parts.append(f"{summary.fallbacks} on the CPU after a GPU fallback")
     parts.append(f"{summary.failed} failed")
     line = ", ".join(parts) + f" of {summary.jobs} job(s)"
     if summary.done:
@@ -152,7 +169,31 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
             console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_probe(console: Console, report: ProbeReport, choices: dict[str, EncoderPlan]) -> None:
+def print_probe(console: Console, report: ProbeReport, choices: dict[str, EncoderPlan], table: bool = True) -> None:
+    """The probe as a Rich table in a terminal, as one tab-separated line per encoder elsewhere."""
+    if table:
+        console.print(_probe_table(report))
+    else:
+        for probe in report.encoders:
+            seconds = f"{probe.seconds:.2f}s" if probe.seconds is not None else "-"
+            listed, works = ("listed" if probe.listed else "unlisted"), ("works" if probe.works else "fails")
+            # Written directly: Rich would expand the tabs that make this easy to cut.
+            console.file.write(
+                f"{probe.encoder}\t{probe.vendor}\t{probe.codec.value}\t{listed}\t{works}\t{seconds}\t{probe.reason}\n"
+            )
+    when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
+    console.print(
+        f"ffmpeg {report.ffmpeg.path} ({report.ffmpeg.source}); {when} (--refresh to probe again)",
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    for codec, plan in choices.items():
+        console.print(
+            f"encode --codec {codec} would use {plan.primary.encoder}: {plan.reason}",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
+
+
+def _probe_table(report: ProbeReport) -> Table:
     table = Table(title=f"hardware encoders in ffmpeg {report.ffmpeg.version}", title_justify="left")
     for column in ("encoder", "vendor", "codec", "listed", "works", "test time"):
         table.add_column(column, no_wrap=True)
@@ -167,16 +208,70 @@ def print_probe(console: Console, report: ProbeReport, choices: dict[str, Encode
             f"{probe.seconds:.2f} s" if probe.seconds is not None else "",
             Text(probe.reason, style="dim" if not probe.listed else ""),
         )
-    console.print(table)
-    when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
-    console.print(
-        f"ffmpeg {report.ffmpeg.path} ({report.ffmpeg.source}); {when} (--refresh to probe again)",
-        markup=False,
-        soft_wrap=True,
-    )
-    for codec, plan in choices.items():
-        console.print(
-            f"encode --codec {codec} would use {plan.primary.encoder}: {plan.reason}",
-            markup=False,
-            soft_wrap=True,
+    return table
+
+
+_STATE_STYLE = {
+    JobState.queued: "dim",
+    JobState.running: "cyan",
+    JobState.verifying: "magenta",
+    JobState.fallback: "yellow",
+}
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def live_view(snapshot: RunSnapshot) -> RenderableType:
+    """The live table: a row per running or queued job, and a footer for the whole run."""
+    table = Table(expand=False, box=None, pad_edge=False, header_style="bold")
+    for column, justify in [
+        ("camera", "left"),
+        ("episode", "left"),
+        ("encoder", "left"),
+        ("progress", "left"),
+        ("frames", "right"),
+        ("fps", "right"),
+        ("speed", "right"),
+        ("eta", "right"),
+        ("state", "left"),
+    ]:
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for view in snapshot.active:
+        total = view.frames_total or 0
+        table.add_row(
+            view.camera or "",
+            view.episode,
+            view.encoder or "",
+            ProgressBar(total=max(total, 1), completed=min(view.frames_done, total), width=24),
+            f"{view.frames_done}/{total}" if total else "",
+            f"{view.fps:.0f}" if view.fps else "",
+            f"{view.speed:.2f}x" if view.speed else "",
+            _clock(view.eta_seconds),
+            Text(view.state.value, style=_STATE_STYLE.get(view.state, "")),
         )
+    hidden = snapshot.queued - sum(view.state is JobState.queued for view in snapshot.active)
+    footer = Text(
+        f"queue {snapshot.queued} · running {snapshot.running} · done {snapshot.done}"
+        + (f" · skipped {snapshot.skipped}" if snapshot.skipped else "")
+        + f" · failed {snapshot.failed} · {snapshot.throughput_fps:.0f} fps · {_clock(snapshot.elapsed)}"
+        + (f"   (+{hidden} more queued)" if hidden > 0 else ""),
+        style="bold red" if snapshot.failed else "bold",
+    )
+    return Group(table, footer)
+
+
+class LiveRunView:
+    """A renderable that redraws from the tracker each time Rich refreshes it."""
+
+    def __init__(self, tracker: RunTracker, rows: int) -> None:
+        self.tracker = tracker
+        self.rows = rows
+
+    def __rich__(self) -> RenderableType:
+        return live_view(self.tracker.snapshot(limit=self.rows))

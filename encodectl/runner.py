@@ -12,20 +12,123 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .command import build_encode_command, image2_input
+from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from .ffmpeg_log import is_decoder_failure, meaningful_error
-from .ffmpeg_process import CancelToken, Progress, run_ffmpeg
-from .models import EncodeJob, EncoderSettings, FailureKind, FFmpegBinary, JobResult, JobStatus
+from .ffmpeg_process import CancelToken, run_ffmpeg
+from .frames import check_gaps, scan_frames
+from .layout import EpisodeSource
+from .models import (
+    EncodeJob,
+    EncodeOptions,
+    EncoderSettings,
+    FailureKind,
+    FFmpegBinary,
+    GapPolicy,
+    JobResult,
+    JobStatus,
+)
+from .progress import JobListener
 from .sessions import SessionLimiter, is_session_limit
 from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
 STAGING_SUFFIX = ".frames"
+
+
+def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
+    """Validate one episode's frames and describe its encode; raises InputError for bad frames."""
+    frames = scan_frames(source.directory)
+    check_gaps(frames, hold=options.on_gap is GapPolicy.hold)
+    return EncodeJob(
+        frames=frames,
+        output=source.output,
+        episode=source.episode,
+        camera=source.camera,
+        fps=options.fps,
+        encoder=settings,
+        on_gap=options.on_gap,
+        verify=options.verify,
+        threads=options.threads,
+    )
+
+
+def rejected(source: EpisodeSource, error: EncodectlError) -> JobResult:
+    """The result of an episode whose frames were refused before encoding."""
+    return JobResult(
+        source=source.directory,
+        output=source.output,
+        episode=source.episode,
+        camera=source.camera,
+        status=JobStatus.failed,
+        failure=FailureKind.input,
+        reason=error.message,
+    )
+
+
+def skip_if_done(source: EpisodeSource, overwrite: bool) -> JobResult | None:
+    """An existing video is kept (a rerun completes what is missing), before any frame is read.
+
+    Only verified files are ever renamed into place, so an existing one needs no re-check.
+    """
+    if overwrite or not source.output.exists():
+        return None
+    return JobResult(
+        source=source.directory,
+        output=source.output,
+        episode=source.episode,
+        camera=source.camera,
+        status=JobStatus.skipped,
+        reason="output exists (use --overwrite to redo it)",
+        size_bytes=source.output.stat().st_size,
+    )
+
+
+def prepare_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob | JobResult:
+    """A job ready to run, or the result that makes running it unnecessary (skipped) or impossible (rejected)."""
+    skipped = skip_if_done(source, options.overwrite)
+    if skipped is not None:
+        return skipped
+    try:
+        return plan_job(source, options, settings)
+    except Interrupted:
+        raise
+    except EncodectlError as error:
+        return rejected(source, error)
+
+
+def encode_one(
+    source: EpisodeSource,
+    options: EncodeOptions,
+    plan: EncoderPlan,
+    ffmpeg_binary: FFmpegBinary,
+    *,
+    limiter: SessionLimiter,
+    token: CancelToken,
+    listener: JobListener | None = None,
+    threads: int | None = None,
+) -> JobResult:
+    """One episode, start to finish, the same way in sync mode and in a pool worker."""
+    prepared = prepare_job(source, options, plan.primary)
+    if isinstance(prepared, JobResult):
+        return prepared
+    prepared.threads = options.threads or threads
+    return run_with_fallback(
+        prepared,
+        ffmpeg_binary,
+        fallback=plan.fallback,
+        fallback_note=plan.fallback_note,
+        limiter=limiter,
+        listener=listener,
+        dry_run=options.dry_run,
+        token=token,
+        nice=options.nice,
+    )
 
 
 def temp_paths(output: Path) -> tuple[Path, Path]:
@@ -67,27 +170,20 @@ def run_job(
     job: EncodeJob,
     ffmpeg_binary: FFmpegBinary,
     *,
-    overwrite: bool = False,
     dry_run: bool = False,
     token: CancelToken | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-    on_verifying: Callable[[], None] | None = None,
+    listener: JobListener | None = None,
     nice: int = 0,
 ) -> JobResult:
     """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted."""
     result = base_result(job, JobStatus.done)
-    if job.output.exists() and not overwrite and not dry_run:
-        result.status = JobStatus.skipped
-        result.reason = "output exists (use --overwrite to redo it)"
-        result.size_bytes = job.output.stat().st_size
-        return result
     temp_output, staging_dir = temp_paths(job.output)
     argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
     result.command = argv
     if job.held_frames:
         result.notes.append(f"held {len(job.held_frames)} missing frame(s) by repeating the previous one")
     if result.padded_from:
-        result.notes.append(f"padded {result.padded_from} to {result.width}x{result.height} (no rescaling)")
+        result.notes.append(f"padded {result.padded_from} to {result.width}x{result.height}, not rescaled")
     if dry_run:
         result.status = JobStatus.planned
         return result
@@ -98,11 +194,14 @@ def run_job(
             job.output.parent.mkdir(parents=True, exist_ok=True)
             if job.held_frames:
                 _stage_held_frames(job, staging_dir)
+            if listener is not None:
+                listener.started(job.encoder.encoder, job.frame_count)
+            on_progress = listener.progress if listener is not None else None
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
                 _raise_ffmpeg_failure(job, ffmpeg_binary, returncode, log_tail, staging_dir)
-            if on_verifying is not None:
-                on_verifying()
+            if listener is not None:
+                listener.verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)
             check_video(info, job, job.output)
             _commit(temp_output, job.output)
@@ -142,7 +241,9 @@ def _raise_ffmpeg_failure(
             files = [job.frames.path(max(n for n in present if n <= number)).name for number in bad]
             more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
             raise InputError(f"{job.frames.directory / files[0]} cannot be decoded: {cause}{more}")
-    raise EncodeError(f"{job.encoder.encoder} failed (exit {returncode}): {cause}")
+    raise EncodeError(
+        f"{job.encoder.encoder} failed (exit {returncode}): {cause.removeprefix(job.encoder.encoder + ': ')}"
+    )
 
 
 @contextlib.contextmanager
@@ -189,25 +290,30 @@ def run_with_fallback(
     fallback: EncoderSettings | None,
     limiter: SessionLimiter,
     fallback_note: str | None = None,
+    listener: JobListener | None = None,
     **run_options: Any,
 ) -> JobResult:
     """Run a job on its encoder; a failed hardware encode is redone on the CPU encoder (unless strict).
 
     A session-limit failure first lowers the per-encoder cap and retries once on the
     hardware, so a card with few sessions keeps working at the concurrency it allows.
+    `run_options` are run_job's (overwrite, dry_run, token, nice).
     """
     if not job.encoder.hardware:
-        result = run_job(job, ffmpeg_binary, **run_options)
+        result = run_job(job, ffmpeg_binary, listener=listener, **run_options)
         result.fallback = fallback_note
         return result
     notes: list[str] = []
-    result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, **run_options)
+    result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, listener=listener, **run_options)
     if result.status is JobStatus.failed and is_session_limit(result.reason):
-        result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, **run_options)
+        result = _run_on_hardware(job, ffmpeg_binary, limiter, notes, listener=listener, **run_options)
     if result.status is JobStatus.failed and result.failure is not FailureKind.input and fallback is not None:
         reason = result.reason
-        result = run_job(job.model_copy(update={"encoder": fallback}), ffmpeg_binary, **run_options)
-        result.fallback = f"{job.encoder.encoder} failed: {reason}"
+        if listener is not None:
+            listener.falling_back(fallback.encoder)
+        cpu_job = job.model_copy(update={"encoder": fallback})
+        result = run_job(cpu_job, ffmpeg_binary, listener=listener, **run_options)
+        result.fallback = reason
     result.notes[:0] = notes
     return result
 

@@ -166,7 +166,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
     from encodectl.encoder_choice import plan_encoder
-    from encodectl.engine import plan_job
+    from encodectl.runner import plan_job
     from encodectl.errors import VerificationError
     from encodectl.layout import EpisodeSource
     from encodectl.models import EncodeOptions

@@ -15,7 +15,7 @@ import pytest
 
 from encodectl.encoder_choice import GpuEncoderConfig, parse_encoder_config, plan_encoder
 from encodectl.encoders import ENCODERS, encoder_settings, native_quality
-from encodectl.engine import plan_job
+from encodectl.runner import plan_job
 from encodectl.errors import EncodeError, UsageError
 from encodectl.ffmpeg_binary import find_ffmpeg
 from encodectl.gpu_probe import listed_encoders, probe_hardware
@@ -219,7 +219,7 @@ def test_gpu_failing_mid_run_falls_back_to_cpu(tmp_path, make_frames, fake_gpu, 
     assert outcome.exit_code == 0, outcome.stderr
     result = json.loads(outcome.stdout)["results"][0]
     assert result["encoder"] == "libx264"
-    assert result["fallback"] == "h264_nvenc failed: h264_nvenc failed (exit 1): h264_nvenc: Cannot load libcuda.so.1"
+    assert result["fallback"] == "h264_nvenc failed (exit 1): Cannot load libcuda.so.1"
     assert decoded(tmp_path / "ep.mp4").frames == 7
     assert files_in(tmp_path).count("ep.mp4") == 1 and not any(".partial" in f for f in files_in(tmp_path))
 

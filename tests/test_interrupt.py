@@ -27,8 +27,9 @@ def _children_of(pid: int) -> list[int]:
     return children
 
 
+@pytest.mark.parametrize("mode", ["--sync", "--async"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, signum):
+def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, signum, mode):
     # Large enough that the encode is still running when the signal arrives.
     make_frames(tmp_path / "ep", 150, size=(640, 480), noise=0)
     before = files_in(tmp_path)

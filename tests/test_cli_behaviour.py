@@ -1,0 +1,89 @@
+"""CLI behaviour a user meets: one-line usage errors, --json errors, option clashes, reruns."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from encodectl import EncoderPool, UsageError, encode
+from encodectl.models import EncodeOptions
+
+from .conftest import run_encodectl
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["encode", "x", "--codec", "vp9"], "Invalid value for '--codec': 'vp9' is not one of 'h264', 'hevc', 'av1'"),
+        (["encode", "-dash"], "No such option: -d (a path that starts with '-' goes after `--`)"),
+        (["bogus"], "No such command 'bogus'"),
+        (["encode"], "Missing argument 'PATH...'"),
+    ],
+)
+def test_usage_errors_are_one_line_too(args, fragment):
+    outcome = run_encodectl(*args)
+    assert outcome.exit_code == 2
+    lines = outcome.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("encodectl: error: ") and fragment in lines[0], outcome.stderr
+    assert "╭" not in outcome.stderr and "Traceback" not in outcome.stderr
+
+
+def test_json_mode_reports_errors_as_json(tmp_path):
+    outcome = run_encodectl("encode", tmp_path / "nope", "--json")
+    assert outcome.exit_code == 2
+    assert json.loads(outcome.stdout) == {"error": f"{tmp_path / 'nope'} does not exist", "exit_code": 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--profile", "lerobot", "--codec", "h264"], "--profile lerobot fixes LeRobot's encoder settings"),
+        (["--profile", "lerobot", "--quality", "20", "--preset", "slow"], "drop --preset, --quality or the profile"),
+        (["--codec", "hevc", "--encoder", "libx264"], "--encoder libx264 makes h264, but --codec hevc was asked"),
+        (["-o", "clip.mkv"], "encodectl writes .mp4 videos; name a .mp4 file or a folder"),
+        (["--workers", "many"], "invalid --workers"),
+        (["--fps", "0"], "frame rate must be above 0 and at most 1000, not 0"),
+    ],
+)
+def test_clashing_or_impossible_options_are_refused(tmp_path, make_frames, args, fragment):
+    make_frames(tmp_path / "ep", 3)
+    outcome = run_encodectl("encode", tmp_path / "ep", *args)
+    assert outcome.exit_code == 2
+    assert fragment in outcome.stderr, outcome.stderr
+    assert not (tmp_path / "ep.mp4").exists()
+
+
+def test_ntsc_rates_mean_what_people_mean():
+    assert EncodeOptions(fps="29.97").fps == Fraction(30000, 1001)
+    assert EncodeOptions(fps=59.94).fps == Fraction(60000, 1001)
+    assert EncodeOptions(fps="12.5").fps == Fraction(25, 2)
+
+
+def test_rerun_skips_existing_videos_before_reading_any_frame(tmp_path, make_frames):
+    frames = make_frames(tmp_path / "ep", 8)
+    first = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
+    assert first.exit_code == 0
+    frames[4].unlink()  # a gap appears after the video was made; the rerun must not care
+    frames[5].unlink()
+    again = run_encodectl("encode", tmp_path / "ep", "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["results"][0]["status"] == "skipped"
+    dry = run_encodectl("encode", tmp_path / "ep", "--dry-run")
+    assert dry.exit_code == 0 and "-c:v" not in dry.stdout  # nothing planned for a finished episode
+
+
+def test_python_api_raises_one_line_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="invalid --quality: Input should be less than or equal to 51"):
+        encode(tmp_path, quality=99)
+    with pytest.raises(UsageError, match="invalid --codec"):
+        EncoderPool(codec="vp9")
+
+
+def test_probe_gpu_in_a_pipe_prints_plain_lines():
+    outcome = run_encodectl("probe-gpu")
+    assert outcome.exit_code == 0
+    lines = outcome.stdout.splitlines()
+    assert any(line.startswith("h264_nvenc\tnvidia\th264\t") for line in lines)
+    assert "┃" not in outcome.stdout
