@@ -166,11 +166,10 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
     from encodectl.encoder_choice import plan_encoder
-    from encodectl.runner import plan_job
     from encodectl.errors import VerificationError
     from encodectl.layout import EpisodeSource
     from encodectl.models import EncodeOptions
-    from encodectl.runner import run_job
+    from encodectl.runner import plan_job, run_job
     from encodectl.verify import check_video, read_video
 
     make_frames(tmp_path / "ep", 6)
