@@ -88,6 +88,9 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
         raise typer.Exit(130) from None
     except EncodectlError as error:
         fail(error)
+    except OSError as error:  # a file system problem nobody foresaw: still one line
+        where = f": {error.filename}" if error.filename else ""
+        fail(EncodectlError(f"{error.strerror or error}{where}"))
     finally:
         signal.signal(signal.SIGTERM, previous)
 

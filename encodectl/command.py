@@ -15,7 +15,7 @@ from typing import Any
 
 import ffmpeg
 
-from .models import EncodeJob, EncoderSettings, FFmpegBinary
+from .models import EncodeJob, EncoderSettings, FFmpegBinary, even_size
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -92,7 +92,7 @@ def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSetting
     Limited ("tv") range is what players and LeRobot expect; JPEG frames are full range
     and would otherwise come out as yuvj420p.
     """
-    even_width, even_height = width + width % 2, height + height % 2
+    even_width, even_height = even_size(width, height)
     if (even_width, even_height) != (width, height):
         video = video.filter("pad", even_width, even_height, 0, 0)
     video = video.filter("scale", out_range="tv").filter("format", settings.input_pix_fmt)
@@ -103,8 +103,8 @@ def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSetting
 
 def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     # Never let ffmpeg duplicate or drop frames to "fix" the rate; -fps_mode is 5.1+.
-    major = ffmpeg_binary.major_version
-    if major is not None and major < 5:
+    version = ffmpeg_binary.version_tuple
+    if version is not None and version < (5, 1):
         return {"vsync": "passthrough"}
     return {"fps_mode": "passthrough"}
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .encoders import CPU_ENCODER, encoder_settings, get_spec, hardware_candidates
 from .errors import EncodeError, UsageError
 from .gpu_probe import ProbeReport, listed_encoders, probe_hardware
-from .models import Codec, Device, EncodeOptions, EncoderSettings, FFmpegBinary, Profile
+from .models import Codec, Device, EncodeOptions, EncoderSettings, FFmpegBinary, Profile, one_line
 
 _ENCODER_TYPES = {
     "auto": (Device.auto, None),
@@ -80,6 +80,8 @@ def parse_encoder_config(text: str) -> GpuEncoderConfig:
             text = path.read_text()
         except OSError as error:
             raise UsageError(f"cannot read --encoder-config file {path}: {error.strerror or error}") from error
+        except UnicodeDecodeError:
+            raise UsageError(f"--encoder-config file {path} is not a text (JSON) file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -91,10 +93,7 @@ def parse_encoder_config(text: str) -> GpuEncoderConfig:
     try:
         return GpuEncoderConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise UsageError(f"invalid {source}: {where + ': ' if where else ''}{message}") from None
+        raise UsageError(f"invalid {source}: {one_line(error, as_option=False)}") from None
 
 
 class EncoderPlan(BaseModel):
@@ -115,7 +114,7 @@ def plan_encoder(
 ) -> EncoderPlan:
     """Decide which encoder every job of this run starts on."""
     codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
-    cpu = encoder_settings(get_spec(CPU_ENCODER[codec]), options)
+    cpu = _cpu_for(codec, options)
     if options.profile is Profile.lerobot:
         return EncoderPlan(primary=cpu, reason="--profile lerobot pins libsvtav1")
     if options.encoder:

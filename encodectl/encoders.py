@@ -28,7 +28,8 @@ class EncoderSpec(BaseModel):
     hardware: bool
     quality_option: tuple[str, ...]  # ffmpeg options that receive the native quality value
     quality_max: int  # the native scale's worst value (51 for CRF/CQ/QP on h264)
-    fixed: dict[str, str] = {}  # options every encode with this encoder needs
+    fixed: dict[str, str] = {}  # options every constant-quality encode with this encoder needs
+    bitrate_fixed: dict[str, str] = {}  # what replaces `fixed` when a target bitrate is asked for
     presets: dict[str, str] = {}  # generic -> native; empty when the encoder has no preset control
     preset_option: str = "preset"
     native_presets: tuple[str, ...] = ()
@@ -69,6 +70,7 @@ def _nvenc(codec: Codec, quality_max: int) -> EncoderSpec:
         quality_option=("cq",),
         quality_max=quality_max,
         fixed={"rc": "vbr", "b:v": "0"},
+        bitrate_fixed={"rc": "vbr"},
         presets=_NVENC_PRESETS,
         native_presets=_NVENC_NATIVE,
     )
@@ -98,6 +100,7 @@ def _amf(codec: Codec, quality_max: int) -> EncoderSpec:
         quality_option=("qp_i", "qp_p"),
         quality_max=quality_max,
         fixed={"rc": "cqp"},
+        bitrate_fixed={"rc": "vbr_peak"},
         presets=_AMF_PRESETS,
         preset_option="quality",
         native_presets=_AMF_NATIVE,
@@ -114,6 +117,7 @@ def _vaapi(codec: Codec, quality_max: int) -> EncoderSpec:
         quality_option=("qp",),
         quality_max=quality_max,
         fixed={"rc_mode": "CQP"},
+        bitrate_fixed={"rc_mode": "VBR"},
         input_pix_fmt="nv12",
         device_option="-vaapi_device",
         upload_filter="hwupload",
@@ -229,12 +233,10 @@ def render_device_path(gpu_id: int) -> str:
 
 def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettings:
     """The native ffmpeg options for one encoder under the user's options."""
-    arguments: dict[str, str] = dict(spec.fixed)
-    if options.bitrate:
-        arguments["b:v"] = options.bitrate  # a target bitrate replaces constant quality
-        if spec.vendor == "nvidia":
-            arguments["rc"] = "vbr"
+    if options.bitrate:  # a target bitrate replaces constant quality
+        arguments = {**spec.bitrate_fixed, "b:v": options.bitrate}
     else:
+        arguments = dict(spec.fixed)
         for option in spec.quality_option:
             arguments[option] = str(native_quality(spec, options.quality))
     preset = native_preset(spec, options.preset)

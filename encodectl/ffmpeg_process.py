@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from pydantic import BaseModel
@@ -146,6 +146,24 @@ def _progress_from(fields: dict[str, str]) -> Progress:
     )
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C/SIGTERM for a few lines that must not be cut in half (start + register a child).
+
+    A signal that arrives meanwhile is delivered, as usual, when the block ends.
+    Only the main thread receives Python signals, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def run_ffmpeg(
     argv: list[str],
     token: CancelToken | None = None,
@@ -155,17 +173,20 @@ def run_ffmpeg(
     """Run ffmpeg to the end; return (exit code, last log lines). Ctrl-C or cancel kills it."""
     if token is not None and token.cancelled:
         raise Interrupted()
-    process = FFmpegProcess(argv, nice=nice)
-    if token is not None:
-        token.register(process)
+    process: FFmpegProcess | None = None
     try:
+        with signals_deferred():  # no window in which a started child is not yet known
+            process = FFmpegProcess(argv, nice=nice)
+            if token is not None:
+                token.register(process)
         returncode = process.follow(on_progress)
     except BaseException:
-        process.kill()
-        process.wait()
+        if process is not None:
+            process.kill()
+            process.wait()
         raise
     finally:
-        if token is not None:
+        if token is not None and process is not None:
             token.unregister(process)
     if process.killed:
         raise Interrupted()

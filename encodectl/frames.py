@@ -7,6 +7,7 @@ only each file's header and tail.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -16,20 +17,27 @@ from .image_headers import read_image_header
 from .models import FrameSequence
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+MAX_FRAME_NUMBER = 2**31 - 1  # ffmpeg's image2 reader counts in a signed 32-bit int
+MAX_HELD_FRAMES = 10_000
 _FRAME_NAME = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(?:png|jpe?g))$", re.IGNORECASE)
 
 
 def has_frames(directory: Path) -> bool:
-    """True when the folder directly holds at least one image file."""
+    """True when the folder directly holds at least one numbered image file."""
     try:
         with os.scandir(directory) as entries:
-            return any(_is_image_name(entry.name) and entry.is_file() for entry in entries)
+            return any(_is_frame_name(entry.name) and entry.is_file() for entry in entries)
     except OSError:
         return False
 
 
 def _is_image_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _is_frame_name(name: str) -> bool:
+    """A numbered image: a stray preview.png does not make a folder an episode."""
+    return not name.startswith(".") and _FRAME_NAME.match(name) is not None
 
 
 def scan_frames(directory: Path) -> FrameSequence:
@@ -70,15 +78,17 @@ def scan_frames(directory: Path) -> FrameSequence:
     padding = paddings.pop() if paddings else 0
 
     numbers = sorted(by_number)
-    present = set(numbers)
-    missing = [n for n in range(numbers[0], numbers[-1] + 1) if n not in present]
+    if numbers[-1] > MAX_FRAME_NUMBER:
+        raise InputError(f"{directory / by_number[numbers[-1]]}: frame numbers above {MAX_FRAME_NUMBER} are too large")
+    # From neighbours, not by walking every number: timestamp-named frames leave huge gaps.
+    gaps = [(a + 1, b - 1) for a, b in itertools.pairwise(numbers) if b - a > 1]
     sequence = FrameSequence(
         directory=directory,
         prefix=prefix,
         extension=extension,
         padding=padding,
         numbers=numbers,
-        missing=missing,
+        gaps=gaps,
         width=0,
         height=0,
         source_format="",
@@ -110,25 +120,25 @@ def _check_headers(sequence: FrameSequence) -> None:
     sequence.source_format = expected_format
 
 
-def describe_numbers(numbers: list[int], limit: int = 8) -> str:
-    """'5-9, 14' for [5, 6, 7, 8, 9, 14]; long lists are cut with a count."""
-    ranges: list[str] = []
-    start = previous = numbers[0]
-    for number in [*numbers[1:], None]:
-        if number is not None and number == previous + 1:
-            previous = number
-            continue
-        ranges.append(str(start) if start == previous else f"{start}-{previous}")
-        if number is not None:
-            start = previous = number
-    shown = ", ".join(ranges[:limit])
+def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:
+    """'5-9, 14' for [(5, 9), (14, 14)]; long lists are cut with a count."""
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:limit])
     return shown + (f", … ({len(ranges) - limit} more ranges)" if len(ranges) > limit else "")
 
 
 def check_gaps(sequence: FrameSequence, hold: bool) -> None:
     """Raise InputError for a numbering gap unless the gap is to be filled by holding frames."""
-    if sequence.missing and not hold:
+    if not sequence.gaps:
+        return
+    count, ranges = sequence.missing_count, describe_ranges(sequence.gaps)
+    if not hold:
         raise InputError(
-            f"{sequence.directory}: {len(sequence.missing)} frame(s) missing from the numbering "
-            f"({describe_numbers(sequence.missing)}); use --on-gap hold to repeat the previous frame"
+            f"{sequence.directory}: {count} frame(s) missing from the numbering "
+            f"({ranges}); use --on-gap hold to repeat the previous frame"
+        )
+    limit = max(MAX_HELD_FRAMES, 10 * len(sequence.numbers))
+    if count > limit:
+        raise InputError(
+            f"{sequence.directory}: {count} frame(s) missing ({ranges}) is too many to hold "
+            f"(limit {limit}); are these frames numbered by timestamp?"
         )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from .command import build_probe_command
 from .encoders import ENCODERS, EncoderSpec, encoder_settings
+from .errors import EncodeError
 from .ffmpeg_log import meaningful_error
 from .models import Codec, EncodeOptions, FFmpegBinary
 
@@ -93,10 +94,13 @@ def listed_encoders(binary: FFmpegBinary) -> frozenset[str]:
 
 @functools.cache
 def _listed_encoders(path: str, size: int, mtime_ns: int) -> frozenset[str]:
-    completed = subprocess.run(
-        [path, "-hide_banner", "-nostdin", "-encoders"],
-        capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False,
-    )  # fmt: skip
+    try:
+        completed = subprocess.run(
+            [path, "-hide_banner", "-nostdin", "-encoders"],
+            capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as error:
+        raise EncodeError(f"{path} -encoders did not answer in {PROBE_TIMEOUT_S:.0f} s") from error
     names = set()
     for line in completed.stdout.splitlines():
         fields = line.split()

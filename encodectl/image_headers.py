@@ -122,12 +122,3 @@ def _check_jpeg_tail(handle: BinaryIO, path: Path) -> None:
     tail = handle.read(64).rstrip(b"\x00\r\n ")
     if not tail.endswith(JPEG_EOI):
         raise InputError(f"{path} is truncated or still being written (no JPEG end marker)")
-
-
-def is_complete_image(path: Path) -> bool:
-    """True when the file is a whole PNG/JPEG (used to skip frames still being written)."""
-    try:
-        read_image_header(path)
-    except InputError:
-        return False
-    return True

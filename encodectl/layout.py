@@ -67,7 +67,7 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
     episodes = _frame_folders_below(path)
     if not episodes:
         raise InputError(f"no frames found in {path} or below it (expected .png/.jpg files)")
-    root_out = output if output is not None else path
+    root_out = output.absolute() if output is not None else path
     result = []
     for directory in episodes:
         relative = directory.relative_to(path)
@@ -118,7 +118,10 @@ def _dataset_episodes(root: Path, output: Path | None) -> list[EpisodeSource]:
 
 
 def _subfolders(directory: Path) -> list[Path]:
-    entries = [Path(e.path) for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")]
+    try:
+        entries = [Path(e.path) for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")]
+    except OSError as error:
+        raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
     return sorted(entries, key=lambda p: natural_key(p.name))
 
 

@@ -6,6 +6,7 @@ back as results (JobResult). Nothing else crosses module lines.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
@@ -39,10 +40,22 @@ def _parse_rate(value: Any) -> Fraction:
             raise ValueError(f"not a frame rate: {value!r} (use e.g. 30, 29.97 or 30000/1001)") from error
     if rate <= 0 or rate > 1000:
         raise ValueError(f"frame rate must be above 0 and at most 1000, not {value}")
+    if rate.numerator > 1_000_000 or rate.denominator > 1_000_000:
+        # MP4 stores time in 32-bit ticks: frame i at exactly i/fps needs a small exact fraction.
+        raise ValueError(f"frame rate {value} cannot be stored exactly; give a fraction such as 30000/1001")
     return rate
 
 
 FrameRate = Annotated[Fraction, BeforeValidator(_parse_rate), PlainSerializer(str, return_type=str)]
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """Odd sizes are padded to even by one pixel (yuv420p needs even sizes); never rescaled."""
+    return width + width % 2, height + height % 2
+
+
+def episode_label(camera: str | None, episode: str) -> str:
+    return f"{camera}/{episode}" if camera else episode
 
 
 class Codec(StrEnum):
@@ -153,9 +166,10 @@ class FFmpegBinary(BaseModel):
     source: str  # "--ffmpeg", "ENCODECTL_FFMPEG", "PATH" or "imageio-ffmpeg"
 
     @property
-    def major_version(self) -> int | None:
-        head = self.version.lstrip("nN").split(".", 1)[0]
-        return int(head) if head.isdigit() else None
+    def version_tuple(self) -> tuple[int, int] | None:
+        """(major, minor) of a release like "5.1.2" or "n7.0"; None for git builds ("N-1234-g…")."""
+        match = re.match(r"n?(\d+)\.(\d+)", self.version)
+        return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 class FrameSequence(BaseModel):
@@ -166,10 +180,17 @@ class FrameSequence(BaseModel):
     extension: str
     padding: int  # digits of zero-padding; 0 when numbers are not padded
     numbers: list[int]  # the frame numbers present, ascending
-    missing: list[int] = []  # numbers absent between the first and last
+    gaps: list[tuple[int, int]] = []  # absent numbers between the first and last, as (first, last) ranges
     width: int
     height: int
     source_format: str  # e.g. "png rgb 8-bit"
+
+    @property
+    def missing_count(self) -> int:
+        return sum(last - first + 1 for first, last in self.gaps)
+
+    def missing(self) -> list[int]:
+        return [number for first, last in self.gaps for number in range(first, last + 1)]
 
     @property
     def first(self) -> int:
@@ -216,21 +237,21 @@ class EncodeJob(BaseModel):
 
     @property
     def held_frames(self) -> list[int]:
-        return self.frames.missing if self.on_gap is GapPolicy.hold else []
+        return self.frames.missing() if self.on_gap is GapPolicy.hold else []
 
     @property
     def frame_count(self) -> int:
         """Frames the video must contain: the ones present plus held repeats."""
-        return len(self.frames.numbers) + len(self.held_frames)
+        held = self.frames.missing_count if self.on_gap is GapPolicy.hold else 0
+        return len(self.frames.numbers) + held
 
     @property
     def output_size(self) -> tuple[int, int]:
-        """Odd sizes are padded to even by one pixel (yuv420p needs even sizes)."""
-        return self.frames.width + self.frames.width % 2, self.frames.height + self.frames.height % 2
+        return even_size(self.frames.width, self.frames.height)
 
     @property
     def label(self) -> str:
-        return f"{self.camera}/{self.episode}" if self.camera else self.episode
+        return episode_label(self.camera, self.episode)
 
 
 class JobStatus(StrEnum):
@@ -256,7 +277,6 @@ class VideoInfo(BaseModel):
     height: int
     pix_fmt: str
     codec: str
-    duration: float
     timestamps_exact: bool
 
 
@@ -287,7 +307,7 @@ class JobResult(BaseModel):
 
     @property
     def label(self) -> str:
-        return f"{self.camera}/{self.episode}" if self.camera else self.episode
+        return episode_label(self.camera, self.episode)
 
     @property
     def ok(self) -> bool:
@@ -316,6 +336,18 @@ class RunReport(BaseModel):
     summary: RunSummary
 
 
+def one_line(error: ValidationError, prefix: str = "", as_option: bool = True, suffix: str = ": ") -> str:
+    """The first problem of a pydantic error as '<where><suffix><message>', and how many more there are.
+
+    With as_option, a field name is written as the CLI option (quality_x -> --quality-x)."""
+    first = error.errors()[0]
+    parts = [str(part) for part in first["loc"]]
+    where = prefix + ("-".join(parts).replace("_", "-") if as_option else ".".join(parts)) if parts else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}{suffix if where else ''}{message}{more}"
+
+
 def options_from(values: dict[str, Any]) -> EncodeOptions:
     """EncodeOptions from user-given values; a bad value is one UsageError line naming the option."""
     from .errors import UsageError
@@ -323,8 +355,4 @@ def options_from(values: dict[str, Any]) -> EncodeOptions:
     try:
         return EncodeOptions(**values)
     except ValidationError as error:
-        first = error.errors()[0]
-        name = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-") if first["loc"] else "options"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise UsageError(f"invalid {name}: {message}{more}") from None
+        raise UsageError(f"invalid {one_line(error, prefix='--')}") from None

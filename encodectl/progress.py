@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from .ffmpeg_process import Progress
-from .models import JobResult, JobStatus
+from .models import JobResult, JobStatus, episode_label
 
 
 class JobState(StrEnum):
@@ -112,7 +112,7 @@ class RunTracker:
         with self._lock:
             job_id = self._next_id
             self._next_id += 1
-            label = f"{camera}/{episode}" if camera else episode
+            label = episode_label(camera, episode)
             self._active[job_id] = JobView(id=job_id, label=label, camera=camera, episode=episode)
             return job_id
 

@@ -65,9 +65,7 @@ def make_report(results: list[JobResult], ffmpeg_binary: FFmpegBinary, wall_seco
 def result_line(result: JobResult) -> str:
     """One plain line per finished job, for pipes and CI logs."""
     head = f"{result.status.value:<7} {result.label}"
-    if result.status is JobStatus.failed:
-        return f"{head}: {result.reason}"
-    if result.status is JobStatus.skipped:
+    if result.status in (JobStatus.failed, JobStatus.skipped):
         return f"{head}: {result.reason}"
     speed = f", {result.frames / result.seconds:.0f} fps" if result.seconds > 0 else ""
     notes = f" ({'; '.join(result.notes)})" if result.notes else ""

@@ -20,7 +20,7 @@ from .command import build_encode_command, image2_input
 from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from .ffmpeg_log import is_decoder_failure, meaningful_error
-from .ffmpeg_process import CancelToken, run_ffmpeg
+from .ffmpeg_process import CancelToken, run_ffmpeg, signals_deferred
 from .frames import check_gaps, scan_frames
 from .layout import EpisodeSource
 from .models import (
@@ -138,10 +138,33 @@ def temp_paths(output: Path) -> tuple[Path, Path]:
     return output.with_name(stem + TEMP_SUFFIX), output.with_name(stem + STAGING_SUFFIX)
 
 
-def leftover_temp_files(output: Path) -> list[Path]:
-    """Temporary files an interrupted run left for this output."""
-    pattern = f".{output.name}.*"
-    return [p for p in output.parent.glob(pattern) if p.name.endswith((TEMP_SUFFIX, STAGING_SUFFIX))]
+def remove_stale_temp_files(output: Path) -> list[Path]:
+    """Remove what runs that died (SIGKILL, power loss) left beside `output`; return what was removed.
+
+    Temporary names carry the writer's process id, so files of a live run are left alone.
+    """
+    removed = []
+    for path in output.parent.glob(f".{output.name}.*"):
+        if not path.name.endswith((TEMP_SUFFIX, STAGING_SUFFIX)):
+            continue
+        pid = path.name[len(output.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def base_result(job: EncodeJob, status: JobStatus) -> JobResult:
@@ -192,6 +215,7 @@ def run_job(
     try:
         with _cleaned_up(temp_output, staging_dir):
             job.output.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(job.output)
             if job.held_frames:
                 _stage_held_frames(job, staging_dir)
             if listener is not None:
@@ -204,6 +228,8 @@ def run_job(
                 listener.verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)
             check_video(info, job, job.output)
+            if token is not None and token.cancelled:
+                raise Interrupted()  # cancelled while verifying: do not publish
             _commit(temp_output, job.output)
             result.size_bytes = job.output.stat().st_size
     except Interrupted:
@@ -251,8 +277,9 @@ def _cleaned_up(temp_output: Path, staging_dir: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        temp_output.unlink(missing_ok=True)
-        shutil.rmtree(staging_dir, ignore_errors=True)
+        with signals_deferred():  # a second Ctrl-C must not cut the clean-up short
+            temp_output.unlink(missing_ok=True)
+            shutil.rmtree(staging_dir, ignore_errors=True)
 
 
 def _stage_held_frames(job: EncodeJob, staging_dir: Path) -> None:

@@ -48,31 +48,33 @@ def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
     if stream is None or timebase is None or dimensions is None:
         raise VerificationError(f"{path} has no readable video stream")
     tb = Fraction(int(timebase.group(1)), int(timebase.group(2)))
-    pts: list[int] = []
+    packets: list[tuple[int, int]] = []  # (pts, duration) in the stream's time base
     for line in stdout.splitlines():
         if line.startswith("#") or not line.strip():
             continue
         fields = [field.strip() for field in line.split(",")]
-        pts.append(int(fields[2]))
-    pts.sort()
-    fps, exact = _rate_from_timestamps(pts, tb)
-    duration = float((pts[-1] - pts[0]) * tb + (1 / fps if fps else 0)) if pts else 0.0
+        packets.append((int(fields[2]), int(fields[3])))
+    packets.sort()
+    fps, exact = _rate_from_timestamps(packets, tb)
     return VideoInfo(
-        frames=len(pts),
+        frames=len(packets),
         fps=fps,
         width=int(dimensions.group(1)),
         height=int(dimensions.group(2)),
         pix_fmt=stream.group("pix_fmt"),
-        codec=stream.group("codec"),
-        duration=duration,
+        codec=stream.group("codec"),  # the input stream's line: the same in packet and decode modes
         timestamps_exact=exact,
     )
 
 
-def _rate_from_timestamps(pts: list[int], tb: Fraction) -> tuple[Fraction | None, bool]:
+def _rate_from_timestamps(packets: list[tuple[int, int]], tb: Fraction) -> tuple[Fraction | None, bool]:
     """The frame rate the timestamps imply, and whether frame i sits exactly at i/fps from the start."""
-    if len(pts) < 2:
-        return None, bool(pts) and pts[0] == 0
+    if not packets:
+        return None, False
+    if len(packets) == 1:  # a one-frame video: its duration is all there is to go on
+        start, duration = packets[0]
+        return (1 / (duration * tb) if duration > 0 else None), start == 0
+    pts = [p for p, _ in packets]
     step = pts[1] - pts[0]
     if step <= 0:
         return None, False
@@ -95,6 +97,8 @@ def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
         problems.append("frame timestamps are not evenly spaced from 0")
     if (info.width, info.height) != job.output_size:
         problems.append(f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}")
+    if info.codec != job.encoder.codec.value:
+        problems.append(f"codec {info.codec} instead of {job.encoder.codec.value}")
     if info.pix_fmt != job.encoder.pix_fmt:
         problems.append(f"pixel format {info.pix_fmt} instead of {job.encoder.pix_fmt}")
     if problems:
@@ -112,7 +116,10 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
         "-f", "image2", "-framerate", str(job.fps), "-start_number", str(start), "-i", pattern,
         "-map", "0:v:0", "-f", "framecrc", "-",
     ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+    try:
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return []
     decoded = {
         int(line.split(",")[2]) for line in completed.stdout.splitlines() if line.strip() and not line.startswith("#")
     }

@@ -1,0 +1,172 @@
+"""Edge cases that once slipped through: each test fails if its guard is removed."""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from encodectl.command import build_encode_command
+from encodectl.encoder_choice import plan_encoder
+from encodectl.encoders import ENCODERS, encoder_settings
+from encodectl.errors import VerificationError
+from encodectl.layout import EpisodeSource
+from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
+from encodectl.runner import plan_job, remove_stale_temp_files
+from encodectl.verify import check_video, parse_framecrc
+
+from .conftest import files_in, run_encodectl
+
+
+@pytest.fixture
+def job(tmp_path, make_frames, ffmpeg_binary):
+    make_frames(tmp_path / "ep", 4)
+    options = EncodeOptions(device="cpu")
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    return plan_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
+
+
+GOOD = {"frames": 4, "fps": Fraction(30), "width": 64, "height": 48, "pix_fmt": "yuv420p", "codec": "h264",
+        "timestamps_exact": True}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"frames": 3}, "3 frames instead of 4"),
+        ({"fps": Fraction(25)}, "frame rate 25 instead of 30"),
+        ({"timestamps_exact": False}, "frame timestamps are not evenly spaced from 0"),
+        ({"width": 66}, "size 66x48 instead of 64x48"),
+        ({"pix_fmt": "yuv444p"}, "pixel format yuv444p instead of yuv420p"),
+        ({"codec": "hevc"}, "codec hevc instead of h264"),
+    ],
+)
+def test_every_verification_check_can_fail(job, change, problem):
+    check_video(VideoInfo(**GOOD), job, Path("ep.mp4"))  # the good case passes
+    with pytest.raises(VerificationError, match=problem):
+        check_video(VideoInfo(**{**GOOD, **change}), job, Path("ep.mp4"))
+
+
+def test_framecrc_parsing_spots_uneven_timestamps():
+    stderr = "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, progressive), 64x48\n"
+    head = "#tb 0: 1/15360\n#media_type 0: video\n#codec_id 0: h264\n#dimensions 0: 64x48\n"
+    even = head + "".join(f"0, {i * 512}, {i * 512}, 512, 100, 0x0\n" for i in range(4))
+    info = parse_framecrc(even, stderr, Path("x.mp4"))
+    assert (info.frames, info.fps, info.timestamps_exact) == (4, Fraction(30), True)
+    uneven = head + "".join(f"0, {t}, {t}, 512, 100, 0x0\n" for t in (0, 512, 1536, 2048))
+    assert parse_framecrc(uneven, stderr, Path("x.mp4")).timestamps_exact is False
+    late = head + "".join(f"0, {t}, {t}, 512, 100, 0x0\n" for t in (512, 1024))
+    assert parse_framecrc(late, stderr, Path("x.mp4")).timestamps_exact is False
+
+
+def test_one_frame_episode(tmp_path, make_frames, decoded):
+    make_frames(tmp_path / "ep", 1)
+    outcome = run_encodectl("encode", tmp_path / "ep")
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    assert decoded(tmp_path / "ep.mp4").frames == 1
+
+
+def test_timestamp_numbered_frames_do_not_hang_and_are_not_held(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 1, start_number=1_700_000_000, padding=0)
+    make_frames(tmp_path / "ep", 1, start_number=1_700_050_000, padding=0)
+    outcome = run_encodectl("encode", tmp_path / "ep", timeout=20)
+    assert outcome.exit_code == 2
+    assert "49999 frame(s) missing from the numbering (1700000001-1700049999)" in outcome.stderr
+    held = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold", timeout=20)
+    assert held.exit_code == 2 and "too many to hold" in held.stderr and "numbered by timestamp" in held.stderr
+
+
+def test_frame_numbers_beyond_ffmpegs_reach(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 1, padding=0)
+    (tmp_path / "ep" / "frame_0.png").rename(tmp_path / "ep" / f"frame_{2**31}.png")  # ffmpeg cannot even write it
+    outcome = run_encodectl("encode", tmp_path / "ep")
+    assert outcome.exit_code == 2 and "frame numbers above 2147483647 are too large" in outcome.stderr
+
+
+def test_mixed_zero_padding_is_refused(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 3, padding=4)
+    (tmp_path / "ep" / "frame_0002.png").rename(tmp_path / "ep" / "frame_2.png")
+    outcome = run_encodectl("encode", tmp_path / "ep")
+    assert outcome.exit_code == 2 and "frame_2.png is numbered differently" in outcome.stderr
+
+
+def test_unrepresentable_frame_rate_is_refused_up_front(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 2)
+    outcome = run_encodectl("encode", tmp_path / "ep", "--fps", "29.9700299700")
+    assert outcome.exit_code == 2 and "cannot be stored exactly" in outcome.stderr
+
+
+def test_relative_output_folder_still_catches_collisions(tmp_path, make_frames, monkeypatch):
+    make_frames(tmp_path / "ep1", 2)
+    make_frames(tmp_path / "gen2" / "ep1", 2)
+    monkeypatch.chdir(tmp_path)
+    outcome = run_encodectl("encode", "ep1", "gen2", "-o", "outdir3")
+    assert outcome.exit_code == 2 and "would both be written to" in outcome.stderr
+
+
+def test_a_stray_preview_image_does_not_make_a_root_an_episode(tmp_path, make_frames, decoded):
+    make_frames(tmp_path / "root" / "ep", 3)
+    make_frames(tmp_path / "root", 1, prefix="preview", padding=0)
+    (tmp_path / "root" / "preview0.png").rename(tmp_path / "root" / "preview.png")
+    outcome = run_encodectl("encode", tmp_path / "root")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert decoded(tmp_path / "root" / "ep.mp4").frames == 3
+
+
+def test_stale_temp_files_of_dead_runs_are_swept_but_live_ones_kept(tmp_path):
+    output = tmp_path / "ep.mp4"
+    dead = tmp_path / ".ep.mp4.999999999-abcdef.partial"
+    dead_staging = tmp_path / ".ep.mp4.999999999-abcdef.frames"
+    live = tmp_path / f".ep.mp4.{os.getpid()}-abcdef.partial"
+    other = tmp_path / ".other.mp4.999999999-abcdef.partial"
+    for path in (dead, live, other):
+        path.write_bytes(b"x")
+    dead_staging.mkdir()
+    assert sorted(remove_stale_temp_files(output)) == sorted([dead, dead_staging])
+    assert live.exists() and other.exists() and not dead.exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "option"), [("5.0.1", "-vsync"), ("n5.1.2", "-fps_mode"), ("N-112233-gabcdef", "-fps_mode")]
+)
+def test_frame_timing_option_fits_the_ffmpeg_version(job, version, option):
+    binary = FFmpegBinary(path=Path("/usr/bin/ffmpeg"), version=version, source="PATH")
+    argv = build_encode_command(job, binary, Path("/tmp/out.partial"))
+    assert argv[argv.index(option) + 1] == "passthrough"
+
+
+@pytest.mark.parametrize(
+    ("encoder", "expected"),
+    [
+        ("h264_amf", {"rc": "vbr_peak", "b:v": "5M", "quality": "speed"}),
+        ("h264_vaapi", {"rc_mode": "VBR", "b:v": "5M"}),
+        ("h264_nvenc", {"rc": "vbr", "b:v": "5M", "preset": "p2"}),
+        ("libx264", {"b:v": "5M", "preset": "fast"}),
+    ],
+)
+def test_target_bitrate_replaces_constant_quality_on_every_encoder(encoder, expected):
+    assert encoder_settings(ENCODERS[encoder], EncodeOptions(bitrate="5M")).arguments == expected
+
+
+def test_input_errors_are_not_retried_on_the_cpu(tmp_path, make_frames, fake_gpu):
+    frames = make_frames(tmp_path / "ep", 5)
+    data = bytearray(frames[2].read_bytes())
+    for offset in range(60, len(data) - 20):
+        data[offset] = (data[offset] * 7 + 13) % 256
+    frames[2].write_bytes(bytes(data))
+    outcome = run_encodectl("encode", tmp_path / "ep", "--ffmpeg", fake_gpu.path, "--json")
+    result = json.loads(outcome.stdout)["results"][0]
+    assert (result["failure"], result["encoder"], result["fallback"]) == ("input", "h264_nvenc", None)
+    assert "frame_000002.png cannot be decoded" in result["reason"]
+    assert not any(name.endswith(".mp4") for name in files_in(tmp_path))
+
+
+def test_binary_encoder_config_file_is_one_line(tmp_path):
+    (tmp_path / "ep").mkdir()
+    (tmp_path / "cfg.json").write_bytes(b"\xff\xfe\x00\x81")
+    outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{tmp_path / 'cfg.json'}")
+    assert outcome.exit_code == 2 and "is not a text (JSON) file" in outcome.stderr
+    assert "Traceback" not in outcome.stderr
