@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel
@@ -63,6 +64,20 @@ class CancelToken:
             self._running.discard(process)
 
 
+def lower_priority(pid: int, nice: int) -> None:
+    """Run `pid` `nice` steps below normal, so that a recorder beside it keeps its frame rate.
+
+    Set from outside rather than with preexec_fn, which is unsafe once the pool has
+    threads; ffmpeg starts its worker threads after this, and they inherit it. The
+    child has a session of its own, and with Linux's autogroup scheduling a nice value
+    only counts inside its group, so the group's nice value is lowered too.
+    """
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+
+
 class FFmpegProcess:
     """A running ffmpeg whose stdout carries -progress key=value lines."""
 
@@ -80,10 +95,7 @@ class FFmpegProcess:
             errors="replace",
         )
         if nice:
-            # Set from outside rather than with preexec_fn, which is unsafe once the pool has threads;
-            # ffmpeg starts its encoder threads after this, and they inherit the priority.
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, self._popen.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+            lower_priority(self._popen.pid, nice)
         self._stderr_reader = threading.Thread(target=self._drain, args=(self._popen.stderr,), daemon=True)
         self._stderr_reader.start()
 

@@ -88,3 +88,33 @@ def write_dataset(
             write_frames(ffmpeg_binary, folder, frames, size, seed=camera_index * 100 + episode)
             folders.append(folder)
     return folders
+
+
+class FrameLoop:
+    """A few pre-rendered frames, written again and again as fast as a real recorder writes.
+
+    Rendering each frame with ffmpeg would cost a process start per frame; a recorder
+    only writes bytes it already has, so simulated ones should too.
+    """
+
+    def __init__(
+        self,
+        ffmpeg_binary: FFmpegBinary,
+        directory: Path,
+        size: tuple[int, int],
+        count: int = 30,
+        seed: int = 0,
+    ) -> None:
+        self.frames = [path.read_bytes() for path in write_frames(ffmpeg_binary, directory, count, size, seed=seed)]
+
+    def write(self, path: Path, index: int, atomic: bool = True) -> int:
+        """Write frame `index` (cycling through the loop) to `path`; return the bytes written."""
+        data = self.frames[index % len(self.frames)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if atomic:
+            temp = path.with_name(f".{path.name}.tmp")
+            temp.write_bytes(data)
+            temp.replace(path)
+        else:
+            path.write_bytes(data)
+        return len(data)
