@@ -168,5 +168,6 @@ def main() -> None:
         if "priority" in parts:
             priority_cost(work, frames * 2, size)  # type: ignore[arg-type]
 
+
 if __name__ == "__main__":
     main()
