@@ -58,17 +58,21 @@ def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSet
     )
 
 
-def rejected(source: EpisodeSource, error: EncodectlError) -> JobResult:
-    """The result of an episode whose frames were refused before encoding."""
+def source_result(source: EpisodeSource, status: JobStatus, **fields: Any) -> JobResult:
+    """A result for an episode that never reached ffmpeg."""
     return JobResult(
         source=source.directory,
         output=source.output,
         episode=source.episode,
         camera=source.camera,
-        status=JobStatus.failed,
-        failure=FailureKind.input,
-        reason=error.message,
+        status=status,
+        **fields,
     )
+
+
+def rejected(source: EpisodeSource, error: EncodectlError) -> JobResult:
+    """The result of an episode whose frames were refused before encoding."""
+    return source_result(source, JobStatus.failed, failure=FailureKind.input, reason=error.message)
 
 
 def skip_if_done(source: EpisodeSource, overwrite: bool) -> JobResult | None:
@@ -78,12 +82,9 @@ def skip_if_done(source: EpisodeSource, overwrite: bool) -> JobResult | None:
     """
     if overwrite or not source.output.exists():
         return None
-    return JobResult(
-        source=source.directory,
-        output=source.output,
-        episode=source.episode,
-        camera=source.camera,
-        status=JobStatus.skipped,
+    return source_result(
+        source,
+        JobStatus.skipped,
         reason="output exists (use --overwrite to redo it)",
         size_bytes=source.output.stat().st_size,
     )
