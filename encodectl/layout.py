@@ -64,25 +64,26 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
         return [EpisodeSource(directory=path, output=_episode_output(path, output, several_paths), episode=path.name)]
     if (path / "images").is_dir():
         return _dataset_episodes(path, output)
-    episodes = _frame_folders_below(path)
+    episodes = frame_folders_below(path)
     if not episodes:
         raise InputError(f"no frames found in {path} or below it (expected .png/.jpg files)")
-    root_out = output.absolute() if output is not None else path
-    result = []
-    for directory in episodes:
-        relative = directory.relative_to(path)
-        camera = str(relative.parent) if relative.parent != Path() else None
-        result.append(
-            EpisodeSource(
-                directory=directory,
-                output=(root_out / relative).with_name(directory.name + VIDEO_SUFFIX)
-                if output is not None
-                else episode_output(directory),
-                episode=directory.name,
-                camera=camera,
-            )
-        )
-    return result
+    return [source_below(path, directory, output) for directory in episodes]
+
+
+def source_below(root: Path, directory: Path, output: Path | None) -> EpisodeSource:
+    """The source of an episode folder found below `root`, with LeRobot's layout wherever it applies:
+    <dataset>/images/<camera>/<episode> -> <dataset>/videos/<camera>/<episode>.mp4, else <folder>.mp4
+    beside it; with `output`, the same tree mirrored under it."""
+    relative = directory.relative_to(root)
+    parts = relative.parts
+    out_root = output.absolute() if output is not None else root
+    if len(parts) >= 3 and parts[-3] == "images":
+        dataset, camera, episode = Path(*parts[:-3]), parts[-2], parts[-1]
+        target = out_root / dataset / "videos" / camera / (episode + VIDEO_SUFFIX)
+        return EpisodeSource(directory=directory, output=target, episode=episode, camera=camera)
+    camera = str(relative.parent) if relative.parent != Path() else None
+    mirrored = out_root / relative if output is not None else directory
+    return EpisodeSource(directory=directory, output=episode_output(mirrored), episode=directory.name, camera=camera)
 
 
 def episode_output(directory: Path) -> Path:
@@ -100,18 +101,8 @@ def _episode_output(directory: Path, output: Path | None, several_paths: bool) -
 
 def _dataset_episodes(root: Path, output: Path | None) -> list[EpisodeSource]:
     images = root / "images"
-    videos = (output.absolute() if output is not None else root) / "videos"
-    sources = []
-    for camera in _subfolders(images):
-        for episode in _subfolders(camera):
-            sources.append(
-                EpisodeSource(
-                    directory=episode,
-                    output=videos / camera.name / (episode.name + VIDEO_SUFFIX),
-                    episode=episode.name,
-                    camera=camera.name,
-                )
-            )
+    # Every <camera>/<episode> folder, empty ones included: an empty episode is an error to report.
+    sources = [source_below(root, episode, output) for camera in _subfolders(images) for episode in _subfolders(camera)]
     if not sources:
         raise InputError(f"{images} holds no <camera>/<episode>/ folders")
     return sources
@@ -125,7 +116,8 @@ def _subfolders(directory: Path) -> list[Path]:
     return sorted(entries, key=lambda p: natural_key(p.name))
 
 
-def _frame_folders_below(root: Path) -> list[Path]:
+def frame_folders_below(root: Path) -> list[Path]:
+    """Every folder below `root` that directly holds numbered frames, in natural order."""
     found = []
     for current, dirnames, _ in os.walk(root):
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
