@@ -78,12 +78,15 @@ def source_below(root: Path, directory: Path, output: Path | None) -> EpisodeSou
     parts = relative.parts
     out_root = output.absolute() if output is not None else root
     if len(parts) >= 3 and parts[-3] == "images":
-        dataset, camera, episode = Path(*parts[:-3]), parts[-2], parts[-1]
-        target = out_root / dataset / "videos" / camera / (episode + VIDEO_SUFFIX)
-        return EpisodeSource(directory=directory, output=target, episode=episode, camera=camera)
-    camera = str(relative.parent) if relative.parent != Path() else None
+        target = out_root / Path(*parts[:-3]) / "videos" / parts[-2] / (parts[-1] + VIDEO_SUFFIX)
+        return EpisodeSource(directory=directory, output=target, episode=parts[-1], camera=parts[-2])
     mirrored = out_root / relative if output is not None else directory
-    return EpisodeSource(directory=directory, output=episode_output(mirrored), episode=directory.name, camera=camera)
+    return EpisodeSource(
+        directory=directory,
+        output=episode_output(mirrored),
+        episode=directory.name,
+        camera=str(relative.parent) if relative.parent != Path() else None,
+    )
 
 
 def episode_output(directory: Path) -> Path:
