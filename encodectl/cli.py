@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.live import Live
 
 from . import __version__
-from .encoder_choice import parse_encoder_config, plan_encoder
+from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
 from .errors import EncodectlError, Interrupted
 from .ffmpeg_binary import find_ffmpeg
@@ -41,6 +41,7 @@ from .models import (
 )
 from .progress import RunTracker
 from .report import LiveRunView, make_report, print_commands, print_probe, print_report, result_line
+from .watch import Watcher, WatchOptions
 
 app = typer.Typer(
     name="encodectl",
@@ -81,6 +82,8 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # Started in the background by a non-interactive shell, SIGINT arrives ignored; take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     except (KeyboardInterrupt, Interrupted):
@@ -138,6 +141,69 @@ def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOp
     return options_from(values)
 
 
+# Options shared by `encode` and `watch` (the same names, defaults and help in both).
+FpsOption = Annotated[str, typer.Option(help="Frame rate: 30, 29.97 or 30000/1001.")]
+CodecOption = Annotated[Codec | None, typer.Option(help="h264, hevc or av1 [default: h264].", show_default=False)]
+EncoderOption = Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264 or h264_nvenc.")]
+DeviceOption = Annotated[
+    Device | None,
+    typer.Option(help="auto: best working GPU encoder, else CPU; gpu; cpu [default: auto].", show_default=False),
+]
+EncoderConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        help='The guide\'s gpu_encoder_config: JSON or @file.json, e.g. \'{"encoder_type": "nvenc", "codec": "h264"}\'.'
+    ),
+]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to the CPU.")]
+GpuSessionsOption = Annotated[int, typer.Option(help="Concurrent encodes per hardware encoder.")]
+PresetOption = Annotated[
+    str | None,
+    typer.Option(help="fast, medium, slow, or the encoder's own name [default: fast].", show_default=False),
+]
+QualityOption = Annotated[
+    int | None, typer.Option(help="0-51, lower is better (CRF-like) [default: 23].", show_default=False)
+]
+GopOption = Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")]
+ProfileOption = Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")]
+OnGapOption = Annotated[
+    GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
+]
+VerifyOption = Annotated[
+    VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode every frame.")
+]
+WorkersOption = Annotated[
+    str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
+]
+QueueSizeOption = Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")]
+PriorityOption = Annotated[
+    Priority | None,
+    typer.Option(
+        help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
+    ),
+]
+ThreadsOption = Annotated[
+    int | None, typer.Option(help="Threads per job [default: the cores shared among running jobs].")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")]
+FFmpegOption = Annotated[
+    str | None,
+    typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, then the bundled one]."),
+]
+
+
+def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
+    """Say once, on stderr, when a GPU was asked for but the CPU will be used."""
+    if plan.fallback_note and not json_output:
+        stderr.print(
+            f"encodectl: {plan.fallback_note} ({plan.detail}); encoding on the CPU with "
+            f"{plan.primary.encoder} (--strict to fail instead)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command()
 def encode(
     paths: Annotated[
@@ -147,39 +213,19 @@ def encode(
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
     ] = None,
-    fps: Annotated[str, typer.Option(help="Frame rate: 30, 29.97 or 30000/1001.")] = "30",
-    codec: Annotated[Codec | None, typer.Option(help="h264, hevc or av1 [default: h264].", show_default=False)] = None,
-    encoder: Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264 or h264_nvenc.")] = None,
-    device: Annotated[
-        Device | None,
-        typer.Option(help="auto: best working GPU encoder, else CPU; gpu; cpu [default: auto].", show_default=False),
-    ] = None,
-    encoder_config: Annotated[
-        str | None,
-        typer.Option(
-            help="The guide's gpu_encoder_config: JSON or @file.json, "
-            'e.g. \'{"encoder_type": "nvenc", "codec": "h264"}\'.'
-        ),
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to the CPU.")] = False,
-    gpu_sessions: Annotated[int, typer.Option(help="Concurrent encodes per hardware encoder.")] = 2,
-    preset: Annotated[
-        str | None,
-        typer.Option(help="fast, medium, slow, or the encoder's own name [default: fast].", show_default=False),
-    ] = None,
-    quality: Annotated[
-        int | None, typer.Option(help="0-51, lower is better (CRF-like) [default: 23].", show_default=False)
-    ] = None,
-    gop: Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")] = None,
-    profile: Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")] = (
-        Profile.default
-    ),
-    on_gap: Annotated[
-        GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
-    ] = GapPolicy.error,
-    verify: Annotated[
-        VerifyMode, typer.Option(help="packets: read every timestamp back; decode: also decode every frame.")
-    ] = VerifyMode.packets,
+    fps: FpsOption = "30",
+    codec: CodecOption = None,
+    encoder: EncoderOption = None,
+    device: DeviceOption = None,
+    encoder_config: EncoderConfigOption = None,
+    strict: StrictOption = False,
+    gpu_sessions: GpuSessionsOption = 2,
+    preset: PresetOption = None,
+    quality: QualityOption = None,
+    gop: GopOption = None,
+    profile: ProfileOption = Profile.default,
+    on_gap: OnGapOption = GapPolicy.error,
+    verify: VerifyOption = VerifyMode.packets,
     run_async: Annotated[
         bool,
         typer.Option(
@@ -187,26 +233,14 @@ def encode(
             help="async: a pool of workers encodes episodes in parallel; sync: one at a time, inline.",
         ),
     ] = True,
-    workers: Annotated[
-        str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
-    ] = "2",
-    queue_size: Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")] = 100,
-    priority: Annotated[
-        Priority | None,
-        typer.Option(
-            help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
-        ),
-    ] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="Threads per job [default: the cores shared among running jobs].")
-    ] = None,
+    workers: WorkersOption = "2",
+    queue_size: QueueSizeOption = 100,
+    priority: PriorityOption = None,
+    threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")] = False,
-    ffmpeg: Annotated[
-        str | None,
-        typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, then the bundled one]."),
-    ] = None,
+    json_output: JsonOption = False,
+    ffmpeg: FFmpegOption = None,
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
     with handled_errors(json_output):
@@ -224,14 +258,7 @@ def encode(
         binary = find_ffmpeg(options.ffmpeg)
         sources = discover(paths, options.output)
         plan = plan_encoder(options, binary)
-        if plan.fallback_note and not json_output:
-            stderr.print(
-                f"encodectl: {plan.fallback_note} ({plan.detail}); encoding on the CPU with "
-                f"{plan.primary.encoder} (--strict to fail instead)",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+        announce_plan(plan, json_output)
         started = time.perf_counter()
         with _run_display(enabled=not json_output and not dry_run, several=len(sources) > 1) as tracker:
             results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
@@ -247,6 +274,88 @@ def encode(
             print_commands(stdout, results)
         else:
             print_report(stdout, report, table=stdout.is_terminal, lines=len(sources) == 1)
+    raise typer.Exit(code)
+
+
+@app.command()
+def watch(
+    directory: Annotated[
+        Path, typer.Argument(help="A dataset root (images/<camera>/<episode>/) or a folder of episode folders.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where videos (and the ledger) go [default: DIRECTORY].")
+    ] = None,
+    marker: Annotated[
+        str | None, typer.Option(help="A file the recorder writes into a finished episode folder, e.g. DONE.")
+    ] = None,
+    settle: Annotated[float, typer.Option(help="Seconds without change after which an episode is complete.")] = 5.0,
+    poll: Annotated[bool, typer.Option("--poll", help="No filesystem events: rescan every 2 s only.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Encode what is complete now, then exit.")] = False,
+    delete_frames: Annotated[
+        bool, typer.Option("--delete-frames", help="Delete an episode's frames once its video is verified.")
+    ] = False,
+    drain: Annotated[
+        bool, typer.Option("--drain/--no-drain", help="On Ctrl-C, let running encodes finish, or kill them.")
+    ] = True,
+    fps: FpsOption = "30",
+    codec: CodecOption = None,
+    encoder: EncoderOption = None,
+    device: DeviceOption = None,
+    encoder_config: EncoderConfigOption = None,
+    strict: StrictOption = False,
+    gpu_sessions: GpuSessionsOption = 2,
+    preset: PresetOption = None,
+    quality: QualityOption = None,
+    gop: GopOption = None,
+    profile: ProfileOption = Profile.default,
+    on_gap: OnGapOption = GapPolicy.error,
+    verify: VerifyOption = VerifyMode.packets,
+    workers: WorkersOption = "2",
+    queue_size: QueueSizeOption = 100,
+    priority: PriorityOption = None,
+    threads: ThreadsOption = None,
+    json_output: JsonOption = False,
+    ffmpeg: FFmpegOption = None,
+) -> None:
+    """Encode each episode as soon as the recorder has finished it; survives restarts."""
+    with handled_errors(json_output):
+        options = build_options(
+            encoder_config,
+            {
+                "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
+                "quality": quality, "gop": gop, "profile": profile, "on_gap": on_gap, "verify": verify,
+                "threads": threads, "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
+                "workers": workers, "queue_size": queue_size, "priority": priority,
+            },
+        )  # fmt: skip
+        settings = WatchOptions(
+            root=directory, output=output, marker=marker, settle=settle, poll=poll, once=once,
+            delete_frames=delete_frames, drain=drain,
+        )  # fmt: skip
+        binary = find_ffmpeg(options.ffmpeg)
+        plan = plan_encoder(options, binary)
+        announce_plan(plan, json_output)
+
+        def say(message: str) -> None:
+            if not json_output:
+                stderr.print(f"encodectl watch: {message}", markup=False, highlight=False, soft_wrap=True)
+
+        with _run_display(enabled=not json_output, several=True) as tracker:
+            watcher = Watcher(settings, options, binary, plan, tracker, say)
+            if not once:
+                say(f"watching {watcher.root} (videos and ledger under {watcher.out_root}); Ctrl-C to stop")
+            summary = watcher.run()
+        if json_output:
+            sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+        else:
+            stdout.print(
+                f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
+                f"encoded, {summary.failed} failed, {summary.waiting} still recording",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        code = 130 if summary.interrupted else (1 if summary.failed else 0)
     raise typer.Exit(code)
 
 

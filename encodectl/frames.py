@@ -40,6 +40,15 @@ def _is_frame_name(name: str) -> bool:
     return not name.startswith(".") and _FRAME_NAME.match(name) is not None
 
 
+def frame_files(directory: Path) -> list[Path]:
+    """The numbered image files directly in `directory` (no validation; for watching and cleaning up)."""
+    try:
+        with os.scandir(directory) as entries:
+            return [Path(entry.path) for entry in entries if _is_frame_name(entry.name) and entry.is_file()]
+    except FileNotFoundError:
+        return []
+
+
 def scan_frames(directory: Path) -> FrameSequence:
     """Read a folder of frames into a FrameSequence; raise InputError on anything ffmpeg would get wrong."""
     if not directory.is_dir():

@@ -145,15 +145,17 @@ class EncoderPool:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
-    def close(self, wait: bool = True) -> None:
-        """Stop taking jobs. wait=True finishes every queued job; wait=False cancels the queue,
-        kills running ffmpeg children and removes their temporary files."""
+    def close(self, wait: bool = True, cancel_queued: bool = False) -> None:
+        """Stop taking jobs. wait=True finishes the running jobs, and the queued ones too unless
+        cancel_queued; wait=False cancels the queue, kills running ffmpeg children and removes
+        their temporary files."""
         with self._submit_lock:
             if self._closed and wait:
                 return
             self._closed = True
-        if not wait:
+        if cancel_queued or not wait:
             self._cancel_queued()
+        if not wait:
             self._token.cancel()
         for _ in self._threads:
             self._queue.put(None)  # one stop sign per worker, behind the queued jobs

@@ -1,0 +1,127 @@
+"""The watcher's memory: a small SQLite ledger in the output root, and the lock that keeps it single.
+
+One row per camera-episode: its frames when last seen (count, bytes, newest
+modification time), its state (pending, encoding, done, failed), its video and
+the last result. Written in WAL mode with one transaction per change, so a
+watcher killed at any instant restarts from a consistent ledger.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import IO
+
+from pydantic import BaseModel
+
+from .errors import UsageError
+
+STATE_DIR = ".encodectl"
+
+
+class LedgerState(StrEnum):
+    pending = "pending"
+    encoding = "encoding"
+    done = "done"
+    failed = "failed"
+
+
+class FrameSignature(BaseModel):
+    """What an episode folder's frames looked like: any change means new or rewritten frames."""
+
+    frames: int
+    total_bytes: int
+    newest_mtime_ns: int
+
+
+class EpisodeRecord(BaseModel):
+    source: Path
+    output: Path
+    camera: str | None = None
+    episode: str
+    signature: FrameSignature
+    state: LedgerState
+    reason: str | None = None
+    frames_deleted: bool = False
+    updated: float = 0.0
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS episodes (
+    source TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+)
+"""
+
+
+class Ledger:
+    """Thread-safe: the watcher's loop and its pool's workers both write to it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def get(self, source: Path) -> EpisodeRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT record FROM episodes WHERE source = ?", (str(source),)).fetchone()
+        return EpisodeRecord.model_validate_json(row[0]) if row else None
+
+    def put(self, record: EpisodeRecord) -> None:
+        record.updated = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
+                (str(record.source), record.model_dump_json()),
+            )
+
+    def all(self) -> list[EpisodeRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT record FROM episodes").fetchall()
+        return [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class WatchLock:
+    """An exclusive lock on an output root: two watchers writing the same videos would race."""
+
+    def __init__(self, output_root: Path) -> None:
+        self.path = output_root / STATE_DIR / "watch.lock"
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"another encodectl watch ({holder}) is already writing to {self.path.parent.parent}; "
+                "stop it first, or give this one another -o"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None

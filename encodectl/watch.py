@@ -1,0 +1,365 @@
+"""``encodectl watch``: encode each episode as soon as the recorder has finished it.
+
+The recorder knows nothing of encodectl. An episode folder is complete when, in
+this order: its marker file exists (``--marker``); the same camera has started a
+later episode and this one has been still for a moment; or nothing in it has
+changed for ``--settle`` seconds. Complete episodes go through the same pool as
+``encode --async``. A SQLite ledger in the output root remembers every episode,
+so a watcher that is stopped, killed or restarted neither loses nor repeats a
+video, and frames that arrive after an episode was encoded get it redone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from .encoder_choice import EncoderPlan
+from .errors import EncodectlError, Interrupted
+from .frames import frame_files
+from .layout import EpisodeSource, frame_folders_below, natural_key, source_below
+from .ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
+from .pool import EncoderPool
+from .progress import RunTracker
+from .runner import remove_stale_temp_files
+from .verify import read_video
+
+BACKLOG_REPORT_EVERY_S = 10.0
+BACKLOG_GRACE_S = 5.0  # a queue this old means encoding is not keeping up
+
+
+class WatchOptions(BaseModel):
+    root: Path
+    output: Path | None = None
+    marker: str | None = None
+    settle: float = 5.0  # seconds without change after which an episode is complete
+    sibling_settle: float = 1.0  # … once the same camera has started a later episode
+    rescan: float = 2.0  # full rescans, the safety net under filesystem events
+    poll: bool = False  # no filesystem events: rescans only
+    once: bool = False
+    delete_frames: bool = False
+    drain: bool = True  # on Ctrl-C, let running encodes finish
+
+
+class WatchSummary(BaseModel):
+    done: int = 0
+    failed: int = 0
+    redone: int = 0  # of `done`: episodes encoded again after late frames
+    adopted: int = 0  # videos found already made and verified
+    waiting: int = 0  # episodes still being recorded when the watcher stopped
+    interrupted: bool = False
+
+
+class _Seen:
+    """One episode folder as last observed."""
+
+    def __init__(self, source: EpisodeSource, signature: FrameSignature, changed_at: float) -> None:
+        self.source = source
+        self.signature = signature
+        self.changed_at = changed_at
+        self.dir_mtime_ns = 0
+
+
+def frame_signature(directory: Path) -> FrameSignature:
+    frames, total, newest = 0, 0, 0
+    for path in frame_files(directory):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # renamed or removed since it was listed
+        frames += 1
+        total += stat.st_size
+        newest = max(newest, stat.st_mtime_ns)
+    return FrameSignature(frames=frames, total_bytes=total, newest_mtime_ns=newest)
+
+
+class Watcher:
+    def __init__(
+        self,
+        watch: WatchOptions,
+        options: EncodeOptions,
+        ffmpeg_binary: FFmpegBinary,
+        plan: EncoderPlan,
+        tracker: RunTracker,
+        say: Callable[[str], None],
+    ) -> None:
+        self.watch = watch
+        self.root = watch.root.absolute()
+        self.out_root = (watch.output or watch.root).absolute()
+        # Every submit re-encodes: whether a video is still good is the ledger's call, not the file's existence.
+        self.options = options.model_copy(update={"overwrite": True})
+        self.ffmpeg = ffmpeg_binary
+        self.plan = plan
+        self.tracker = tracker
+        self.say = say
+        self.summary = WatchSummary()
+        self._seen: dict[Path, _Seen] = {}
+        self._running: dict[Path, tuple[Future[JobResult], FrameSignature]] = {}
+        self._wake = threading.Event()
+        self._events_stop = threading.Event()
+        self._last_backlog_report = 0.0
+        self._behind = False
+        self._queue_since: float | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self) -> WatchSummary:
+        if not self.root.is_dir():
+            raise EncodectlError(f"{self.root} is not a folder")
+        lock = WatchLock(self.out_root)
+        lock.acquire()
+        ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+        pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
+        try:
+            self._reconcile(ledger)
+            if not self.watch.poll and not self.watch.once:
+                threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
+            try:
+                self._loop(ledger, pool)
+            except KeyboardInterrupt:
+                self.summary.interrupted = True
+                self.say("stopping: no new episodes taken; " + ("finishing running encodes" if self.watch.drain
+                                                               else "cancelling running encodes"))  # fmt: skip
+            self._shutdown(ledger, pool, drain=self.watch.drain)
+        finally:
+            self._events_stop.set()
+            ledger.close()
+            lock.release()
+        return self.summary
+
+    def _loop(self, ledger: Ledger, pool: EncoderPool) -> None:
+        while True:
+            self._wake.clear()
+            self._collect(ledger)
+            ready, waiting = self._scan(ledger)
+            for seen in ready:
+                self._submit(seen, ledger, pool)
+            self._report_backlog(pool)
+            if self.watch.once and not self._running and not ready:
+                self.summary.waiting = waiting
+                if waiting:
+                    self.say(f"{waiting} episode(s) still being recorded (changed within --settle); left for later")
+                return
+            self._wake.wait(self._next_wait())
+
+    def _next_wait(self) -> float:
+        """Sleep until the next rescan, or sooner when an episode's settle time runs out."""
+        if self.watch.once:
+            return 0.2
+        now = time.monotonic()
+        deadlines = [
+            seen.changed_at + self.watch.settle - now for path, seen in self._seen.items() if path not in self._running
+        ]
+        soon = [d for d in deadlines if d > 0]
+        return max(0.05, min([self.watch.rescan, *soon]))
+
+    def _events(self) -> None:
+        """Wake the loop on filesystem changes (inotify and friends); rescans still run if events are lost."""
+        try:
+            import watchfiles
+        except ImportError:
+            return
+        try:
+            for _ in watchfiles.watch(
+                self.root, stop_event=self._events_stop, debounce=100, step=50, rust_timeout=1000,
+                yield_on_timeout=True, raise_interrupt=False,
+            ):  # fmt: skip
+                self._wake.set()
+        except (OSError, RuntimeError) as error:
+            self.say(f"filesystem events unavailable ({error}); rescanning every {self.watch.rescan:g} s")
+
+    # -- what is on disk -----------------------------------------------------------------
+
+    def _scan(self, ledger: Ledger) -> tuple[list[_Seen], int]:
+        """Observe every episode folder; return those ready to encode and how many are still changing."""
+        now_mono, now_wall = time.monotonic(), time.time()
+        ready: list[_Seen] = []
+        waiting = 0
+        folders = frame_folders_below(self.root)
+        later_sibling = _later_siblings(folders)
+        for directory in folders:
+            if directory in self._running:
+                continue
+            seen = self._seen.get(directory)
+            record = ledger.get(directory)
+            mtime = _dir_mtime(directory)
+            settled = record is not None and record.state in (LedgerState.done, LedgerState.failed)
+            if seen is not None and settled and seen.dir_mtime_ns == mtime:
+                continue  # finished and untouched since: nothing to stat
+            signature = frame_signature(directory)
+            if seen is None:
+                # Stillness of a folder seen for the first time counts from its newest frame.
+                age = max(0.0, now_wall - signature.newest_mtime_ns / 1e9)
+                seen = self._seen[directory] = _Seen(source_below(self.root, directory, self.watch.output), signature,
+                                                     now_mono - age)  # fmt: skip
+            elif signature != seen.signature:
+                seen.signature, seen.changed_at = signature, now_mono
+            seen.dir_mtime_ns = mtime
+            if settled and record is not None and record.signature == signature:
+                continue
+            if not self._complete(seen, now_mono, later_sibling.get(directory, False)):
+                waiting += 1
+                continue
+            if record is not None and record.state is LedgerState.done and record.signature != signature:
+                self.say(
+                    f"late frames in {seen.source.directory}: {record.signature.frames} frames when encoded, "
+                    f"{signature.frames} now; redoing its video"
+                )
+            ready.append(seen)
+        return ready, waiting
+
+    def _complete(self, seen: _Seen, now: float, has_later_sibling: bool) -> bool:
+        still = now - seen.changed_at
+        if self.watch.marker and (seen.source.directory / self.watch.marker).exists():
+            return True  # the recorder says so, and writes its marker after the last frame
+        if has_later_sibling and still >= min(self.watch.sibling_settle, self.watch.settle):
+            return True
+        return still >= self.watch.settle
+
+    # -- handing episodes to the pool, and taking results back ---------------------------
+
+    def _submit(self, seen: _Seen, ledger: Ledger, pool: EncoderPool) -> None:
+        source, signature = seen.source, seen.signature
+        record = ledger.get(source.directory)
+        if record is None and source.output.exists() and self._adopt(seen, ledger):
+            return
+        ledger.put(EpisodeRecord(source=source.directory, output=source.output, camera=source.camera,
+                                 episode=source.episode, signature=signature, state=LedgerState.encoding))  # fmt: skip
+        future = pool.submit_source(source)
+        future.add_done_callback(lambda _: self._wake.set())
+        self._running[source.directory] = (future, signature)
+        if record is not None and record.state is LedgerState.done:
+            self.summary.redone += 1
+
+    def _adopt(self, seen: _Seen, ledger: Ledger) -> bool:
+        """A video made before the ledger knew of it (by `encode`, or a lost ledger): keep it if it matches."""
+        try:
+            info = read_video(self.ffmpeg, seen.source.output)
+        except EncodectlError:
+            return False
+        if info.frames != seen.signature.frames:
+            return False
+        ledger.put(EpisodeRecord(source=seen.source.directory, output=seen.source.output, camera=seen.source.camera,
+                                 episode=seen.source.episode, signature=seen.signature, state=LedgerState.done,
+                                 reason="found already encoded and verified"))  # fmt: skip
+        self.summary.adopted += 1
+        return True
+
+    def _collect(self, ledger: Ledger) -> None:
+        for directory, (future, signature) in list(self._running.items()):
+            if not future.done():
+                continue
+            del self._running[directory]
+            self._record(ledger, directory, future, signature)
+
+    def _record(self, ledger: Ledger, directory: Path, future: Future[JobResult], signature: FrameSignature) -> None:
+        record = ledger.get(directory)
+        if record is None:  # cannot happen: written at submit
+            return
+        if future.cancelled() or isinstance(future.exception(), Interrupted):
+            record.state = LedgerState.pending  # redone from scratch next time
+            ledger.put(record)
+            return
+        error = future.exception()
+        if error is not None:
+            record.state, record.reason = LedgerState.failed, str(error)
+            ledger.put(record)
+            self.summary.failed += 1
+            return
+        result = future.result()
+        record.signature = signature
+        if result.status is JobStatus.done:
+            record.state, record.reason = LedgerState.done, None
+            self.summary.done += 1
+            if self.watch.delete_frames:
+                record.frames_deleted = self._delete_frames(directory, signature)
+        else:
+            record.state, record.reason = LedgerState.failed, result.reason
+            self.summary.failed += 1
+        ledger.put(record)
+
+    def _delete_frames(self, directory: Path, signature: FrameSignature) -> bool:
+        """Only after the video is verified, and only if no frame arrived since it was made."""
+        if frame_signature(directory) != signature:
+            self.say(f"not deleting frames in {directory}: new frames arrived while it was encoded")
+            return False
+        for path in frame_files(directory):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # other files (a marker, notes) stay, and so does the folder
+            directory.rmdir()
+        return True
+
+    def _reconcile(self, ledger: Ledger) -> None:
+        """After a restart: redo interrupted encodes from scratch, redo videos that went missing."""
+        for record in ledger.all():
+            if record.state is LedgerState.encoding:
+                removed = remove_stale_temp_files(record.output)
+                extra = f" ({len(removed)} temporary file(s) removed)" if removed else ""
+                self.say(f"{record.source}: its encode was interrupted; redoing it{extra}")
+                record.state = LedgerState.pending
+                ledger.put(record)
+            elif record.state is LedgerState.done and not record.output.exists():
+                if record.frames_deleted:
+                    self.say(f"error: {record.output} is gone and its frames were deleted after it was verified")
+                    continue
+                self.say(f"{record.output} is missing; redoing it")
+                record.state = LedgerState.pending
+                ledger.put(record)
+
+    def _shutdown(self, ledger: Ledger, pool: EncoderPool, drain: bool) -> None:
+        try:
+            pool.close(wait=drain, cancel_queued=True)
+        except KeyboardInterrupt:
+            self.say("second interrupt: cancelling running encodes")
+            pool.close(wait=False)
+        for directory, (future, signature) in list(self._running.items()):
+            del self._running[directory]
+            self._record(ledger, directory, future, signature)
+
+    def _report_backlog(self, pool: EncoderPool) -> None:
+        """Say so when encoding falls behind the recording, instead of growing a queue in silence.
+
+        Behind means episodes have waited in the queue for a while, not just for a moment
+        between one encode ending and the next starting."""
+        now = time.monotonic()
+        if pool.queue_depth == 0:
+            if self._behind:
+                self.say("caught up with the recording")
+            self._behind, self._queue_since = False, None
+            return
+        self._queue_since = self._queue_since or now
+        if now - self._queue_since < BACKLOG_GRACE_S or now - self._last_backlog_report < BACKLOG_REPORT_EVERY_S:
+            return
+        waiting = [(future, signature) for future, signature in self._running.values() if not future.running()]
+        frames_waiting = sum(signature.frames for _, signature in waiting)
+        rate = self.tracker.snapshot(limit=0).throughput_fps
+        eta = f"about {frames_waiting / rate:.0f} s to catch up at {rate:.0f} fps" if rate > 0 else "no rate yet"
+        self.say(f"behind the recording: {len(waiting)} episode(s), {frames_waiting} frames waiting; {eta}")
+        self._behind, self._last_backlog_report = True, now
+
+
+def _dir_mtime(directory: Path) -> int:
+    try:
+        return directory.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _later_siblings(folders: list[Path]) -> dict[Path, bool]:
+    """For each episode folder: has the same camera (same parent) started a later episode?"""
+    by_parent: dict[Path, list[Path]] = {}
+    for folder in folders:
+        by_parent.setdefault(folder.parent, []).append(folder)
+    result: dict[Path, bool] = {}
+    for siblings in by_parent.values():
+        ordered = sorted(siblings, key=lambda p: natural_key(p.name))
+        for index, folder in enumerate(ordered):
+            result[folder] = index < len(ordered) - 1
+    return result

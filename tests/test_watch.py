@@ -1,0 +1,194 @@
+"""`encodectl watch` beside a real (simulated) recorder: one verified video per episode, whatever happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState
+from encodectl.synthetic import write_dataset
+from encodectl.watch import frame_signature
+
+from .conftest import files_in, run_encodectl
+
+RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
+CAMERAS = ("observation.images.top", "observation.images.wrist")
+
+
+def start_watch(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "encodectl.cli", "watch", str(root), "--settle", "1", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def record(root: Path, episodes: int, *args: str, first: int = 0) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(RECORDER), str(root), "--episodes", str(episodes), "--seconds", "0.5",
+         "--size", "64x48", "--pause", "0.3", "--first-episode", str(first), *args],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return completed.stdout
+
+
+def videos(root: Path) -> list[str]:
+    return (
+        sorted(str(p.relative_to(root)) for p in (root / "videos").rglob("*.mp4")) if (root / "videos").exists() else []
+    )
+
+
+def wait_for_videos(root: Path, count: int, process: subprocess.Popen[str] | None = None, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while len(videos(root)) < count:
+        if process is not None:
+            assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"only {videos(root)} after {timeout} s"
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def assert_exactly_one_verified_video_per_episode(root: Path, episodes: int, frames: int, decoded) -> None:
+    expected = sorted(f"videos/{camera}/episode_{n:06d}.mp4" for camera in CAMERAS for n in range(episodes))
+    assert videos(root) == expected
+    for name in expected:
+        assert decoded(root / name).frames == frames
+    leftovers = [f for f in files_in(root) if f.endswith((".partial", ".tmp")) or ".frames/" in f]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("writes", ["atomic", "partial"])
+def test_each_episode_becomes_one_verified_video_while_recording(tmp_path, decoded, writes):
+    watcher = start_watch(tmp_path)
+    record(tmp_path, 3, *(["--partial-writes"] if writes == "partial" else []))
+    wait_for_videos(tmp_path, 6, watcher)
+    code, out, err = stop(watcher)
+    assert code == 130, err
+    assert "6 done" in out
+    assert_exactly_one_verified_video_per_episode(tmp_path, 3, 15, decoded)
+
+
+def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, decoded):
+    watcher = start_watch(tmp_path)
+    recorder = subprocess.Popen(
+        [sys.executable, str(RECORDER), str(tmp_path), "--episodes", "4", "--seconds", "0.5", "--size", "64x48",
+         "--pause", "0.3"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for_videos(tmp_path, 2, watcher)
+    watcher.kill()  # SIGKILL: no clean-up at all
+    watcher.wait()
+    second = start_watch(tmp_path)
+    time.sleep(1.0)
+    second.kill()  # and once more, while the recording goes on
+    second.wait()
+    recorder.communicate(timeout=60)
+    time.sleep(1.2)  # the last episode is complete once it has been still for --settle
+    final = run_encodectl("watch", tmp_path, "--settle", "1", "--once", timeout=120)
+    assert final.exit_code == 0, final.stderr
+    assert_exactly_one_verified_video_per_episode(tmp_path, 4, 15, decoded)
+    ledger = Ledger(tmp_path / ".encodectl" / "state.sqlite")
+    assert sorted(r.state.value for r in ledger.all()) == ["done"] * 8
+    ledger.close()
+
+
+def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    output = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    output.parent.mkdir(parents=True)
+    stale = output.with_name(".episode_000000.mp4.999999999-abcdef.partial")  # left by a dead watcher
+    stale.write_bytes(b"half a video")
+    ledger = Ledger(tmp_path / ".encodectl" / "state.sqlite")
+    ledger.put(EpisodeRecord(source=episode, output=output, episode=episode.name, camera=CAMERAS[0],
+                             signature=frame_signature(episode), state=LedgerState.encoding))  # fmt: skip
+    ledger.close()
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "its encode was interrupted; redoing it (1 temporary file(s) removed)" in outcome.stderr
+    assert not stale.exists()
+    assert decoded(output).frames == 6
+
+
+def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    first = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
+    assert json.loads(first.stdout)["done"] == 1 and decoded(video).frames == 6
+    again = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
+    assert json.loads(again.stdout)["done"] == 0  # nothing changed: nothing redone
+    make_frames(episode, 3, start_number=6)
+    late = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert late.exit_code == 0, late.stderr
+    assert f"late frames in {episode}: 6 frames when encoded, 9 now; redoing its video" in late.stderr
+    assert "1 done (1 redone after late frames)" in late.stdout
+    assert decoded(video).frames == 9
+
+
+def test_two_watchers_on_one_output_refuse(tmp_path):
+    first = start_watch(tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            not (tmp_path / ".encodectl" / "watch.lock").exists()
+            or not (tmp_path / ".encodectl" / "watch.lock").read_text()
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = run_encodectl("watch", tmp_path, "--once")
+        assert second.exit_code == 2
+        assert f"another encodectl watch (pid {first.pid}) is already writing to {tmp_path}" in second.stderr
+    finally:
+        stop(first)
+
+
+def test_marker_completes_an_episode_and_unfinished_ones_wait(tmp_path, make_frames, decoded):
+    make_frames(tmp_path / "images" / CAMERAS[0] / "episode_000000", 5)
+    (tmp_path / "images" / CAMERAS[0] / "episode_000000" / "DONE").touch()
+    make_frames(tmp_path / "images" / CAMERAS[1] / "episode_000000", 5)  # no marker, just written
+    outcome = run_encodectl("watch", tmp_path, "--once", "--marker", "DONE", "--settle", "60", "--json")
+    summary = json.loads(outcome.stdout)
+    assert (summary["done"], summary["waiting"]) == (1, 1)
+    assert videos(tmp_path) == [f"videos/{CAMERAS[0]}/episode_000000.mp4"]
+
+
+def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
+    bad = tmp_path / "images" / CAMERAS[0] / "episode_000001" / "frame_000002.png"
+    bad.write_bytes(bad.read_bytes()[:100])  # this episode cannot be encoded: its frames must stay
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--delete-frames", "--json")
+    assert outcome.exit_code == 1
+    summary = json.loads(outcome.stdout)
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    assert not (tmp_path / "images" / CAMERAS[0] / "episode_000000").exists()
+    assert decoded(tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4").frames == 4
+    assert len(list((tmp_path / "images" / CAMERAS[0] / "episode_000001").glob("frame_*.png"))) == 4
+
+
+def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
+    assert run_encodectl("encode", tmp_path).exit_code == 0
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
+    summary = json.loads(outcome.stdout)
+    assert (summary["adopted"], summary["done"]) == (2, 0)
+
+
+def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
+    frames = make_frames(tmp_path / "ep", 3)
+    before = frame_signature(tmp_path / "ep")
+    assert before == FrameSignature(frames=3, total_bytes=sum(p.stat().st_size for p in frames),
+                                    newest_mtime_ns=max(p.stat().st_mtime_ns for p in frames))  # fmt: skip
+    os.utime(frames[0], ns=(before.newest_mtime_ns + 10**9, before.newest_mtime_ns + 10**9))
+    assert frame_signature(tmp_path / "ep") != before
