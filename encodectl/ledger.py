@@ -48,7 +48,8 @@ class EpisodeRecord(BaseModel):
     state: LedgerState
     reason: str | None = None
     frames_deleted: bool = False
-    updated: float = 0.0
+    encode_seconds: float | None = None
+    updated: float = 0.0  # time.time() of the last change; for `done`, when the video was verified
 
 
 _SCHEMA = """

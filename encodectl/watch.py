@@ -40,7 +40,7 @@ class WatchOptions(BaseModel):
     output: Path | None = None
     marker: str | None = None
     settle: float = 5.0  # seconds without change after which an episode is complete
-    sibling_settle: float = 1.0  # … once the same camera has started a later episode
+    sibling_settle: float = 0.5  # … once the same camera has started a later episode
     rescan: float = 2.0  # full rescans, the safety net under filesystem events
     poll: bool = False  # no filesystem events: rescans only
     once: bool = False
@@ -276,7 +276,7 @@ class Watcher:
         result = future.result()
         record.signature = signature
         if result.status is JobStatus.done:
-            record.state, record.reason = LedgerState.done, None
+            record.state, record.reason, record.encode_seconds = LedgerState.done, None, result.seconds
             self.summary.done += 1
             if self.watch.delete_frames:
                 record.frames_deleted = self._delete_frames(directory, signature)
