@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.live import Live
 
 from . import __version__
+from .benchmark import BenchMode, BenchOptions, run_bench
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
-from .errors import EncodectlError, Interrupted
+from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .gpu_probe import probe_hardware
 from .layout import discover
@@ -40,7 +41,18 @@ from .models import (
     options_from,
 )
 from .progress import RunTracker
-from .report import LiveRunView, make_report, print_commands, print_probe, print_report, result_line
+from .report import (
+    LiveRunView,
+    bench_notes,
+    bench_tables,
+    make_report,
+    plot_bench,
+    print_commands,
+    print_probe,
+    print_report,
+    require_plotting,
+    result_line,
+)
 from .watch import Watcher, WatchOptions
 
 app = typer.Typer(
@@ -94,6 +106,10 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
     except OSError as error:  # a file system problem nobody foresaw: still one line
         where = f": {error.filename}" if error.filename else ""
         fail(EncodectlError(f"{error.strerror or error}{where}"))
+    except typer.Exit:
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug of ours: one line, the traceback with --debug
+        fail(EncodectlError(f"internal error ({type(error).__name__}: {error}); --debug shows where, please report it"))
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -357,6 +373,92 @@ def watch(
             )
         code = 130 if summary.interrupted else (1 if summary.failed else 0)
     raise typer.Exit(code)
+
+
+@app.command()
+def bench(
+    modes: Annotated[
+        str, typer.Option(help="all, or a comma list of sync-cpu, async-cpu, sync-gpu, async-gpu.")
+    ] = "all",
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per mode.")] = 2,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Length of each episode.")] = 10.0,
+    cameras: Annotated[int, typer.Option(min=1, help="Cameras recording at once.")] = 2,
+    size: Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")] = "1280x720",
+    fps: FpsOption = "30",
+    frames: Annotated[
+        Path | None, typer.Option(help="A folder of your own frames to record instead of synthetic ones.")
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Short episodes at 320x240: under a minute on 2 cores.")
+    ] = False,
+    allow_fallback: Annotated[
+        bool, typer.Option("--allow-fallback", help="Run GPU modes on the CPU when no GPU works (labelled).")
+    ] = False,
+    workers: WorkersOption = "2",
+    preset: PresetOption = None,
+    quality: QualityOption = None,
+    codec: CodecOption = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG chart here (needs encodectl[plot]).")] = None,
+    keep: Annotated[Path | None, typer.Option(help="Keep the recordings and videos in this folder.")] = None,
+    json_output: JsonOption = False,
+    ffmpeg: FFmpegOption = None,
+) -> None:
+    """The guide's four modes (sync/async x CPU/GPU), measured side by side on this machine."""
+    with handled_errors(json_output):
+        selected = list(BenchMode) if modes == "all" else [_bench_mode(name) for name in modes.split(",")]
+        width, height = _size(size)
+        settings = BenchOptions(
+            modes=selected, episodes=episodes, seconds=seconds, cameras=cameras, size=(width, height), fps=fps,
+            frames=frames, allow_fallback=allow_fallback, keep=keep,
+        )  # fmt: skip
+        if quick:
+            settings = settings.model_copy(update={"episodes": 2, "seconds": 2.0, "size": (320, 240)})
+        options = build_options(
+            None,
+            {"preset": preset, "quality": quality, "codec": codec, "ffmpeg": ffmpeg, "fps": fps, "workers": workers},
+        )
+        binary = find_ffmpeg(options.ffmpeg)
+        if plot is not None:
+            require_plotting()
+
+        def say(message: str) -> None:
+            if not json_output:
+                stderr.print(f"encodectl bench: {message}", markup=False, highlight=False, soft_wrap=True)
+
+        report = run_bench(settings, binary, options, say)
+        if json_output:
+            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        else:
+            # In a pipe, as wide as the tables need rather than folded to 80 columns.
+            out = stdout if stdout.is_terminal else Console(highlight=False, width=220, color_system=None)
+            for table in bench_tables(report, terminal=stdout.is_terminal):
+                out.print(table)
+            for note in bench_notes(report):
+                out.print(note, markup=False, highlight=False, soft_wrap=True)
+        if plot is not None:
+            plot_bench(report, plot)
+            say(f"chart written to {plot}")
+        code = 1 if any(result.failed for result in report.results) else 0
+    raise typer.Exit(code)
+
+
+def _bench_mode(name: str) -> BenchMode:
+    try:
+        return BenchMode(name.strip())
+    except ValueError:
+        raise UsageError(
+            f"unknown mode {name!r}; use all, or some of {', '.join(m.value for m in BenchMode)}"
+        ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
+    if width < 16 or height < 16:
+        raise UsageError(f"--size {text} is too small; at least 16x16")
+    return width, height
 
 
 @app.command("probe-gpu")

@@ -5,13 +5,17 @@ Only the CLI imports this module: the engine stays free of terminal concerns.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .benchmark import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport
 from .encoder_choice import EncoderPlan
+from .errors import UsageError
 from .gpu_probe import ProbeReport
 from .models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
 from .progress import JobState, JobView, RunSnapshot, RunTracker
@@ -298,3 +302,118 @@ class LiveRunView:
 
     def __rich__(self) -> RenderableType:
         return live_view(self.tracker.snapshot(limit=self.rows))
+
+
+def _seconds(value: float) -> str:
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
+    """The measurements, then the guide's own table shape with its claims beside the measured numbers."""
+    box_style = box.HEAVY_HEAD if terminal else box.SIMPLE
+    options = report.options
+    scale = GUIDE_EPISODE_SECONDS / options.seconds
+    measured = Table(
+        title=f"encodectl bench: {options.episodes} episode(s) x {options.seconds:g} s x {options.cameras} camera(s), "
+        f"{options.size[0]}x{options.size[1]} @ {options.fps} fps; {report.machine}; ffmpeg {report.ffmpeg}; "
+        f"{report.date:%Y-%m-%d}",
+        title_justify="left",
+        box=box_style,
+    )
+    for column in ("mode", "encoder", "blocked / episode", "encode / episode", "all verified after",
+                   "encode fps", "speed", "bitrate", "PSNR / SSIM", "missed deadlines"):  # fmt: skip
+        measured.add_column(column, no_wrap=True)
+    guide = Table(
+        title=f"The guide's table, measured here (encoding time also scaled x{scale:g} to the guide's 90-s episode)",
+        title_justify="left",
+        box=box_style,
+    )
+    for column in ("Mode", "Encoding time", "Recording impact", "Total episode time", "Guide claims (90-s episode)"):
+        guide.add_column(column, no_wrap=True)
+    for result in report.results:
+        claim = " · ".join(GUIDE_CLAIMS[result.mode])
+        if not result.available:
+            measured.add_row(result.mode.value, Text("unavailable (see below)", style="yellow"), *[""] * 8)
+            guide.add_row(result.mode.value, Text("unavailable", style="yellow"), "", "", claim)
+            continue
+        label = result.mode.value + (" (CPU fallback)" if result.fallback else "")
+        blocked = statistics.mean(m.blocked_s for m in result.episodes)
+        quality = f"{result.quality.psnr_db:.1f} dB / {result.quality.ssim:.3f}" if result.quality else ""
+        measured.add_row(
+            label,
+            result.encoder or "",
+            _seconds(blocked),
+            _seconds(result.encode_per_episode_s),
+            _seconds(result.until_verified_s),
+            f"{result.encode_fps:.0f}",
+            f"{result.speed_x:.2f}x real time",
+            f"{result.bitrate_kbps:.0f} kb/s",
+            quality,
+            f"{result.missed_deadlines} of {result.frames_due}",
+        )
+        impact = "non-blocking" if result.mode.is_async else "blocks recording"
+        guide.add_row(
+            label,
+            f"{_seconds(result.encode_per_episode_s)} (~{result.encode_per_episode_s * scale:.0f} s per 90 s)",
+            f"{impact}: {_seconds(blocked)} / episode",
+            f"{result.total_episode_s:.1f} s" + (" + background" if result.mode.is_async else ""),
+            claim,
+        )
+    return [measured, guide]
+
+
+def bench_notes(report: BenchReport) -> list[str]:
+    """Why a mode was unavailable or ran on the CPU, and any failed video: said in full, once."""
+    notes = [f"{r.mode.value}: unavailable: {r.reason}" for r in report.results if not r.available]
+    notes += [f"{r.mode.value}: {r.reason}" for r in report.results if r.available and r.reason]
+    return notes + [f"{r.mode.value}: {r.failed} video(s) failed" for r in report.results if r.failed]
+
+
+def require_plotting() -> None:
+    """Fail before a long benchmark, not after it, when the chart cannot be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'encodectl[plot]'") from None
+
+
+def plot_bench(report: BenchReport, path: Path) -> None:
+    """A PNG: recording time blocked and encode time per episode, per mode (needs matplotlib)."""
+    require_plotting()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = [r.mode.value + (" (CPU fallback)" if r.fallback else "") for r in report.results]
+    blocked = [statistics.mean(m.blocked_s for m in r.episodes) if r.available else 0.0 for r in report.results]
+    encode = [r.encode_per_episode_s if r.available else 0.0 for r in report.results]
+    figure, axes = plt.subplots(figsize=(9, 4.8), dpi=120)
+    positions = range(len(modes))
+    bars = [
+        axes.bar([p - 0.2 for p in positions], blocked, width=0.4, label="recording blocked per episode",
+                 color="#d62728"),
+        axes.bar([p + 0.2 for p in positions], encode, width=0.4, label="encode time per episode", color="#1f77b4"),
+    ]  # fmt: skip
+    for group, values in zip(bars, (blocked, encode), strict=True):
+        # The numbers too: an async mode's blocked time is too small to see as a bar.
+        axes.bar_label(group, labels=[_seconds(v) if v else "" for v in values], fontsize=8, padding=2)
+    for position, result in zip(positions, report.results, strict=True):
+        if not result.available:
+            axes.text(position, 0.02, "unavailable\n(no working GPU)", ha="center", va="bottom", fontsize=8,
+                      color="#7f7f7f", transform=axes.get_xaxis_transform())  # fmt: skip
+    axes.set_xticks(list(positions), modes)
+    axes.set_ylabel("seconds")
+    options = report.options
+    axes.set_title(
+        f"{options.episodes} x {options.seconds:g} s episodes, {options.cameras} cameras, "
+        f"{options.size[0]}x{options.size[1]} @ {options.fps} fps — {report.machine}",
+        fontsize=10,
+    )
+    axes.legend()
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -97,15 +97,22 @@ class FrameLoop:
     only writes bytes it already has, so simulated ones should too.
     """
 
-    def __init__(
-        self,
-        ffmpeg_binary: FFmpegBinary,
-        directory: Path,
-        size: tuple[int, int],
-        count: int = 30,
-        seed: int = 0,
-    ) -> None:
-        self.frames = [path.read_bytes() for path in write_frames(ffmpeg_binary, directory, count, size, seed=seed)]
+    def __init__(self, frames: list[bytes]) -> None:
+        if not frames:
+            raise ValueError("a frame loop needs at least one frame")
+        self.frames = frames
+
+    @classmethod
+    def synthetic(
+        cls, ffmpeg_binary: FFmpegBinary, directory: Path, size: tuple[int, int], count: int = 30, seed: int = 0
+    ) -> FrameLoop:
+        """`count` camera-like frames rendered once by ffmpeg (kept in `directory`)."""
+        return cls([path.read_bytes() for path in write_frames(ffmpeg_binary, directory, count, size, seed=seed)])
+
+    @classmethod
+    def from_files(cls, paths: list[Path]) -> FrameLoop:
+        """A loop of existing frames (a user's own recording), read once."""
+        return cls([path.read_bytes() for path in paths])
 
     def write(self, path: Path, index: int, atomic: bool = True) -> int:
         """Write frame `index` (cycling through the loop) to `path`; return the bytes written."""

@@ -34,7 +34,7 @@ def main() -> None:
     frames_per_episode = int(args.seconds * args.fps)
     cameras = CAMERA_KEYS[:2]
     handoffs: list[float] = []
-    loops = [FrameLoop(ffmpeg, args.root / ".frame-loops" / camera, (width, height), seed=n) for n, camera in
+    loops = [FrameLoop.synthetic(ffmpeg, args.root / ".frame-loops" / camera, (width, height), seed=n) for n, camera in
              enumerate(cameras)]  # fmt: skip
 
     workers = args.workers if args.workers == "auto" else int(args.workers)

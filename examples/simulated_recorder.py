@@ -48,7 +48,7 @@ def main() -> None:
     ffmpeg = find_ffmpeg()
     cameras = CAMERA_KEYS[: args.cameras]
     loops = [
-        FrameLoop(ffmpeg, args.root / ".frame-loops" / camera, (width, height), count=30, seed=index)
+        FrameLoop.synthetic(ffmpeg, args.root / ".frame-loops" / camera, (width, height), count=30, seed=index)
         for index, camera in enumerate(cameras)
     ]
     frames = round(args.seconds * args.fps)
