@@ -304,7 +304,9 @@ def watch(
     marker: Annotated[
         str | None, typer.Option(help="A file the recorder writes into a finished episode folder, e.g. DONE.")
     ] = None,
-    settle: Annotated[float, typer.Option(help="Seconds without change after which an episode is complete.")] = 5.0,
+    settle: Annotated[
+        float, typer.Option(min=0, help="Seconds without change after which an episode is complete.")
+    ] = 5.0,
     poll: Annotated[bool, typer.Option("--poll", help="No filesystem events: rescan every 2 s only.")] = False,
     once: Annotated[bool, typer.Option("--once", help="Encode what is complete now, then exit.")] = False,
     delete_frames: Annotated[
@@ -353,25 +355,24 @@ def watch(
         announce_plan(plan, json_output)
 
         def say(message: str) -> None:
+            # Through the live display's console in a terminal, so lines appear above the table intact.
             if not json_output:
-                stderr.print(f"encodectl watch: {message}", markup=False, highlight=False, soft_wrap=True)
+                console = stdout if stdout.is_terminal else stderr
+                console.print(f"encodectl watch: {message}", markup=False, highlight=False, soft_wrap=True)
 
-        with _run_display(enabled=not json_output, several=True) as tracker:
-            watcher = Watcher(settings, options, binary, plan, tracker, say)
-            if not once:
-                say(f"watching {watcher.root} (videos and ledger under {watcher.out_root}); Ctrl-C to stop")
-            summary = watcher.run()
+        with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
+            summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
             sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
         else:
             stdout.print(
                 f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
-                f"encoded, {summary.failed} failed, {summary.waiting} still recording",
+                f"encoded, {summary.failed} failed, {summary.waiting} still being recorded",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
-        code = 130 if summary.interrupted else (1 if summary.failed else 0)
+        code = 130 if summary.interrupted else (1 if summary.failed or summary.failed_in_ledger else 0)
     raise typer.Exit(code)
 
 
@@ -490,8 +491,11 @@ def probe_gpu(
 
 
 @contextmanager
-def _run_display(enabled: bool, several: bool) -> Iterator[RunTracker]:
-    """A live table in a terminal; elsewhere one plain line per finished job (when there are several)."""
+def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) -> Iterator[RunTracker]:
+    """A live table in a terminal; elsewhere one plain line per finished job (when there are several).
+
+    With lines_in_terminal (watch, which has no closing table), finished jobs are listed above
+    the live table too."""
     if not enabled:
         yield RunTracker()
         return
@@ -502,7 +506,11 @@ def _run_display(enabled: bool, several: bool) -> Iterator[RunTracker]:
 
         yield RunTracker(on_finished=plain if several else None)
         return
-    tracker = RunTracker()
+
+    def above_table(result: JobResult) -> None:
+        stdout.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
+
+    tracker = RunTracker(on_finished=above_table if lines_in_terminal else None)
     rows = max(3, min(20, stdout.size.height - 6))
     with Live(LiveRunView(tracker, rows), console=stdout, refresh_per_second=4, transient=True):
         yield tracker

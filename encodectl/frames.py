@@ -26,7 +26,7 @@ def has_frames(directory: Path) -> bool:
     """True when the folder directly holds at least one numbered image file."""
     try:
         with os.scandir(directory) as entries:
-            return any(_is_frame_name(entry.name) and entry.is_file() for entry in entries)
+            return any(is_frame_name(entry.name) and entry.is_file() for entry in entries)
     except OSError:
         return False
 
@@ -35,16 +35,18 @@ def _is_image_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _is_frame_name(name: str) -> bool:
+def is_frame_name(name: str) -> bool:
     """A numbered image: a stray preview.png does not make a folder an episode."""
     return not name.startswith(".") and _FRAME_NAME.match(name) is not None
 
 
 def frame_files(directory: Path) -> list[Path]:
-    """The numbered image files directly in `directory` (no validation; for watching and cleaning up)."""
+    """The numbered image files directly in `directory` (no validation; for watching and cleaning up).
+
+    A folder that has gone is empty; one that cannot be read raises OSError."""
     try:
         with os.scandir(directory) as entries:
-            return [Path(entry.path) for entry in entries if _is_frame_name(entry.name) and entry.is_file()]
+            return [Path(entry.path) for entry in entries if is_frame_name(entry.name) and entry.is_file()]
     except FileNotFoundError:
         return []
 

@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,12 +151,29 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
             continue
         pid = path.name[len(output.name) + 2 :].split("-", 1)[0]
         if pid.isdigit() and not _process_alive(int(pid)):
+            _kill_orphans_writing(path)
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def _kill_orphans_writing(path: Path) -> None:
+    """An ffmpeg left running by a killed encodectl (it has a session of its own): stop it too."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    needle = str(path).encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
 
 
 def _process_alive(pid: int) -> bool:

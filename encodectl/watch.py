@@ -12,18 +12,19 @@ video, and frames that arrive after an episode was encoded get it redone.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .encoder_choice import EncoderPlan
-from .errors import EncodectlError, Interrupted
-from .frames import frame_files
-from .layout import EpisodeSource, frame_folders_below, natural_key, source_below
+from .errors import EncodectlError, Interrupted, UsageError
+from .frames import frame_files, has_frames, is_frame_name
+from .layout import EpisodeSource, natural_key, source_below
 from .ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
 from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
@@ -39,9 +40,10 @@ class WatchOptions(BaseModel):
     root: Path
     output: Path | None = None
     marker: str | None = None
-    settle: float = 5.0  # seconds without change after which an episode is complete
-    sibling_settle: float = 0.5  # … once the same camera has started a later episode
-    rescan: float = 2.0  # full rescans, the safety net under filesystem events
+    settle: float = Field(5.0, ge=0)  # seconds without change after which an episode is complete
+    sibling_settle: float = Field(0.5, ge=0)  # … once the same camera has started a later episode
+    rescan: float = Field(2.0, gt=0)  # rescans, the safety net under filesystem events
+    deep_rescan: float = Field(30.0, gt=0)  # also re-read finished episodes (frames rewritten in place)
     poll: bool = False  # no filesystem events: rescans only
     once: bool = False
     delete_frames: bool = False
@@ -54,6 +56,7 @@ class WatchSummary(BaseModel):
     redone: int = 0  # of `done`: episodes encoded again after late frames
     adopted: int = 0  # videos found already made and verified
     waiting: int = 0  # episodes still being recorded when the watcher stopped
+    failed_in_ledger: int = 0  # episodes in a failed state at the end, from this run or earlier ones
     interrupted: bool = False
 
 
@@ -68,6 +71,7 @@ class _Seen:
 
 
 def frame_signature(directory: Path) -> FrameSignature:
+    """Count, bytes and newest modification time of the frames; OSError if the folder cannot be read."""
     frames, total, newest = 0, 0, 0
     for path in frame_files(directory):
         try:
@@ -107,17 +111,27 @@ class Watcher:
         self._last_backlog_report = 0.0
         self._behind = False
         self._queue_since: float | None = None
+        self._last_deep_scan = time.monotonic()
+        self._warned: set[Path] = set()
+        self._walker = FolderWalker(self.root)
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> WatchSummary:
         if not self.root.is_dir():
             raise EncodectlError(f"{self.root} is not a folder")
+        if has_frames(self.root):
+            raise UsageError(
+                f"{self.root} holds frames itself; watch the folder above it "
+                "(a dataset root, or a folder of episode folders)"
+            )
         lock = WatchLock(self.out_root)
         lock.acquire()
         ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
         pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
         try:
+            if not self.watch.once:
+                self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
             self._reconcile(ledger)
             if not self.watch.poll and not self.watch.once:
                 threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
@@ -125,18 +139,31 @@ class Watcher:
                 self._loop(ledger, pool)
             except KeyboardInterrupt:
                 self.summary.interrupted = True
-                self.say("stopping: no new episodes taken; " + ("finishing running encodes" if self.watch.drain
-                                                               else "cancelling running encodes"))  # fmt: skip
+                running = sum(future.running() for future, _ in self._running.values())
+                what = "letting them finish (Ctrl-C again to cancel them)" if self.watch.drain else "cancelling them"
+                self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
             self._shutdown(ledger, pool, drain=self.watch.drain)
+            self._report_unfinished(ledger)
         finally:
             self._events_stop.set()
             ledger.close()
             lock.release()
         return self.summary
 
+    def _report_unfinished(self, ledger: Ledger) -> None:
+        """Episodes the ledger still holds as failed: said at the end, so a script's exit code can tell."""
+        failed = [record for record in ledger.all() if record.state is LedgerState.failed]
+        self.summary.failed_in_ledger = len(failed)
+        for record in failed[:10]:
+            self.say(f"failed: {record.source}: {record.reason}")
+        if len(failed) > 10:
+            self.say(f"… and {len(failed) - 10} more failed episode(s) in {ledger.path}")
+
     def _loop(self, ledger: Ledger, pool: EncoderPool) -> None:
         while True:
             self._wake.clear()
+            if not self.root.is_dir():
+                raise EncodectlError(f"the watched folder {self.root} has gone")
             self._collect(ledger)
             ready, waiting = self._scan(ledger)
             for seen in ready:
@@ -161,15 +188,21 @@ class Watcher:
         return max(0.05, min([self.watch.rescan, *soon]))
 
     def _events(self) -> None:
-        """Wake the loop on filesystem changes (inotify and friends); rescans still run if events are lost."""
+        """Wake the loop when frames or markers change (inotify and friends); rescans catch what events miss."""
         try:
             import watchfiles
         except ImportError:
             return
+        marker = self.watch.marker
+
+        def relevant(change: object, path: str) -> bool:
+            name = path.rsplit("/", 1)[-1].lower()
+            return name.endswith((".png", ".jpg", ".jpeg")) or (marker is not None and name == marker.lower())
+
         try:
             for _ in watchfiles.watch(
-                self.root, stop_event=self._events_stop, debounce=100, step=50, rust_timeout=1000,
-                yield_on_timeout=True, raise_interrupt=False,
+                self.root, watch_filter=relevant, stop_event=self._events_stop, debounce=100, step=50,
+                rust_timeout=1000, yield_on_timeout=False, raise_interrupt=False,
             ):  # fmt: skip
                 self._wake.set()
         except (OSError, RuntimeError) as error:
@@ -179,10 +212,13 @@ class Watcher:
 
     def _scan(self, ledger: Ledger) -> tuple[list[_Seen], int]:
         """Observe every episode folder; return those ready to encode and how many are still changing."""
-        now_mono, now_wall = time.monotonic(), time.time()
+        now = time.monotonic()
+        deep = now - self._last_deep_scan >= self.watch.deep_rescan
+        if deep:
+            self._last_deep_scan = now
         ready: list[_Seen] = []
         waiting = 0
-        folders = frame_folders_below(self.root)
+        folders = self._walker.episode_folders()
         later_sibling = _later_siblings(folders)
         for directory in folders:
             if directory in self._running:
@@ -190,30 +226,67 @@ class Watcher:
             seen = self._seen.get(directory)
             record = ledger.get(directory)
             mtime = _dir_mtime(directory)
-            settled = record is not None and record.state in (LedgerState.done, LedgerState.failed)
-            if seen is not None and settled and seen.dir_mtime_ns == mtime:
-                continue  # finished and untouched since: nothing to stat
-            signature = frame_signature(directory)
-            if seen is None:
-                # Stillness of a folder seen for the first time counts from its newest frame.
-                age = max(0.0, now_wall - signature.newest_mtime_ns / 1e9)
-                seen = self._seen[directory] = _Seen(source_below(self.root, directory, self.watch.output), signature,
-                                                     now_mono - age)  # fmt: skip
-            elif signature != seen.signature:
-                seen.signature, seen.changed_at = signature, now_mono
-            seen.dir_mtime_ns = mtime
-            if settled and record is not None and record.signature == signature:
+            finished = record is not None and record.state in (LedgerState.done, LedgerState.failed)
+            untouched = seen is not None and seen.dir_mtime_ns == mtime and not deep
+            if (
+                finished
+                and untouched
+                and seen is not None
+                and record is not None
+                and seen.signature == record.signature
+            ):
+                continue  # finished, and nothing seen since: no need to stat its frames
+            try:
+                signature = frame_signature(directory)
+            except OSError as error:
+                self._warn_once(directory, f"cannot read {directory}: {error.strerror or error}; skipping it")
                 continue
-            if not self._complete(seen, now_mono, later_sibling.get(directory, False)):
+            if seen is None:
+                # Stillness counts from now: copied-in frames keep old modification times. Only a
+                # one-off catch-up (--once) judges what is already there by those times.
+                changed_at = now
+                if self.watch.once:
+                    changed_at -= max(0.0, time.time() - signature.newest_mtime_ns / 1e9)
+                seen = self._seen[directory] = _Seen(
+                    source_below(self.root, directory, self.watch.output), signature, changed_at
+                )
+            elif signature != seen.signature:
+                seen.signature, seen.changed_at = signature, now
+            seen.dir_mtime_ns = mtime
+            if finished and record is not None and record.signature == signature:
+                continue
+            if record is not None and record.frames_deleted:
+                self._refuse_after_deletion(ledger, record, signature)
+                continue
+            if not self._complete(seen, now, later_sibling.get(directory, False)):
                 waiting += 1
                 continue
             if record is not None and record.state is LedgerState.done and record.signature != signature:
                 self.say(
-                    f"late frames in {seen.source.directory}: {record.signature.frames} frames when encoded, "
-                    f"{signature.frames} now; redoing its video"
+                    f"frames changed in {seen.source.directory} after it was encoded ({record.signature.frames} "
+                    f"frames then, {signature.frames} now); redoing its video"
                 )
             ready.append(seen)
+        self.summary.waiting = waiting
         return ready, waiting
+
+    def _refuse_after_deletion(self, ledger: Ledger, record: EpisodeRecord, signature: FrameSignature) -> None:
+        """New frames in an episode whose encoded frames were deleted: redoing would lose the first part."""
+        if record.state is LedgerState.failed and record.signature == signature:
+            return
+        record.state, record.signature = LedgerState.failed, signature
+        record.reason = (
+            f"{signature.frames} frame(s) arrived after this episode was encoded and its frames deleted; "
+            f"its video is kept as it was, the new frames are left alone"
+        )
+        ledger.put(record)
+        self.summary.failed += 1
+        self.say(f"{record.source}: {record.reason}")
+
+    def _warn_once(self, directory: Path, message: str) -> None:
+        if directory not in self._warned:
+            self._warned.add(directory)
+            self.say(message)
 
     def _complete(self, seen: _Seen, now: float, has_later_sibling: bool) -> bool:
         still = now - seen.changed_at
@@ -302,15 +375,17 @@ class Watcher:
             if record.state is LedgerState.encoding:
                 removed = remove_stale_temp_files(record.output)
                 extra = f" ({len(removed)} temporary file(s) removed)" if removed else ""
-                self.say(f"{record.source}: its encode was interrupted; redoing it{extra}")
+                self.say(f"{record.source}: was queued or encoding when the last watcher stopped; redoing it{extra}")
                 record.state = LedgerState.pending
                 ledger.put(record)
             elif record.state is LedgerState.done and not record.output.exists():
-                if record.frames_deleted:
-                    self.say(f"error: {record.output} is gone and its frames were deleted after it was verified")
-                    continue
-                self.say(f"{record.output} is missing; redoing it")
-                record.state = LedgerState.pending
+                if record.frames_deleted or not frame_files(record.source):
+                    record.state = LedgerState.failed
+                    record.reason = f"its video {record.output} is gone and no frames are left to make it again"
+                    self.say(f"error: {record.source}: {record.reason}")
+                else:
+                    self.say(f"{record.output} is missing; redoing it")
+                    record.state = LedgerState.pending
                 ledger.put(record)
 
     def _shutdown(self, ledger: Ledger, pool: EncoderPool, drain: bool) -> None:
@@ -343,6 +418,44 @@ class Watcher:
         eta = f"about {frames_waiting / rate:.0f} s to catch up at {rate:.0f} fps" if rate > 0 else "no rate yet"
         self.say(f"behind the recording: {len(waiting)} episode(s), {frames_waiting} frames waiting; {eta}")
         self._behind, self._last_backlog_report = True, now
+
+
+class FolderWalker:
+    """Finds episode folders again and again, re-listing only the folders whose contents changed.
+
+    A folder's modification time changes when entries are added, removed or renamed in it,
+    so an unchanged folder's sub-folders and whether it holds frames are taken from the cache.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[Path, tuple[int, list[Path], bool]] = {}
+
+    def episode_folders(self) -> list[Path]:
+        found: list[Path] = []
+        self._visit(self.root, found, seen=set())
+        return sorted(found, key=lambda p: [natural_key(part) for part in p.relative_to(self.root).parts])
+
+    def _visit(self, folder: Path, found: list[Path], seen: set[Path]) -> None:
+        seen.add(folder)
+        mtime = _dir_mtime(folder)
+        cached = self._cache.get(folder)
+        if cached is None or cached[0] != mtime:
+            try:
+                with os.scandir(folder) as entries:
+                    names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+            except OSError:
+                self._cache.pop(folder, None)
+                return
+            subfolders = [folder / name for name, is_dir in names if is_dir and not name.startswith(".")]
+            holds_frames = any(not is_dir and is_frame_name(name) for name, is_dir in names)
+            cached = self._cache[folder] = (mtime, subfolders, holds_frames)
+        _, subfolders, holds_frames = cached
+        if holds_frames and folder != self.root:
+            found.append(folder)
+        for sub in subfolders:
+            if sub not in seen:
+                self._visit(sub, found, seen)
 
 
 def _dir_mtime(directory: Path) -> int:

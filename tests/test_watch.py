@@ -116,7 +116,9 @@ def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, d
     ledger.close()
     outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
     assert outcome.exit_code == 0, outcome.stderr
-    assert "its encode was interrupted; redoing it (1 temporary file(s) removed)" in outcome.stderr
+    assert "was queued or encoding when the last watcher stopped; redoing it (1 temporary file(s) removed)" in (
+        outcome.stderr
+    )
     assert not stale.exists()
     assert decoded(output).frames == 6
 
@@ -132,7 +134,7 @@ def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, 
     make_frames(episode, 3, start_number=6)
     late = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
     assert late.exit_code == 0, late.stderr
-    assert f"late frames in {episode}: 6 frames when encoded, 9 now; redoing its video" in late.stderr
+    assert f"frames changed in {episode} after it was encoded (6 frames then, 9 now); redoing its video" in late.stderr
     assert "1 done (1 redone after late frames)" in late.stdout
     assert decoded(video).frames == 9
 
@@ -192,3 +194,72 @@ def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
                                     newest_mtime_ns=max(p.stat().st_mtime_ns for p in frames))  # fmt: skip
     os.utime(frames[0], ns=(before.newest_mtime_ns + 10**9, before.newest_mtime_ns + 10**9))
     assert frame_signature(tmp_path / "ep") != before
+
+
+def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.1)
+
+
+def test_late_frames_are_noticed_while_the_watcher_runs(tmp_path, make_frames, decoded):
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    watcher = start_watch(tmp_path)
+    try:
+        make_frames(episode, 10)
+        wait_for(lambda: video.exists(), what="first video")
+        assert decoded(video).frames == 10
+        make_frames(episode, 5, start_number=10)  # the recorder had only stalled
+        wait_for(lambda: video.exists() and decoded(video).frames == 15, what="redone video")
+    finally:
+        err = stop(watcher)[2]
+    assert "frames changed in" in err and "(10 frames then, 15 now); redoing its video" in err
+
+
+def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, make_frames, decoded):
+    # `cp -p` / `rsync -a` keep the source's old modification times: they must not make a
+    # folder look finished while it is still being copied.
+    source = tmp_path / "elsewhere"
+    frames = make_frames(source, 12)
+    old = time.time() - 3600
+    for path in frames:
+        os.utime(path, (old, old))
+    episode = tmp_path / "watched" / "images" / CAMERAS[0] / "episode_000000"
+    episode.mkdir(parents=True)
+    watcher = start_watch(tmp_path / "watched", "--settle", "1.5")
+    try:
+        time.sleep(1.0)
+        for path in frames:
+            target = episode / path.name
+            target.write_bytes(path.read_bytes())
+            os.utime(target, (old, old))
+            time.sleep(0.05)
+        video = tmp_path / "watched" / "videos" / CAMERAS[0] / "episode_000000.mp4"
+        wait_for(lambda: video.exists(), what="video")
+        time.sleep(0.5)
+        assert decoded(video).frames == 12
+    finally:
+        stop(watcher)
+
+
+def test_new_frames_after_deleted_frames_never_replace_the_video(tmp_path, ffmpeg_binary, make_frames, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    assert run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--delete-frames").exit_code == 0
+    assert not episode.exists() and decoded(video).frames == 6
+    make_frames(episode, 4, start_number=6)  # the tail of the episode, after its start was deleted
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--delete-frames")
+    assert outcome.exit_code == 1
+    assert "arrived after this episode was encoded and its frames deleted" in outcome.stderr
+    assert decoded(video).frames == 6  # the whole episode's video, not its tail
+    assert len(list(episode.glob("frame_*.png"))) == 4  # and the new frames are left alone
+
+
+def test_watching_an_episode_folder_itself_is_refused(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 3)
+    outcome = run_encodectl("watch", tmp_path / "ep", "--once")
+    assert outcome.exit_code == 2 and "holds frames itself; watch the folder above it" in outcome.stderr
+    assert not (tmp_path / "ep" / ".encodectl").exists()
