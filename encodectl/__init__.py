@@ -17,8 +17,10 @@ from .errors import (
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
 from .pool import EncoderPool
+from .stream import BufferPolicy, StreamEncoder
 
 __all__ = [
+    "BufferPolicy",
     "EncodeError",
     "EncodeJob",
     "EncodeOptions",
@@ -32,6 +34,7 @@ __all__ = [
     "JobResult",
     "JobStatus",
     "QueueFullError",
+    "StreamEncoder",
     "UsageError",
     "VerificationError",
     "__version__",

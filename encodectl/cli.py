@@ -53,6 +53,7 @@ from .report import (
     require_plotting,
     result_line,
 )
+from .stream import recover as recover_streams
 from .watch import Watcher, WatchOptions
 
 app = typer.Typer(
@@ -460,6 +461,32 @@ def _size(text: str) -> tuple[int, int]:
     if width < 16 or height < 16:
         raise UsageError(f"--size {text} is too small; at least 16x16")
     return width, height
+
+
+@app.command()
+def recover(
+    directory: Annotated[Path, typer.Argument(help="Where interrupted streams wrote (searched recursively).")],
+    json_output: JsonOption = False,
+    ffmpeg: FFmpegOption = None,
+) -> None:
+    """Finish what interrupted StreamEncoders left: every complete fragment becomes a verified MP4."""
+    with handled_errors(json_output):
+        if not directory.is_dir():
+            raise UsageError(f"{directory} is not a folder")
+        results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
+        if json_output:
+            sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
+        elif not results:
+            stdout.print(f"nothing to recover under {directory}", markup=False, highlight=False)
+        for result in [] if json_output else results:
+            if result.status == "recovered":
+                line = f"recovered {result.output}: {result.frames} frames ({result.seconds:.2f} s)"
+                line += f"; {result.reason}" if result.reason else ""
+            else:
+                line = f"{result.status}: {result.fragmented}: {result.reason}"
+            stdout.print(line, markup=False, highlight=False, soft_wrap=True)
+        code = 1 if any(r.status == "nothing to recover" for r in results) else 0
+    raise typer.Exit(code)
 
 
 @app.command("probe-gpu")

@@ -133,3 +133,22 @@ def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) 
         },
     )
     return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
+
+
+def build_stream_command(
+    ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, width: int, height: int, fps: Fraction, target: Path
+) -> list[str]:
+    """Raw RGB frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off."""
+    stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
+    video = pixel_pipeline(stream.video, width, height, settings)
+    output_options: dict[str, str] = {
+        "c:v": settings.encoder,
+        "g": str(settings.gop),
+        "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+        "video_track_timescale": str(mp4_timescale(fps)),
+        "f": "mp4",
+        **_passthrough_timing(ffmpeg_binary),
+        **settings.arguments,
+    }
+    output = video.output(str(target.absolute()), an=None, **output_options)
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]

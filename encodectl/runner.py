@@ -150,7 +150,7 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
         if not path.name.endswith((TEMP_SUFFIX, STAGING_SUFFIX)):
             continue
         pid = path.name[len(output.name) + 2 :].split("-", 1)[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             _kill_orphans_writing(path)
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -176,7 +176,7 @@ def _kill_orphans_writing(path: Path) -> None:
             continue
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -249,7 +249,7 @@ def run_job(
             check_video(info, job, job.output)
             if token is not None and token.cancelled:
                 raise Interrupted()  # cancelled while verifying: do not publish
-            _commit(temp_output, job.output)
+            commit_file(temp_output, job.output)
             result.size_bytes = job.output.stat().st_size
     except Interrupted:
         raise
@@ -317,7 +317,7 @@ def _stage_held_frames(job: EncodeJob, staging_dir: Path) -> None:
             os.link(source, link)  # file systems without symlinks (some network mounts)
 
 
-def _commit(temp_output: Path, output: Path) -> None:
+def commit_file(temp_output: Path, output: Path) -> None:
     """Make the verified file durable, then give it its final name in one atomic step."""
     with temp_output.open("rb") as handle:
         os.fsync(handle.fileno())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
-from .models import EncodeJob, FFmpegBinary, VerifyMode, VideoInfo
+from .models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
 _TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
@@ -88,19 +88,27 @@ def _rate_from_timestamps(packets: list[tuple[int, int]], tb: Fraction) -> tuple
 
 def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
     """Raise VerificationError unless the video is exactly what the job asked for."""
+    width, height = job.output_size
+    check_expected(info, job.frame_count, job.fps, width, height, job.encoder, path)
+
+
+def check_expected(
+    info: VideoInfo, frames: int, fps: Fraction, width: int, height: int, settings: EncoderSettings, path: Path
+) -> None:
+    """The checks themselves: frame count, exact timing, size, codec and pixel format."""
     problems: list[str] = []
-    if info.frames != job.frame_count:
-        problems.append(f"{info.frames} frames instead of {job.frame_count}")
-    if info.fps != job.fps:
-        problems.append(f"frame rate {info.fps} instead of {job.fps}")
+    if info.frames != frames:
+        problems.append(f"{info.frames} frames instead of {frames}")
+    if info.fps != fps:
+        problems.append(f"frame rate {info.fps} instead of {fps}")
     elif not info.timestamps_exact:
         problems.append("frame timestamps are not evenly spaced from 0")
-    if (info.width, info.height) != job.output_size:
-        problems.append(f"size {info.width}x{info.height} instead of {job.output_size[0]}x{job.output_size[1]}")
-    if info.codec != job.encoder.codec.value:
-        problems.append(f"codec {info.codec} instead of {job.encoder.codec.value}")
-    if info.pix_fmt != job.encoder.pix_fmt:
-        problems.append(f"pixel format {info.pix_fmt} instead of {job.encoder.pix_fmt}")
+    if (info.width, info.height) != (width, height):
+        problems.append(f"size {info.width}x{info.height} instead of {width}x{height}")
+    if info.codec != settings.codec.value:
+        problems.append(f"codec {info.codec} instead of {settings.codec.value}")
+    if info.pix_fmt != settings.pix_fmt:
+        problems.append(f"pixel format {info.pix_fmt} instead of {settings.pix_fmt}")
     if problems:
         raise VerificationError(f"{path.name} failed verification: {'; '.join(problems)}")
 

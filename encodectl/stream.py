@@ -1,0 +1,384 @@
+"""Encode while the frames arrive: StreamEncoder, one per camera.
+
+``add_frame`` copies the frame into a bounded buffer and returns; a writer thread
+feeds ffmpeg's stdin with raw RGB. ffmpeg writes a fragmented MP4 (a fragment a
+keyframe), which stays readable when cut off, so a crash or power loss leaves
+every finished fragment recoverable (``encodectl recover``). ``close`` turns it
+into the final MP4 (faststart) and verifies it, about a second after the last
+frame. No frame is ever dropped: when the encoder falls behind, the buffer fills
+and the chosen policy applies (block the caller, or spill frames to disk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .command import build_stream_command
+from .encoder_choice import EncoderPlan, plan_encoder
+from .errors import EncodectlError, EncodeError, InputError, UsageError
+from .ffmpeg_binary import find_ffmpeg
+from .ffmpeg_log import meaningful_error
+from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, options_from
+from .runner import commit_file, process_alive
+from .verify import check_expected, read_video
+
+STREAM_SUFFIX = ".stream.mp4"
+_STOP = object()
+
+
+class BufferPolicy(StrEnum):
+    block = "block"  # add_frame waits for room: the caller slows down, nothing is lost
+    spill = "spill"  # add_frame writes the frame to disk and returns; it is encoded later, in order
+
+
+class StreamStats(BaseModel):
+    frames_added: int = 0
+    frames_written: int = 0
+    blocked_calls: int = 0
+    blocked_seconds: float = 0.0
+    spilled: int = 0
+    max_backlog: int = 0
+
+
+class StreamEncoder:
+    """Encode one camera's frames as they are recorded.
+
+    >>> encoder = StreamEncoder("videos/top/episode_000000.mp4", width=640, height=480, fps=30)
+    >>> for frame in camera:                # HxWx3 uint8 RGB (numpy)
+    ...     encoder.add_frame(frame)        # returns at once
+    >>> result = encoder.close()            # verified video, JobResult
+    """
+
+    def __init__(
+        self,
+        output: str | os.PathLike[str],
+        width: int,
+        height: int,
+        fps: float | str | Fraction = 30,
+        *,
+        buffer_frames: int | None = None,
+        buffer_mib: float = 256.0,
+        policy: BufferPolicy | str = BufferPolicy.block,
+        device: str = "auto",
+        camera: str | None = None,
+        episode: str | None = None,
+        ffmpeg_binary: FFmpegBinary | None = None,
+        plan: EncoderPlan | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        **options: Any,
+    ) -> None:
+        self.output = Path(output).absolute()
+        self.width, self.height = width, height
+        self.options = options_from({"device": device, "fps": fps, **options})
+        self.ffmpeg = ffmpeg_binary or find_ffmpeg(self.options.ffmpeg)
+        self.plan = plan or plan_encoder(self.options, self.ffmpeg)
+        self.policy = BufferPolicy(policy)
+        self.camera, self.episode = camera, episode or self.output.stem
+        self.stats = StreamStats()
+        self._warn = on_warning or (lambda _: None)
+        frame_bytes = width * height * 3
+        self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
+        token = f"{os.getpid()}-{secrets.token_hex(3)}"
+        self.fragmented = self.output.with_name(f".{self.output.name}.{token}{STREAM_SUFFIX}")
+        self._spill_dir = self.output.with_name(f".{self.output.name}.{token}.spill")
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=self.capacity)
+        self._lock = threading.Lock()
+        self._spilled: list[Path] = []
+        self._spill_next = 0
+        self._spilling = False
+        self._warned: set[str] = set()
+        self._error: str | None = None
+        self._closed = False
+        self._aborted = False
+        self._stop_seen = False
+        self._fallback: str | None = self.plan.fallback_note
+        # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
+        self._replay: list[bytes] | None = [] if self.plan.primary.hardware and self.plan.fallback else None
+        self._settings = self.plan.primary
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._process = self._start(self._settings)
+        self._started = time.perf_counter()
+        self._writer = threading.Thread(target=self._write_loop, name="encodectl-stream-writer", daemon=True)
+        self._writer.start()
+
+    # -- the recorder's side -------------------------------------------------------------
+
+    def add_frame(self, frame: np.ndarray[Any, Any]) -> None:
+        """Queue one HxWx3 uint8 RGB frame; returns at once unless the buffer is full and the policy is block."""
+        if self._closed:
+            raise UsageError("add_frame after close() or abort()")
+        if self._error is not None:
+            raise EncodeError(self._error)
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise InputError(
+                f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this stream "
+                f"takes {self.height}x{self.width}x3 uint8 (RGB)"
+            )
+        data = frame.tobytes()  # a copy: the caller may reuse its buffer at once
+        with self._lock:
+            self.stats.frames_added += 1
+            if not self._spilling:
+                try:
+                    self._queue.put_nowait(data)
+                    self.stats.max_backlog = max(self.stats.max_backlog, self._queue.qsize())
+                    return
+                except queue.Full:
+                    pass
+            if self.policy is BufferPolicy.spill:
+                self._spill(data)
+                return
+        self._warn_once("block", f"encoder cannot keep up: add_frame waits (buffer of {self.capacity} frames full)")
+        waited = time.perf_counter()
+        self._queue.put(data)
+        self.stats.blocked_calls += 1
+        self.stats.blocked_seconds += time.perf_counter() - waited
+
+    def close(self) -> JobResult:
+        """Finish the video, verify it and give it its final name; the result says how it went."""
+        if self._closed:
+            raise UsageError("close() called twice")
+        self._closed = True
+        last_frame = time.perf_counter()
+        self._queue.put(_STOP)
+        self._writer.join()
+        result = JobResult(
+            source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
+            status=JobStatus.done, frames=self.stats.frames_added, source_frames=self.stats.frames_added,
+            fps=self.options.fps, width=self.width + self.width % 2, height=self.height + self.height % 2,
+            encoder=self._settings.encoder, fallback=self._fallback,
+        )  # fmt: skip
+        try:
+            if self._error is not None:
+                raise EncodeError(self._error)
+            self._finish()
+            result.size_bytes = self.output.stat().st_size
+            self.fragmented.unlink(missing_ok=True)
+        except EncodectlError as error:
+            result.status, result.reason = JobStatus.failed, error.message
+            if self.fragmented.exists():
+                result.notes.append(f"what was encoded is kept in {self.fragmented}; `encodectl recover` salvages it")
+        finally:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+        result.seconds = time.perf_counter() - last_frame  # last frame -> verified video
+        if self.stats.spilled:
+            result.notes.append(f"{self.stats.spilled} frame(s) spilled to disk while the encoder caught up")
+        if self.stats.blocked_calls:
+            result.notes.append(f"add_frame waited {self.stats.blocked_calls} time(s) for the encoder")
+        return result
+
+    def abort(self) -> None:
+        """Stop at once and remove everything this stream wrote."""
+        self._closed = self._aborted = True
+        self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
+        self._process.kill()
+        self._process.wait()
+        with self._lock:
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+        self._queue.put(_STOP)
+        self._writer.join(timeout=10)
+        self.fragmented.unlink(missing_ok=True)
+        shutil.rmtree(self._spill_dir, ignore_errors=True)
+
+    def __enter__(self) -> StreamEncoder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.close()
+
+    @property
+    def backlog(self) -> int:
+        """Frames waiting to be encoded (in memory and on disk)."""
+        return self._queue.qsize() + len(self._spilled) - self._spill_next
+
+    # -- the writer's side ---------------------------------------------------------------
+
+    def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
+        argv = build_stream_command(self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented)
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._next_frame()
+            if item is _STOP:
+                break
+            assert isinstance(item, bytes)
+            if self._error is None:
+                self._feed(item)
+        self._end_process()
+
+    def _next_frame(self) -> object:
+        """Memory first; once it is empty, the spilled frames in order (they were all added later)."""
+        while True:
+            with self._lock:
+                if self._queue.empty() and self._spill_next < len(self._spilled):
+                    path = self._spilled[self._spill_next]
+                    self._spill_next += 1
+                    data = path.read_bytes()
+                    path.unlink()
+                    return data
+                if self._queue.empty() and self._spilling:
+                    self._spilling = False  # caught up: new frames may use memory again
+                if self._stop_seen and self._queue.empty():
+                    return _STOP  # everything before the stop sign, spilled frames included, is written
+            try:
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if item is _STOP:
+                self._stop_seen = True
+                continue
+            return item
+
+    def _feed(self, data: bytes) -> None:
+        if self._replay is not None:
+            self._replay.append(data)  # before the write: the frame that meets a dead encoder is kept too
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(data)
+        except (BrokenPipeError, OSError):
+            self._on_encoder_death()
+            return
+        self.stats.frames_written += 1
+        if self._replay is not None and self.stats.frames_written >= 2 * self._settings.gop and self._has_fragment():
+            self._replay = None  # the encoder works: no need to keep frames for a restart
+
+    def _on_encoder_death(self) -> None:
+        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+        self._process.wait()
+        reason = f"{self._settings.encoder} failed: {meaningful_error(stderr.splitlines())}"
+        if self._replay is not None and self.plan.fallback is not None:
+            # The hardware encoder failed before it had proved itself: redo what it had on the CPU.
+            self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+            self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
+            self.fragmented.unlink(missing_ok=True)
+            self._process = self._start(self._settings)
+            self.stats.frames_written = 0
+            for data in replay:
+                self._feed(data)
+            return
+        self._error = reason
+
+    def _end_process(self) -> None:
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
+                self._process.stdin.close()
+        returncode = self._process.wait()
+        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+        if returncode != 0 and self._error is None and not self._aborted:
+            self._error = (
+                f"{self._settings.encoder} failed (exit {returncode}): {meaningful_error(stderr.splitlines())}"
+            )
+
+    def _has_fragment(self) -> bool:
+        try:
+            return self.fragmented.stat().st_size > 4096
+        except FileNotFoundError:
+            return False
+
+    def _spill(self, data: bytes) -> None:
+        """Called with the lock held: to disk, raw, in arrival order (no compression on the caller's time)."""
+        self._spill_dir.mkdir(exist_ok=True)
+        path = self._spill_dir / f"{len(self._spilled):08d}.rgb"
+        path.write_bytes(data)
+        self._spilled.append(path)
+        self._spilling = True
+        self.stats.spilled += 1
+        self._warn_once("spill", f"encoder cannot keep up: spilling frames to {self._spill_dir}")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self._warn(message)
+
+    def _finish(self) -> None:
+        """Fragmented MP4 -> final MP4 with the index up front, verified, then renamed into place."""
+        if self.stats.frames_written != self.stats.frames_added:
+            raise EncodeError(f"only {self.stats.frames_written} of {self.stats.frames_added} frames reached ffmpeg")
+        temp = self.output.with_name(self.fragmented.name.removesuffix(STREAM_SUFFIX) + ".partial")
+        try:
+            remux_to_mp4(self.ffmpeg, self.fragmented, temp)
+            info = read_video(self.ffmpeg, temp)
+            check_expected(info, self.stats.frames_added, self.options.fps, self.width + self.width % 2,
+                           self.height + self.height % 2, self._settings, self.output)  # fmt: skip
+            commit_file(temp, self.output)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
+    """Copy the packets of a (possibly cut-off) fragmented MP4 into a plain MP4 with faststart."""
+    argv = [
+        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
+    ]  # fmt: skip
+    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if completed.returncode != 0 or not target.exists():
+        raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
+
+
+class RecoveredVideo(BaseModel):
+    fragmented: Path
+    output: Path | None = None
+    frames: int = 0
+    seconds: float = 0.0
+    status: str  # "recovered", "in use", "nothing to recover"
+    reason: str | None = None
+
+
+def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo]:
+    """Turn what interrupted streams left under `directory` into verified MP4s, every complete fragment of it."""
+    results = []
+    for fragmented in sorted(directory.rglob(f".*{STREAM_SUFFIX}")):
+        stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>"
+        name, _, token = stem.rpartition(".")
+        pid = token.split("-", 1)[0]
+        if pid.isdigit() and process_alive(int(pid)):
+            results.append(RecoveredVideo(fragmented=fragmented, status="in use",
+                                          reason=f"still being written by process {pid}"))  # fmt: skip
+            continue
+        target = fragmented.with_name(name)
+        if target.exists():
+            target = target.with_name(f"{target.stem}.recovered{target.suffix}")
+        temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(3)}.partial")
+        try:
+            remux_to_mp4(ffmpeg_binary, fragmented, temp)
+            info = read_video(ffmpeg_binary, temp)
+            if info.frames == 0 or not info.timestamps_exact:
+                raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
+            commit_file(temp, target)
+        except EncodectlError as error:
+            results.append(RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message))
+            continue
+        finally:
+            temp.unlink(missing_ok=True)
+        fragmented.unlink()
+        spill = fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + ".spill")
+        lost = len(list(spill.glob("*.rgb"))) if spill.is_dir() else 0
+        shutil.rmtree(spill, ignore_errors=True)
+        results.append(RecoveredVideo(
+            fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),
+            status="recovered", reason=f"{lost} spilled frame(s) after it were never encoded" if lost else None,
+        ))  # fmt: skip
+    return results

@@ -1,0 +1,19 @@
+"""Test helper: stream frames into a StreamEncoder, say how many, then wait to be killed (SIGKILL)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from encodectl import StreamEncoder
+
+output, frames = sys.argv[1], int(sys.argv[2])
+encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10)
+for index in range(frames):
+    encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
+    time.sleep(1 / 30)
+time.sleep(1.0)  # let ffmpeg write what it has; the crash comes before close()
+print(encoder.stats.frames_written, flush=True)
+time.sleep(60)

@@ -1,0 +1,135 @@
+"""StreamEncoder: frames in, verified video out; never a dropped frame; crashes recoverable."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encodectl import BufferPolicy, InputError, JobStatus, StreamEncoder
+
+from .conftest import files_in, run_encodectl
+
+
+def gray(value: int, width: int = 64, height: int = 48) -> np.ndarray:
+    return np.full((height, width, 3), value, dtype=np.uint8)
+
+
+def mean_brightness(path: Path) -> list[float]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [float(frame.to_ndarray(format="gray").mean()) for frame in container.decode(video=0)]
+
+
+def test_streamed_frames_become_a_verified_video(tmp_path, decoded):
+    encoder = StreamEncoder(tmp_path / "cam" / "episode.mp4", 64, 48, fps=30, device="cpu")
+    for index in range(45):
+        encoder.add_frame(gray(index * 5))
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert result.frames == 45 and result.encoder == "libx264"
+    video = decoded(tmp_path / "cam" / "episode.mp4")
+    assert video.frames == 45
+    assert video.timestamps == [Fraction(i, 30) for i in range(45)]
+    assert files_in(tmp_path) == ["cam/episode.mp4"]  # no fragmented or temporary file left
+    brightness = mean_brightness(tmp_path / "cam" / "episode.mp4")
+    assert brightness == sorted(brightness)  # in order
+
+
+def test_odd_sized_frames_are_padded(tmp_path, decoded):
+    encoder = StreamEncoder(tmp_path / "odd.mp4", 63, 47, device="cpu")
+    for index in range(5):
+        encoder.add_frame(gray(index, 63, 47))
+    assert encoder.close().status is JobStatus.done
+    assert (decoded(tmp_path / "odd.mp4").width, decoded(tmp_path / "odd.mp4").height) == (64, 48)
+
+
+def test_a_frame_of_the_wrong_shape_is_refused(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    encoder.add_frame(gray(0))
+    with pytest.raises(InputError, match=r"frame 1 is 48x64x4 uint8; this stream takes 48x64x3 uint8 \(RGB\)"):
+        encoder.add_frame(np.zeros((48, 64, 4), dtype=np.uint8))
+    encoder.abort()
+    assert files_in(tmp_path) == []
+
+
+def test_abort_leaves_nothing(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    for index in range(20):
+        encoder.add_frame(gray(index))
+    encoder.abort()
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("policy", [BufferPolicy.block, BufferPolicy.spill])
+def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
+    # A two-frame buffer in front of a slow encoder: frames arrive far faster than it encodes.
+    encoder = StreamEncoder(tmp_path / "x.mp4", 320, 240, device="cpu", buffer_frames=2, policy=policy,
+                            preset="veryslow")  # fmt: skip
+    warnings: list[str] = []
+    encoder._warn = warnings.append
+    for index in range(60):
+        encoder.add_frame(gray(index * 4, 320, 240))
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert result.frames == 60
+    brightness = mean_brightness(tmp_path / "x.mp4")
+    assert len(brightness) == 60 and brightness == sorted(brightness)  # every frame, in order
+    if policy is BufferPolicy.block:
+        assert encoder.stats.blocked_calls > 0 and encoder.stats.spilled == 0
+        assert any("add_frame waits" in warning for warning in warnings)
+    else:
+        assert encoder.stats.spilled > 0 and encoder.stats.blocked_calls == 0
+        assert any("spilling frames" in warning for warning in warnings)
+    assert files_in(tmp_path) == ["x.mp4"]
+
+
+def test_hardware_encoder_failing_at_start_falls_back_without_losing_frames(tmp_path, fake_gpu, monkeypatch):
+    from encodectl.ffmpeg_binary import find_ffmpeg
+
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    assert encoder.plan.primary.encoder == "h264_nvenc"  # the probe's test encode passed
+    for index in range(40):
+        encoder.add_frame(gray(index * 6))
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert result.encoder == "libx264" and result.frames == 40
+    assert "h264_nvenc failed" in (result.fallback or "")
+    assert len(mean_brightness(tmp_path / "x.mp4")) == 40
+
+
+def test_sigkill_mid_stream_then_recover(tmp_path):
+    output = tmp_path / "cam" / "episode.mp4"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "45"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    written = int(process.stdout.readline())
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert written == 45
+    assert not output.exists()
+    leftovers = [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")]
+    assert len(leftovers) == 1
+
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and Path(recovered["output"]) == output
+    # Keyframe every 10 frames: at most the fragment being written is lost.
+    assert 35 <= recovered["frames"] <= 45
+    brightness = mean_brightness(output)
+    assert len(brightness) == recovered["frames"]
+    assert brightness == sorted(brightness)
+    assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
+    again = run_encodectl("recover", tmp_path)
+    assert again.exit_code == 0 and "nothing to recover" in again.stdout
