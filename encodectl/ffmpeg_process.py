@@ -72,6 +72,8 @@ def lower_priority(pid: int, nice: int) -> None:
     child has a session of its own, and with Linux's autogroup scheduling a nice value
     only counts inside its group, so the group's nice value is lowered too.
     """
+    if not nice:
+        return
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
     with contextlib.suppress(OSError):

@@ -12,6 +12,7 @@ and the chosen policy applies (block the caller, or spill frames to disk).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import queue
 import secrets
@@ -33,6 +34,7 @@ from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import lower_priority
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, options_from
 from .runner import commit_file, process_alive
 from .verify import check_expected, read_video
@@ -216,7 +218,16 @@ class StreamEncoder:
 
     def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
         argv = build_stream_command(self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented)
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
+        if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+            # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
+            # so the writer thread holds the GIL (and delays add_frame) less often.
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(
+                    process.stdin.fileno(), fcntl.F_SETPIPE_SZ, min(1 << 20, max(1 << 16, 3 * self.width * self.height))
+                )
+        return process
 
     def _write_loop(self) -> None:
         while True:
