@@ -58,8 +58,9 @@ def main() -> None:
     print(f"disk bytes per camera-episode ({frames} frames {width}x{height}):")
     print(f"  PNG route   : {png / 1e6:8.1f} MB of PNG frames + {video_bytes / 1e6:.1f} MB video "
           f"= {(png + video_bytes) / 1e6:.1f} MB written (the PNGs also read back once)")  # fmt: skip
+    ratio = (png + video_bytes) / (2 * video_bytes)
     print(f"  stream route: {video_bytes / 1e6:8.1f} MB fragmented MP4 + {video_bytes / 1e6:.1f} MB final video "
-          f"= {2 * video_bytes / 1e6:.1f} MB written ({(png + video_bytes) / (2 * video_bytes):.0f}x less)")  # fmt: skip
+          f"= {2 * video_bytes / 1e6:.1f} MB written ({ratio:.0f}x less)")  # fmt: skip
 
 
 if __name__ == "__main__":
