@@ -7,6 +7,7 @@ file complete?) are read.
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -43,18 +44,27 @@ def read_image_header(path: Path) -> ImageHeader:
     """Return the header of a PNG or JPEG frame; raise InputError if it is not a complete one."""
     try:
         with path.open("rb") as handle:
-            start = handle.read(8)
-            if start == PNG_SIGNATURE:
-                header = _read_png(handle, path)
-                _check_tail(handle, path, PNG_IEND, "PNG end chunk")
-                return header
-            if start[:2] == JPEG_SOI:
-                handle.seek(2)
-                header = _read_jpeg(handle, path)
-                _check_jpeg_tail(handle, path)
-                return header
+            return _header_of(handle, path)
     except OSError as error:
         raise InputError(f"cannot read frame {path}: {error.strerror or error}") from error
+
+
+def image_header_of_bytes(data: bytes) -> ImageHeader:
+    """The same, for a frame already in memory."""
+    return _header_of(io.BytesIO(data), Path("<frame in memory>"))
+
+
+def _header_of(handle: BinaryIO, path: Path) -> ImageHeader:
+    start = handle.read(8)
+    if start == PNG_SIGNATURE:
+        header = _read_png(handle, path)
+        _check_tail(handle, path, PNG_IEND, "PNG end chunk")
+        return header
+    if start[:2] == JPEG_SOI:
+        handle.seek(2)
+        header = _read_jpeg(handle, path)
+        _check_jpeg_tail(handle, path)
+        return header
     raise InputError(f"{path} is not a PNG or JPEG image (its first bytes say otherwise)")
 
 

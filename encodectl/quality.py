@@ -27,7 +27,7 @@ def measure_quality(ffmpeg_binary: FFmpegBinary, video: str, frames: FrameSequen
     pattern = image2_pattern(frames.directory, frames.prefix, frames.padding, frames.extension)
     graph = (
         "[1:v]scale=out_range=tv,format=yuv420p,pad=ceil(iw/2)*2:ceil(ih/2)*2,split[r1][r2];"
-        "[0:v][r1]psnr[m];[m][r2]ssim"
+        "[0:v][r1]psnr=shortest=1[m];[m][r2]ssim=shortest=1"  # compare only frames both sides have
     )
     argv = [
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-i", video,

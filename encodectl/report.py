@@ -333,7 +333,7 @@ def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
     for column in ("Mode", "Encoding time", "Recording impact", "Total episode time", "Guide claims (90-s episode)"):
         guide.add_column(column, no_wrap=True)
     for result in report.results:
-        claim = " · ".join(GUIDE_CLAIMS[result.mode])
+        claim = " · ".join(part for part in GUIDE_CLAIMS[result.mode] if part)
         if not result.available:
             measured.add_row(result.mode.value, Text("unavailable (see below)", style="yellow"), *[""] * 8)
             guide.add_row(result.mode.value, Text("unavailable", style="yellow"), "", "", claim)
@@ -353,7 +353,13 @@ def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
             quality,
             f"{result.missed_deadlines} of {result.frames_due}",
         )
-        impact = "non-blocking" if result.mode.is_async else "blocks recording"
+        impact = (
+            "non-blocking"
+            if result.mode.is_async
+            else "waits for close()"
+            if result.mode.is_stream
+            else ("blocks recording")
+        )
         guide.add_row(
             label,
             f"{_seconds(result.encode_per_episode_s)} (~{result.encode_per_episode_s * scale:.0f} s per 90 s)",

@@ -67,3 +67,12 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if `encodectl[plot]` were not installed
     with pytest.raises(UsageError, match=r"--plot needs matplotlib: pip install 'encodectl\[plot\]'"):
         require_plotting()
+
+
+def test_stream_mode_is_measured_too():
+    outcome = run_encodectl("bench", "--quick", "--modes", "stream-cpu", "--json", timeout=240)
+    assert outcome.exit_code == 0, outcome.stderr
+    (row,) = json.loads(outcome.stdout)["results"]
+    assert row["mode"] == "stream-cpu" and row["available"] and row["failed"] == 0
+    assert row["frames_encoded"] == 2 * 2 * 60
+    assert row["quality"]["psnr_db"] > 30
