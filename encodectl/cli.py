@@ -316,6 +316,9 @@ def watch(
     drain: Annotated[
         bool, typer.Option("--drain/--no-drain", help="On Ctrl-C, let running encodes finish, or kill them.")
     ] = True,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Encode each episode while it is recorded, frame by frame.")
+    ] = False,
     fps: FpsOption = "30",
     codec: CodecOption = None,
     encoder: EncoderOption = None,
@@ -349,7 +352,7 @@ def watch(
         )  # fmt: skip
         settings = WatchOptions(
             root=directory, output=output, marker=marker, settle=settle, poll=poll, once=once,
-            delete_frames=delete_frames, drain=drain,
+            delete_frames=delete_frames, drain=drain, stream=stream,
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
         plan = plan_encoder(options, binary)

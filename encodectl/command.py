@@ -136,10 +136,21 @@ def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) 
 
 
 def build_stream_command(
-    ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, width: int, height: int, fps: Fraction, target: Path
+    ffmpeg_binary: FFmpegBinary,
+    settings: EncoderSettings,
+    width: int,
+    height: int,
+    fps: Fraction,
+    target: Path,
+    images: bool = False,
 ) -> list[str]:
-    """Raw RGB frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off."""
-    stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
+    """Frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off.
+
+    The frames are raw RGB, or with `images` whole PNG/JPEG files one after the other."""
+    if images:
+        stream = ffmpeg.input("pipe:0", f="image2pipe", framerate=str(fps))
+    else:
+        stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
     video = pixel_pipeline(stream.video, width, height, settings)
     output_options: dict[str, str] = {
         "c:v": settings.encoder,

@@ -35,6 +35,16 @@ def _is_image_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
+def frames_by_number(directory: Path) -> dict[int, Path]:
+    """The numbered frames in `directory` by number (for streaming them in order as they appear)."""
+    numbered = {}
+    for path in frame_files(directory):
+        match = _FRAME_NAME.match(path.name)
+        if match is not None:
+            numbered[int(match["digits"])] = path
+    return numbered
+
+
 def is_frame_name(name: str) -> bool:
     """A numbered image: a stray preview.png does not make a folder an episode."""
     return not name.startswith(".") and _FRAME_NAME.match(name) is not None

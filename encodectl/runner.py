@@ -40,6 +40,8 @@ from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
 STAGING_SUFFIX = ".frames"
+# What an interrupted run may leave beside a video: encode temp files, hold staging, stream leftovers.
+LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX, ".stream.mp4", ".spill")
 
 
 def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
@@ -147,7 +149,7 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
     """
     removed = []
     for path in output.parent.glob(f".{output.name}.*"):
-        if not path.name.endswith((TEMP_SUFFIX, STAGING_SUFFIX)):
+        if not path.name.endswith(LEFTOVER_SUFFIXES):
             continue
         pid = path.name[len(output.name) + 2 :].split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)):

@@ -35,6 +35,7 @@ from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import lower_priority
+from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, options_from
 from .runner import commit_file, process_alive
 from .verify import check_expected, read_video
@@ -82,9 +83,11 @@ class StreamEncoder:
         ffmpeg_binary: FFmpegBinary | None = None,
         plan: EncoderPlan | None = None,
         on_warning: Callable[[str], None] | None = None,
+        images: bool = False,
         **options: Any,
     ) -> None:
         self.output = Path(output).absolute()
+        self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
         self.options = options_from({"device": device, "fps": fps, **options})
         self.ffmpeg = ffmpeg_binary or find_ffmpeg(self.options.ffmpeg)
@@ -122,16 +125,35 @@ class StreamEncoder:
 
     def add_frame(self, frame: np.ndarray[Any, Any]) -> None:
         """Queue one HxWx3 uint8 RGB frame; returns at once unless the buffer is full and the policy is block."""
-        if self._closed:
-            raise UsageError("add_frame after close() or abort()")
-        if self._error is not None:
-            raise EncodeError(self._error)
+        self._check_open("add_frame")
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise InputError(
                 f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this stream "
                 f"takes {self.height}x{self.width}x3 uint8 (RGB)"
             )
-        data = frame.tobytes()  # a copy: the caller may reuse its buffer at once
+        self._enqueue(frame.tobytes())  # a copy: the caller may reuse its buffer at once
+
+    def add_image(self, data: bytes) -> None:
+        """Queue one whole PNG/JPEG file's bytes (a stream made with images=True), checked to be a
+        complete image of the stream's size."""
+        if not self.images:
+            raise UsageError("add_image needs a StreamEncoder made with images=True")
+        self._check_open("add_image")
+        header = image_header_of_bytes(data)
+        if (header.width, header.height) != (self.width, self.height):
+            raise InputError(
+                f"frame {self.stats.frames_added} is {header.width}x{header.height}; this stream takes "
+                f"{self.width}x{self.height}"
+            )
+        self._enqueue(data)
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise UsageError(f"{call} after close() or abort()")
+        if self._error is not None:
+            raise EncodeError(self._error)
+
+    def _enqueue(self, data: bytes) -> None:
         with self._lock:
             self.stats.frames_added += 1
             if not self._spilling:
@@ -217,7 +239,9 @@ class StreamEncoder:
     # -- the writer's side ---------------------------------------------------------------
 
     def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
-        argv = build_stream_command(self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented)
+        argv = build_stream_command(
+            self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
+        )
         process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
         if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
@@ -311,7 +335,7 @@ class StreamEncoder:
     def _spill(self, data: bytes) -> None:
         """Called with the lock held: to disk, raw, in arrival order (no compression on the caller's time)."""
         self._spill_dir.mkdir(exist_ok=True)
-        path = self._spill_dir / f"{len(self._spilled):08d}.rgb"
+        path = self._spill_dir / f"{len(self._spilled):08d}.frame"
         path.write_bytes(data)
         self._spilled.append(path)
         self._spilling = True
@@ -386,7 +410,7 @@ def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo
             temp.unlink(missing_ok=True)
         fragmented.unlink()
         spill = fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + ".spill")
-        lost = len(list(spill.glob("*.rgb"))) if spill.is_dir() else 0
+        lost = len(list(spill.glob("*.frame"))) if spill.is_dir() else 0
         shutil.rmtree(spill, ignore_errors=True)
         results.append(RecoveredVideo(
             fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),

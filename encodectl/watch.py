@@ -22,14 +22,16 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from .encoder_choice import EncoderPlan
-from .errors import EncodectlError, Interrupted, UsageError
-from .frames import frame_files, has_frames, is_frame_name
+from .errors import EncodectlError, InputError, Interrupted, UsageError
+from .frames import frame_files, frames_by_number, has_frames, is_frame_name
+from .image_headers import image_header_of_bytes
 from .layout import EpisodeSource, natural_key, source_below
 from .ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
 from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
 from .runner import remove_stale_temp_files
+from .stream import StreamEncoder
 from .verify import read_video
 
 BACKLOG_REPORT_EVERY_S = 10.0
@@ -48,6 +50,7 @@ class WatchOptions(BaseModel):
     once: bool = False
     delete_frames: bool = False
     drain: bool = True  # on Ctrl-C, let running encodes finish
+    stream: bool = False  # encode each episode's frames as they appear
 
 
 class WatchSummary(BaseModel):
@@ -84,6 +87,15 @@ def frame_signature(directory: Path) -> FrameSignature:
     return FrameSignature(frames=frames, total_bytes=total, newest_mtime_ns=newest)
 
 
+class _Live:
+    """An episode being encoded while it is recorded (watch --stream)."""
+
+    def __init__(self, encoder: StreamEncoder, next_number: int, job_id: int) -> None:
+        self.encoder = encoder
+        self.next_number = next_number
+        self.job_id = job_id
+
+
 class Watcher:
     def __init__(
         self,
@@ -114,6 +126,8 @@ class Watcher:
         self._last_deep_scan = time.monotonic()
         self._warned: set[Path] = set()
         self._walker = FolderWalker(self.root)
+        self._live: dict[Path, _Live] = {}
+        self._stream_off: set[Path] = set()  # folders that fell back to the batch path this run
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -258,8 +272,13 @@ class Watcher:
             if record is not None and record.frames_deleted:
                 self._refuse_after_deletion(ledger, record, signature)
                 continue
+            streaming = self.watch.stream and not self.watch.once and directory not in self._stream_off
+            if streaming and (record is None or record.state is LedgerState.pending or directory in self._live):
+                self._stream_frames(seen, ledger)
             if not self._complete(seen, now, later_sibling.get(directory, False)):
                 waiting += 1
+                continue
+            if directory in self._live and self._finish_live(seen, ledger):
                 continue
             if record is not None and record.state is LedgerState.done and record.signature != signature:
                 self.say(
@@ -269,6 +288,73 @@ class Watcher:
             ready.append(seen)
         self.summary.waiting = waiting
         return ready, waiting
+
+    # -- watch --stream: encode while the episode is recorded ----------------------------
+
+    def _stream_frames(self, seen: _Seen, ledger: Ledger) -> None:
+        """Feed the episode's next frames, in numeric order and only once each is complete."""
+        directory = seen.source.directory
+        numbered = frames_by_number(directory)
+        live = self._live.get(directory)
+        if live is None:
+            if not numbered:
+                return
+            first = min(numbered)
+            try:
+                header = image_header_of_bytes(numbered[first].read_bytes())
+            except (InputError, OSError):
+                return  # the first frame is still being written
+            same_as_encode = self.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
+            encoder = StreamEncoder(
+                seen.source.output, header.width, header.height, self.options.fps, images=True,
+                camera=seen.source.camera, episode=seen.source.episode, ffmpeg_binary=self.ffmpeg, plan=self.plan,
+                on_warning=self.say, **same_as_encode,
+            )  # fmt: skip
+            live = self._live[directory] = _Live(
+                encoder, first, self.tracker.add(seen.source.episode, seen.source.camera)
+            )
+            ledger.put(EpisodeRecord(source=directory, output=seen.source.output, camera=seen.source.camera,
+                                     episode=seen.source.episode, signature=seen.signature,
+                                     state=LedgerState.encoding))  # fmt: skip
+        while live.next_number in numbered:
+            try:
+                data = numbered[live.next_number].read_bytes()
+                header = image_header_of_bytes(data)
+            except (InputError, OSError):
+                return  # not complete yet: next time
+            if (header.width, header.height) != (live.encoder.width, live.encoder.height):
+                self._fall_back(directory, f"frame {live.next_number} is {header.width}x{header.height}")
+                return
+            live.encoder.add_image(data)
+            live.next_number += 1
+
+    def _finish_live(self, seen: _Seen, ledger: Ledger) -> bool:
+        """The episode is complete: close its stream if every frame went in; else let the batch path take it."""
+        directory = seen.source.directory
+        live = self._live[directory]
+        self._stream_frames(seen, ledger)
+        numbered = frames_by_number(directory)
+        if numbered and max(numbered) >= live.next_number:
+            self._fall_back(directory, f"frame {live.next_number} is missing, late or incomplete")
+            return False
+        del self._live[directory]
+        result = live.encoder.close()
+        self.tracker.finish(live.job_id, result)
+        if result.status is not JobStatus.done:
+            self._stream_off.add(directory)
+            self.say(f"{directory}: streaming failed ({result.reason}); encoding it from its files instead")
+            return False
+        record = ledger.get(directory)
+        if record is not None:
+            self._record_result(ledger, record, result, seen.signature)
+        return True
+
+    def _fall_back(self, directory: Path, why: str) -> None:
+        live = self._live.pop(directory)
+        live.encoder.abort()
+        self.tracker.forget(live.job_id)
+        self._stream_off.add(directory)
+        self.say(f"{directory}: {why}; encoding it from its files when it is complete")
 
     def _refuse_after_deletion(self, ledger: Ledger, record: EpisodeRecord, signature: FrameSignature) -> None:
         """New frames in an episode whose encoded frames were deleted: redoing would lose the first part."""
@@ -346,13 +432,17 @@ class Watcher:
             ledger.put(record)
             self.summary.failed += 1
             return
-        result = future.result()
+        self._record_result(ledger, record, future.result(), signature)
+
+    def _record_result(
+        self, ledger: Ledger, record: EpisodeRecord, result: JobResult, signature: FrameSignature
+    ) -> None:
         record.signature = signature
         if result.status is JobStatus.done:
             record.state, record.reason, record.encode_seconds = LedgerState.done, None, result.seconds
             self.summary.done += 1
             if self.watch.delete_frames:
-                record.frames_deleted = self._delete_frames(directory, signature)
+                record.frames_deleted = self._delete_frames(record.source, signature)
         else:
             record.state, record.reason = LedgerState.failed, result.reason
             self.summary.failed += 1
@@ -389,6 +479,14 @@ class Watcher:
                 ledger.put(record)
 
     def _shutdown(self, ledger: Ledger, pool: EncoderPool, drain: bool) -> None:
+        for directory, live in list(self._live.items()):  # their frames are on disk: redone next time
+            live.encoder.abort()
+            self.tracker.forget(live.job_id)
+            record = ledger.get(directory)
+            if record is not None:
+                record.state = LedgerState.pending
+                ledger.put(record)
+        self._live.clear()
         try:
             pool.close(wait=drain, cancel_queued=True)
         except KeyboardInterrupt:

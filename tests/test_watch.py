@@ -39,9 +39,10 @@ def record(root: Path, episodes: int, *args: str, first: int = 0) -> str:
 
 
 def videos(root: Path) -> list[str]:
-    return (
-        sorted(str(p.relative_to(root)) for p in (root / "videos").rglob("*.mp4")) if (root / "videos").exists() else []
-    )
+    """Final videos only: hidden temporary or streaming files do not count."""
+    if not (root / "videos").exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in (root / "videos").rglob("*.mp4") if not p.name.startswith("."))
 
 
 def wait_for_videos(root: Path, count: int, process: subprocess.Popen[str] | None = None, timeout: float = 40) -> None:
@@ -263,3 +264,29 @@ def test_watching_an_episode_folder_itself_is_refused(tmp_path, make_frames):
     outcome = run_encodectl("watch", tmp_path / "ep", "--once")
     assert outcome.exit_code == 2 and "holds frames itself; watch the folder above it" in outcome.stderr
     assert not (tmp_path / "ep" / ".encodectl").exists()
+
+
+@pytest.mark.parametrize("writes", ["atomic", "partial"])
+def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
+    watcher = start_watch(tmp_path, "--stream")
+    record(tmp_path, 2, *(["--partial-writes"] if writes == "partial" else []))
+    wait_for_videos(tmp_path, 4, watcher)
+    code, _, err = stop(watcher)
+    assert code == 130, err
+    assert_exactly_one_verified_video_per_episode(tmp_path, 2, 15, decoded)
+    assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
+
+
+def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decoded):
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold")
+    try:
+        make_frames(episode, 5)
+        time.sleep(0.5)
+        make_frames(episode, 5, start_number=6)  # frame 5 never comes
+        video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+        wait_for(lambda: video.exists(), what="video")
+    finally:
+        err = stop(watcher)[2]
+    assert "frame 5 is missing, late or incomplete; encoding it from its files" in err
+    assert decoded(video).frames == 11  # the gap held, as --on-gap hold asks
