@@ -268,7 +268,6 @@ def _run_stream(
     """Stream each camera's frames straight into a StreamEncoder; the recorder waits only for close()."""
     arrays = [decode_loop(ffmpeg_binary, loop) for loop in loops]
     height, width = arrays[0][0].shape[:2]
-    period = float(1 / options.fps)
     for episode in range(options.episodes):
         encoders = [
             StreamEncoder(
@@ -284,18 +283,12 @@ def _run_stream(
             )
             for camera in cameras
         ]
-        started, missed = time.monotonic(), 0
-        for index in range(frames):
-            delay = started + index * period - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            elif -delay > period:
-                missed += 1
+
+        def add(index: int, encoders: list[StreamEncoder] = encoders) -> None:
             for encoder, frames_of_camera in zip(encoders, arrays, strict=True):
                 encoder.add_frame(frames_of_camera[index % len(frames_of_camera)])
-        remaining = started + frames * period - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
+
+        missed = in_real_time(frames, options.fps, add)
         closing = time.perf_counter()
         jobs.extend(encoder.close() for encoder in encoders)
         waited = time.perf_counter() - closing
@@ -339,6 +332,18 @@ def _record_episode(
     root: Path, episode: int, cameras: list[str], loops: list[FrameLoop], frames: int, fps: Fraction
 ) -> int:
     """Write one episode's frames in real time; return how many frame deadlines were missed."""
+
+    def write(index: int) -> None:
+        for loop, camera in zip(loops, cameras, strict=True):
+            loop.write(root / "images" / camera / f"episode_{episode:06d}" / f"frame_{index:06d}.png", index)
+
+    return in_real_time(frames, fps, write)
+
+
+def in_real_time(frames: int, fps: Fraction, produce: Callable[[int], None]) -> int:
+    """Call produce(i) for each frame at its due time i/fps, like a camera; return the deadlines missed.
+
+    The episode lasts its full length whatever the last frame took."""
     started = time.monotonic()
     missed = 0
     period = float(1 / fps)
@@ -348,9 +353,7 @@ def _record_episode(
             time.sleep(delay)
         elif -delay > period:
             missed += 1
-        for loop, camera in zip(loops, cameras, strict=True):
-            loop.write(root / "images" / camera / f"episode_{episode:06d}" / f"frame_{index:06d}.png", index)
-    # The recording of an episode lasts its full length, whatever the last frame's write took.
+        produce(index)
     remaining = started + frames * period - time.monotonic()
     if remaining > 0:
         time.sleep(remaining)
