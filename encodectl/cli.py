@@ -22,6 +22,7 @@ from rich.live import Live
 
 from . import __version__
 from .benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
+from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
@@ -256,6 +257,14 @@ def encode(
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
+    executor: Annotated[
+        str,
+        typer.Option(help="local (this machine's pool), dask (a LocalCluster), or dask:ADDRESS (an existing one)."),
+    ] = "local",
+    gpu_resource: Annotated[
+        str | None,
+        typer.Option(help="With dask: GPU jobs need this worker resource (workers started with --resources NAME=N)."),
+    ] = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
@@ -274,11 +283,23 @@ def encode(
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
         sources = discover(paths, options.output)
-        plan = plan_encoder(options, binary)
-        announce_plan(plan, json_output)
+        kind, address = parse_executor(executor)
+        plan = None
+        if kind == "local":
+            plan = plan_encoder(options, binary)
+            announce_plan(plan, json_output)
         started = time.perf_counter()
         with _run_display(enabled=not json_output and not dry_run, several=len(sources) > 1) as tracker:
-            results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
+            if kind == "dask":
+
+                def say(message: str) -> None:
+                    if not json_output:
+                        stderr.print(f"encodectl: {message}", markup=False, highlight=False, soft_wrap=True)
+
+                results = encode_on_dask(sources, options, binary, address=address, tracker=tracker,
+                                         gpu_resource=gpu_resource, say=say)  # fmt: skip
+            else:
+                results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:

@@ -300,6 +300,7 @@ class JobResult(BaseModel):
     source_format: str | None = None
     encoder: str | None = None
     fallback: str | None = None  # why the job did not run on the encoder first chosen
+    worker: str | None = None  # the Dask worker that ran it (--executor dask)
     seconds: float = 0.0
     size_bytes: int = 0
     notes: list[str] = []

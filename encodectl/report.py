@@ -74,6 +74,8 @@ def result_line(result: JobResult) -> str:
     notes = f" ({'; '.join(result.notes)})" if result.notes else ""
     if result.fallback:
         notes += f" [fallback: {result.fallback}]"
+    if result.worker:
+        notes += f" [worker {result.worker}]"
     return (
         f"{head} -> {result.output} [{result.frames} frames, {result.encoder}, "
         f"{result.seconds:.2f} s{speed}, {human_size(result.size_bytes)}]{notes}"

@@ -1,0 +1,85 @@
+"""--executor dask on a real LocalCluster (2 worker processes): verified videos, a killed worker, GPU tags."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from encodectl.dask_executor import encode_on_dask
+from encodectl.errors import UsageError
+from encodectl.layout import discover
+from encodectl.models import EncodeOptions, JobStatus
+from encodectl.synthetic import write_dataset
+
+from .conftest import files_in, run_encodectl
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
+        yield local
+
+
+def test_dask_executor_encodes_and_verifies(tmp_path, ffmpeg_binary, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=2, episodes=2, frames=6)
+    bad = tmp_path / "images" / "observation.images.top" / "episode_000001" / "frame_000003.png"
+    bad.unlink()  # a gap: refused on the client, never sent
+    outcome = run_encodectl("encode", tmp_path, "--executor", "dask", "--json", timeout=180)
+    assert outcome.exit_code == 1, outcome.stderr
+    results = json.loads(outcome.stdout)["results"]
+    statuses = {(r["camera"], r["episode"]): r["status"] for r in results}
+    assert list(statuses.values()).count("done") == 3
+    assert statuses[("observation.images.top", "episode_000001")] == "failed"
+    for result in results:
+        if result["status"] == "done":
+            assert result["worker"].startswith("tcp://") and result["encoder"] == "libx264"
+            assert decoded(result["output"]).frames == 6
+        else:
+            assert result["worker"] is None and "missing from the numbering" in result["reason"]
+
+
+def test_a_killed_worker_s_job_is_redone_elsewhere(tmp_path, ffmpeg_binary, cluster, decoded):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=4, frames=90, size=(320, 240))
+    sources = discover([tmp_path])
+    options = EncodeOptions(device="cpu", preset="slow")
+    with distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+
+        def kill_one_worker() -> None:
+            deadline = time.monotonic() + 30
+            while not list(tmp_path.rglob(".*.partial")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.kill(next(iter(pids.values())), signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        results = encode_on_dask(sources, options, ffmpeg_binary, address=cluster.scheduler_address)
+        killer.join()
+    assert [r.status for r in results] == [JobStatus.done] * 4
+    for result in results:
+        assert decoded(result.output).frames == 90
+    assert not any(name.endswith(".partial") for name in files_in(tmp_path))
+
+
+def test_gpu_job_without_a_gpu_worker_fails_at_once(tmp_path, ffmpeg_binary, cluster):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=4)
+    started = time.monotonic()
+    with pytest.raises(UsageError, match="no Dask worker offers the resource NVENC"):
+        encode_on_dask(discover([tmp_path]), EncodeOptions(device="gpu"), ffmpeg_binary,
+                       address=cluster.scheduler_address, gpu_resource="NVENC")  # fmt: skip
+    assert time.monotonic() - started < 60  # it did not wait for a GPU worker that will never come
+
+
+def test_missing_dask_is_a_clear_error(tmp_path, ffmpeg_binary, monkeypatch):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=2)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(UsageError, match=r"--executor dask needs dask's distributed scheduler: pip install"):
+        encode_on_dask(discover([tmp_path]), EncodeOptions(), ffmpeg_binary)
