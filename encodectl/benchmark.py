@@ -142,7 +142,13 @@ def run_bench(
     try:
         loops = _frame_loops(options, ffmpeg_binary, scratch / "loops")
         for mode in options.modes:
-            results.append(_run_mode(mode, options, ffmpeg_binary, encode_options, loops, scratch / mode.value, say))
+            try:
+                results.append(
+                    _run_mode(mode, options, ffmpeg_binary, encode_options, loops, scratch / mode.value, say)
+                )
+            except EncodectlError as error:  # one mode failing must not cost the others their numbers
+                say(f"{mode.value}: failed: {error.message}")
+                results.append(ModeResult(mode=mode, available=True, failed=1, reason=f"failed: {error.message}"))
             if options.keep is None:
                 shutil.rmtree(scratch / mode.value, ignore_errors=True)
     finally:
@@ -292,8 +298,11 @@ def _run_stream(
         closing = time.perf_counter()
         jobs.extend(encoder.close() for encoder in encoders)
         waited = time.perf_counter() - closing
-        result.episodes.append(EpisodeMeasure(episode=episode, blocked_s=waited, encode_s=waited,
+        blocked = waited + sum(encoder.stats.blocked_seconds for encoder in encoders)
+        # The encoder works during the recording: its time is the episode's plus what close() waited.
+        result.episodes.append(EpisodeMeasure(episode=episode, blocked_s=blocked, encode_s=options.seconds + waited,
                                               missed_deadlines=missed))  # fmt: skip
+        result.until_verified_s = waited
 
 
 def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray[Any, Any]]:

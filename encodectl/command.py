@@ -156,10 +156,15 @@ def build_stream_command(
         "c:v": settings.encoder,
         "g": str(settings.gop),
         "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+        "flush_packets": "1",  # each finished fragment reaches the file at once, not when a buffer fills
         "video_track_timescale": str(mp4_timescale(fps)),
         "f": "mp4",
         **_passthrough_timing(ffmpeg_binary),
         **settings.arguments,
     }
+    if settings.encoder == "libx264":
+        # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
+        # within half a keyframe interval (x264's presets hold up to 60 frames back).
+        output_options["rc-lookahead"] = str(max(1, settings.gop // 2))
     output = video.output(str(target.absolute()), an=None, **output_options)
     return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]

@@ -71,6 +71,8 @@ def result_line(result: JobResult) -> str:
     if result.status in (JobStatus.failed, JobStatus.skipped):
         return f"{head}: {result.reason}"
     speed = f", {result.frames / result.seconds:.0f} fps" if result.seconds > 0 else ""
+    if result.latency_s is not None:
+        speed += f", verified {result.latency_s:.2f} s after the last frame"
     notes = f" ({'; '.join(result.notes)})" if result.notes else ""
     if result.fallback:
         notes += f" [fallback: {result.fallback}]"
@@ -326,14 +328,14 @@ def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
     )
     for column in ("mode", "encoder", "blocked / episode", "encode / episode", "all verified after",
                    "encode fps", "speed", "bitrate", "PSNR / SSIM", "missed deadlines"):  # fmt: skip
-        measured.add_column(column, no_wrap=True)
+        measured.add_column(column, no_wrap=True, min_width=len(column) if column != "mode" else 12)
     guide = Table(
         title=f"The guide's table, measured here (encoding time also scaled x{scale:g} to the guide's 90-s episode)",
         title_justify="left",
         box=box_style,
     )
     for column in ("Mode", "Encoding time", "Recording impact", "Total episode time", "Guide claims (90-s episode)"):
-        guide.add_column(column, no_wrap=True)
+        guide.add_column(column, no_wrap=True, min_width=12 if column == "Mode" else None)
     for result in report.results:
         claim = " · ".join(part for part in GUIDE_CLAIMS[result.mode] if part)
         if not result.available:
@@ -374,7 +376,11 @@ def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
 
 def bench_notes(report: BenchReport) -> list[str]:
     """Why a mode was unavailable or ran on the CPU, and any failed video: said in full, once."""
-    notes = [f"{r.mode.value}: unavailable: {r.reason}" for r in report.results if not r.available]
+    by_reason: dict[str, list[str]] = {}
+    for r in report.results:
+        if not r.available:
+            by_reason.setdefault(r.reason or "", []).append(r.mode.value)
+    notes = [f"{', '.join(modes)}: unavailable: {reason}" for reason, modes in by_reason.items()]
     notes += [f"{r.mode.value}: {r.reason}" for r in report.results if r.available and r.reason]
     return notes + [f"{r.mode.value}: {r.failed} video(s) failed" for r in report.results if r.failed]
 

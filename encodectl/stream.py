@@ -41,6 +41,7 @@ from .runner import commit_file, process_alive
 from .verify import check_expected, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
+STREAM_END_TIMEOUT_S = 600.0
 _STOP = object()
 
 
@@ -152,6 +153,8 @@ class StreamEncoder:
             raise UsageError(f"{call} after close() or abort()")
         if self._error is not None:
             raise EncodeError(self._error)
+        if not self._writer.is_alive():
+            raise EncodeError("the stream's writer has stopped")
 
     def _enqueue(self, data: bytes) -> None:
         with self._lock:
@@ -178,7 +181,8 @@ class StreamEncoder:
             raise UsageError("close() called twice")
         self._closed = True
         last_frame = time.perf_counter()
-        self._queue.put(_STOP)
+        if self._writer.is_alive():
+            self._queue.put(_STOP)
         self._writer.join()
         result = JobResult(
             source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
@@ -187,6 +191,8 @@ class StreamEncoder:
             encoder=self._settings.encoder, fallback=self._fallback,
         )  # fmt: skip
         try:
+            if self.stats.frames_added == 0:
+                raise EncodeError("no frames were added to this stream")
             if self._error is not None:
                 raise EncodeError(self._error)
             self._finish()
@@ -194,16 +200,28 @@ class StreamEncoder:
             self.fragmented.unlink(missing_ok=True)
         except EncodectlError as error:
             result.status, result.reason = JobStatus.failed, error.message
-            if self.fragmented.exists():
-                result.notes.append(f"what was encoded is kept in {self.fragmented}; `encodectl recover` salvages it")
+            self._hand_over_for_recovery(result)
         finally:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
-        result.seconds = time.perf_counter() - last_frame  # last frame -> verified video
+        now = time.perf_counter()
+        result.latency_s = now - last_frame
+        result.seconds = now - self._started  # the whole stream: frames arrive in real time
         if self.stats.spilled:
             result.notes.append(f"{self.stats.spilled} frame(s) spilled to disk while the encoder caught up")
         if self.stats.blocked_calls:
-            result.notes.append(f"add_frame waited {self.stats.blocked_calls} time(s) for the encoder")
+            result.notes.append(
+                f"add_frame waited {self.stats.blocked_calls} time(s), {self.stats.blocked_seconds:.2f} s in all"
+            )
         return result
+
+    def _hand_over_for_recovery(self, result: JobResult) -> None:
+        """A failed stream's fragments get a name without a live process id, so `recover` takes them now."""
+        if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
+            self.fragmented.unlink(missing_ok=True)
+            return
+        kept = self.output.with_name(f".{self.output.name}.failed-{secrets.token_hex(3)}{STREAM_SUFFIX}")
+        self.fragmented.replace(kept)
+        result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
 
     def abort(self) -> None:
         """Stop at once and remove everything this stream wrote."""
@@ -254,25 +272,44 @@ class StreamEncoder:
         return process
 
     def _write_loop(self) -> None:
-        while True:
-            item = self._next_frame()
-            if item is _STOP:
-                break
-            assert isinstance(item, bytes)
-            if self._error is None:
-                self._feed(item)
-        self._end_process()
+        """Feed ffmpeg until the stop sign; whatever goes wrong, the stream ends and says why."""
+        try:
+            while True:
+                item = self._next_frame()
+                if item is _STOP:
+                    break
+                assert isinstance(item, bytes)
+                if self._error is None:
+                    self._feed(item)
+        except Exception as error:  # noqa: BLE001 - the recorder must hear of it, not lose a thread
+            self._error = self._error or f"stream writer failed: {type(error).__name__}: {error}"
+            self._drain_until_stop()
+        finally:
+            self._end_process()
+
+    def _drain_until_stop(self) -> None:
+        """Keep taking frames (so a blocked add_frame or close() returns) until the stop sign."""
+        while not self._stop_seen:
+            try:
+                if self._queue.get(timeout=0.05) is _STOP:
+                    return
+            except queue.Empty:
+                if self._closed:
+                    return
 
     def _next_frame(self) -> object:
         """Memory first; once it is empty, the spilled frames in order (they were all added later)."""
         while True:
+            spilled: Path | None = None
             with self._lock:
                 if self._queue.empty() and self._spill_next < len(self._spilled):
-                    path = self._spilled[self._spill_next]
+                    spilled = self._spilled[self._spill_next]
                     self._spill_next += 1
-                    data = path.read_bytes()
-                    path.unlink()
-                    return data
+            if spilled is not None:  # read outside the lock: add_frame must not wait for the disk
+                data = spilled.read_bytes()
+                spilled.unlink()
+                return data
+            with self._lock:
                 if self._queue.empty() and self._spilling:
                     self._spilling = False  # caught up: new frames may use memory again
                 if self._stop_seen and self._queue.empty():
@@ -296,35 +333,58 @@ class StreamEncoder:
             self._on_encoder_death()
             return
         self.stats.frames_written += 1
-        if self._replay is not None and self.stats.frames_written >= 2 * self._settings.gop and self._has_fragment():
-            self._replay = None  # the encoder works: no need to keep frames for a restart
+        if self._replay is not None and (
+            (self.stats.frames_written >= 2 * self._settings.gop and self._has_fragment())
+            or len(self._replay) >= self.capacity  # the replay counts against the buffer's memory too
+        ):
+            self._replay = None  # the encoder works (or memory says enough): no restart from here on
 
     def _on_encoder_death(self) -> None:
+        reason = self._exit_reason(self._process.wait())
+        if not self._restart_on_cpu(reason):
+            self._error = reason
+
+    def _restart_on_cpu(self, reason: str) -> bool:
+        """A hardware encoder that failed before proving itself: redo every frame so far on the CPU."""
+        if self._aborted or self._replay is None or self.plan.fallback is None:
+            return False
+        self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+        self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
+        self.fragmented.unlink(missing_ok=True)
+        self._process = self._start(self._settings)
+        self.stats.frames_written = 0
+        for data in replay:
+            self._feed(data)
+        return True
+
+    def _exit_reason(self, returncode: int) -> str:
         stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-        self._process.wait()
-        reason = f"{self._settings.encoder} failed: {meaningful_error(stderr.splitlines())}"
-        if self._replay is not None and self.plan.fallback is not None:
-            # The hardware encoder failed before it had proved itself: redo what it had on the CPU.
-            self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
-            self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
-            self.fragmented.unlink(missing_ok=True)
-            self._process = self._start(self._settings)
-            self.stats.frames_written = 0
-            for data in replay:
-                self._feed(data)
-            return
-        self._error = reason
+        if self._process.stderr is not None:
+            self._process.stderr.close()
+        cause = meaningful_error(stderr.splitlines()) if stderr.strip() else "no message"
+        return f"{self._settings.encoder} failed (exit {returncode}): {cause}"
 
     def _end_process(self) -> None:
-        if self._process.stdin is not None:
-            with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
-                self._process.stdin.close()
-        returncode = self._process.wait()
-        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-        if returncode != 0 and self._error is None and not self._aborted:
-            self._error = (
-                f"{self._settings.encoder} failed (exit {returncode}): {meaningful_error(stderr.splitlines())}"
-            )
+        while True:
+            if self._process.stdin is not None:
+                with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
+                    self._process.stdin.close()
+            try:
+                returncode = self._process.wait(timeout=STREAM_END_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                returncode = self._process.wait()
+                self._error = self._error or f"ffmpeg did not finish within {STREAM_END_TIMEOUT_S:.0f} s"
+            if returncode == 0 or self._aborted:
+                if self._process.stderr is not None:
+                    self._process.stderr.close()
+                return
+            reason = self._exit_reason(returncode)
+            # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
+            if self._error is None and self._restart_on_cpu(reason):
+                continue
+            self._error = self._error or reason
+            return
 
     def _has_fragment(self) -> bool:
         try:

@@ -92,6 +92,7 @@ class _Live:
 
     def __init__(self, encoder: StreamEncoder, next_number: int, job_id: int) -> None:
         self.encoder = encoder
+        self.start = next_number  # the first frame number it took; nothing below may appear later
         self.next_number = next_number
         self.job_id = job_id
 
@@ -149,14 +150,19 @@ class Watcher:
             self._reconcile(ledger)
             if not self.watch.poll and not self.watch.once:
                 threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
+            drain = self.watch.drain
             try:
                 self._loop(ledger, pool)
             except KeyboardInterrupt:
                 self.summary.interrupted = True
                 running = sum(future.running() for future, _ in self._running.values())
-                what = "letting them finish (Ctrl-C again to cancel them)" if self.watch.drain else "cancelling them"
+                what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
                 self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
-            self._shutdown(ledger, pool, drain=self.watch.drain)
+            except BaseException:
+                drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
+                raise
+            finally:
+                self._shutdown(ledger, pool, drain=drain)
             self._report_unfinished(ledger)
         finally:
             self._events_stop.set()
@@ -316,6 +322,9 @@ class Watcher:
             ledger.put(EpisodeRecord(source=directory, output=seen.source.output, camera=seen.source.camera,
                                      episode=seen.source.episode, signature=seen.signature,
                                      state=LedgerState.encoding))  # fmt: skip
+        if numbered and min(numbered) < live.start:
+            self._fall_back(directory, f"frame {min(numbered)} arrived after frame {live.start} had been encoded")
+            return
         while live.next_number in numbered:
             try:
                 data = numbered[live.next_number].read_bytes()
@@ -325,7 +334,11 @@ class Watcher:
             if (header.width, header.height) != (live.encoder.width, live.encoder.height):
                 self._fall_back(directory, f"frame {live.next_number} is {header.width}x{header.height}")
                 return
-            live.encoder.add_image(data)
+            try:
+                live.encoder.add_image(data)
+            except EncodectlError as error:  # its encoder died: this episode only, from its files
+                self._fall_back(directory, f"streaming failed ({error.message})")
+                return
             live.next_number += 1
 
     def _finish_live(self, seen: _Seen, ledger: Ledger) -> bool:
@@ -333,8 +346,11 @@ class Watcher:
         directory = seen.source.directory
         live = self._live[directory]
         self._stream_frames(seen, ledger)
+        if directory not in self._live:  # _stream_frames fell back
+            return False
         numbered = frames_by_number(directory)
-        if numbered and max(numbered) >= live.next_number:
+        if set(numbered) != set(range(live.start, live.next_number)):
+            # Every frame on disk, and only those, must be in the stream; else the files decide.
             self._fall_back(directory, f"frame {live.next_number} is missing, late or incomplete")
             return False
         del self._live[directory]

@@ -61,7 +61,7 @@ def record_camera(camera: str, index: int, args: argparse.Namespace, plan_cache:
             add_times.extend(local)
             log.append(
                 f"{camera}/episode_{episode:06d}: {result.status.value}, {result.frames} frames, "
-                f"last frame -> verified video {result.seconds:.2f} s, {result.size_bytes / 1e6:.1f} MB"
+                f"last frame -> verified video {result.latency_s or 0:.2f} s, {result.size_bytes / 1e6:.1f} MB"
                 + (f"; {'; '.join(result.notes)}" if result.notes else "")
             )
             print(log[-1], flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -110,11 +111,11 @@ def test_sigkill_mid_stream_then_recover(tmp_path):
     output = tmp_path / "cam" / "episode.mp4"
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "45"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
     written = int(process.stdout.readline())
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)  # the recorder and its ffmpeg die together, as in a power cut
     process.wait()
     assert written == 45
     assert not output.exists()
@@ -125,11 +126,43 @@ def test_sigkill_mid_stream_then_recover(tmp_path):
     assert outcome.exit_code == 0, outcome.stderr
     (recovered,) = json.loads(outcome.stdout)
     assert recovered["status"] == "recovered" and Path(recovered["output"]) == output
-    # Keyframe every 10 frames: at most the fragment being written is lost.
-    assert 35 <= recovered["frames"] <= 45
+    # Keyframe every 10 frames: lost are the fragment being written and the frames still inside the
+    # encoder (its lookahead and frame threads), about two keyframe intervals at most.
+    assert 45 - 2 * 10 <= recovered["frames"] < 45
     brightness = mean_brightness(output)
     assert len(brightness) == recovered["frames"]
     assert brightness == sorted(brightness)
     assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
     again = run_encodectl("recover", tmp_path)
     assert again.exit_code == 0 and "nothing to recover" in again.stdout
+
+
+def test_short_stream_on_a_failing_hardware_encoder_still_falls_back(tmp_path, fake_gpu, monkeypatch):
+    from encodectl.ffmpeg_binary import find_ffmpeg
+
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    for index in range(5):  # few enough to fit in the pipe before the failure shows
+        encoder.add_frame(gray(index * 40))
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert (result.encoder, result.frames) == ("libx264", 5)
+    assert len(mean_brightness(tmp_path / "x.mp4")) == 5
+
+
+def test_a_failed_stream_is_handed_over_to_recover_at_once(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", gop=5)
+    for index in range(30):
+        encoder.add_frame(gray(index * 8))
+    deadline = __import__("time").monotonic() + 10
+    while encoder.stats.frames_written < 30 and __import__("time").monotonic() < deadline:
+        __import__("time").sleep(0.05)
+    __import__("time").sleep(0.5)
+    os.kill(encoder._process.pid, signal.SIGKILL)  # the encoder dies under a live recorder
+    result = encoder.close()
+    assert result.status is JobStatus.failed and "exit -9" in (result.reason or "")
+    assert any("failed-" in note and "encodectl recover" in note for note in result.notes)
+    outcome = run_encodectl("recover", tmp_path, "--json")  # this process is alive: recover must not wait for it
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and recovered["frames"] > 0
+    assert (tmp_path / "x.mp4").exists()

@@ -290,3 +290,23 @@ def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decod
         err = stop(watcher)[2]
     assert "frame 5 is missing, late or incomplete; encoding it from its files" in err
     assert decoded(video).frames == 11  # the gap held, as --on-gap hold asks
+
+
+def test_watch_stream_takes_a_frame_that_arrives_before_its_predecessor(tmp_path, make_frames, decoded):
+    # Recorders that save frames from several threads can finish frame 1 before frame 0.
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    episode.mkdir(parents=True)
+    watcher = start_watch(tmp_path, "--stream", "--marker", "DONE")
+    try:
+        make_frames(tmp_path / "staging", 12)
+        (tmp_path / "staging" / "frame_000001.png").rename(episode / "frame_000001.png")
+        time.sleep(1.0)
+        for path in sorted((tmp_path / "staging").glob("*.png")):
+            path.rename(episode / path.name)
+        (episode / "DONE").touch()
+        video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+        wait_for(lambda: video.exists(), what="video")
+    finally:
+        err = stop(watcher)[2]
+    assert decoded(video).frames == 12
+    assert "frame 0 arrived after frame 1 had been encoded" in err
