@@ -17,7 +17,6 @@ from .errors import (
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
 from .pool import EncoderPool
-from .stream import BufferPolicy, StreamEncoder
 
 __all__ = [
     "BufferPolicy",
@@ -40,3 +39,12 @@ __all__ = [
     "__version__",
     "encode",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # StreamEncoder needs numpy; load it on first use so the CLI starts fast.
+    if name in ("StreamEncoder", "BufferPolicy"):
+        from . import stream
+
+        return getattr(stream, name)
+    raise AttributeError(f"module 'encodectl' has no attribute {name!r}")

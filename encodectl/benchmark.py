@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import BaseModel
 
 from .encoder_choice import EncoderPlan, plan_encoder
@@ -37,8 +36,12 @@ from .layout import source_below
 from .models import Device, EncodeOptions, FFmpegBinary, FrameRate, JobResult, JobStatus, Mode
 from .pool import EncoderPool, cpu_count
 from .quality import QualityScore, measure_quality
-from .stream import StreamEncoder
 from .synthetic import CAMERA_KEYS, FrameLoop
+
+if TYPE_CHECKING:  # numpy and the stream encoder load only when a stream mode runs
+    import numpy as np
+
+    from .stream import StreamEncoder
 
 
 class BenchMode(StrEnum):
@@ -272,6 +275,8 @@ def _run_stream(
     jobs: list[JobResult],
 ) -> None:
     """Stream each camera's frames straight into a StreamEncoder; the recorder waits only for close()."""
+    from .stream import StreamEncoder
+
     arrays = [decode_loop(ffmpeg_binary, loop) for loop in loops]
     height, width = arrays[0][0].shape[:2]
     for episode in range(options.episodes):
@@ -307,6 +312,8 @@ def _run_stream(
 
 def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray[Any, Any]]:
     """The loop's encoded frames as RGB arrays, decoded once by ffmpeg (no image library needed)."""
+    import numpy as np
+
     header = image_header_of_bytes(loop.frames[0])
     width, height = header.width, header.height
     completed = subprocess.run(

@@ -54,7 +54,6 @@ from .report import (
     require_plotting,
     result_line,
 )
-from .stream import recover as recover_streams
 from .watch import Watcher, WatchOptions
 
 app = typer.Typer(
@@ -503,6 +502,8 @@ def recover(
     with handled_errors(json_output):
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
+        from .stream import recover as recover_streams  # numpy, only when needed
+
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:
             sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")

@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # numpy loads only for watch --stream
+    from .stream import StreamEncoder
 
 from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, InputError, Interrupted, UsageError
@@ -31,7 +35,6 @@ from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
 from .runner import remove_stale_temp_files
-from .stream import StreamEncoder
 from .verify import read_video
 
 BACKLOG_REPORT_EVERY_S = 10.0
@@ -310,6 +313,8 @@ class Watcher:
                 header = image_header_of_bytes(numbered[first].read_bytes())
             except (InputError, OSError):
                 return  # the first frame is still being written
+            from .stream import StreamEncoder
+
             same_as_encode = self.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
             encoder = StreamEncoder(
                 seen.source.output, header.width, header.height, self.options.fps, images=True,
