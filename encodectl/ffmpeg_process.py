@@ -68,16 +68,29 @@ def lower_priority(pid: int, nice: int) -> None:
     """Run `pid` `nice` steps below normal, so that a recorder beside it keeps its frame rate.
 
     Set from outside rather than with preexec_fn, which is unsafe once the pool has
-    threads; ffmpeg starts its worker threads after this, and they inherit it. The
-    child has a session of its own, and with Linux's autogroup scheduling a nice value
-    only counts inside its group, so the group's nice value is lowered too.
+    threads. Linux keeps a nice value per thread, so every thread the child has by now
+    is lowered; the ones it starts later inherit it. With Linux's autogroup scheduling a
+    nice value only counts inside the session's group, so the group is lowered too, but
+    only when the child has a session of its own: otherwise the group is the caller's,
+    and lowering it slows the recorder as well, while ffmpeg's threads still take whole
+    scheduler ticks from it (measured: add_frame p99 3-4 ms instead of 0.4 ms).
     """
     if not nice:
         return
+    target = os.getpriority(os.PRIO_PROCESS, 0) + nice
+    for thread in _threads_of(pid):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, thread, target)
     with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+        if os.getsid(pid) != os.getsid(0):
+            Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+
+
+def _threads_of(pid: int) -> list[int]:
+    try:
+        return [int(thread.name) for thread in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:  # not Linux, or already gone
+        return [pid]
 
 
 class FFmpegProcess:

@@ -260,7 +260,12 @@ class StreamEncoder:
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
         )
-        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
+        # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
+        # recorder does not end the encoder behind its back (close() or abort() does that).
+        process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
         if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
@@ -449,9 +454,10 @@ def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo
         stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>"
         name, _, token = stem.rpartition(".")
         pid = token.split("-", 1)[0]
-        if pid.isdigit() and process_alive(int(pid)):
+        writer = int(pid) if pid.isdigit() and process_alive(int(pid)) else _process_holding(fragmented)
+        if writer is not None:
             results.append(RecoveredVideo(fragmented=fragmented, status="in use",
-                                          reason=f"still being written by process {pid}"))  # fmt: skip
+                                          reason=f"still being written by process {writer}"))  # fmt: skip
             continue
         target = fragmented.with_name(name)
         if target.exists():
@@ -477,3 +483,14 @@ def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo
             status="recovered", reason=f"{lost} spilled frame(s) after it were never encoded" if lost else None,
         ))  # fmt: skip
     return results
+
+
+def _process_holding(path: Path) -> int | None:
+    """A process that has `path` open (Linux only): the ffmpeg of a recorder that died lives on
+    until it has written its last fragment, and that fragment must not be taken from under it."""
+    target = str(path.resolve())
+    for descriptors in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to look into
+            if any(str(descriptor.readlink()) == target for descriptor in descriptors.iterdir()):
+                return int(descriptors.parent.name)
+    return None

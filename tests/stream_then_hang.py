@@ -1,4 +1,5 @@
-"""Test helper: stream frames into a StreamEncoder, say how many, then wait to be killed (SIGKILL)."""
+"""Test helper: stream frames into a StreamEncoder, say how many and which ffmpeg has them, then wait to be
+killed (SIGKILL)."""
 
 from __future__ import annotations
 
@@ -15,5 +16,5 @@ for index in range(frames):
     encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
     time.sleep(1 / 30)
 time.sleep(1.0)  # let ffmpeg write what it has; the crash comes before close()
-print(encoder.stats.frames_written, flush=True)
+print(encoder.stats.frames_written, encoder._process.pid, flush=True)
 time.sleep(60)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -107,17 +108,37 @@ def test_hardware_encoder_failing_at_start_falls_back_without_losing_frames(tmp_
     assert len(mean_brightness(tmp_path / "x.mp4")) == 40
 
 
-def test_sigkill_mid_stream_then_recover(tmp_path):
-    output = tmp_path / "cam" / "episode.mp4"
+def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool) -> int:
+    """Run tests/stream_then_hang.py, SIGKILL it mid-episode; return how many frames reached ffmpeg."""
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "45"],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
-    written = int(process.stdout.readline())
-    os.killpg(process.pid, signal.SIGKILL)  # the recorder and its ffmpeg die together, as in a power cut
+    written, ffmpeg_pid = (int(word) for word in process.stdout.readline().split())
+    os.killpg(process.pid, signal.SIGKILL)
+    if also_ffmpeg:
+        os.kill(ffmpeg_pid, signal.SIGKILL)  # its encoder runs in a session of its own
     process.wait()
-    assert written == 45
+    deadline = time.monotonic() + 20
+    while process_running(ffmpeg_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_running(ffmpeg_pid)
+    return written
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait for a container's init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_power_cut_mid_stream_then_recover(tmp_path):
+    output = tmp_path / "cam" / "episode.mp4"
+    assert start_recorder_then_kill(tmp_path, output, also_ffmpeg=True) == 45  # recorder and encoder die at once
     assert not output.exists()
     leftovers = [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")]
     assert len(leftovers) == 1
@@ -135,6 +156,64 @@ def test_sigkill_mid_stream_then_recover(tmp_path):
     assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
     again = run_encodectl("recover", tmp_path)
     assert again.exit_code == 0 and "nothing to recover" in again.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_recorder_crash_loses_no_frame_that_reached_the_encoder(tmp_path):
+    # Only the recorder dies: its encoder sees the end of its input and writes out every frame.
+    output = tmp_path / "cam" / "episode.mp4"
+    assert start_recorder_then_kill(tmp_path, output, also_ffmpeg=False) == 45
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and recovered["frames"] == 45
+    assert mean_brightness(output) == sorted(mean_brightness(output))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_recover_leaves_a_stream_that_a_live_process_still_writes(tmp_path):
+    # The recorder named in the file is dead (no such pid), but another process has the file open,
+    # as the encoder of a crashed recorder does while it writes its last fragment.
+    fragmented = tmp_path / ".episode.mp4.999999999-abc123.stream.mp4"
+    fragmented.write_bytes(b"\0" * 100)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import sys, time; f = open({str(fragmented)!r}, 'ab'); print(1, flush=True); "
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+        outcome = run_encodectl("recover", tmp_path, "--json")
+    finally:
+        holder.kill()
+        holder.wait()
+    (result,) = json.loads(outcome.stdout)
+    assert result["status"] == "in use"
+    assert result["reason"] == f"still being written by process {holder.pid}"
+    assert fragmented.exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_the_encoder_runs_below_the_recorder_in_a_scheduling_group_of_its_own(tmp_path):
+    own_group = Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else None
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")  # the async default: low priority
+    try:
+        for index in range(30):
+            encoder.add_frame(gray(index))
+        pid = encoder._process.pid
+        assert os.getsid(pid) != os.getsid(0)
+        deadline = time.monotonic() + 10
+        task_dir = Path(f"/proc/{pid}/task")
+        while len(list(task_dir.iterdir())) == 1 and time.monotonic() < deadline:
+            time.sleep(0.02)  # ffmpeg starts its threads once the first frame is in
+        threads = [int(t.name) for t in task_dir.iterdir()]
+        assert len(threads) > 1  # ffmpeg's demuxer, filter and encoder threads: each must be lowered
+        assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {os.getpriority(os.PRIO_PROCESS, 0) + 10}
+        if own_group is not None:
+            assert Path(f"/proc/{pid}/autogroup").read_text().endswith("nice 10\n")
+            assert Path("/proc/self/autogroup").read_text() == own_group  # the recorder is not slowed
+    finally:
+        assert encoder.close().frames == 30
 
 
 def test_short_stream_on_a_failing_hardware_encoder_still_falls_back(tmp_path, fake_gpu, monkeypatch):
