@@ -116,6 +116,8 @@ class ModeResult(BaseModel):
     missed_deadlines: int = 0
     frames_due: int = 0
     failed: int = 0
+    add_frame_p99_ms: float | None = None  # stream modes: the recorder's per-frame call, 99th percentile
+    add_frame_calls: int = 0
 
     @property
     def total_episode_s(self) -> float:
@@ -279,6 +281,7 @@ def _run_stream(
 
     arrays = [decode_loop(ffmpeg_binary, loop) for loop in loops]
     height, width = arrays[0][0].shape[:2]
+    call_seconds: list[float] = []
     for episode in range(options.episodes):
         encoders = [
             StreamEncoder(
@@ -297,7 +300,9 @@ def _run_stream(
 
         def add(index: int, encoders: list[StreamEncoder] = encoders) -> None:
             for encoder, frames_of_camera in zip(encoders, arrays, strict=True):
+                called = time.perf_counter()
                 encoder.add_frame(frames_of_camera[index % len(frames_of_camera)])
+                call_seconds.append(time.perf_counter() - called)
 
         missed = in_real_time(frames, options.fps, add)
         closing = time.perf_counter()
@@ -308,6 +313,10 @@ def _run_stream(
         result.episodes.append(EpisodeMeasure(episode=episode, blocked_s=blocked, encode_s=options.seconds + waited,
                                               missed_deadlines=missed))  # fmt: skip
         result.until_verified_s = waited
+    if call_seconds:
+        call_seconds.sort()
+        result.add_frame_calls = len(call_seconds)
+        result.add_frame_p99_ms = call_seconds[int(len(call_seconds) * 0.99)] * 1000
 
 
 def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray[Any, Any]]:

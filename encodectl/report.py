@@ -382,6 +382,11 @@ def bench_notes(report: BenchReport) -> list[str]:
             by_reason.setdefault(r.reason or "", []).append(r.mode.value)
     notes = [f"{', '.join(modes)}: unavailable: {reason}" for reason, modes in by_reason.items()]
     notes += [f"{r.mode.value}: {r.reason}" for r in report.results if r.available and r.reason]
+    notes += [
+        f"{r.mode.value}: add_frame p99 {r.add_frame_p99_ms:.2f} ms over {r.add_frame_calls} calls"
+        for r in report.results
+        if r.add_frame_p99_ms is not None
+    ]
     return notes + [f"{r.mode.value}: {r.failed} video(s) failed" for r in report.results if r.failed]
 
 

@@ -75,4 +75,5 @@ def test_stream_mode_is_measured_too():
     (row,) = json.loads(outcome.stdout)["results"]
     assert row["mode"] == "stream-cpu" and row["available"] and row["failed"] == 0
     assert row["frames_encoded"] == 2 * 2 * 60
+    assert row["add_frame_calls"] == 2 * 2 * 60 and row["add_frame_p99_ms"] > 0  # measured, not judged here
     assert row["quality"]["psnr_db"] > 30
