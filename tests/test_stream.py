@@ -116,9 +116,9 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool) ->
     )  # fmt: skip
     assert process.stdout is not None
     written, ffmpeg_pid = (int(word) for word in process.stdout.readline().split())
+    if also_ffmpeg:  # first, so that it cannot see the end of its input and write out the rest
+        os.kill(ffmpeg_pid, signal.SIGKILL)  # it runs in a session of its own
     os.killpg(process.pid, signal.SIGKILL)
-    if also_ffmpeg:
-        os.kill(ffmpeg_pid, signal.SIGKILL)  # its encoder runs in a session of its own
     process.wait()
     deadline = time.monotonic() + 20
     while process_running(ffmpeg_pid) and time.monotonic() < deadline:
