@@ -10,6 +10,7 @@ every number is labelled as such.
 
 from __future__ import annotations
 
+import math
 import platform
 import shutil
 import statistics
@@ -304,7 +305,12 @@ def _run_stream(
                 encoder.add_frame(frames_of_camera[index % len(frames_of_camera)])
                 call_seconds.append(time.perf_counter() - called)
 
-        missed = in_real_time(frames, options.fps, add)
+        try:
+            missed = in_real_time(frames, options.fps, add)
+        except BaseException:  # Ctrl-C included: their ffmpegs have sessions of their own, so stop them here
+            for encoder in encoders:
+                encoder.abort()
+            raise
         closing = time.perf_counter()
         jobs.extend(encoder.close() for encoder in encoders)
         waited = time.perf_counter() - closing
@@ -316,7 +322,7 @@ def _run_stream(
     if call_seconds:
         call_seconds.sort()
         result.add_frame_calls = len(call_seconds)
-        result.add_frame_p99_ms = call_seconds[int(len(call_seconds) * 0.99)] * 1000
+        result.add_frame_p99_ms = call_seconds[math.ceil(len(call_seconds) * 0.99) - 1] * 1000  # nearest rank
 
 
 def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray[Any, Any]]:

@@ -502,13 +502,13 @@ def recover(
     with handled_errors(json_output):
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
-        from .stream import recover as recover_streams  # numpy, only when needed
+        from .recovery import recover as recover_streams
 
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:
             sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
         elif not results:
-            stdout.print(f"nothing to recover under {directory}", markup=False, highlight=False)
+            stdout.print(f"nothing to recover under {directory}", markup=False, highlight=False, soft_wrap=True)
         for result in [] if json_output else results:
             if result.status == "recovered":
                 line = f"recovered {result.output}: {result.frames} frames ({result.seconds:.2f} s)"

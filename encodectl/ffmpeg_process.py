@@ -65,7 +65,7 @@ class CancelToken:
 
 
 def lower_priority(pid: int, nice: int) -> None:
-    """Run `pid` `nice` steps below normal, so that a recorder beside it keeps its frame rate.
+    """Run `pid` `nice` steps below the caller, so that a recorder beside it keeps its frame rate.
 
     Set from outside rather than with preexec_fn, which is unsafe once the pool has
     threads. Linux keeps a nice value per thread, so every thread the child has by now
@@ -77,13 +77,13 @@ def lower_priority(pid: int, nice: int) -> None:
     """
     if not nice:
         return
-    target = os.getpriority(os.PRIO_PROCESS, 0) + nice
+    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
     for thread in _threads_of(pid):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, thread, target)
     with contextlib.suppress(OSError):
         if os.getsid(pid) != os.getsid(0):
-            Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+            _lower_group(pid, min(19, _group_nice("self") + nice))
 
 
 def _threads_of(pid: int) -> list[int]:
@@ -91,6 +91,32 @@ def _threads_of(pid: int) -> list[int]:
         return [int(thread.name) for thread in Path(f"/proc/{pid}/task").iterdir()]
     except OSError:  # not Linux, or already gone
         return [pid]
+
+
+def _group_nice(pid: int | str) -> int:
+    """The nice value of a process's autogroup ("/autogroup-123 nice 0"); 0 where there is none."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _write_group_nice(pid: int, nice: int) -> None:
+    Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+
+
+def _lower_group(pid: int, nice: int, tries: int = 30) -> None:
+    try:
+        _write_group_nice(pid, nice)
+    except BlockingIOError:
+        # Without CAP_SYS_ADMIN the kernel takes one autogroup change per 0.1 s, machine-wide, so the
+        # second of two cameras' encoders started together is refused at first: try again shortly.
+        if tries:
+            retry = threading.Timer(0.11, _lower_group, (pid, nice, tries - 1))
+            retry.daemon = True
+            retry.start()
+    except OSError:
+        pass  # no autogroup here, or the process is gone
 
 
 class FFmpegProcess:

@@ -40,8 +40,9 @@ from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
 STAGING_SUFFIX = ".frames"
-# What an interrupted run may leave beside a video: encode temp files, hold staging, stream leftovers.
-LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX, ".stream.mp4", ".spill")
+# What an interrupted encode may leave beside a video. Not a stream's files: they may hold the
+# only copy of a recording, and only `recover` (or watch, whose frames are on disk) removes them.
+LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX)
 
 
 def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
@@ -185,7 +186,10 @@ def process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie answers signals, yet it is dead: it waits only for its parent (or init) to reap it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def base_result(job: EncodeJob, status: JobStatus) -> JobResult:

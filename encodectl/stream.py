@@ -11,6 +11,7 @@ and the chosen policy applies (block the caller, or spill frames to disk).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from enum import StrEnum
 from fractions import Fraction
@@ -37,10 +39,10 @@ from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import lower_priority
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, options_from
-from .runner import commit_file, process_alive
+from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_to_mp4
+from .runner import commit_file
 from .verify import check_expected, read_video
 
-STREAM_SUFFIX = ".stream.mp4"
 STREAM_END_TIMEOUT_S = 600.0
 _STOP = object()
 
@@ -101,7 +103,7 @@ class StreamEncoder:
         self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
         token = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.fragmented = self.output.with_name(f".{self.output.name}.{token}{STREAM_SUFFIX}")
-        self._spill_dir = self.output.with_name(f".{self.output.name}.{token}.spill")
+        self._spill_dir = self.output.with_name(f".{self.output.name}.{token}{SPILL_SUFFIX}")
         self._queue: queue.Queue[object] = queue.Queue(maxsize=self.capacity)
         self._lock = threading.Lock()
         self._spilled: list[Path] = []
@@ -116,17 +118,23 @@ class StreamEncoder:
         # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
         self._replay: list[bytes] | None = [] if self.plan.primary.hardware and self.plan.fallback else None
         self._settings = self.plan.primary
+        self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self._process = self._start(self._settings)
         self._started = time.perf_counter()
+        # A daemon, so a recorder that forgets close() can still exit; _detach_open_streams
+        # makes sure the frames it already took are written out first.
         self._writer = threading.Thread(target=self._write_loop, name="encodectl-stream-writer", daemon=True)
         self._writer.start()
+        _open_streams.add(self)
 
     # -- the recorder's side -------------------------------------------------------------
 
     def add_frame(self, frame: np.ndarray[Any, Any]) -> None:
         """Queue one HxWx3 uint8 RGB frame; returns at once unless the buffer is full and the policy is block."""
         self._check_open("add_frame")
+        if not isinstance(frame, np.ndarray):
+            raise InputError(f"add_frame takes a numpy array (HxWx3 uint8 RGB), not {type(frame).__name__}")
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise InputError(
                 f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this stream "
@@ -180,6 +188,7 @@ class StreamEncoder:
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
+        _open_streams.discard(self)
         last_frame = time.perf_counter()
         if self._writer.is_alive():
             self._queue.put(_STOP)
@@ -215,17 +224,48 @@ class StreamEncoder:
         return result
 
     def _hand_over_for_recovery(self, result: JobResult) -> None:
-        """A failed stream's fragments get a name without a live process id, so `recover` takes them now."""
+        kept = self._keep_for_recovery("failed")
+        if kept is not None:
+            result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
+
+    def _keep_for_recovery(self, why: str) -> Path | None:
+        """Called once the encoder has ended: its file gets a name of its own for `recover`, which
+        takes it at once (nobody holds it any more); None when nothing was written."""
         if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
             self.fragmented.unlink(missing_ok=True)
-            return
-        kept = self.output.with_name(f".{self.output.name}.failed-{secrets.token_hex(3)}{STREAM_SUFFIX}")
+            return None
+        kept = self.output.with_name(f".{self.output.name}.{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
         self.fragmented.replace(kept)
-        result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
+        return kept
+
+    def detach(self) -> Path | None:
+        """End the stream without finishing the video: every frame added so far (spilled ones too) is
+        written out, and the fragmented MP4 is left for `encodectl recover`, which returns its path.
+
+        For an episode that ended badly: a `with` block does this when an exception leaves it, and
+        so does the interpreter's exit for a stream that was never closed. A recorder's crash must
+        not cost the frames it had already recorded; whether they make a complete episode is the
+        recorder's call, so the video is not finished under its final name."""
+        if self._closed:
+            return None
+        self._closed = True
+        _open_streams.discard(self)
+        if self._writer.is_alive():
+            self._queue.put(_STOP)
+        self._writer.join()
+        shutil.rmtree(self._spill_dir, ignore_errors=True)
+        kept = self._keep_for_recovery("detached")
+        if kept is not None:
+            self._warn(
+                f"{self.output.name} was not closed: its {self.stats.frames_written} frame(s) are kept in {kept}; "
+                "`encodectl recover` finishes it"
+            )
+        return kept
 
     def abort(self) -> None:
         """Stop at once and remove everything this stream wrote."""
         self._closed = self._aborted = True
+        _open_streams.discard(self)
         self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
         self._process.kill()
         self._process.wait()
@@ -237,6 +277,7 @@ class StreamEncoder:
                     break
         self._queue.put(_STOP)
         self._writer.join(timeout=10)
+        self._release_fragment()
         self.fragmented.unlink(missing_ok=True)
         shutil.rmtree(self._spill_dir, ignore_errors=True)
 
@@ -245,7 +286,7 @@ class StreamEncoder:
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is not None:
-            self.abort()
+            self.detach()
         elif not self._closed:
             self.close()
 
@@ -260,12 +301,15 @@ class StreamEncoder:
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
         )
+        self._release_fragment()
+        self._fragment_lock = hold_stream_file(self.fragmented)
         # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
         # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
         # recorder does not end the encoder behind its back (close() or abort() does that).
         process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=(self._fragment_lock,),
+        )  # fmt: skip
         lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
         if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
@@ -383,13 +427,21 @@ class StreamEncoder:
             if returncode == 0 or self._aborted:
                 if self._process.stderr is not None:
                     self._process.stderr.close()
+                self._release_fragment()
                 return
             reason = self._exit_reason(returncode)
             # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
             if self._error is None and self._restart_on_cpu(reason):
                 continue
             self._error = self._error or reason
+            self._release_fragment()
             return
+
+    def _release_fragment(self) -> None:
+        with self._lock:  # the writer and abort() may both get here: close the descriptor once
+            descriptor, self._fragment_lock = self._fragment_lock, None
+        if descriptor is not None:
+            os.close(descriptor)
 
     def _has_fragment(self) -> bool:
         try:
@@ -427,70 +479,11 @@ class StreamEncoder:
             temp.unlink(missing_ok=True)
 
 
-def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
-    """Copy the packets of a (possibly cut-off) fragmented MP4 into a plain MP4 with faststart."""
-    argv = [
-        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
-    ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if completed.returncode != 0 or not target.exists():
-        raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
+_open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()
 
 
-class RecoveredVideo(BaseModel):
-    fragmented: Path
-    output: Path | None = None
-    frames: int = 0
-    seconds: float = 0.0
-    status: str  # "recovered", "in use", "nothing to recover"
-    reason: str | None = None
-
-
-def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo]:
-    """Turn what interrupted streams left under `directory` into verified MP4s, every complete fragment of it."""
-    results = []
-    for fragmented in sorted(directory.rglob(f".*{STREAM_SUFFIX}")):
-        stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>"
-        name, _, token = stem.rpartition(".")
-        pid = token.split("-", 1)[0]
-        writer = int(pid) if pid.isdigit() and process_alive(int(pid)) else _process_holding(fragmented)
-        if writer is not None:
-            results.append(RecoveredVideo(fragmented=fragmented, status="in use",
-                                          reason=f"still being written by process {writer}"))  # fmt: skip
-            continue
-        target = fragmented.with_name(name)
-        if target.exists():
-            target = target.with_name(f"{target.stem}.recovered{target.suffix}")
-        temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(3)}.partial")
-        try:
-            remux_to_mp4(ffmpeg_binary, fragmented, temp)
-            info = read_video(ffmpeg_binary, temp)
-            if info.frames == 0 or not info.timestamps_exact:
-                raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
-            commit_file(temp, target)
-        except EncodectlError as error:
-            results.append(RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message))
-            continue
-        finally:
-            temp.unlink(missing_ok=True)
-        fragmented.unlink()
-        spill = fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + ".spill")
-        lost = len(list(spill.glob("*.frame"))) if spill.is_dir() else 0
-        shutil.rmtree(spill, ignore_errors=True)
-        results.append(RecoveredVideo(
-            fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),
-            status="recovered", reason=f"{lost} spilled frame(s) after it were never encoded" if lost else None,
-        ))  # fmt: skip
-    return results
-
-
-def _process_holding(path: Path) -> int | None:
-    """A process that has `path` open (Linux only): the ffmpeg of a recorder that died lives on
-    until it has written its last fragment, and that fragment must not be taken from under it."""
-    target = str(path.resolve())
-    for descriptors in Path("/proc").glob("[0-9]*/fd"):
-        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to look into
-            if any(str(descriptor.readlink()) == target for descriptor in descriptors.iterdir()):
-                return int(descriptors.parent.name)
-    return None
+@atexit.register
+def _detach_open_streams() -> None:
+    """A recorder that exits (an uncaught exception, say) without close(): write out what it recorded."""
+    for stream in list(_open_streams):
+        stream.detach()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # numpy loads only for watch --stream
 
 from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, InputError, Interrupted, UsageError
+from .ffmpeg_process import signals_deferred
 from .frames import frame_files, frames_by_number, has_frames, is_frame_name
 from .image_headers import image_header_of_bytes
 from .layout import EpisodeSource, natural_key, source_below
@@ -34,6 +35,7 @@ from .ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerStat
 from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
+from .recovery import discard_abandoned_streams
 from .runner import remove_stale_temp_files
 from .verify import read_video
 
@@ -137,7 +139,7 @@ class Watcher:
 
     def run(self) -> WatchSummary:
         if not self.root.is_dir():
-            raise EncodectlError(f"{self.root} is not a folder")
+            raise UsageError(f"{self.root} is not a folder (create it, or start watch once the recorder has)")
         if has_frames(self.root):
             raise UsageError(
                 f"{self.root} holds frames itself; watch the folder above it "
@@ -359,7 +361,10 @@ class Watcher:
             self._fall_back(directory, f"frame {live.next_number} is missing, late or incomplete")
             return False
         del self._live[directory]
+        last_frame_written = max((path.stat().st_mtime for path in numbered.values()), default=time.time())
         result = live.encoder.close()
+        # From the last frame file, not from close(): the time the episode took to be known complete counts.
+        result.latency_s = max(0.0, time.time() - last_frame_written)
         self.tracker.finish(live.job_id, result)
         if result.status is not JobStatus.done:
             self._stream_off.add(directory)
@@ -484,7 +489,7 @@ class Watcher:
         """After a restart: redo interrupted encodes from scratch, redo videos that went missing."""
         for record in ledger.all():
             if record.state is LedgerState.encoding:
-                removed = remove_stale_temp_files(record.output)
+                removed = remove_stale_temp_files(record.output) + discard_abandoned_streams(record.output)
                 extra = f" ({len(removed)} temporary file(s) removed)" if removed else ""
                 self.say(f"{record.source}: was queued or encoding when the last watcher stopped; redoing it{extra}")
                 record.state = LedgerState.pending
@@ -500,14 +505,15 @@ class Watcher:
                 ledger.put(record)
 
     def _shutdown(self, ledger: Ledger, pool: EncoderPool, drain: bool) -> None:
-        for directory, live in list(self._live.items()):  # their frames are on disk: redone next time
-            live.encoder.abort()
-            self.tracker.forget(live.job_id)
-            record = ledger.get(directory)
-            if record is not None:
-                record.state = LedgerState.pending
-                ledger.put(record)
-        self._live.clear()
+        with signals_deferred():  # a second Ctrl-C must not leave a stream's ffmpeg (a session of its own) running
+            for directory, live in list(self._live.items()):  # their frames are on disk: redone next time
+                live.encoder.abort()
+                self.tracker.forget(live.job_id)
+                record = ledger.get(directory)
+                if record is not None:
+                    record.state = LedgerState.pending
+                    ledger.put(record)
+            self._live.clear()
         try:
             pool.close(wait=drain, cancel_queued=True)
         except KeyboardInterrupt:

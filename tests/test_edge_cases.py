@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from encodectl.encoders import ENCODERS, encoder_settings
 from encodectl.errors import VerificationError
 from encodectl.layout import EpisodeSource
 from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
-from encodectl.runner import plan_job, remove_stale_temp_files
+from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
 from .conftest import files_in, run_encodectl
@@ -122,11 +125,26 @@ def test_stale_temp_files_of_dead_runs_are_swept_but_live_ones_kept(tmp_path):
     dead_staging = tmp_path / ".ep.mp4.999999999-abcdef.frames"
     live = tmp_path / f".ep.mp4.{os.getpid()}-abcdef.partial"
     other = tmp_path / ".other.mp4.999999999-abcdef.partial"
-    for path in (dead, live, other):
+    stream = tmp_path / ".ep.mp4.999999999-abcdef.stream.mp4"  # maybe a recording's only copy: recover's to take
+    for path in (dead, live, other, stream):
         path.write_bytes(b"x")
     dead_staging.mkdir()
     assert sorted(remove_stale_temp_files(output)) == sorted([dead, dead_staging])
-    assert live.exists() and other.exists() and not dead.exists()
+    assert live.exists() and other.exists() and stream.exists() and not dead.exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_zombie_is_not_alive():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.02)  # it exits, and stays a zombie until we reap it
+    try:
+        assert stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        assert not process_alive(child.pid)
+    finally:
+        child.wait()
 
 
 @pytest.mark.parametrize(

@@ -211,3 +211,45 @@ def test_live_table_shows_running_and_queued_jobs_and_a_footer():
     assert "episode_000000" in text and "45/90" in text and "1.00x" in text and "running" in text
     assert "queued" in text
     assert "queue 1 · running 1 · done 0 · failed 0" in text
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values and autogroups are Linux's")
+def test_lowering_a_child_lowers_the_threads_it_already_has():
+    from encodectl.ffmpeg_process import lower_priority
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import threading, time; "
+         "[threading.Thread(target=time.sleep, args=(30,), daemon=True).start() for _ in range(3)]; "
+         "print(1, flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "1"
+        threads = [int(t.name) for t in Path(f"/proc/{child.pid}/task").iterdir()]
+        assert len(threads) == 4
+        lower_priority(child.pid, 10)
+        lowered = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        assert [os.getpriority(os.PRIO_PROCESS, t) for t in threads] == [lowered] * 4
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_refused_autogroup_change_is_tried_again(monkeypatch):
+    # Without CAP_SYS_ADMIN, Linux takes one autogroup change per 0.1 s machine-wide (EAGAIN otherwise):
+    # the kernel's refusal is played here, since these tests may run as root, who is never refused.
+    from encodectl import ffmpeg_process
+
+    calls: list[tuple[int, int]] = []
+
+    def refused_once(pid: int, nice: int) -> None:
+        calls.append((pid, nice))
+        if len(calls) == 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(ffmpeg_process, "_write_group_nice", refused_once)
+    ffmpeg_process._lower_group(4242, 10)
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls == [(4242, 10), (4242, 10)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -275,6 +276,30 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     assert code == 130, err
     assert_exactly_one_verified_video_per_episode(tmp_path, 2, 15, decoded)
     assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
+
+
+def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_frames):
+    # No marker: the episode is known complete only after --settle (1 s) of stillness, and the
+    # latency it reports must include that wait, not just the close() after it.
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    watcher = start_watch(tmp_path, "--stream")
+    try:
+        make_frames(episode, 5)
+        video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+        wait_for(lambda: video.exists(), what="video")
+    finally:
+        _, out, err = stop(watcher)
+    latency = re.search(r"verified ([0-9.]+) s after the last frame", out + err)
+    assert latency is not None, out + err
+    assert 1.0 <= float(latency.group(1)) < 10
+
+
+def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
+    outcome = run_encodectl("watch", tmp_path / "nope", "--once")
+    assert outcome.exit_code == 2
+    assert outcome.stderr.strip() == (
+        f"encodectl: error: {tmp_path / 'nope'} is not a folder (create it, or start watch once the recorder has)"
+    )
 
 
 def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decoded):

@@ -1,0 +1,168 @@
+"""What a stream leaves on disk while it runs, and how `encodectl recover` finishes it after a crash.
+
+A StreamEncoder's ffmpeg writes a fragmented MP4 under a hidden name beside the
+video (``.NAME.mp4.<pid>-<id>.stream.mp4``). The file is locked (flock) by a
+descriptor that both the recorder and its ffmpeg hold, so the lock lasts exactly
+as long as anyone may still write to it: a recorder that dies leaves its ffmpeg
+running until it has written out every frame it was given, and `recover` must
+not take the file from under it. A lock, unlike a process id or a scan of open
+files, also holds across bind mounts, containers and reused process ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import struct
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from .errors import EncodectlError, EncodeError
+from .ffmpeg_log import meaningful_error
+from .models import FFmpegBinary
+from .runner import commit_file
+from .verify import read_video
+
+STREAM_SUFFIX = ".stream.mp4"
+SPILL_SUFFIX = ".spill"
+
+
+def hold_stream_file(path: Path) -> int:
+    """Create `path` empty and lock it; the lock lasts while this descriptor is open in any process."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # not inherited unless passed on
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+@contextlib.contextmanager
+def unless_in_use(path: Path) -> Iterator[bool]:
+    """True (and the file is ours until the block ends) when no encoder holds `path`."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)
+
+
+def complete_fragments(path: Path) -> int:
+    """How many fragments (a moof box, then its mdat) lie wholly inside the file.
+
+    A stream cut off mid-write ends in a partial box; one cut off before its first
+    fragment has only its header, and no frame in it can be read."""
+    size = path.stat().st_size
+    count, offset, previous = 0, 0, b""
+    with path.open("rb") as file:
+        while offset + 8 <= size:
+            file.seek(offset)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:])[0]  # a 64-bit size follows the type
+            elif box_size == 0:
+                box_size = size - offset  # the box runs to the end of the file
+            if box_size < 8 or offset + box_size > size:
+                break
+            count += kind == b"mdat" and previous == b"moof"
+            previous, offset = kind, offset + box_size
+    return count
+
+
+def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
+    """Copy the packets of a (possibly cut-off) fragmented MP4 into a plain MP4 with faststart."""
+    argv = [
+        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
+    ]  # fmt: skip
+    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if completed.returncode != 0 or not target.exists():
+        raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
+
+
+class RecoveredVideo(BaseModel):
+    fragmented: Path
+    output: Path | None = None
+    frames: int = 0
+    seconds: float = 0.0
+    status: str  # "recovered", "in use", "empty" (removed: nothing in it could be read), "nothing to recover"
+    reason: str | None = None
+
+
+def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo]:
+    """Turn what interrupted streams left under `directory` into verified MP4s, every complete fragment of it."""
+    results = []
+    for fragmented in sorted(directory.rglob(f".*{STREAM_SUFFIX}")):
+        with unless_in_use(fragmented) as free:
+            if free:
+                results.append(_recover_one(fragmented, ffmpeg_binary))
+            elif fragmented.exists():
+                results.append(RecoveredVideo(fragmented=fragmented, status="in use",
+                                              reason="its encoder is still writing it"))  # fmt: skip
+    return results
+
+
+def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVideo:
+    stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>" or "<name>.failed-<hex>"
+    name = stem.rpartition(".")[0]
+    if complete_fragments(fragmented) == 0:
+        lost = _remove_with_spill(fragmented)
+        spilled = f", and {lost} spilled frame(s) never encoded" if lost else ""
+        return RecoveredVideo(fragmented=fragmented, status="empty",
+                              reason=f"cut off before its first fragment was complete{spilled}; removed")  # fmt: skip
+    target = fragmented.with_name(name)
+    if target.exists():
+        target = target.with_name(f"{target.stem}.recovered{target.suffix}")
+    temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(3)}.partial")
+    try:
+        remux_to_mp4(ffmpeg_binary, fragmented, temp)
+        info = read_video(ffmpeg_binary, temp)
+        if info.frames == 0 or not info.timestamps_exact:
+            raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
+        commit_file(temp, target)
+    except EncodectlError as error:
+        return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
+    finally:
+        temp.unlink(missing_ok=True)
+    lost = _remove_with_spill(fragmented)
+    return RecoveredVideo(
+        fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),
+        status="recovered", reason=f"{lost} spilled frame(s) after it were never encoded" if lost else None,
+    )  # fmt: skip
+
+
+def _remove_with_spill(fragmented: Path) -> int:
+    """Remove a stream file and its spill folder; return how many spilled (never encoded) frames went with it."""
+    fragmented.unlink(missing_ok=True)
+    spill = fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + SPILL_SUFFIX)
+    lost = len(list(spill.glob("*.frame"))) if spill.is_dir() else 0
+    shutil.rmtree(spill, ignore_errors=True)
+    return lost
+
+
+def discard_abandoned_streams(output: Path) -> list[Path]:
+    """Remove the stream files of `output` that no encoder holds (watch --stream: its frames are on disk)."""
+    removed = []
+    for fragmented in output.parent.glob(f".{output.name}.*{STREAM_SUFFIX}"):
+        with unless_in_use(fragmented) as free:
+            if free:
+                _remove_with_spill(fragmented)
+                removed.append(fragmented)
+    return removed
