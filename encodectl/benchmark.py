@@ -30,7 +30,8 @@ from pydantic import BaseModel
 
 from .encoder_choice import EncoderPlan, plan_encoder
 from .engine import encode_sources
-from .errors import EncodectlError, UsageError
+from .errors import EncodectlError, EncodeError, UsageError
+from .ffmpeg_log import meaningful_error
 from .frames import scan_frames
 from .image_headers import image_header_of_bytes
 from .layout import source_below
@@ -123,7 +124,12 @@ class ModeResult(BaseModel):
     @property
     def total_episode_s(self) -> float:
         """The guide's "Total episode time": recording plus the time encoding kept the recorder waiting."""
-        return self.episode_seconds + (self.blocked_total_s / len(self.episodes) if self.episodes else 0.0)
+        return self.episode_seconds + self.blocked_per_episode_s
+
+    @property
+    def blocked_per_episode_s(self) -> float:
+        """0 for a mode that failed before its first episode was measured."""
+        return self.blocked_total_s / len(self.episodes) if self.episodes else 0.0
 
 
 class BenchReport(BaseModel):
@@ -280,7 +286,11 @@ def _run_stream(
     """Stream each camera's frames straight into a StreamEncoder; the recorder waits only for close()."""
     from .stream import StreamEncoder
 
-    arrays = [decode_loop(ffmpeg_binary, loop) for loop in loops]
+    decoded: dict[int, list[np.ndarray[Any, Any]]] = {}
+    for loop in loops:  # with --frames every camera replays the same loop: decode it once
+        if id(loop) not in decoded:
+            decoded[id(loop)] = decode_loop(ffmpeg_binary, loop)
+    arrays = [decoded[id(loop)] for loop in loops]
     height, width = arrays[0][0].shape[:2]
     call_seconds: list[float] = []
     for episode in range(options.episodes):
@@ -334,8 +344,11 @@ def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray
     completed = subprocess.run(
         [str(ffmpeg_binary.path), "-v", "error", "-f", "image2pipe", "-i", "pipe:0", "-f", "rawvideo",
          "-pix_fmt", "rgb24", "pipe:1"],
-        input=b"".join(loop.frames), capture_output=True, check=True,
+        input=b"".join(loop.frames), capture_output=True, check=False,
     )  # fmt: skip
+    if completed.returncode != 0:  # an EncodectlError: this mode fails, the others keep their numbers
+        log = completed.stderr.decode(errors="replace").splitlines()
+        raise EncodeError(f"cannot decode the frame loop: {meaningful_error(log)}")
     size = width * height * 3
     data = completed.stdout
     return [

@@ -80,7 +80,7 @@ def encode_on_dask(
         if gpu_resource and options.device is not Device.cpu:
             _require_resource(client, gpu_resource)
             resources = {gpu_resource: 1}
-        payload = options.model_dump(mode="json")
+        payload = options_for_workers(options)
         futures = {}
         for index, source, job_id in to_send:
             key = "encodectl-" + hashlib.sha1(str(source.output).encode()).hexdigest()[:16]
@@ -113,6 +113,12 @@ def _require_resource(client: Any, name: str) -> None:
             f"no Dask worker offers the resource {name}; start GPU workers with `dask worker ... "
             f"--resources {name}=N`, or encode with --device cpu"
         )
+
+
+def options_for_workers(options: EncodeOptions) -> dict[str, Any]:
+    """Only what the user gave: checks that depend on which options were given (--profile,
+    --encoder without --codec) must see on a worker what they saw here."""
+    return options.model_dump(mode="json", exclude_unset=True)
 
 
 def run_on_worker(source: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:

@@ -35,15 +35,13 @@ def encode_sources(
     plan = plan or plan_encoder(options, ffmpeg_binary)
     if options.mode is Mode.sync:
         return _encode_inline(sources, options, ffmpeg_binary, tracker, plan)
-    pool = EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options)
     try:
-        futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
-        results = [future.result() for future in futures]
+        # The pool's exit cancels on any exception (its ffmpegs and temporary files with it) and waits otherwise.
+        with EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options) as pool:
+            futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
+            return [future.result() for future in futures]
     except KeyboardInterrupt as interrupt:
-        pool.close(wait=False)
         raise Interrupted() from interrupt
-    pool.close(wait=True)
-    return results
 
 
 def _encode_inline(

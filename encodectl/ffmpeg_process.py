@@ -203,18 +203,25 @@ def _progress_from(fields: dict[str, str]) -> Progress:
 def signals_deferred() -> Iterator[None]:
     """Hold Ctrl-C/SIGTERM for a few lines that must not be cut in half (start + register a child).
 
-    A signal that arrives meanwhile is delivered, as usual, when the block ends.
+    A signal that arrives meanwhile is delivered, as usual, when the block ends. It is
+    caught and replayed rather than blocked: a blocked mask would be inherited by the
+    children started inside, and ffmpeg would then ignore a SIGTERM for its whole life.
     Only the main thread receives Python signals, so elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    arrived: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda received, _frame: arrived.append(received))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for received in dict.fromkeys(arrived):
+            signal.raise_signal(received)
 
 
 def run_ffmpeg(

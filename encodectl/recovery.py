@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
-import secrets
 import shutil
 import struct
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import meaningful_error
-from .models import FFmpegBinary
-from .runner import commit_file
+from .models import FFmpegBinary, VideoInfo
+from .runner import commit_file, temp_paths
 from .verify import read_video
 
 STREAM_SUFFIX = ".stream.mp4"
@@ -97,6 +97,30 @@ def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) ->
         raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
 
 
+def remux_verified(
+    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None]
+) -> VideoInfo:
+    """Fragmented MP4 -> plain MP4 with faststart under a temporary name, read back, checked by
+    `check`, and only then renamed to `target`."""
+    temp = temp_paths(target)[0]
+    try:
+        remux_to_mp4(ffmpeg_binary, fragmented, temp)
+        info = read_video(ffmpeg_binary, temp)
+        check(info)
+        commit_file(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return info
+
+
+def _free_name(video: Path) -> Path:
+    """`video`, or beside it the first of NAME.recovered.mp4, NAME.recovered-2.mp4, ... not yet taken."""
+    numbered = (f"{video.stem}.recovered-{n}{video.suffix}" for n in itertools.count(2))
+    names = itertools.chain([video.name, f"{video.stem}.recovered{video.suffix}"], numbered)
+    candidates = (video.with_name(name) for name in names)
+    return next(path for path in candidates if not path.exists())
+
+
 class RecoveredVideo(BaseModel):
     fragmented: Path
     output: Path | None = None
@@ -127,20 +151,16 @@ def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVide
         spilled = f", and {lost} spilled frame(s) never encoded" if lost else ""
         return RecoveredVideo(fragmented=fragmented, status="empty",
                               reason=f"cut off before its first fragment was complete{spilled}; removed")  # fmt: skip
-    target = fragmented.with_name(name)
-    if target.exists():
-        target = target.with_name(f"{target.stem}.recovered{target.suffix}")
-    temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(3)}.partial")
-    try:
-        remux_to_mp4(ffmpeg_binary, fragmented, temp)
-        info = read_video(ffmpeg_binary, temp)
+    target = _free_name(fragmented.with_name(name))
+
+    def readable(info: VideoInfo) -> None:
         if info.frames == 0 or not info.timestamps_exact:
             raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
-        commit_file(temp, target)
+
+    try:
+        info = remux_verified(ffmpeg_binary, fragmented, target, readable)
     except EncodectlError as error:
         return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
-    finally:
-        temp.unlink(missing_ok=True)
     lost = _remove_with_spill(fragmented)
     return RecoveredVideo(
         fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),

@@ -5,7 +5,6 @@ Only the CLI imports this module: the engine stays free of terminal concerns.
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 from rich import box
@@ -343,7 +342,7 @@ def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
             guide.add_row(result.mode.value, Text("unavailable", style="yellow"), "", "", claim)
             continue
         label = result.mode.value + (" (CPU fallback)" if result.fallback else "")
-        blocked = statistics.mean(m.blocked_s for m in result.episodes)
+        blocked = result.blocked_per_episode_s
         quality = f"{result.quality.psnr_db:.1f} dB / {result.quality.ssim:.3f}" if result.quality else ""
         measured.add_row(
             label,
@@ -407,7 +406,7 @@ def plot_bench(report: BenchReport, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     modes = [r.mode.value + (" (CPU fallback)" if r.fallback else "") for r in report.results]
-    blocked = [statistics.mean(m.blocked_s for m in r.episodes) if r.available else 0.0 for r in report.results]
+    blocked = [r.blocked_per_episode_s if r.available else 0.0 for r in report.results]
     encode = [r.encode_per_episode_s if r.available else 0.0 for r in report.results]
     figure, axes = plt.subplots(figsize=(9, 4.8), dpi=120)
     positions = range(len(modes))

@@ -38,10 +38,9 @@ from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import lower_priority
 from .image_headers import image_header_of_bytes
-from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, options_from
-from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_to_mp4
-from .runner import commit_file
-from .verify import check_expected, read_video
+from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
+from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
+from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
 _STOP = object()
@@ -108,7 +107,6 @@ class StreamEncoder:
         self._lock = threading.Lock()
         self._spilled: list[Path] = []
         self._spill_next = 0
-        self._spilling = False
         self._warned: set[str] = set()
         self._error: str | None = None
         self._closed = False
@@ -167,7 +165,7 @@ class StreamEncoder:
     def _enqueue(self, data: bytes) -> None:
         with self._lock:
             self.stats.frames_added += 1
-            if not self._spilling:
+            if self._spill_next == len(self._spilled):  # none waiting on disk: memory keeps the order
                 try:
                     self._queue.put_nowait(data)
                     self.stats.max_backlog = max(self.stats.max_backlog, self._queue.qsize())
@@ -196,9 +194,9 @@ class StreamEncoder:
         result = JobResult(
             source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
             status=JobStatus.done, frames=self.stats.frames_added, source_frames=self.stats.frames_added,
-            fps=self.options.fps, width=self.width + self.width % 2, height=self.height + self.height % 2,
-            encoder=self._settings.encoder, fallback=self._fallback,
+            fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
         )  # fmt: skip
+        result.width, result.height = even_size(self.width, self.height)
         try:
             if self.stats.frames_added == 0:
                 raise EncodeError("no frames were added to this stream")
@@ -207,11 +205,13 @@ class StreamEncoder:
             self._finish()
             result.size_bytes = self.output.stat().st_size
             self.fragmented.unlink(missing_ok=True)
-        except EncodectlError as error:
-            result.status, result.reason = JobStatus.failed, error.message
+        except (EncodectlError, OSError) as error:
+            result.status = JobStatus.failed
+            result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"
             self._hand_over_for_recovery(result)
         finally:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
+            self._release_fragment()  # only now: recover must not take the file while close() reads it
         now = time.perf_counter()
         result.latency_s = now - last_frame
         result.seconds = now - self._started  # the whole stream: frames arrive in real time
@@ -255,6 +255,7 @@ class StreamEncoder:
         self._writer.join()
         shutil.rmtree(self._spill_dir, ignore_errors=True)
         kept = self._keep_for_recovery("detached")
+        self._release_fragment()
         if kept is not None:
             self._warn(
                 f"{self.output.name} was not closed: its {self.stats.frames_written} frame(s) are kept in {kept}; "
@@ -290,11 +291,6 @@ class StreamEncoder:
         elif not self._closed:
             self.close()
 
-    @property
-    def backlog(self) -> int:
-        """Frames waiting to be encoded (in memory and on disk)."""
-        return self._queue.qsize() + len(self._spilled) - self._spill_next
-
     # -- the writer's side ---------------------------------------------------------------
 
     def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
@@ -306,10 +302,15 @@ class StreamEncoder:
         # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
         # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
         # recorder does not end the encoder behind its back (close() or abort() does that).
-        process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-            pass_fds=(self._fragment_lock,),
-        )  # fmt: skip
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                pass_fds=(self._fragment_lock,),
+            )  # fmt: skip
+        except OSError:
+            self._release_fragment()
+            self.fragmented.unlink(missing_ok=True)
+            raise
         lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
         if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
@@ -359,8 +360,6 @@ class StreamEncoder:
                 spilled.unlink()
                 return data
             with self._lock:
-                if self._queue.empty() and self._spilling:
-                    self._spilling = False  # caught up: new frames may use memory again
                 if self._stop_seen and self._queue.empty():
                     return _STOP  # everything before the stop sign, spilled frames included, is written
             try:
@@ -427,14 +426,12 @@ class StreamEncoder:
             if returncode == 0 or self._aborted:
                 if self._process.stderr is not None:
                     self._process.stderr.close()
-                self._release_fragment()
                 return
             reason = self._exit_reason(returncode)
             # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
             if self._error is None and self._restart_on_cpu(reason):
                 continue
             self._error = self._error or reason
-            self._release_fragment()
             return
 
     def _release_fragment(self) -> None:
@@ -455,7 +452,6 @@ class StreamEncoder:
         path = self._spill_dir / f"{len(self._spilled):08d}.frame"
         path.write_bytes(data)
         self._spilled.append(path)
-        self._spilling = True
         self.stats.spilled += 1
         self._warn_once("spill", f"encoder cannot keep up: spilling frames to {self._spill_dir}")
 
@@ -468,15 +464,9 @@ class StreamEncoder:
         """Fragmented MP4 -> final MP4 with the index up front, verified, then renamed into place."""
         if self.stats.frames_written != self.stats.frames_added:
             raise EncodeError(f"only {self.stats.frames_written} of {self.stats.frames_added} frames reached ffmpeg")
-        temp = self.output.with_name(self.fragmented.name.removesuffix(STREAM_SUFFIX) + ".partial")
-        try:
-            remux_to_mp4(self.ffmpeg, self.fragmented, temp)
-            info = read_video(self.ffmpeg, temp)
-            check_expected(info, self.stats.frames_added, self.options.fps, self.width + self.width % 2,
-                           self.height + self.height % 2, self._settings, self.output)  # fmt: skip
-            commit_file(temp, self.output)
-        finally:
-            temp.unlink(missing_ok=True)
+        width, height = even_size(self.width, self.height)
+        remux_verified(self.ffmpeg, self.fragmented, self.output, lambda info: check_expected(
+            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output))  # fmt: skip
 
 
 _open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()

@@ -284,6 +284,9 @@ class Watcher:
                 self._refuse_after_deletion(ledger, record, signature)
                 continue
             streaming = self.watch.stream and not self.watch.once and directory not in self._stream_off
+            if streaming and record is None and directory not in self._live and _recorded_before(seen, self.watch):
+                self._stream_off.add(directory)  # not being recorded now: the batch path (which adopts) takes it
+                streaming = False
             if streaming and (record is None or record.state is LedgerState.pending or directory in self._live):
                 self._stream_frames(seen, ledger)
             if not self._complete(seen, now, later_sibling.get(directory, False)):
@@ -318,11 +321,17 @@ class Watcher:
             from .stream import StreamEncoder
 
             same_as_encode = self.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
-            encoder = StreamEncoder(
-                seen.source.output, header.width, header.height, self.options.fps, images=True,
-                camera=seen.source.camera, episode=seen.source.episode, ffmpeg_binary=self.ffmpeg, plan=self.plan,
-                on_warning=self.say, **same_as_encode,
-            )  # fmt: skip
+            try:
+                encoder = StreamEncoder(
+                    seen.source.output, header.width, header.height, self.options.fps, images=True,
+                    camera=seen.source.camera, episode=seen.source.episode, ffmpeg_binary=self.ffmpeg,
+                    plan=self.plan, on_warning=self.say, **same_as_encode,
+                )  # fmt: skip
+            except (EncodectlError, OSError) as error:
+                self._stream_off.add(directory)
+                why = error.message if isinstance(error, EncodectlError) else error.strerror or str(error)
+                self.say(f"{directory}: cannot start a stream ({why}); encoding it from its files when it is complete")
+                return
             live = self._live[directory] = _Live(
                 encoder, first, self.tracker.add(seen.source.episode, seen.source.camera)
             )
@@ -581,6 +590,12 @@ class FolderWalker:
         for sub in subfolders:
             if sub not in seen:
                 self._visit(sub, found, seen)
+
+
+def _recorded_before(seen: _Seen, watch: WatchOptions) -> bool:
+    """An episode that was already there, still or encoded, when this watcher first saw it."""
+    idle = time.time() - seen.signature.newest_mtime_ns / 1e9
+    return seen.source.output.exists() or idle > watch.settle
 
 
 def _dir_mtime(directory: Path) -> int:

@@ -77,3 +77,35 @@ def test_stream_mode_is_measured_too():
     assert row["frames_encoded"] == 2 * 2 * 60
     assert row["add_frame_calls"] == 2 * 2 * 60 and row["add_frame_p99_ms"] > 0  # measured, not judged here
     assert row["quality"]["psnr_db"] > 30
+
+
+def test_a_mode_that_failed_before_measuring_does_not_cost_the_others_their_table():
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from encodectl.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
+    from encodectl.report import bench_notes, bench_tables
+
+    measured = ModeResult(
+        mode=BenchMode("sync-cpu"),
+        available=True,
+        encoder="libx264",
+        blocked_total_s=3.0,
+        episodes=[EpisodeMeasure(episode=0, blocked_s=3.0, encode_s=3.0, missed_deadlines=0)],
+    )
+    failed = ModeResult(mode=BenchMode("async-cpu"), available=True, failed=1, reason="failed: disk full")
+    report = BenchReport(
+        date=datetime.now(UTC),
+        machine="test",
+        cores=2,
+        ffmpeg="n/a",
+        options=BenchOptions(),
+        results=[measured, failed],
+    )
+    console = Console(width=300, record=True)
+    for table in bench_tables(report, terminal=False):
+        console.print(table)
+    text = console.export_text()
+    assert "sync-cpu" in text and "3.00 s" in text and "async-cpu" in text
+    assert "async-cpu: failed: disk full" in bench_notes(report)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from encodectl.dask_executor import encode_on_dask
+from encodectl.dask_executor import encode_on_dask, options_for_workers
 from encodectl.errors import UsageError
 from encodectl.layout import discover
 from encodectl.models import EncodeOptions, JobStatus
@@ -83,3 +83,12 @@ def test_missing_dask_is_a_clear_error(tmp_path, ffmpeg_binary, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(UsageError, match=r"--executor dask needs dask's distributed scheduler: pip install"):
         encode_on_dask(discover([tmp_path]), EncodeOptions(), ffmpeg_binary)
+
+
+@pytest.mark.parametrize(
+    "given", [{"profile": "lerobot"}, {"encoder": "libx265"}, {"quality": 30, "fps": "30000/1001"}]
+)
+def test_a_worker_sees_the_options_as_the_user_gave_them(given):
+    options = EncodeOptions.model_validate(given)
+    on_worker = EncodeOptions.model_validate(options_for_workers(options))  # raised for the first two before
+    assert on_worker == options and on_worker.model_fields_set == options.model_fields_set

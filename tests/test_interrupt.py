@@ -66,3 +66,31 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
     for child in children:
         assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     os.sync()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_children_started_while_signals_are_deferred_still_take_sigterm():
+    from encodectl.ffmpeg_process import signals_deferred
+
+    with signals_deferred():
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        blocked = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+        assert blocked & ((1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))) == 0
+        child.terminate()
+        assert child.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_signal_during_a_deferred_block_arrives_when_it_ends():
+    from encodectl.ffmpeg_process import signals_deferred
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), signals_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        reached_the_end = True
+    assert reached_the_end

@@ -308,3 +308,40 @@ def test_a_failed_stream_is_handed_over_to_recover_at_once(tmp_path):
     (recovered,) = json.loads(outcome.stdout)
     assert recovered["status"] == "recovered" and recovered["frames"] > 0
     assert (tmp_path / "x.mp4").exists()
+
+
+def test_recover_keeps_off_a_stream_that_close_is_still_finishing(tmp_path, monkeypatch, ffmpeg_binary):
+    # ffmpeg has exited, but close() is still rewriting and verifying the file: it is not recover's yet.
+    import encodectl.recovery as recovery_module
+    from encodectl.recovery import recover
+
+    seen_by_recover = []
+    real_remux = recovery_module.remux_to_mp4
+
+    def remux_with_a_recover_alongside(binary, fragmented, target):
+        seen_by_recover.extend(r.status for r in recover(tmp_path, ffmpeg_binary))
+        real_remux(binary, fragmented, target)
+
+    monkeypatch.setattr(recovery_module, "remux_to_mp4", remux_with_a_recover_alongside)
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    for index in range(12):
+        encoder.add_frame(gray(index))
+    result = encoder.close()
+    assert seen_by_recover == ["in use"]
+    assert result.status is JobStatus.done and result.frames == 12
+    assert files_in(tmp_path) == ["x.mp4"]
+
+
+def test_recover_never_overwrites_a_video_that_is_already_there(tmp_path):
+    for taken in ("episode.mp4", "episode.recovered.mp4"):
+        (tmp_path / taken).write_bytes(b"an earlier video")
+    encoder = StreamEncoder(tmp_path / "episode.mp4", 64, 48, device="cpu", gop=5)
+    for index in range(10):
+        encoder.add_frame(gray(index * 9))
+    assert encoder.detach() is not None
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and recovered["frames"] == 10
+    assert Path(recovered["output"]).name == "episode.recovered-2.mp4"
+    assert (tmp_path / "episode.mp4").read_bytes() == (tmp_path / "episode.recovered.mp4").read_bytes()
+    assert (tmp_path / "episode.mp4").read_bytes() == b"an earlier video"

@@ -302,6 +302,26 @@ def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     )
 
 
+def test_watch_stream_leaves_episodes_recorded_before_it_started_to_the_batch_path(tmp_path, make_frames):
+    # A dataset already on disk: nothing is being recorded, so nothing is streamed, and a video
+    # that `encode` already made is adopted, not made again.
+    done, todo = (tmp_path / "images" / CAMERAS[0] / f"episode_00000{i}" for i in range(2))
+    for episode in (done, todo):
+        make_frames(episode, 4)
+        for frame in episode.iterdir():
+            os.utime(frame, (time.time() - 60, time.time() - 60))
+    assert run_encodectl("encode", done, "-o", tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4").exit_code == 0
+    made = (tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4").stat()
+    watcher = start_watch(tmp_path, "--stream")
+    try:
+        wait_for(lambda: (tmp_path / "videos" / CAMERAS[0] / "episode_000001.mp4").exists(), what="video")
+    finally:
+        _, out, err = stop(watcher)
+    again = (tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    assert "after the last frame" not in out + err  # no stream was started
+
+
 def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decoded):
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold")
