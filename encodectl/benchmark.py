@@ -16,7 +16,6 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -357,13 +356,10 @@ def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray
 
 
 def _stamp(stamps: list[float], jobs: list[JobResult]) -> Callable[[Future[JobResult]], None]:
-    lock = threading.Lock()
-
-    def done(future: Future[JobResult]) -> None:
-        with lock:
-            stamps.append(time.perf_counter())
-            if not future.cancelled() and future.exception() is None:
-                jobs.append(future.result())
+    def done(future: Future[JobResult]) -> None:  # list.append is atomic: no lock for the workers' callbacks
+        stamps.append(time.perf_counter())
+        if not future.cancelled() and future.exception() is None:
+            jobs.append(future.result())
 
     return done
 

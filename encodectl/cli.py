@@ -75,6 +75,11 @@ class _State:
     json = False  # errors become a JSON object on stdout too
 
 
+def _line(console: Console, text: str) -> None:
+    """One line as it is: no markup, no highlighting, never wrapped into several."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def fail(error: BaseException) -> NoReturn:
     """Print one line for the user (and a JSON object with --json) and exit with the error's code."""
     if _State.debug:
@@ -82,7 +87,7 @@ def fail(error: BaseException) -> NoReturn:
     code = error.exit_code if isinstance(error, EncodectlError) else 1
     if _State.json:
         sys.stdout.write(json.dumps({"error": str(error), "exit_code": code}) + "\n")
-    stderr.print(f"encodectl: error: {error}", markup=False, highlight=False, soft_wrap=True)
+    _line(stderr, f"encodectl: error: {error}")
     raise typer.Exit(code)
 
 
@@ -125,11 +130,7 @@ def print_version(ffmpeg: str | None) -> None:
     stdout.print(f"encodectl {__version__}")
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
-        stdout.print(
-            f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})",
-            markup=False,
-            soft_wrap=True,
-        )
+        _line(stdout, f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})")
 
 
 @app.callback()
@@ -212,12 +213,10 @@ FFmpegOption = Annotated[
 def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
     """Say once, on stderr, when a GPU was asked for but the CPU will be used."""
     if plan.fallback_note and not json_output:
-        stderr.print(
+        _line(
+            stderr,
             f"encodectl: {plan.fallback_note} ({plan.detail}); encoding on the CPU with "
             f"{plan.primary.encoder} (--strict to fail instead)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
 
 
@@ -293,7 +292,7 @@ def encode(
 
                 def say(message: str) -> None:
                     if not json_output:
-                        stderr.print(f"encodectl: {message}", markup=False, highlight=False, soft_wrap=True)
+                        _line(stderr, f"encodectl: {message}")
 
                 results = encode_on_dask(sources, options, binary, address=address, tracker=tracker,
                                          gpu_resource=gpu_resource, say=say)  # fmt: skip
@@ -306,7 +305,7 @@ def encode(
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
-                stderr.print(f"encodectl: error: {result.reason}", markup=False, highlight=False, soft_wrap=True)
+                _line(stderr, f"encodectl: error: {result.reason}")
         elif dry_run:
             print_commands(stdout, results)
         else:
@@ -382,19 +381,17 @@ def watch(
             # Through the live display's console in a terminal, so lines appear above the table intact.
             if not json_output:
                 console = stdout if stdout.is_terminal else stderr
-                console.print(f"encodectl watch: {message}", markup=False, highlight=False, soft_wrap=True)
+                _line(console, f"encodectl watch: {message}")
 
         with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
             summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
             sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
         else:
-            stdout.print(
+            _line(
+                stdout,
                 f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
                 f"encoded, {summary.failed} failed, {summary.waiting} still being recorded",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
             )
         code = 130 if summary.interrupted else (1 if summary.failed or summary.failed_in_ledger else 0)
     raise typer.Exit(code)
@@ -452,7 +449,7 @@ def bench(
 
         def say(message: str) -> None:
             if not json_output:
-                stderr.print(f"encodectl bench: {message}", markup=False, highlight=False, soft_wrap=True)
+                _line(stderr, f"encodectl bench: {message}")
 
         report = run_bench(settings, binary, options, say)
         if json_output:
@@ -463,7 +460,7 @@ def bench(
             for table in bench_tables(report, terminal=stdout.is_terminal):
                 out.print(table)
             for note in bench_notes(report):
-                out.print(note, markup=False, highlight=False, soft_wrap=True)
+                _line(out, note)
         if plot is not None:
             plot_bench(report, plot)
             say(f"chart written to {plot}")
@@ -508,14 +505,14 @@ def recover(
         if json_output:
             sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
         elif not results:
-            stdout.print(f"nothing to recover under {directory}", markup=False, highlight=False, soft_wrap=True)
+            _line(stdout, f"nothing to recover under {directory}")
         for result in [] if json_output else results:
             if result.status == "recovered":
                 line = f"recovered {result.output}: {result.frames} frames ({result.seconds:.2f} s)"
                 line += f"; {result.reason}" if result.reason else ""
             else:
                 line = f"{result.status}: {result.fragmented}: {result.reason}"
-            stdout.print(line, markup=False, highlight=False, soft_wrap=True)
+            _line(stdout, line)
         code = 1 if any(r.status == "nothing to recover" for r in results) else 0
     raise typer.Exit(code)
 
@@ -557,18 +554,14 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
     if not enabled:
         yield RunTracker()
         return
+
+    def print_result(result: JobResult) -> None:  # in a terminal, above the live table
+        _line(stdout, result_line(result))
+
     if not stdout.is_terminal:
-
-        def plain(result: JobResult) -> None:
-            stdout.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
-
-        yield RunTracker(on_finished=plain if several else None)
+        yield RunTracker(on_finished=print_result if several else None)
         return
-
-    def above_table(result: JobResult) -> None:
-        stdout.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
-
-    tracker = RunTracker(on_finished=above_table if lines_in_terminal else None)
+    tracker = RunTracker(on_finished=print_result if lines_in_terminal else None)
     rows = max(3, min(20, stdout.size.height - 6))
     with Live(LiveRunView(tracker, rows), console=stdout, refresh_per_second=4, transient=True):
         yield tracker
@@ -587,9 +580,7 @@ def main() -> None:
             message += " (a path that starts with '-' goes after `--`)"
         context = getattr(error, "ctx", None)
         command = context.command_path if context is not None else "encodectl"
-        stderr.print(
-            f"encodectl: error: {message} (see `{command} --help`)", markup=False, highlight=False, soft_wrap=True
-        )
+        _line(stderr, f"encodectl: error: {message} (see `{command} --help`)")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

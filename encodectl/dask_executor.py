@@ -141,8 +141,6 @@ def run_on_worker(source: dict[str, Any], options: dict[str, Any]) -> dict[str, 
         result.worker = f"{get_worker().address} (pid {os.getpid()})"
     except (ImportError, ValueError):
         pass
-    if result.status is JobStatus.failed and result.reason is None:
-        result.reason = "failed on the worker"
     return result.model_dump(mode="json")
 
 

@@ -104,7 +104,6 @@ class EncoderPlan(BaseModel):
     reason: str  # why `primary` was chosen, in a few words
     detail: str | None = None  # what each hardware encoder said, when none could be used
     fallback_note: str | None = None  # set when a GPU was asked for but the CPU is used from the start
-    probe: ProbeReport | None = None
 
 
 def plan_encoder(
@@ -141,11 +140,10 @@ def plan_encoder(
             primary=encoder_settings(spec, options),
             fallback=None if options.strict else cpu,
             reason=f"{spec.name} passed its test encode",
-            probe=report,
         )
     why = _why_no_hardware(report, codec, options.vendor)
     if options.device is Device.auto and options.vendor is None:
-        return EncoderPlan(primary=cpu, reason="no working hardware encoder", detail=why, probe=report)
+        return EncoderPlan(primary=cpu, reason="no working hardware encoder", detail=why)
     asked = f"{options.vendor} encoder" if options.vendor else "GPU encoder"
     if options.strict:
         raise EncodeError(f"no working {asked} for {codec.value} here: {why}")
@@ -154,7 +152,6 @@ def plan_encoder(
         reason=f"no working {asked}",
         detail=why,
         fallback_note=f"no working {asked} for {codec.value}",
-        probe=report,
     )
 
 

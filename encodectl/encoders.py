@@ -156,7 +156,8 @@ ENCODERS: dict[str, EncoderSpec] = {
             hardware=False,
             quality_option=("crf",),
             quality_max=51,
-            fixed={"x265-params": "log-level=error"},
+            fixed={"x265-params": "log-level=error"},  # x265's info lines must not pass for its error
+            bitrate_fixed={"x265-params": "log-level=error"},
             presets=_X26X_PRESETS,
             native_presets=_X26X_NATIVE,
         ),

@@ -58,3 +58,8 @@ def meaningful_error(log: Iterable[str]) -> str:
 def is_decoder_failure(log: Iterable[str]) -> bool:
     """True when ffmpeg failed because an input frame could not be decoded."""
     return any(marker in line.lower() for line in log for marker in _DECODER_FAILURE)
+
+
+def encoder_failure(encoder: str, returncode: int, log: Iterable[str]) -> str:
+    """'<encoder> failed (exit N): <cause>', the cause without the encoder's name a second time."""
+    return f"{encoder} failed (exit {returncode}): {meaningful_error(log).removeprefix(encoder + ': ')}"

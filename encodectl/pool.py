@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import Interrupted, QueueFullError, UsageError
+from .errors import QueueFullError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, episode_output
@@ -161,6 +161,7 @@ class EncoderPool:
             self._queue.put(None)  # one stop sign per worker, behind the queued jobs
         for thread in self._threads:
             thread.join()
+        self._cancel_queued()  # a submit that raced close() landed behind the stop signs: never leave it hanging
 
     def __enter__(self) -> EncoderPool:
         return self
@@ -199,9 +200,6 @@ class EncoderPool:
             threads = self._threads_for_next_job()
             try:
                 result = self._run(work, threads)
-            except Interrupted as error:
-                self.tracker.forget(work.job_id)
-                work.future.set_exception(error)
             except BaseException as error:  # noqa: BLE001 - a worker must outlive any one job
                 self.tracker.forget(work.job_id)
                 work.future.set_exception(error)

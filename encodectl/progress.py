@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from .ffmpeg_process import Progress
-from .models import JobResult, JobStatus, episode_label
+from .models import JobResult, JobStatus
 
 
 class JobState(StrEnum):
@@ -31,8 +31,6 @@ class JobState(StrEnum):
 class JobView(BaseModel):
     """One job as a progress display shows it."""
 
-    id: int
-    label: str
     camera: str | None = None
     episode: str
     state: JobState = JobState.queued
@@ -41,8 +39,6 @@ class JobView(BaseModel):
     frames_total: int | None = None
     fps: float = 0.0
     speed: float | None = None
-    started: float | None = None  # time.monotonic()
-    finished: float | None = None
 
     @property
     def eta_seconds(self) -> float | None:
@@ -80,7 +76,7 @@ class JobListener:
 
     def started(self, encoder: str, frames_total: int) -> None:
         self._tracker._update(self._id, state=JobState.running, encoder=encoder, frames_total=frames_total,
-                              frames_done=0, started=time.monotonic())  # fmt: skip
+                              frames_done=0)  # fmt: skip
 
     def progress(self, progress: Progress) -> None:
         self._tracker._update(self._id, frames_done=progress.frame, fps=progress.fps, speed=progress.speed)
@@ -112,8 +108,7 @@ class RunTracker:
         with self._lock:
             job_id = self._next_id
             self._next_id += 1
-            label = episode_label(camera, episode)
-            self._active[job_id] = JobView(id=job_id, label=label, camera=camera, episode=episode)
+            self._active[job_id] = JobView(camera=camera, episode=episode)
             return job_id
 
     def listener(self, job_id: int) -> JobListener:

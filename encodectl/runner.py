@@ -7,6 +7,7 @@ temporary file, whatever stopped the job.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import secrets
@@ -20,7 +21,7 @@ from typing import Any
 from .command import build_encode_command, image2_input
 from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
-from .ffmpeg_log import is_decoder_failure, meaningful_error
+from .ffmpeg_log import encoder_failure, is_decoder_failure, meaningful_error
 from .ffmpeg_process import CancelToken, run_ffmpeg, signals_deferred
 from .frames import check_gaps, scan_frames
 from .layout import EpisodeSource
@@ -122,7 +123,7 @@ def encode_one(
     prepared = prepare_job(source, options, plan.primary)
     if isinstance(prepared, JobResult):
         return prepared
-    prepared.threads = options.threads or threads
+    prepared.threads = prepared.threads or threads  # plan_job took --threads; else the pool's share
     return run_with_fallback(
         prepared,
         ffmpeg_binary,
@@ -288,13 +289,11 @@ def _raise_ffmpeg_failure(
         pattern, start = image2_input(job, staging_dir if job.held_frames else None)
         bad = undecodable_frames(ffmpeg_binary, job, pattern, start)
         if bad:
-            present = job.frames.numbers
-            files = [job.frames.path(max(n for n in present if n <= number)).name for number in bad]
+            present = job.frames.numbers  # ascending; a held frame fills the gap after it, so it is the one before
+            files = list(dict.fromkeys(job.frames.path(present[bisect.bisect_right(present, n) - 1]).name for n in bad))
             more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
             raise InputError(f"{job.frames.directory / files[0]} cannot be decoded: {cause}{more}")
-    raise EncodeError(
-        f"{job.encoder.encoder} failed (exit {returncode}): {cause.removeprefix(job.encoder.encoder + ': ')}"
-    )
+    raise EncodeError(encoder_failure(job.encoder.encoder, returncode, log_tail))
 
 
 @contextlib.contextmanager

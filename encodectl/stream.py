@@ -35,7 +35,7 @@ from .command import build_stream_command
 from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
-from .ffmpeg_log import meaningful_error
+from .ffmpeg_log import encoder_failure
 from .ffmpeg_process import lower_priority
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
@@ -409,8 +409,7 @@ class StreamEncoder:
         stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
         if self._process.stderr is not None:
             self._process.stderr.close()
-        cause = meaningful_error(stderr.splitlines()) if stderr.strip() else "no message"
-        return f"{self._settings.encoder} failed (exit {returncode}): {cause}"
+        return encoder_failure(self._settings.encoder, returncode, stderr.splitlines())
 
     def _end_process(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .command import image2_pattern
 from .errors import EncodeError
+from .ffmpeg_log import meaningful_error
 from .models import FFmpegBinary
 
 CAMERA_KEYS = ("observation.images.top", "observation.images.wrist", "observation.images.side")
@@ -64,7 +65,8 @@ def write_frames(
     argv += ["-f", "image2", pattern]
     completed = subprocess.run(argv, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
-        raise EncodeError(f"could not generate frames in {directory}: {completed.stderr.strip()[-300:]}")
+        why = meaningful_error(completed.stderr.splitlines())
+        raise EncodeError(f"could not generate frames in {directory}: {why}")
     digits = (lambda n: f"{n:0{padding}d}") if padding else str
     return [directory / f"{prefix}{digits(n)}{extension}" for n in range(start_number, start_number + count)]
 
@@ -114,14 +116,11 @@ class FrameLoop:
         """A loop of existing frames (a user's own recording), read once."""
         return cls([path.read_bytes() for path in paths])
 
-    def write(self, path: Path, index: int, atomic: bool = True) -> int:
-        """Write frame `index` (cycling through the loop) to `path`; return the bytes written."""
+    def write(self, path: Path, index: int) -> int:
+        """Write frame `index` (cycling through the loop) to `path`, whole at once; return the bytes written."""
         data = self.frames[index % len(self.frames)]
         path.parent.mkdir(parents=True, exist_ok=True)
-        if atomic:
-            temp = path.with_name(f".{path.name}.tmp")
-            temp.write_bytes(data)
-            temp.replace(path)
-        else:
-            path.write_bytes(data)
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_bytes(data)
+        temp.replace(path)
         return len(data)

@@ -250,7 +250,7 @@ class Watcher:
                 continue
             seen = self._seen.get(directory)
             record = ledger.get(directory)
-            mtime = _dir_mtime(directory)
+            mtime = self._walker.mtime_of(directory)
             finished = record is not None and record.state in (LedgerState.done, LedgerState.failed)
             untouched = seen is not None and seen.dir_mtime_ns == mtime and not deep
             if (
@@ -567,11 +567,15 @@ class FolderWalker:
 
     def episode_folders(self) -> list[Path]:
         found: list[Path] = []
-        self._visit(self.root, found, seen=set())
+        self._visit(self.root, found)
         return sorted(found, key=lambda p: [natural_key(part) for part in p.relative_to(self.root).parts])
 
-    def _visit(self, folder: Path, found: list[Path], seen: set[Path]) -> None:
-        seen.add(folder)
+    def mtime_of(self, folder: Path) -> int:
+        """The modification time `folder` had in the last walk (no second stat per folder and pass)."""
+        cached = self._cache.get(folder)
+        return cached[0] if cached is not None else _dir_mtime(folder)
+
+    def _visit(self, folder: Path, found: list[Path]) -> None:
         mtime = _dir_mtime(folder)
         cached = self._cache.get(folder)
         if cached is None or cached[0] != mtime:
@@ -587,9 +591,8 @@ class FolderWalker:
         _, subfolders, holds_frames = cached
         if holds_frames and folder != self.root:
             found.append(folder)
-        for sub in subfolders:
-            if sub not in seen:
-                self._visit(sub, found, seen)
+        for sub in subfolders:  # symbolic links are not followed, so the folders form a tree: no cycles
+            self._visit(sub, found)
 
 
 def _recorded_before(seen: _Seen, watch: WatchOptions) -> bool:

@@ -93,6 +93,19 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
     assert_one_line_error(plain, "frame_000003.png cannot be decoded")
 
 
+def test_a_corrupt_frame_held_over_a_gap_is_named_once(tmp_path, make_frames):
+    frames = make_frames(tmp_path / "ep", 8)
+    data = bytearray(frames[3].read_bytes())
+    for offset in range(60, len(data) - 20):
+        data[offset] = (data[offset] * 7 + 13) % 256
+    frames[3].write_bytes(bytes(data))
+    frames[4].unlink()
+    frames[5].unlink()  # frame 3 is held over 4 and 5: three undecodable pictures, one bad file
+    outcome = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
+    assert_one_line_error(outcome, "frame_000003.png cannot be decoded")
+    assert "more)" not in outcome.stderr
+
+
 def test_file_that_is_not_an_image(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 4)
     (tmp_path / "ep" / "frame_000004.png").write_text("not a picture")

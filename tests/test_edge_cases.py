@@ -163,6 +163,7 @@ def test_frame_timing_option_fits_the_ffmpeg_version(job, version, option):
         ("h264_vaapi", {"rc_mode": "VBR", "b:v": "5M"}),
         ("h264_nvenc", {"rc": "vbr", "b:v": "5M", "preset": "p2"}),
         ("libx264", {"b:v": "5M", "preset": "fast"}),
+        ("libx265", {"x265-params": "log-level=error", "b:v": "5M", "preset": "fast"}),
     ],
 )
 def test_target_bitrate_replaces_constant_quality_on_every_encoder(encoder, expected):
