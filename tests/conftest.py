@@ -153,3 +153,36 @@ def run_encodectl(*args: str | Path, env: dict[str, str] | None = None, timeout:
 def files_in(directory: Path) -> list[str]:
     """Every file below `directory`, hidden ones included, as relative paths."""
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def assert_one_line_error(outcome: CliOutcome, *fragments: str, code: int = 2) -> None:
+    """The exit code, and one line on stderr that names the problem: no traceback, no panel."""
+    assert outcome.exit_code == code, (outcome.stdout, outcome.stderr)
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, outcome.stderr
+    assert lines[0].startswith("encodectl: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in outcome.stderr
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter in /proc/PID/stat ("R", "S", "Z" for a zombie...); None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def children_of(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (Linux)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children

@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import files_in, run_encodectl
-
-
-def assert_one_line_error(outcome, *fragments: str, code: int = 2) -> None:
-    assert outcome.exit_code == code, (outcome.stdout, outcome.stderr)
-    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, outcome.stderr
-    assert lines[0].startswith("encodectl: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in outcome.stderr
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 
 def test_gap_in_numbering_is_an_error_listing_the_missing_frames(tmp_path, make_frames):

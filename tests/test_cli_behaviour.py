@@ -10,7 +10,7 @@ import pytest
 from encodectl import EncoderPool, UsageError, encode
 from encodectl.models import EncodeOptions
 
-from .conftest import run_encodectl
+from .conftest import assert_one_line_error, run_encodectl
 
 
 @pytest.mark.parametrize(
@@ -24,10 +24,8 @@ from .conftest import run_encodectl
 )
 def test_usage_errors_are_one_line_too(args, fragment):
     outcome = run_encodectl(*args)
-    assert outcome.exit_code == 2
-    lines = outcome.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("encodectl: error: ") and fragment in lines[0], outcome.stderr
-    assert "╭" not in outcome.stderr and "Traceback" not in outcome.stderr
+    assert_one_line_error(outcome, fragment)
+    assert "╭" not in outcome.stderr
 
 
 def test_json_mode_reports_errors_as_json(tmp_path):

@@ -21,7 +21,7 @@ from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
 from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
-from .conftest import files_in, run_encodectl
+from .conftest import files_in, process_state, run_encodectl
 
 
 @pytest.fixture
@@ -136,12 +136,11 @@ def test_stale_temp_files_of_dead_runs_are_swept_but_live_ones_kept(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_a_zombie_is_not_alive():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    stat = Path(f"/proc/{child.pid}/stat")
     deadline = time.monotonic() + 10
-    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+    while process_state(child.pid) != "Z" and time.monotonic() < deadline:
         time.sleep(0.02)  # it exits, and stays a zombie until we reap it
     try:
-        assert stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        assert process_state(child.pid) == "Z"
         assert not process_alive(child.pid)
     finally:
         child.wait()

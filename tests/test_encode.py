@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
+from encodectl.models import VerifyMode
 from encodectl.synthetic import write_dataset
 
 from .conftest import files_in, run_encodectl
@@ -209,11 +210,21 @@ def test_dry_run_prints_quoted_commands_and_writes_nothing(tmp_path, make_frames
     assert "-c:v libx264" in outcome.stdout and "-crf 23" in outcome.stdout and "-preset fast" in outcome.stdout
 
 
-def test_verify_decode_mode(tmp_path, make_frames, cli):
+def test_verify_decode_mode(tmp_path, make_frames, cli, monkeypatch):
+    import encodectl.runner
+
+    modes, real_read_video = [], encodectl.runner.read_video
+
+    def spy(binary, path, mode=VerifyMode.packets):  # the real read-back, noting how it was asked to read
+        modes.append(mode)
+        return real_read_video(binary, path, mode)
+
+    monkeypatch.setattr(encodectl.runner, "read_video", spy)
     make_frames(tmp_path / "ep", 6)
     outcome = cli("encode", tmp_path / "ep", "--verify", "decode", "--json")
     assert outcome.exit_code == 0, outcome.stderr
     assert outcome.json()["results"][0]["frames"] == 6
+    assert modes == [VerifyMode.decode]
 
 
 def test_python_api_returns_job_results(tmp_path, make_frames):

@@ -23,7 +23,7 @@ from encodectl.models import Codec, Device, EncodeOptions, JobStatus
 from encodectl.runner import plan_job, run_with_fallback
 from encodectl.sessions import SessionLimiter
 
-from .conftest import files_in, run_encodectl
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 GUIDE_CONFIG = '{"encoder_type": "nvenc", "codec": "h264", "preset": "fast"}'
 GUIDE_CONFIG_WITH_QUALITY = '{"encoder_type": "nvenc", "codec": "h264", "preset": "fast", "quality": 23}'
@@ -77,10 +77,7 @@ def test_device_gpu_falls_back_visibly(tmp_path, make_frames, decoded):
 def test_device_gpu_strict_fails_with_the_reason(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 6)
     outcome = run_encodectl("encode", tmp_path / "ep", "--device", "gpu", "--strict")
-    assert outcome.exit_code == 1
-    lines = outcome.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("encodectl: error: no working GPU encoder for h264 here:")
-    assert "Traceback" not in outcome.stderr
+    assert_one_line_error(outcome, "encodectl: error: no working GPU encoder for h264 here:", code=1)
     assert files_in(tmp_path) == [f"ep/frame_{i:06d}.png" for i in range(6)]
 
 
@@ -126,9 +123,7 @@ def test_encoder_config_from_a_file_and_lerobots_extra_keys(tmp_path):
 def test_bad_encoder_config_gets_one_line_listing_what_is_allowed(tmp_path, config, message):
     (tmp_path / "ep").mkdir()
     outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", config)
-    assert outcome.exit_code == 2
-    lines = outcome.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], outcome.stderr
+    assert_one_line_error(outcome, message)
 
 
 def test_forcing_an_encoder_this_ffmpeg_lacks(tmp_path, make_frames, ffmpeg_binary):

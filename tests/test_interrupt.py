@@ -11,20 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import files_in
-
-
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry.name))
-    return children
+from .conftest import children_of, files_in, process_state
 
 
 @pytest.mark.parametrize("mode", ["--sync", "--async"])
@@ -54,7 +41,7 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "ffmpeg never started writing"
         time.sleep(0.02)
-    children = _children_of(process.pid)
+    children = children_of(process.pid)
     assert children, "expected a running ffmpeg child"
 
     process.send_signal(signum)
@@ -64,7 +51,7 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert files_in(tmp_path) == before  # no video, no .partial, frames untouched
     for child in children:
-        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+        assert process_state(child) in (None, "Z")
     os.sync()
 
 

@@ -22,8 +22,7 @@ from encodectl.progress import JobState, RunTracker
 from encodectl.report import live_view
 from encodectl.synthetic import write_dataset
 
-from .conftest import files_in, run_encodectl
-from .test_interrupt import _children_of
+from .conftest import children_of, files_in, process_state, run_encodectl
 
 
 def no_temporary_files(root: Path) -> bool:
@@ -102,13 +101,12 @@ def test_close_without_waiting_cancels_and_cleans_up(tmp_path, make_frames):
 def running_ffmpeg_children() -> list[int]:
     """ffmpeg processes started by this test process that are still running (zombies do not count)."""
     alive = []
-    for pid in _children_of(os.getpid()):
+    for pid in children_of(os.getpid()):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"ffmpeg" in cmdline and state != "Z":
+        if b"ffmpeg" in cmdline and process_state(pid) not in (None, "Z"):
             alive.append(pid)
     return alive
 
@@ -132,7 +130,9 @@ def test_async_and_sync_give_the_same_verified_videos(tmp_path, ffmpeg_binary, d
     for report in (asynchronous, synchronous):
         results = json.loads(report.stdout)["results"]
         assert [r["status"] for r in results] == ["done"] * 4
-    for video in (tmp_path / "a").rglob("*.mp4"):
+    videos = list((tmp_path / "a").rglob("*.mp4"))
+    assert len(videos) == 4
+    for video in videos:
         twin = tmp_path / "s" / video.relative_to(tmp_path / "a")
         first, second = decoded(video), decoded(twin)
         assert first.frames == second.frames == 7
@@ -182,7 +182,7 @@ def test_async_encodes_run_at_low_priority(tmp_path, make_frames, args, nice):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        children = _children_of(process.pid)
+        children = children_of(process.pid)
         assert children
         stat = Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()
         assert int(stat[16]) == nice  # field 19 of /proc/PID/stat: the nice value

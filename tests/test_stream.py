@@ -16,7 +16,7 @@ import pytest
 
 from encodectl import BufferPolicy, InputError, JobStatus, StreamEncoder
 
-from .conftest import files_in, run_encodectl
+from .conftest import files_in, process_state, run_encodectl
 
 
 def gray(value: int, width: int = 64, height: int = 48) -> np.ndarray:
@@ -129,10 +129,7 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool) ->
 
 def process_running(pid: int) -> bool:
     """Alive and not a zombie (an orphan's zombie may wait for a container's init to reap it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    return process_state(pid) not in (None, "Z")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")

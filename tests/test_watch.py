@@ -272,10 +272,11 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     watcher = start_watch(tmp_path, "--stream")
     record(tmp_path, 2, *(["--partial-writes"] if writes == "partial" else []))
     wait_for_videos(tmp_path, 4, watcher)
-    code, _, err = stop(watcher)
+    code, out, err = stop(watcher)
     assert code == 130, err
     assert_exactly_one_verified_video_per_episode(tmp_path, 2, 15, decoded)
     assert [f for f in files_in(tmp_path) if f.endswith(".stream.mp4")] == []
+    assert (out + err).count("after the last frame") == 4  # all four streamed, none fell back to the files
 
 
 def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_frames):
