@@ -61,7 +61,12 @@ CREATE TABLE IF NOT EXISTS episodes (
 
 
 class Ledger:
-    """Thread-safe: the watcher's loop and its pool's workers both write to it."""
+    """The watcher's record of every episode, in SQLite, with a copy in memory.
+
+    Only one watcher writes an output root (WatchLock), so the copy in memory is the truth:
+    the watcher asks for every folder's record on every pass, and a query plus a JSON
+    parse each time would cost a share of a core beside the recorder on a large dataset.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,11 +76,14 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        rows = self._db.execute("SELECT record FROM episodes").fetchall()
+        records = (EpisodeRecord.model_validate_json(row[0]) for row in rows)
+        self._records = {str(record.source): record for record in records}
 
     def get(self, source: Path) -> EpisodeRecord | None:
         with self._lock:
-            row = self._db.execute("SELECT record FROM episodes WHERE source = ?", (str(source),)).fetchone()
-        return EpisodeRecord.model_validate_json(row[0]) if row else None
+            record = self._records.get(str(source))
+        return record.model_copy() if record is not None else None  # the caller's changes count only once put
 
     def put(self, record: EpisodeRecord) -> None:
         record.updated = time.time()
@@ -84,11 +92,11 @@ class Ledger:
                 "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
                 (str(record.source), record.model_dump_json()),
             )
+            self._records[str(record.source)] = record.model_copy()
 
     def all(self) -> list[EpisodeRecord]:
         with self._lock:
-            rows = self._db.execute("SELECT record FROM episodes").fetchall()
-        return [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+            return [record.model_copy() for record in self._records.values()]
 
     def close(self) -> None:
         with self._lock:

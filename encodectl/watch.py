@@ -370,7 +370,7 @@ class Watcher:
             self._fall_back(directory, f"frame {live.next_number} is missing, late or incomplete")
             return False
         del self._live[directory]
-        last_frame_written = max((path.stat().st_mtime for path in numbered.values()), default=time.time())
+        last_frame_written = seen.signature.newest_mtime_ns / 1e9  # this pass's signature: no second stat per frame
         result = live.encoder.close()
         # From the last frame file, not from close(): the time the episode took to be known complete counts.
         result.latency_s = max(0.0, time.time() - last_frame_written)
