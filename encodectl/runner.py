@@ -137,10 +137,14 @@ def encode_one(
     )
 
 
+def temp_stem(output: Path) -> Path:
+    """A hidden name beside the output, unique per attempt, that says what it belongs to and which
+    process wrote it (".NAME.mp4.<pid>-<id>"); suffixes tell its files apart."""
+    return output.with_name(f".{output.name}.{os.getpid()}-{secrets.token_hex(3)}")
+
+
 def temp_paths(output: Path) -> tuple[Path, Path]:
-    """Hidden names beside the output, unique per attempt, that say what they belong to."""
-    token = f"{os.getpid()}-{secrets.token_hex(3)}"
-    stem = f".{output.name}.{token}"
+    stem = temp_stem(output).name
     return output.with_name(stem + TEMP_SUFFIX), output.with_name(stem + STAGING_SUFFIX)
 
 

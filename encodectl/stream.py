@@ -40,6 +40,7 @@ from .ffmpeg_process import lower_priority
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
+from .runner import temp_stem
 from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
@@ -100,9 +101,9 @@ class StreamEncoder:
         self._warn = on_warning or (lambda _: None)
         frame_bytes = width * height * 3
         self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
-        token = f"{os.getpid()}-{secrets.token_hex(3)}"
-        self.fragmented = self.output.with_name(f".{self.output.name}.{token}{STREAM_SUFFIX}")
-        self._spill_dir = self.output.with_name(f".{self.output.name}.{token}{SPILL_SUFFIX}")
+        stem = temp_stem(self.output).name
+        self.fragmented = self.output.with_name(stem + STREAM_SUFFIX)
+        self._spill_dir = self.output.with_name(stem + SPILL_SUFFIX)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=self.capacity)
         self._lock = threading.Lock()
         self._spilled: list[Path] = []
