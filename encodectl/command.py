@@ -52,17 +52,13 @@ def build_encode_command(
     stream = ffmpeg.input(pattern, f="image2", framerate=str(job.fps), start_number=str(start), **decoder_threads)
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
-    output_options: dict[str, str] = {
-        "c:v": settings.encoder,
-        "g": str(settings.gop),
-        "frames:v": str(job.frame_count),
-        "movflags": "+faststart",
-        "video_track_timescale": str(mp4_timescale(job.fps)),
-        "f": "mp4",
-        **_passthrough_timing(ffmpeg_binary),
+    output_options = _video_options(
+        settings,
+        **{"frames:v": str(job.frame_count)},
+        movflags="+faststart",
+        **_mp4_timing(ffmpeg_binary, job.fps),
         **encoder_threads,
-        **settings.arguments,
-    }
+    )
     output = video.output(str(temp_output.absolute()), an=None, **output_options)
     arguments: list[str] = ffmpeg.get_args(output)
     return [
@@ -101,6 +97,16 @@ def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSetting
     return video
 
 
+def _video_options(settings: EncoderSettings, **between: str) -> dict[str, str]:
+    """The encoder and its keyframe interval, then `between`, then the encoder's own arguments (last: they win)."""
+    return {"c:v": settings.encoder, "g": str(settings.gop), **between, **settings.arguments}
+
+
+def _mp4_timing(ffmpeg_binary: FFmpegBinary, fps: Fraction) -> dict[str, str]:
+    """MP4 with a timescale in which frame i lands exactly on i/fps, and no frame duplicated or dropped."""
+    return {"video_track_timescale": str(mp4_timescale(fps)), "f": "mp4", **_passthrough_timing(ffmpeg_binary)}
+
+
 def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     # Never let ffmpeg duplicate or drop frames to "fix" the rate; -fps_mode is 5.1+.
     version = ffmpeg_binary.version_tuple
@@ -122,16 +128,7 @@ def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) 
     width, height = PROBE_SIZE
     stream = ffmpeg.input(f"testsrc2=size={width}x{height}:rate=30", f="lavfi")
     video = pixel_pipeline(stream.video, width, height, settings)
-    output = video.output(
-        "-",
-        f="null",
-        **{
-            "c:v": settings.encoder,
-            "g": str(settings.gop),
-            "frames:v": str(PROBE_FRAMES),
-            **settings.arguments,
-        },
-    )
+    output = video.output("-", f="null", **_video_options(settings, **{"frames:v": str(PROBE_FRAMES)}))
     return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
 
 
@@ -152,16 +149,12 @@ def build_stream_command(
     else:
         stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
     video = pixel_pipeline(stream.video, width, height, settings)
-    output_options: dict[str, str] = {
-        "c:v": settings.encoder,
-        "g": str(settings.gop),
-        "movflags": "+frag_keyframe+empty_moov+default_base_moof",
-        "flush_packets": "1",  # each finished fragment reaches the file at once, not when a buffer fills
-        "video_track_timescale": str(mp4_timescale(fps)),
-        "f": "mp4",
-        **_passthrough_timing(ffmpeg_binary),
-        **settings.arguments,
-    }
+    output_options = _video_options(
+        settings,
+        movflags="+frag_keyframe+empty_moov+default_base_moof",
+        flush_packets="1",  # each finished fragment reaches the file at once, not when a buffer fills
+        **_mp4_timing(ffmpeg_binary, fps),
+    )
     if settings.encoder == "libx264":
         # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
         # within half a keyframe interval (x264's presets hold up to 60 frames back).
