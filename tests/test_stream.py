@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from encodectl import BufferPolicy, InputError, JobStatus, StreamEncoder
+from encodectl.ffmpeg_process import _group_nice
 
 from .conftest import files_in, process_state, run_encodectl
 
@@ -266,9 +267,9 @@ def test_the_encoder_runs_below_the_recorder_in_a_scheduling_group_of_its_own(tm
         assert len(threads) > 1  # ffmpeg's demuxer, filter and encoder threads: each must be lowered
         assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {lowered}
         if own_group is not None:
-            # Empty where the recorder's session has no group of its own (CI's runner, started by PID 1
-            # without setsid, is in the root group): the encoder's own group is then lowered from 0.
-            group_nice = min(19, (int(own_group.split()[-1]) if own_group.strip() else 0) + 10)
+            # _group_nice reads an empty file, as for a recorder in the root group (CI's runner, started
+            # by PID 1 without setsid), as nice 0: the encoder's own group is then lowered from there.
+            group_nice = min(19, _group_nice("self") + 10)
             deadline = time.monotonic() + 5  # unprivileged, the kernel may make the change wait up to 0.1 s
             while not Path(f"/proc/{pid}/autogroup").read_text().endswith(f"nice {group_nice}\n"):
                 assert time.monotonic() < deadline, Path(f"/proc/{pid}/autogroup").read_text()
