@@ -24,11 +24,12 @@ from . import __version__
 from .benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
 from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
-from .engine import encode_sources, exit_code
+from .engine import encode_paths, encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg
+from .frames import has_frames
 from .gpu_probe import probe_hardware
-from .layout import discover
+from .layout import EpisodeSource
 from .models import (
     Codec,
     Device,
@@ -160,7 +161,12 @@ def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOp
 
 
 # Options shared by `encode` and `watch` (the same names, defaults and help in both).
-FpsOption = Annotated[str, typer.Option(help="Frame rate: 30, 29.97 or 30000/1001.")]
+FpsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Frame rate: 30, 29.97 or 30000/1001 [default: 30; a LeRobot dataset's own].", show_default=False
+    ),
+]
 CodecOption = Annotated[Codec | None, typer.Option(help="h264, hevc or av1 [default: h264].", show_default=False)]
 EncoderOption = Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264 or h264_nvenc.")]
 DeviceOption = Annotated[
@@ -183,7 +189,13 @@ QualityOption = Annotated[
     int | None, typer.Option(help="0-51, lower is better (CRF-like) [default: 23].", show_default=False)
 ]
 GopOption = Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")]
-ProfileOption = Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")]
+ProfileOption = Annotated[
+    Profile | None,
+    typer.Option(
+        help="lerobot = LeRobot's settings (libsvtav1 preset 12, crf 30, g 2); the default on a LeRobot dataset.",
+        show_default=False,
+    ),
+]
 OnGapOption = Annotated[
     GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
 ]
@@ -229,7 +241,7 @@ def encode(
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
     ] = None,
-    fps: FpsOption = "30",
+    fps: FpsOption = None,
     codec: CodecOption = None,
     encoder: EncoderOption = None,
     device: DeviceOption = None,
@@ -239,7 +251,7 @@ def encode(
     preset: PresetOption = None,
     quality: QualityOption = None,
     gop: GopOption = None,
-    profile: ProfileOption = Profile.default,
+    profile: ProfileOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     run_async: Annotated[
@@ -254,6 +266,13 @@ def encode(
     priority: PriorityOption = None,
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
+    delete_frames: Annotated[
+        bool,
+        typer.Option(
+            "--delete-frames",
+            help="Delete a LeRobot dataset's frames of each episode once the dataset verifies with it.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
     executor: Annotated[
         str,
@@ -280,24 +299,25 @@ def encode(
             },
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
-        sources = discover(paths, options.output)
         kind, address = parse_executor(executor)
-        plan = None
-        if kind == "local":
-            plan = plan_encoder(options, binary)
-            announce_plan(plan, json_output)
+        several = not (len(paths) == 1 and has_frames(paths[0]))
         started = time.perf_counter()
-        with _run_display(enabled=not json_output and not dry_run, several=len(sources) > 1) as tracker:
-            if kind == "dask":
 
-                def say(message: str) -> None:
-                    if not json_output:
-                        _line(stderr, f"encodectl: {message}")
+        def say(message: str) -> None:
+            if not json_output:
+                _line(stderr, f"encodectl: {message}")
 
-                results = encode_on_dask(sources, options, binary, address=address, tracker=tracker,
-                                         gpu_resource=gpu_resource, say=say)  # fmt: skip
-            else:
-                results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
+        with _run_display(enabled=not json_output and not dry_run, several=several) as tracker:
+
+            def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+                if kind == "dask":
+                    return encode_on_dask(sources, run_options, binary, address=address, tracker=tracker,
+                                          gpu_resource=gpu_resource, say=say)  # fmt: skip
+                plan = plan_encoder(run_options, binary)
+                announce_plan(plan, json_output)
+                return encode_sources(sources, run_options, binary, tracker=tracker, plan=plan)
+
+            results = encode_paths(paths, options, run, binary, delete_frames=delete_frames)
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
@@ -309,7 +329,7 @@ def encode(
         elif dry_run:
             print_commands(stdout, results)
         else:
-            print_report(stdout, report, table=stdout.is_terminal, lines=len(sources) == 1)
+            print_report(stdout, report, table=stdout.is_terminal, lines=not several)
     raise typer.Exit(code)
 
 
@@ -338,7 +358,7 @@ def watch(
     stream: Annotated[
         bool, typer.Option("--stream", help="Encode each episode while it is recorded, frame by frame.")
     ] = False,
-    fps: FpsOption = "30",
+    fps: FpsOption = None,
     codec: CodecOption = None,
     encoder: EncoderOption = None,
     device: DeviceOption = None,
@@ -348,7 +368,7 @@ def watch(
     preset: PresetOption = None,
     quality: QualityOption = None,
     gop: GopOption = None,
-    profile: ProfileOption = Profile.default,
+    profile: ProfileOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     workers: WorkersOption = "2",

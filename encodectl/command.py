@@ -115,6 +115,54 @@ def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     return {"fps_mode": "passthrough"}
 
 
+def _demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
+    # Decoded frames keep the file's own timestamps (not rounded to 1/fps); 7.0 renamed -1 to "demux".
+    version = ffmpeg_binary.version_tuple
+    return "-1" if version is not None and version < (7, 0) else "demux"
+
+
+def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
+    """List every frame of the first video stream with its timestamp in the file's own time base.
+
+    Packets only (no decoding) unless `decode`: then every frame is decoded, and the
+    first decode error fails the command."""
+    stream = ffmpeg.input(str(path.absolute()))["v:0"]
+    if decode:
+        options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
+    else:
+        options = {"c": "copy"}
+    output = stream.output("-", f="framecrc", **options)
+    flags = ["-xerror"] if decode else []
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *ffmpeg.get_args(output)]
+
+
+def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
+    """An ffconcat list of (file, exact duration in seconds), quoted as the concat demuxer reads them.
+
+    Each file's duration is given, because ffmpeg 5.1 otherwise starts the next file at the
+    container's duration, rounded to a millisecond (a 10-tick gap at 30 fps). The list
+    takes microseconds; each duration is the difference of the rounded exact starts, so
+    the rounding never adds up across files (every start stays within 0.5 us)."""
+    lines = ["ffconcat version 1.0"]
+    start = Fraction(0)
+    for path, duration in parts:
+        begin_us, end_us = round(start * 1_000_000), round((start + duration) * 1_000_000)
+        start += duration
+        microseconds = end_us - begin_us
+        lines.append("file '" + str(path.absolute()).replace("'", "'\\''") + "'")
+        lines.append(f"duration {microseconds // 1_000_000}.{microseconds % 1_000_000:06d}")
+    return "\n".join(lines) + "\n"
+
+
+def build_join_command(ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int) -> list[str]:
+    """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
+    stream = ffmpeg.input(str(list_file.absolute()), f="concat", safe="0")["v:0"]
+    output = stream.output(
+        str(target.absolute()), c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4"
+    )
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *ffmpeg.get_args(output)]
+
+
 def shell_quote(argv: list[str]) -> str:
     return shlex.join(argv)
 

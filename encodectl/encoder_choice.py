@@ -112,10 +112,11 @@ def plan_encoder(
     probe: Callable[[FFmpegBinary], ProbeReport] = probe_hardware,
 ) -> EncoderPlan:
     """Decide which encoder every job of this run starts on."""
-    codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
+    lerobot = options.profile is Profile.lerobot
+    codec = Codec.av1 if lerobot and "codec" not in options.model_fields_set else options.codec
     cpu = _cpu_for(codec, options)
-    if options.profile is Profile.lerobot:
-        return EncoderPlan(primary=cpu, reason="--profile lerobot pins libsvtav1")
+    if lerobot:
+        return EncoderPlan(primary=cpu, reason=f"LeRobot's settings pin {cpu.encoder}")
     if options.encoder:
         spec = get_spec(options.encoder)
         if "codec" in options.model_fields_set and spec.codec is not options.codec:

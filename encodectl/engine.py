@@ -15,6 +15,8 @@ from .errors import Interrupted
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
+from .lerobot_finish import SourceRunner, finish_datasets
+from .lerobot_meta import is_lerobot_dataset
 from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
 from .pool import EncoderPool
 from .progress import RunTracker
@@ -68,16 +70,36 @@ def _encode_inline(
     return results
 
 
+def encode_paths(
+    paths: list[Path], options: EncodeOptions, run: SourceRunner, binary: FFmpegBinary, *, delete_frames: bool = False
+) -> list[JobResult]:
+    """Every path: LeRobot datasets finished in place (see lerobot_finish), the others as episode folders.
+
+    `run` encodes a list of episodes with given options (the local pool, or Dask)."""
+    if not paths:
+        discover(paths)  # the one "no path given" message
+    datasets = [path.absolute() for path in paths if is_lerobot_dataset(path)]
+    others = [path for path in paths if not is_lerobot_dataset(path)]
+    sources = discover(others, options.output) if others else []
+    results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
+    return (run(sources, options) if sources else []) + results
+
+
 def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:
-    """Encode an episode folder or dataset tree; the Python face of ``encodectl encode``.
+    """Encode an episode folder, a dataset tree or a LeRobot dataset; the Python face of ``encodectl encode``.
 
     Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
-    overwrite, device, mode, workers, …).
+    overwrite, device, mode, workers, …), and delete_frames.
     """
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
+    delete_frames = bool(options.pop("delete_frames", False))
     settings = options_from(options)
     ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
-    return encode_sources(discover(paths, settings.output), settings, ffmpeg_binary)
+
+    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+        return encode_sources(sources, run_options, ffmpeg_binary)
+
+    return encode_paths(paths, settings, run, ffmpeg_binary, delete_frames=delete_frames)
 
 
 def exit_code(results: list[JobResult]) -> int:

@@ -130,12 +130,13 @@ class EncodeOptions(BaseModel):
     def _consistent(self) -> EncodeOptions:
         given = self.model_fields_set
         if self.profile is Profile.lerobot:
-            clash = sorted(given & {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor"})
+            # LeRobot's vcodec (h264, hevc, libsvtav1) is a choice it offers too; the rest it fixes.
+            clash = sorted(given & {"encoder", "quality", "preset", "device", "bitrate", "vendor"})
             if clash:
                 names = ", ".join("--" + name.replace("_", "-") for name in clash)
                 raise ValueError(
-                    f"--profile lerobot fixes LeRobot's encoder settings (libsvtav1, crf 30, g 2); drop {names} "
-                    "or the profile"
+                    f"--profile lerobot fixes LeRobot's encoder settings (libsvtav1 preset 12, crf 30, g 2); "
+                    f"drop {names} or the profile"
                 )
         return self
 

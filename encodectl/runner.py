@@ -50,7 +50,7 @@ def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSet
     """Validate one episode's frames and describe its encode; raises InputError for bad frames."""
     frames = scan_frames(source.directory)
     check_gaps(frames, hold=options.on_gap is GapPolicy.hold)
-    return EncodeJob(
+    job = EncodeJob(
         frames=frames,
         output=source.output,
         episode=source.episode,
@@ -61,6 +61,28 @@ def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSet
         verify=options.verify,
         threads=options.threads,
     )
+    check_expected_frames(source, job)
+    return job
+
+
+def check_expected_frames(source: EpisodeSource, job: EncodeJob) -> None:
+    """The frames must be what the dataset's metadata says the episode is, and need no padding."""
+    if source.expected_frames is not None and job.frame_count != source.expected_frames:
+        raise InputError(
+            f"{source.directory} has {job.frame_count} frames but the dataset's metadata says the episode has "
+            f"{source.expected_frames}; not encoded"
+        )
+    size = (job.frames.width, job.frames.height)
+    if source.expected_size is not None and size != source.expected_size:
+        raise InputError(
+            f"{source.directory} has frames of {size[0]}x{size[1]} but the dataset's metadata says "
+            f"{source.expected_size[0]}x{source.expected_size[1]}; not encoded"
+        )
+    if source.expected_size is not None and job.output_size != size:
+        raise InputError(
+            f"{source.directory}: frames of {size[0]}x{size[1]} would need padding to an even size for yuv420p, "
+            "and the dataset would read them back at another size"
+        )
 
 
 def source_result(source: EpisodeSource, status: JobStatus, **fields: Any) -> JobResult:

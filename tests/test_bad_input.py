@@ -152,7 +152,7 @@ def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
         (["--encoder", "h263_magic"], "unknown encoder 'h263_magic'"),
         (["--preset", "ludicrous"], "preset 'ludicrous' does not fit libx264"),
         (["--ffmpeg", "/no/such/ffmpeg"], "does not exist"),
-        (["--profile", "lerobot", "--codec", "h264"], "--profile lerobot fixes LeRobot's encoder settings"),
+        (["--profile", "lerobot", "--device", "gpu"], "--profile lerobot fixes LeRobot's encoder settings"),
         (["--profile", "lerobot", "--quality", "20", "--preset", "slow"], "drop --preset, --quality or the profile"),
         (["--codec", "hevc", "--encoder", "libx264"], "--encoder libx264 makes h264, but --codec hevc was asked"),
         (["-o", "clip.mkv"], "encodectl writes .mp4 videos; name a .mp4 file or a folder"),

@@ -181,6 +181,7 @@ def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli,
     command = result["command"]
     assert command[command.index("-crf") + 1] == "30"
     assert command[command.index("-g") + 1] == "2"
+    assert command[command.index("-preset") + 1] == "12"  # LeRobot 0.4's SVT-AV1 preset when none is given
     video = decoded(tmp_path / "ep.mp4")
     assert (video.codec, video.pix_fmt, video.frames) in {("av1", "yuv420p", 8), ("libdav1d", "yuv420p", 8)}
 
