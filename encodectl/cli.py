@@ -30,10 +30,15 @@ from .ffmpeg_binary import find_ffmpeg
 from .frames import has_frames
 from .gpu_probe import probe_hardware
 from .layout import EpisodeSource
+from .lerobot_commit import is_staged
+from .lerobot_meta import is_lerobot_dataset
+from .lerobot_plan import SourceRunner
+from .lerobot_watch import watch_dataset
 from .models import (
     Codec,
     Device,
     EncodeOptions,
+    FFmpegBinary,
     GapPolicy,
     JobResult,
     Mode,
@@ -232,6 +237,20 @@ def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
         )
 
 
+def _local_runner(binary: FFmpegBinary, tracker: RunTracker, json_output: bool) -> SourceRunner:
+    """Encode episodes on this machine (sync or the pool, as the options say), each encoder plan announced once."""
+    announced: set[str] = set()
+
+    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+        plan = plan_encoder(run_options, binary)
+        if plan.fallback_note and plan.fallback_note not in announced:
+            announced.add(plan.fallback_note)
+            announce_plan(plan, json_output)
+        return encode_sources(sources, run_options, binary, tracker=tracker, plan=plan)
+
+    return run
+
+
 @app.command()
 def encode(
     paths: Annotated[
@@ -308,16 +327,19 @@ def encode(
                 _line(stderr, f"encodectl: {message}")
 
         with _run_display(enabled=not json_output and not dry_run, several=several) as tracker:
+            local = _local_runner(binary, tracker, json_output)
 
             def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
                 if kind == "dask":
                     return encode_on_dask(sources, run_options, binary, address=address, tracker=tracker,
                                           gpu_resource=gpu_resource, say=say)  # fmt: skip
-                plan = plan_encoder(run_options, binary)
-                announce_plan(plan, json_output)
-                return encode_sources(sources, run_options, binary, tracker=tracker, plan=plan)
+                return local(sources, run_options)
 
             results = encode_paths(paths, options, run, binary, delete_frames=delete_frames)
+        if several and not json_output and not dry_run and not stdout.is_terminal:
+            for result in results:
+                if result.dataset is not None:  # placed in their dataset only now
+                    _line(stdout, result_line(result))
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
@@ -394,8 +416,6 @@ def watch(
             delete_frames=delete_frames, drain=drain, stream=stream,
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
-        plan = plan_encoder(options, binary)
-        announce_plan(plan, json_output)
 
         def say(message: str) -> None:
             # Through the live display's console in a terminal, so lines appear above the table intact.
@@ -404,7 +424,18 @@ def watch(
                 _line(console, f"encodectl watch: {message}")
 
         with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
-            summary = Watcher(settings, options, binary, plan, tracker, say).run()
+            if is_lerobot_dataset(directory):
+
+                def placed(result: JobResult) -> None:
+                    if not json_output:
+                        _line(stdout, result_line(result))
+
+                runner = _local_runner(binary, tracker, json_output)
+                summary = watch_dataset(settings, options, binary, runner, say, on_result=placed)
+            else:
+                plan = plan_encoder(options, binary)
+                announce_plan(plan, json_output)
+                summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
             sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
         else:
@@ -576,7 +607,8 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
         return
 
     def print_result(result: JobResult) -> None:  # in a terminal, above the live table
-        _line(stdout, result_line(result))
+        if not is_staged(result.output):  # a dataset's episodes are listed once placed
+            _line(stdout, result_line(result))
 
     if not stdout.is_terminal:
         yield RunTracker(on_finished=print_result if several else None)

@@ -15,8 +15,9 @@ from .errors import Interrupted
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
-from .lerobot_finish import SourceRunner, finish_datasets
+from .lerobot_finish import finish_datasets
 from .lerobot_meta import is_lerobot_dataset
+from .lerobot_plan import SourceRunner
 from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
 from .pool import EncoderPool
 from .progress import RunTracker

@@ -26,6 +26,10 @@ class UsageError(EncodectlError):
     exit_code = 2
 
 
+class DatasetBusy(UsageError):
+    """A dataset is being written by another program (or another encodectl); try again once it is done."""
+
+
 class InputError(EncodectlError):
     """The frames given cannot become a correct video as they are."""
 

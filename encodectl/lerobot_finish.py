@@ -15,26 +15,17 @@ one from before (the episodes files are what make an episode's video exist).
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import os
-import re
-import shutil
-from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from . import __version__
 from .command import build_join_command, concat_list
-from .encoders import LEROBOT_GOP
-from .errors import EncodectlError, InputError, UsageError, VerificationError
+from .errors import EncodectlError, InputError, VerificationError
 from .ffmpeg_log import encoder_failure
-from .ffmpeg_process import run_ffmpeg, signals_deferred
-from .layout import EpisodeSource
-from .ledger import STATE_DIR
+from .ffmpeg_process import run_ffmpeg
+from .lerobot_commit import Move, commit_moves, dataset_opened, remove_staging
 from .lerobot_meta import (
     DatasetEpisode,
     DatasetInfo,
@@ -43,69 +34,14 @@ from .lerobot_meta import (
     VideoPlacement,
     channels_of,
     info_document,
-    read_episodes,
-    read_info,
     write_episodes_table,
 )
-from .models import Codec, EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Profile, options_from
-from .runner import source_result
+from .lerobot_plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
+from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
 from .verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
 
-STAGING = "lerobot-staging"
-JOURNAL = "lerobot-commit.json"
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 MIB = 1024 * 1024
-# Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
-ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}
-_EPISODE_DIR = re.compile(r"^episode[-_](\d+)$")
-
-SourceRunner = Callable[[list[EpisodeSource], EncodeOptions], list[JobResult]]
-
-
-class FrameFile(BaseModel):
-    """A frame file as it was when planned: only a file still exactly this is ever deleted."""
-
-    path: Path
-    inode: int
-    size: int
-    mtime_ns: int
-
-
-class PendingVideo(BaseModel):
-    """One camera-episode the dataset has no video for, and the frames that will make it."""
-
-    key: str
-    episode: DatasetEpisode
-    source: EpisodeSource
-    frames: list[FrameFile]
-
-
-class DatasetPlan(BaseModel):
-    info: DatasetInfo
-    episodes: list[DatasetEpisode]
-    options: EncodeOptions
-    record: dict[str, str]  # encodectl options other than LeRobot's own, kept in info.json
-    pending: list[PendingVideo]
-    reported: list[JobResult]  # camera-episodes not encoded: done already, cut off, or without frames
-
-    @property
-    def sources(self) -> list[EpisodeSource]:
-        return [pending.source for pending in self.pending]
-
-    @property
-    def staging(self) -> Path:
-        return self.info.root / STATE_DIR / STAGING
-
-
-class Move(BaseModel):
-    source: Path
-    target: Path
-
-
-class CommitJournal(BaseModel):
-    """The moves of one commit, written before the first: a cut-off commit is completed by the next run."""
-
-    moves: list[Move]
 
 
 class StagedEpisode(BaseModel):
@@ -162,264 +98,7 @@ class TargetFile(BaseModel):
 # --- opening a dataset: one writer, nobody recording, no commit left half-done -------------------------
 
 
-@contextlib.contextmanager
-def dataset_opened(root: Path) -> Iterator[None]:
-    """Hold `root` for this process alone; refuse a dataset another program has open; finish a cut-off commit."""
-    descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _lock_holder(root)
-            raise UsageError(
-                f"another encodectl ({holder}) is finishing {root}; wait for it to end, or stop it"
-            ) from None
-        users = processes_using(root)
-        if users:
-            pid, name, path = users[0]
-            raise UsageError(
-                f"{path.relative_to(root)} is open in {name} (pid {pid}): the dataset is being written (LeRobot keeps "
-                "its files open while it records); encodectl changes nothing until it is closed"
-            )
-        complete_cut_off_commit(root)
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-def _lock_holder(root: Path) -> str:
-    """Who holds the flock on `root`, from /proc/locks (Linux); "another process" elsewhere."""
-    stat = root.stat()
-    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-    try:
-        lines = Path("/proc/locks").read_text().splitlines()
-    except OSError:
-        return "another process"
-    for line in lines:
-        fields = line.split()
-        if "FLOCK" in fields and device in fields:
-            pid = fields[fields.index(device) - 1]
-            return f"pid {pid}: {_command_of(pid)}"
-    return "another process"
-
-
-def _command_of(pid: int | str) -> str:
-    try:
-        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "?"
-    return " ".join(word.decode(errors="replace") for word in words if word)[:120] or "?"
-
-
-def processes_using(root: Path) -> list[tuple[int, str, Path]]:
-    """Other processes with a file of the dataset open (pid, name, path); only those this user may see."""
-    prefix = str(root.resolve()) + os.sep
-    found = []
-    for process in _processes():
-        try:
-            targets = [str(descriptor.readlink()) for descriptor in (process / "fd").iterdir()]
-        except OSError:
-            continue
-        inside = [target for target in targets if target.startswith(prefix)]
-        if inside:
-            found.append((int(process.name), _name_of(process), Path(inside[0])))
-    return found
-
-
-def _processes() -> list[Path]:
-    """/proc/<pid> of every other process (Linux); none elsewhere."""
-    try:
-        return [entry for entry in Path("/proc").iterdir() if entry.name.isdigit() and int(entry.name) != os.getpid()]
-    except OSError:
-        return []
-
-
-def _name_of(process: Path) -> str:
-    try:
-        return (process / "comm").read_text().strip()
-    except OSError:
-        return "?"
-
-
-def complete_cut_off_commit(root: Path) -> None:
-    """Finish the moves of a commit cut off by a crash (its journal says which), then drop what it staged."""
-    state = root / STATE_DIR
-    journal = state / JOURNAL
-    if journal.is_file():
-        commit = CommitJournal.model_validate_json(journal.read_text())
-        with signals_deferred():
-            for move in commit.moves:
-                if move.source.exists():
-                    publish(move.source, move.target)
-            journal.unlink()
-    remove_staging(root)
-
-
-def remove_staging(root: Path) -> None:
-    state = root / STATE_DIR
-    shutil.rmtree(state / STAGING, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        state.rmdir()  # only when empty: a watcher's ledger may live there too
-
-
-def publish(source: Path, target: Path) -> None:
-    """Move a verified, synced file into place in one step (a copy first if it is on another file system)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        source.replace(target)
-    except OSError as error:
-        if error.errno != errno.EXDEV:
-            raise
-        beside = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.copyfile(source, beside)
-        _fsync(beside)
-        beside.replace(target)
-        source.unlink()
-    _fsync_directory(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 # --- planning: what the dataset lacks, and with which settings -------------------------------------------
-
-
-def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOptions, dict[str, str]]:
-    """The options for this dataset, and what to record of them in info.json (nothing for LeRobot's own).
-
-    Without encoder options a dataset keeps what it uses (its codec and pixel format,
-    or the settings an earlier encodectl run recorded), else LeRobot's defaults."""
-    given = options.model_fields_set
-    root = info.root
-    if "output" in given and options.output is not None:
-        raise UsageError(f"-o does not apply to a LeRobot dataset: its videos go where LeRobot reads them ({root})")
-    if options.overwrite:
-        raise UsageError(
-            f"--overwrite does not apply to a LeRobot dataset ({root}): encodectl adds the videos it lacks and "
-            "never rewrites those it has"
-        )
-    if "fps" in given and options.fps != info.fps:
-        raise UsageError(f"--fps {options.fps} disagrees with the dataset's fps {info.fps} ({root}/meta/info.json)")
-    existing = next((v for v in (info.feature_info(key) for key in info.video_keys) if v is not None), None)
-    codec = _codec_of(existing.codec, root) if existing is not None else Codec.av1
-    values: dict[str, Any] = {name: getattr(options, name) for name in given if name not in {"output", "overwrite"}}
-    values["fps"] = info.fps
-    explicit = given & ENCODER_OPTIONS
-    if options.profile is Profile.lerobot:
-        explicit.discard("profile")  # what a dataset gets anyway
-    recorded = info.recorded_options(info.video_keys[0]) if info.video_keys else {}
-    record: dict[str, str] = {}
-    if not explicit and recorded and "profile" not in given:
-        values.update(recorded)
-        record = {name: str(value) for name, value in recorded.items()}
-    elif not explicit:
-        values.update(profile=Profile.lerobot, codec=codec)
-    else:
-        if "codec" not in given and "encoder" not in given:
-            values["codec"] = codec
-        record = {name: str(getattr(options, name)) for name in sorted(given & ENCODER_OPTIONS)}
-    values.setdefault("gop", LEROBOT_GOP)
-    values.setdefault("pix_fmt", existing.pix_fmt if existing is not None else "yuv420p")
-    settings = options_from(values)
-    if existing is not None and (settings.codec.value, settings.pix_fmt) != (existing.codec, existing.pix_fmt):
-        raise UsageError(
-            f"the dataset's videos are {existing.codec} {existing.pix_fmt} ({root}/meta/info.json); "
-            f"{settings.codec.value} {settings.pix_fmt} would mix two kinds in one dataset: drop --codec"
-        )
-    return settings, record
-
-
-def _codec_of(name: str, root: Path) -> Codec:
-    try:
-        return Codec(name)
-    except ValueError:
-        raise UsageError(
-            f"the dataset's videos are {name} ({root}/meta/info.json), which encodectl does not write"
-        ) from None
-
-
-def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
-    """Every camera-episode the metadata has without its video, with the frames to encode it from."""
-    info = read_info(root)
-    episodes = read_episodes(info)
-    settings, record = dataset_options(info, options)
-    plan = DatasetPlan(info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[])
-    for episode in episodes:
-        for key in info.video_keys:
-            frames_dir = info.frames_dir(key, episode.index)
-            source = EpisodeSource(
-                directory=frames_dir,
-                output=plan.staging / key / f"episode-{episode.index:06d}.mp4",
-                episode=frames_dir.name,
-                camera=key,
-                expected_frames=episode.length,
-                expected_size=info.frame_shape(key),
-            )
-            if key in episode.videos:
-                if frames_dir.is_dir():
-                    placed = episode.videos[key]
-                    plan.reported.append(
-                        source_result(
-                            source.model_copy(update={"output": info.video_file(key, placed, episode.index)}),
-                            JobStatus.skipped,
-                            reason="already in the dataset (its frames are left alone)",
-                        )
-                    )
-                continue
-            if not frames_dir.is_dir():
-                plan.reported.append(
-                    source_result(
-                        source,
-                        JobStatus.failed,
-                        failure=FailureKind.input,
-                        reason=f"episode {episode.index} has no video and no frames at {frames_dir}",
-                    )
-                )
-                continue
-            plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(frames_dir)))
-    plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
-    return plan
-
-
-def _frame_files(directory: Path) -> list[FrameFile]:
-    files = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.is_file(follow_symlinks=False):
-                stat = entry.stat(follow_symlinks=False)
-                files.append(
-                    FrameFile(path=Path(entry.path), inode=stat.st_ino, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-                )
-    return files
-
-
-def _cut_off_episodes(info: DatasetInfo, known: set[int]) -> list[JobResult]:
-    """Frames of episodes the metadata does not have (a recording cut off mid-episode): reported, left alone."""
-    reported = []
-    for key in info.video_keys:
-        folder = info.root / "images" / key
-        if not folder.is_dir():
-            continue
-        for entry in sorted(folder.iterdir()):
-            match = _EPISODE_DIR.match(entry.name)
-            if entry.is_dir() and match and int(match.group(1)) not in known:
-                source = EpisodeSource(directory=entry, output=entry, episode=entry.name, camera=key)
-                reason = (
-                    f"episode {int(match.group(1))} is not in the dataset's metadata (a recording cut off "
-                    "mid-episode?): its frames are left alone"
-                )
-                reported.append(source_result(source, JobStatus.skipped, reason=reason))
-    return reported
 
 
 # --- committing: place, join, verify as LeRobot reads, then move into place ---------------------------------
@@ -471,7 +150,7 @@ def commit_dataset(
     if not moves:
         return results
     moves += _metadata_moves(plan, placements, feature_infos)
-    _commit(plan.info.root, moves)
+    commit_moves(plan.info.root, moves)
     if delete_frames:
         for episode in staged:
             if (episode.pending.episode.index, episode.pending.key) in placements:
@@ -641,19 +320,6 @@ def _metadata_moves(
     return moves
 
 
-def _commit(root: Path, moves: list[Move]) -> None:
-    """Sync everything staged, write the journal, then make every move; a crash in between is completed later."""
-    for move in moves:
-        _fsync(move.source)
-    journal = root / STATE_DIR / JOURNAL
-    written = journal.with_suffix(".tmp")
-    written.write_text(CommitJournal(moves=moves).model_dump_json())
-    _fsync(written)
-    written.replace(journal)
-    _fsync_directory(journal.parent)
-    complete_cut_off_commit(root)
-
-
 def _delete_frames(pending: PendingVideo) -> str:
     """Remove exactly the frame files that were planned, if each is still the same file; then empty folders."""
     removed = kept = 0
@@ -698,13 +364,10 @@ def finish_datasets(
                 encoded = run(plan.sources, plan.options) if plan.pending else []
                 if not plan.options.dry_run:
                     encoded = commit_dataset(plan, encoded, binary, delete_frames=delete_frames, nice=plan.options.nice)
-                else:
-                    for result in encoded:
-                        result.notes.append(
-                            "then joined into the dataset's videos by stream copy, as LeRobot reads them"
-                        )
             finally:
                 if not plan.options.dry_run:
                     remove_staging(plan.info.root)
-            results += plan.reported + encoded
+            for result in plan.reported + encoded:
+                result.dataset = plan.info.root
+                results.append(result)
         return results

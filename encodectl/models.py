@@ -302,6 +302,7 @@ class JobResult(BaseModel):
     encoder: str | None = None
     fallback: str | None = None  # why the job did not run on the encoder first chosen
     worker: str | None = None  # the Dask worker that ran it (--executor dask)
+    dataset: Path | None = None  # the LeRobot dataset it belongs to (its video is placed after all are encoded)
     seconds: float = 0.0
     latency_s: float | None = None  # streams: from the last frame to the verified video
     size_bytes: int = 0

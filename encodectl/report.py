@@ -169,6 +169,13 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
                     highlight=False,
                 )
             console.print(shell_quote(result.command), markup=False, highlight=False, soft_wrap=True)
+            if result.dataset is not None:
+                console.print(
+                    f"# then placed in {result.dataset} as LeRobot reads it (v3.0: joined by stream copy)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
         elif result.status is JobStatus.failed:
             console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)
 

@@ -370,7 +370,7 @@ def test_without_pyarrow_a_v30_dataset_is_one_line_naming_the_extra(tmp_path):
 # finishes it. The driver kills encodectl itself (SIGKILL) right before its Nth move into the dataset.
 KILL_DRIVER = """
 import os, signal, sys
-import encodectl.lerobot_finish as finish
+import encodectl.lerobot_commit as finish
 limit, real, moves = int(os.environ["KILL_AT_MOVE"]), finish.publish, []
 def publish(source, target):
     if len(moves) == limit:
@@ -438,3 +438,47 @@ def test_lerobot_profile_with_lerobot_codec_choice(tmp_path, make_frames, cli):
     command = outcome.json()["results"][0]["command"]
     assert command[command.index("-c:v") + 1] == "libx264"
     assert [command[command.index(flag) + 1] for flag in ("-crf", "-g")] == ["30", "2"]
+
+
+def test_watch_once_finishes_a_pending_dataset(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    outcome = run_encodectl("watch", root, "--once")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert outcome.stdout.count("done    ") == 6 and "6 done" in outcome.stdout
+    assert episode_rows(root)[2][f"videos/{CAMERAS[0]}/to_timestamp"] == pytest.approx(0.5)
+
+
+def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    recorder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; f = open(sys.argv[1], 'ab'); print(flush=True); time.sleep(3)",
+         str(root / "meta" / "episodes" / "chunk-000" / "file-000.parquet")],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert recorder.stdout is not None and recorder.stdout.readline()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "encodectl.cli", "watch", str(root), "--settle", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        assert recorder.poll() is None
+        assert not (root / "videos").exists()  # nothing while the recorder has the dataset open
+        recorder.wait(timeout=10)
+        deadline = time.monotonic() + 60
+        while episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is None:
+            assert watcher.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        watcher.send_signal(2)
+        stdout, stderr = watcher.communicate(timeout=30)
+        recorder.kill()
+    assert f"(pid {recorder.pid}) is writing the dataset" in stderr
+    assert stdout.count("done    ") == 6
+
+
+def test_watch_stream_does_not_apply_to_a_lerobot_dataset(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    assert_one_line_error(run_encodectl("watch", root, "--stream", "--once"), "--stream and --marker do not apply")
