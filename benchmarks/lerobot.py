@@ -56,7 +56,7 @@ timings = {}
 for batch in (1000, 1):  # 1000: never reached, frames left pending; 1: LeRobot encodes each episode
     root = out / f"batch-{batch}"
     shutil.rmtree(root, ignore_errors=True)
-    dataset = LeRobotDataset.create("bench/lerobot", 30, features, root=root, use_videos=True, batch_encoding_size=batch)
+    dataset = LeRobotDataset.create("bench/lerobot", 30, features, root=root, batch_encoding_size=batch)
     spent = 0.0
     for episode in range(episodes):
         for index, image in enumerate(images):
