@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import Interrupted
+from .errors import Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
 from .lerobot_finish import finish_datasets
-from .lerobot_meta import is_lerobot_dataset
+from .lerobot_meta import dataset_containing, is_lerobot_dataset
 from .lerobot_plan import SourceRunner
 from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
 from .pool import EncoderPool
@@ -81,6 +81,13 @@ def encode_paths(
         discover(paths)  # the one "no path given" message
     datasets = [path.absolute() for path in paths if is_lerobot_dataset(path)]
     others = [path for path in paths if not is_lerobot_dataset(path)]
+    for path in others:
+        inside = dataset_containing(path)
+        if inside is not None and (options.output is None or options.output.absolute().is_relative_to(inside)):
+            raise UsageError(
+                f"{path} is inside the LeRobot dataset {inside}: give the dataset's root to add its videos where "
+                "LeRobot reads them (or -o a folder outside it for loose videos)"
+            )
     sources = discover(others, options.output) if others else []
     results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
     return (run(sources, options) if sources else []) + results

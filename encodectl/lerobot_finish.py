@@ -25,7 +25,7 @@ from .command import build_join_command, concat_list
 from .errors import EncodectlError, InputError, VerificationError
 from .ffmpeg_log import encoder_failure
 from .ffmpeg_process import run_ffmpeg
-from .lerobot_commit import Move, commit_moves, dataset_opened, remove_staging
+from .lerobot_commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from .lerobot_meta import (
     DatasetEpisode,
     DatasetInfo,
@@ -130,6 +130,7 @@ def commit_dataset(
                 targets += _place(plan, key, episodes, binary)
             except EncodectlError as error:
                 _fail([episode.result for episode in episodes], error)
+    planned = {target.path: FileState.of(target.path) for target in targets}  # as joined onto or replaced
     moves: list[Move] = []
     placements: dict[tuple[int, str], VideoPlacement] = {}
     feature_infos: dict[str, VideoFeatureInfo] = {}
@@ -150,7 +151,7 @@ def commit_dataset(
     if not moves:
         return results
     moves += _metadata_moves(plan, placements, feature_infos)
-    commit_moves(plan.info.root, moves)
+    commit_moves(plan.info.root, moves, {**plan.files, **planned})
     if delete_frames:
         for episode in staged:
             if (episode.pending.episode.index, episode.pending.key) in placements:
@@ -271,7 +272,8 @@ def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: in
             )
     times = read_frame_times(binary, candidate, decode=True)
     spans = target.base_spans + [
-        EpisodeSpan(label=f"episode {e.pending.episode.index}", start=e.start, frames=e.times.video.frames)
+        # Where the metadata will say it starts (LeRobot's float), which is where LeRobot will look.
+        EpisodeSpan(label=f"episode {e.pending.episode.index}", start=Fraction(e.from_s), frames=e.times.video.frames)
         for e in target.episodes
     ]
     frames = (target.base.video.frames if target.base is not None else 0) + sum(
@@ -356,7 +358,7 @@ def finish_datasets(
     with contextlib.ExitStack() as stack:
         plans = []
         for root in roots:
-            stack.enter_context(dataset_opened(root))
+            stack.enter_context(dataset_opened(root, dry_run=options.dry_run))
             plans.append(plan_dataset(root, options))
         results: list[JobResult] = []
         for plan in plans:

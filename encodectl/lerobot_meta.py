@@ -15,15 +15,21 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, UsageError
+from .models import one_line
+from .verify import mp4_complete
 
 INFO_PATH = Path("meta") / "info.json"
 EPISODES_DIR = Path("meta") / "episodes"
 LEGACY_EPISODES_PATH = Path("meta") / "episodes.jsonl"
 VIDEO_COLUMNS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
 RECORD_KEY = "encodectl"  # a top-level key of info.json, for settings other than LeRobot's own
+VIDEO_PATH_FIELDS = {
+    "v3.0": ("video_key", "chunk_index", "file_index"),
+    "v2.1": ("episode_chunk", "video_key", "episode_index"),
+}
 PYARROW_HINT = "pip install 'encodectl[lerobot]'"
 
 
@@ -132,6 +138,14 @@ def is_lerobot_dataset(path: Path) -> bool:
     return (path / INFO_PATH).is_file()
 
 
+def dataset_containing(path: Path) -> Path | None:
+    """The LeRobot dataset that `path` lies inside (not at its root), if any."""
+    for parent in path.absolute().parents:
+        if is_lerobot_dataset(parent):
+            return parent
+    return None
+
+
 def read_info(root: Path) -> DatasetInfo:
     """meta/info.json, checked; a one-line InputError names what is wrong."""
     path = root / INFO_PATH
@@ -150,23 +164,31 @@ def read_info(root: Path) -> DatasetInfo:
             "(convert older datasets with LeRobot's own conversion script)"
         )
     features = document.get("features")
-    if not isinstance(features, dict):
-        raise InputError(f"{path} has no 'features'")
+    if not isinstance(features, dict) or not all(isinstance(feature, dict) for feature in features.values()):
+        raise InputError(f"{path} has no 'features' (an object of objects)")
+    fps, chunks = document.get("fps"), document.get("chunks_size", 1000)
+    if not isinstance(fps, int) or isinstance(fps, bool) or fps <= 0:
+        raise InputError(f"{path}: fps {fps!r} is not a whole number of frames per second, as LeRobot writes it")
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise InputError(f"{path}: chunks_size {chunks!r} is not a positive whole number")
+    video_keys = [key for key, feature in features.items() if feature.get("dtype") == "video"]
+    video_path = document.get("video_path") or ""
+    needed = VIDEO_PATH_FIELDS[FormatVersion(version)]
+    if video_keys and not all("{" + name in video_path for name in needed):
+        raise InputError(f"{path}: video_path {video_path!r} lacks {', '.join('{' + n + '}' for n in needed)}")
     try:
         return DatasetInfo(
             root=root,
             version=FormatVersion(version),
-            fps=document["fps"],
-            video_keys=[key for key, feature in features.items() if feature.get("dtype") == "video"],
-            video_path=document["video_path"] or "",
-            chunks_size=document.get("chunks_size", 1000),
+            fps=fps,
+            video_keys=video_keys,
+            video_path=video_path,
+            chunks_size=chunks,
             video_files_size_in_mb=document.get("video_files_size_in_mb", 200.0),
             document=document,
         )
-    except KeyError as error:
-        raise InputError(f"{path} has no {error.args[0]!r}") from None
-    except ValueError as error:
-        raise InputError(f"{path} is not a LeRobot info.json: {error}") from None
+    except ValidationError as error:
+        raise InputError(f"{path} is not a LeRobot info.json: {one_line(error, as_option=False)}") from None
 
 
 def read_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
@@ -192,7 +214,8 @@ def _read_v21_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
             raise InputError(f"{path} line {number} is not an episode record ({error})") from None
         for key in info.video_keys:
             placement = VideoPlacement(chunk=episode.index // info.chunks_size, file=0)
-            if info.video_file(key, placement, episode.index).is_file():
+            # LeRobot 0.3 writes a video straight to its final name: one it was killed writing is not whole.
+            if mp4_complete(info.video_file(key, placement, episode.index)):
                 episode.videos[key] = placement
         episodes.append(episode)
     return episodes
@@ -238,7 +261,13 @@ def _read_v30_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
             raise InputError(f"{path} has no {', '.join(sorted(missing))} column")
         columns = table.to_pydict()
         for row in range(table.num_rows):
-            episode = DatasetEpisode(index=columns["episode_index"][row], length=columns["length"][row], meta_file=path)
+            try:
+                index, length = columns["episode_index"][row], columns["length"][row]
+                episode = DatasetEpisode(index=index, length=length, meta_file=path)
+            except ValidationError:
+                raise InputError(
+                    f"{path} row {row}: episode_index {index!r} or length {length!r} is not a count"
+                ) from None
             for key in info.video_keys:
                 values = [columns.get(f"videos/{key}/{name}", [None] * table.num_rows)[row] for name in VIDEO_COLUMNS]
                 if all(value is not None for value in values):
@@ -281,7 +310,10 @@ def write_episodes_table(
     position = names.index("dataset_to_index") + 1 if "dataset_to_index" in names else len(names)
     ordered = [*names[:position], *new_columns, *names[position:]]
     arrays = [new_columns[name] if name in new_columns else table.column(name) for name in ordered]
-    result = pyarrow.Table.from_arrays(arrays, names=ordered, metadata=table.schema.metadata)
+    # pandas' and datasets' own descriptions of the columns (LeRobot's batch path writes with pandas) would
+    # leave the new columns out: drop them, as a file LeRobot writes with pyarrow has none.
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k not in (b"pandas", b"huggingface")}
+    result = pyarrow.Table.from_arrays(arrays, names=ordered, metadata=metadata or None)
     parquet.write_table(result, target, compression="snappy", use_dictionary=True)
     return True
 

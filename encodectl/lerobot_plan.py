@@ -19,8 +19,16 @@ from .encoders import LEROBOT_GOP
 from .errors import UsageError
 from .layout import EpisodeSource
 from .ledger import STATE_DIR
-from .lerobot_commit import STAGING
-from .lerobot_meta import DatasetEpisode, DatasetInfo, read_episodes, read_info
+from .lerobot_commit import STAGING, FileState
+from .lerobot_meta import (
+    EPISODES_DIR,
+    INFO_PATH,
+    LEGACY_EPISODES_PATH,
+    DatasetEpisode,
+    DatasetInfo,
+    read_episodes,
+    read_info,
+)
 from .models import Codec, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
 from .runner import source_result
 
@@ -56,6 +64,7 @@ class DatasetPlan(BaseModel):
     record: dict[str, str]  # encodectl options other than LeRobot's own, kept in info.json
     pending: list[PendingVideo]
     reported: list[JobResult]  # camera-episodes not encoded: done already, cut off, or without frames
+    files: dict[Path, FileState | None] = {}  # the metadata files as read: a change before the commit stops it
 
     @property
     def sources(self) -> list[EpisodeSource]:
@@ -122,10 +131,14 @@ def _codec_of(name: str, root: Path) -> Codec:
 
 def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
     """Every camera-episode the metadata has without its video, with the frames to encode it from."""
+    metadata = [root / INFO_PATH, root / LEGACY_EPISODES_PATH, *sorted((root / EPISODES_DIR).glob("*/*.parquet"))]
+    files = {path: FileState.of(path) for path in metadata}  # before reading: a change while reading shows too
     info = read_info(root)
     episodes = read_episodes(info)
     settings, record = dataset_options(info, options)
-    plan = DatasetPlan(info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[])
+    plan = DatasetPlan(
+        info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[], files=files
+    )
     for episode in episodes:
         for key in info.video_keys:
             frames_dir = info.frames_dir(key, episode.index)

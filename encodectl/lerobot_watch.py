@@ -99,4 +99,6 @@ def _finish(
         raise  # the options themselves are wrong: no later pass would do better
     except EncodectlError as error:
         say(f"not finished yet: {error}")
+    except OSError as error:  # a file that went away while the dataset was read: the next pass sees it whole
+        say(f"not finished yet: {error.strerror or error}: {error.filename or root}")
     return []

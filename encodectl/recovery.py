@@ -16,7 +16,6 @@ import fcntl
 import itertools
 import os
 import shutil
-import struct
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import meaningful_error
 from .models import FFmpegBinary, VideoInfo
 from .runner import commit_file, temp_paths
-from .verify import read_video
+from .verify import mp4_boxes, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
 SPILL_SUFFIX = ".spill"
@@ -68,22 +67,8 @@ def complete_fragments(path: Path) -> int:
 
     A stream cut off mid-write ends in a partial box; one cut off before its first
     fragment has only its header, and no frame in it can be read."""
-    size = path.stat().st_size
-    count, offset, previous = 0, 0, b""
-    with path.open("rb") as file:
-        while offset + 8 <= size:
-            file.seek(offset)
-            header = file.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:])[0]  # a 64-bit size follows the type
-            elif box_size == 0:
-                box_size = size - offset  # the box runs to the end of the file
-            if box_size < 8 or offset + box_size > size:
-                break
-            count += kind == b"mdat" and previous == b"moof"
-            previous, offset = kind, offset + box_size
-    return count
+    kinds = mp4_boxes(path)
+    return sum(kind == b"mdat" and previous == b"moof" for previous, kind in itertools.pairwise(kinds))
 
 
 def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import struct
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +41,37 @@ class FrameTimes(BaseModel):
 
     def seconds(self, ticks: int) -> Fraction:
         return Fraction(ticks * self.time_base[0], self.time_base[1])
+
+
+def mp4_boxes(path: Path) -> list[bytes]:
+    """The types of the top-level boxes that lie wholly inside an MP4 file, in order (reads only their headers).
+
+    A writer cut off mid-write leaves a partial last box: its type is not listed."""
+    size = path.stat().st_size
+    kinds, offset = [], 0
+    with path.open("rb") as file:
+        while offset + 8 <= size:
+            file.seek(offset)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:])[0]  # a 64-bit size follows the type
+            elif box_size == 0:
+                box_size = size - offset  # the box runs to the end of the file
+            if box_size < 8 or offset + box_size > size:
+                break
+            kinds.append(kind)
+            offset += box_size
+    return kinds
+
+
+def mp4_complete(path: Path) -> bool:
+    """An MP4 whose writer finished it: every box whole, and the moov box (the index of its frames) there."""
+    try:
+        kinds = mp4_boxes(path)
+    except OSError:
+        return False
+    return b"moov" in kinds and b"mdat" in kinds
 
 
 def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets) -> VideoInfo:
@@ -122,8 +154,8 @@ def check_episode_spans(
     for span in spans:
         for index in range(span.frames):
             wanted = span.start + index / fps
-            position = bisect.bisect_left(seconds, wanted - tolerance)
-            if position == len(seconds) or abs(seconds[position] - wanted) > tolerance:
+            position = bisect.bisect_right(seconds, wanted - tolerance)
+            if position == len(seconds) or abs(seconds[position] - wanted) >= tolerance:  # LeRobot: within, strictly
                 problems.append(f"{span.label} frame {index} is not at {float(wanted):.6f} s")
                 break
     if problems:

@@ -384,9 +384,18 @@ main()
 """
 
 
-@pytest.mark.parametrize("kill_at", [0, 1, 3])  # before any move, after one video, after every video and info.json
-def test_a_run_killed_while_committing_leaves_the_dataset_as_before_and_the_next_run_finishes(tmp_path, kill_at):
-    root = copy_fixture("v30_pending", tmp_path)
+@pytest.mark.parametrize(
+    ("name", "kill_at"),
+    [
+        ("v30_pending", 0),  # the journal written, nothing moved yet
+        ("v30_pending", 1),  # one camera's video moved
+        ("v30_pending", 3),  # every video and info.json moved, not the episodes file
+        ("v30_partial", 1),  # beside LeRobot's own videos: one camera's new or extended file moved
+        ("v30_partial", 2),
+    ],
+)
+def test_a_run_killed_while_committing_leaves_the_dataset_as_before_and_the_next_run_finishes(tmp_path, name, kill_at):
+    root = copy_fixture(name, tmp_path)
     before = digests(root, under="meta")
     killed = subprocess.run(
         [sys.executable, "-c", KILL_DRIVER, "encode", str(root)],
@@ -397,20 +406,22 @@ def test_a_run_killed_while_committing_leaves_the_dataset_as_before_and_the_next
         check=False,
     )
     assert killed.returncode == -9, killed.stderr
-    # The episodes file is the last to move: until it does, the dataset reads exactly as before.
-    assert (
-        digests(root, under="meta")["meta/episodes/chunk-000/file-000.parquet"]
-        == before["meta/episodes/chunk-000/file-000.parquet"]
-    )
+    # The episodes files are the last to move: until they do, the dataset reads exactly as before.
+    after = digests(root, under="meta")
+    episodes_files = [path for path in before if "episodes" in path]
+    assert [after[path] for path in episodes_files] == [before[path] for path in episodes_files]
     assert (root / ".encodectl" / "lerobot-commit.json").is_file()
 
     finished = run_encodectl("encode", root, "--json")
     assert finished.exit_code == 0, finished.stderr
     assert {r["status"] for r in finished.json()["results"]} == {"skipped"}  # the commit was completed, not redone
     rows = episode_rows(root)
-    assert [rows[i][f"videos/{CAMERAS[1]}/to_timestamp"] for i in range(3)] == pytest.approx([5 / 30, 11 / 30, 0.5])
     for camera in CAMERAS:
-        assert len(frames_of(root / "videos" / camera / "chunk-000" / "file-000.mp4")) == sum(LENGTHS)
+        assert rows[1][f"videos/{camera}/to_timestamp"] == pytest.approx(11 / 30)
+        placed = rows[2][f"videos/{camera}/file_index"]
+        video = root / "videos" / camera / "chunk-000" / f"file-{placed:03d}.mp4"
+        frames = FIXTURES / "v30_pending" / "images" / camera / "episode-000002"
+        assert_reads_like_lerobot(video, rows[2][f"videos/{camera}/from_timestamp"], 4, frames, "frame-{:06d}.png")
     assert not (root / ".encodectl").exists()
 
 
@@ -482,3 +493,101 @@ def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
 def test_watch_stream_does_not_apply_to_a_lerobot_dataset(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     assert_one_line_error(run_encodectl("watch", root, "--stream", "--once"), "--stream and --marker do not apply")
+
+
+def test_a_dataset_changed_while_encoding_is_not_committed(tmp_path, cli, monkeypatch):
+    import encodectl.lerobot_finish as finish
+
+    root = copy_fixture("v30_pending", tmp_path)
+    info_path = root / "meta" / "info.json"
+    real = finish.commit_dataset
+
+    def recorder_resumes_meanwhile(plan, *args, **kwargs):  # as a resumed recording rewrites info.json
+        info = json.loads(info_path.read_text())
+        info["total_episodes"] = 4
+        info_path.write_text(json.dumps(info, indent=4))
+        return real(plan, *args, **kwargs)
+
+    monkeypatch.setattr(finish, "commit_dataset", recorder_resumes_meanwhile)
+    before = digests(root)
+    outcome = cli("encode", root)
+    assert outcome.exit_code == 2
+    assert "meta/info.json changed while encoding; nothing was changed in the dataset" in outcome.stderr
+    unchanged = {p: d for p, d in digests(root).items() if p != "meta/info.json"}
+    assert unchanged == {p: d for p, d in before.items() if p != "meta/info.json"}
+    assert json.loads(info_path.read_text())["total_episodes"] == 4 and not (root / ".encodectl").exists()
+
+
+def test_a_cut_off_commit_is_dropped_when_the_dataset_changed_since(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_DRIVER, "encode", str(root)],
+        env={**os.environ, "KILL_AT_MOVE": "2"},  # both videos moved, not info.json nor the episodes file
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    info_path = root / "meta" / "info.json"
+    info = json.loads(info_path.read_text())
+    info["note"] = "written by a resumed recording"
+    info_path.write_text(json.dumps(info, indent=4))
+    state = digests(root)
+    dry = run_encodectl("encode", root, "--dry-run")  # a dry run completes nothing
+    assert dry.exit_code == 0 and digests(root) == state
+
+    again = run_encodectl("encode", root, "--json")
+    assert again.exit_code == 0, again.stderr
+    info = json.loads(info_path.read_text())
+    assert info["note"] == "written by a resumed recording"  # not put back to the journal's copy
+    assert info["features"][CAMERAS[0]]["info"] == LEROBOT_VIDEO_INFO
+    assert [r["status"] for r in again.json()["results"]].count("done") == 6  # planned and made again
+    rows = episode_rows(root)
+    for camera in CAMERAS:
+        assert rows[2][f"videos/{camera}/from_timestamp"] == pytest.approx(11 / 30)
+        assert len(frames_of(root / "videos" / camera / "chunk-000" / "file-000.mp4")) == sum(LENGTHS)
+    assert not (root / ".encodectl").exists()
+
+
+def test_a_video_lerobot_was_killed_writing_is_made_again(tmp_path, cli):
+    root = copy_fixture("v21_partial", tmp_path)
+    video = root / "videos" / "chunk-000" / CAMERAS[0] / "episode_000002.mp4"
+    # What LeRobot 0.3 leaves when killed mid-encode: its header and part of the frames, no index (moov).
+    video.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x10\x00mdat" + b"\x00" * 64)
+    outcome = cli("encode", root, "--json")
+    assert outcome.exit_code == 0, outcome.stdout
+    assert len(frames_of(video)) == 4
+
+
+def test_a_folder_inside_a_dataset_is_refused(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    before = digests(root)
+    episode = root / "images" / CAMERAS[0] / "episode-000000"
+    assert_one_line_error(run_encodectl("encode", episode), "is inside the LeRobot dataset", "give the dataset's root")
+    assert digests(root) == before
+    loose = run_encodectl("encode", episode, "-o", tmp_path / "loose.mp4")
+    assert loose.exit_code == 0 and (tmp_path / "loose.mp4").is_file()  # a loose copy outside the dataset is fine
+
+
+def test_stale_column_descriptions_are_not_kept(tmp_path, cli):
+    root = copy_fixture("v30_partial", tmp_path)
+    path = root / "meta" / "episodes" / "chunk-000" / "file-001.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({b"pandas": b'{"columns": []}', b"other": b"kept"}), path)
+    assert cli("encode", root).exit_code == 0
+    assert pq.read_schema(path).metadata == {b"other": b"kept"}
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"fps": 29.97}, "fps 29.97 is not a whole number"),
+        ({"chunks_size": 0}, "chunks_size 0 is not a positive whole number"),
+        ({"video_path": None}, "video_path '' lacks {video_key}"),
+    ],
+)
+def test_odd_metadata_is_one_line(tmp_path, change, fragment):
+    root = copy_fixture("v30_pending", tmp_path)
+    info_path = root / "meta" / "info.json"
+    info_path.write_text(json.dumps({**json.loads(info_path.read_text()), **change}, indent=4))
+    assert_one_line_error(run_encodectl("encode", root), fragment)
