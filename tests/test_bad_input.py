@@ -167,6 +167,14 @@ def test_bad_options_give_one_line(tmp_path, make_frames, args, fragment):
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@pytest.mark.parametrize("workers", ["0", "-3", "100000"])
+def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frames, workers):
+    # 0 and -3 used to hang for ever, 100000 to start as many threads before a dry run printed anything.
+    make_frames(tmp_path / "ep", 3)
+    outcome = run_encodectl("encode", tmp_path / "ep", "--dry-run", "--workers", workers, timeout=30)
+    assert_one_line_error(outcome, f"invalid --workers: must be auto or a number from 1 to 256, not {workers}")
+
+
 def test_debug_shows_the_traceback(tmp_path):
     outcome = run_encodectl("--debug", "encode", tmp_path / "nope")
     assert outcome.exit_code == 2

@@ -21,7 +21,7 @@ from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
 from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
-from .conftest import files_in, process_state, run_encodectl
+from .conftest import assert_one_line_error, files_in, process_state, run_encodectl
 
 
 @pytest.fixture
@@ -188,3 +188,18 @@ def test_binary_encoder_config_file_is_one_line(tmp_path):
     outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{tmp_path / 'cfg.json'}")
     assert outcome.exit_code == 2 and "is not a text (JSON) file" in outcome.stderr
     assert "Traceback" not in outcome.stderr
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder", "huge"])
+def test_encoder_config_file_is_capped_and_must_be_a_regular_file(tmp_path, kind):
+    # /dev/zero used to be read until memory ran out, and a FIFO blocked the open for ever.
+    (tmp_path / "ep").mkdir()
+    config = {"device": Path("/dev/zero"), "fifo": tmp_path / "fifo", "folder": tmp_path, "huge": tmp_path / "huge.json"}
+    path = config[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_text('{"codec": "h264"}' + " " * 70_000)  # valid JSON, but no configuration is 64 KiB
+    outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{path}", timeout=30)
+    expected = "is over 64 KiB" if kind == "huge" else "is not a regular file"
+    assert_one_line_error(outcome, f"--encoder-config file {path} {expected}")
