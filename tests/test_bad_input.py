@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,6 +38,22 @@ def test_on_gap_hold_keeps_the_timeline(tmp_path, make_frames, cli, decoded):
     assert video.frames == 13
     assert video.timestamps[-1] == Fraction(12, 30)
     assert not any(p.name.endswith((".partial", ".frames")) for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken link", "FIFO"])
+def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_path, make_frames, cli, kind):
+    frames = make_frames(tmp_path / "ep", 5)
+    frames[2].unlink()
+    if kind == "folder":
+        frames[2].mkdir()
+    elif kind == "broken link":
+        frames[2].symlink_to(tmp_path / "gone.png")
+    else:
+        os.mkfifo(frames[2])
+    outcome = cli("encode", tmp_path / "ep", "--on-gap", "hold")
+    what = f"a broken link (to {tmp_path / 'gone.png'})" if kind == "broken link" else f"a {kind}"
+    assert_one_line_error(outcome, f"{frames[2]} is {what}, not a frame file")
+    assert not (tmp_path / "ep.mp4").exists()
 
 
 def test_frame_of_another_size_is_named(tmp_path, make_frames):
