@@ -17,9 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from .errors import UsageError
+from .errors import StateError, UsageError
 
 STATE_DIR = ".encodectl"
 
@@ -73,11 +73,19 @@ class Ledger:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        rows = self._db.execute("SELECT record FROM episodes").fetchall()
-        records = (EpisodeRecord.model_validate_json(row[0]) for row in rows)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            rows = self._db.execute("SELECT record FROM episodes").fetchall()
+            records = [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+        except (sqlite3.Error, ValidationError) as error:
+            self._db.close()
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            raise StateError(
+                f"the watch ledger {path} is unreadable ({reason}); move it aside (with any {path.name}-wal and "
+                f"-shm beside it) and start again: watch rebuilds it from the videos and frames on disk"
+            ) from error
         self._records = {str(record.source): record for record in records}
 
     def get(self, source: Path) -> EpisodeRecord | None:
@@ -88,10 +96,13 @@ class Ledger:
     def put(self, record: EpisodeRecord) -> None:
         record.updated = time.time()
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
-                (str(record.source), record.model_dump_json()),
-            )
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
+                    (str(record.source), record.model_dump_json()),
+                )
+            except sqlite3.Error as error:  # a full disk, say: the watcher stops, saying where
+                raise StateError(f"cannot write the watch ledger {self.path}: {error}") from error
             self._records[str(record.source)] = record.model_copy()
 
     def all(self) -> list[EpisodeRecord]:

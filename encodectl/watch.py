@@ -147,33 +147,38 @@ class Watcher:
             )
         lock = WatchLock(self.out_root)
         lock.acquire()
-        ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+        try:  # the lock is released whatever happens next, an unreadable ledger included
+            ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+            try:
+                self._run(ledger)
+            finally:
+                self._events_stop.set()
+                ledger.close()
+        finally:
+            lock.release()
+        return self.summary
+
+    def _run(self, ledger: Ledger) -> None:
         pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
+        if not self.watch.once:
+            self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
+        drain = self.watch.drain
         try:
-            if not self.watch.once:
-                self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
             self._reconcile(ledger)
             if not self.watch.poll and not self.watch.once:
                 threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
-            drain = self.watch.drain
-            try:
-                self._loop(ledger, pool)
-            except KeyboardInterrupt:
-                self.summary.interrupted = True
-                running = sum(future.running() for future, _ in self._running.values())
-                what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
-                self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
-            except BaseException:
-                drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
-                raise
-            finally:
-                self._shutdown(ledger, pool, drain=drain)
-            self._report_unfinished(ledger)
+            self._loop(ledger, pool)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            running = sum(future.running() for future, _ in self._running.values())
+            what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
+            self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
+        except BaseException:
+            drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
+            raise
         finally:
-            self._events_stop.set()
-            ledger.close()
-            lock.release()
-        return self.summary
+            self._shutdown(ledger, pool, drain=drain)
+        self._report_unfinished(ledger)
 
     def _report_unfinished(self, ledger: Ledger) -> None:
         """Episodes the ledger still holds as failed: said at the end, so a script's exit code can tell."""

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState
+from encodectl.encoder_choice import plan_encoder
+from encodectl.errors import StateError
+from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from encodectl.models import EncodeOptions
+from encodectl.progress import RunTracker
 from encodectl.synthetic import write_dataset
-from encodectl.watch import frame_signature
+from encodectl.watch import Watcher, WatchOptions, frame_signature
 
-from .conftest import files_in, run_encodectl
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
 CAMERAS = ("observation.images.top", "observation.images.wrist")
@@ -139,6 +144,35 @@ def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, 
     assert f"frames changed in {episode} after it was encoded (6 frames then, 9 now); redoing its video" in late.stderr
     assert "1 done (1 redone after late frames)" in late.stdout
     assert decoded(video).frames == 9
+
+
+@pytest.mark.parametrize("damage", ["not a database", "a bad record"])
+def test_an_unreadable_ledger_is_named_and_its_lock_released(tmp_path, ffmpeg_binary, damage):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=3)
+    state = tmp_path / ".encodectl" / "state.sqlite"
+    state.parent.mkdir()
+    if damage == "not a database":
+        state.write_bytes(b"no SQLite file, just bytes " * 200)
+    else:
+        db = sqlite3.connect(state)
+        db.execute("CREATE TABLE episodes (source TEXT PRIMARY KEY, record TEXT NOT NULL)")
+        db.execute("""INSERT INTO episodes VALUES ('x', '{"source": "x", "state": "half')""")
+        db.commit()
+        db.close()
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert_one_line_error(outcome, f"the watch ledger {state} is unreadable (", "move it aside")
+    options = EncodeOptions(device="cpu")
+    watcher = Watcher(WatchOptions(root=tmp_path, once=True, settle=0), options, ffmpeg_binary,
+                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
+    with pytest.raises(StateError, match="move it aside"):
+        watcher.run()
+    lock = WatchLock(tmp_path)  # the failed run released it: the next watcher in this process may start
+    lock.acquire()
+    lock.release()
+    if damage == "not a database":  # moved aside, as the message says, the ledger is rebuilt from the disk
+        state.rename(state.with_name("state.sqlite.bad"))
+        again = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
+        assert again.exit_code == 0 and json.loads(again.stdout)["done"] == 1
 
 
 def test_two_watchers_on_one_output_refuse(tmp_path):
