@@ -36,8 +36,8 @@ from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
 from .recovery import discard_abandoned_streams
-from .runner import remove_stale_temp_files
-from .verify import read_video
+from .runner import plan_job, remove_stale_temp_files
+from .verify import check_video, read_video
 
 BACKLOG_REPORT_EVERY_S = 10.0
 BACKLOG_GRACE_S = 5.0  # a queue this old means encoding is not keeping up
@@ -438,12 +438,16 @@ class Watcher:
             self.summary.redone += 1
 
     def _adopt(self, seen: _Seen, ledger: Ledger) -> bool:
-        """A video made before the ledger knew of it (by `encode`, or a lost ledger): keep it if it matches."""
+        """A video made before the ledger knew of it (by `encode`, or a lost ledger): kept if it passes the
+        checks a new encode of these frames with these options would (frames, rate, size, pixels, codec)."""
         try:
-            info = read_video(self.ffmpeg, seen.source.output)
+            job = plan_job(seen.source, self.options, self.plan.primary)
         except EncodectlError:
-            return False
-        if info.frames != seen.signature.frames:
+            return False  # the frames themselves are refused: the encode that follows says why
+        try:
+            check_video(read_video(self.ffmpeg, seen.source.output), job, seen.source.output)
+        except EncodectlError as error:
+            self.say(f"{seen.source.output} is there but is not this episode's video ({error.message}); redoing it")
             return False
         ledger.put(EpisodeRecord(source=seen.source.directory, output=seen.source.output, camera=seen.source.camera,
                                  episode=seen.source.episode, signature=seen.signature, state=LedgerState.done,
