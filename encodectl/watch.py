@@ -80,16 +80,35 @@ class _Seen:
 
 def frame_signature(directory: Path) -> FrameSignature:
     """Count, bytes and newest modification time of the frames; OSError if the folder cannot be read."""
-    frames, total, newest = 0, 0, 0
+    return _signature_of(_frame_stats(directory))
+
+
+def _frame_stats(directory: Path) -> dict[Path, os.stat_result]:
+    stats = {}
     for path in frame_files(directory):
         try:
-            stat = path.stat()
+            stats[path] = path.stat()
         except FileNotFoundError:
             continue  # renamed or removed since it was listed
-        frames += 1
-        total += stat.st_size
-        newest = max(newest, stat.st_mtime_ns)
-    return FrameSignature(frames=frames, total_bytes=total, newest_mtime_ns=newest)
+    return stats
+
+
+def _signature_of(stats: dict[Path, os.stat_result]) -> FrameSignature:
+    return FrameSignature(
+        frames=len(stats),
+        total_bytes=sum(stat.st_size for stat in stats.values()),
+        newest_mtime_ns=max((stat.st_mtime_ns for stat in stats.values()), default=0),
+    )
+
+
+def _same_file(path: Path, before: os.stat_result) -> bool:
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+        before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns
+    )  # fmt: skip
 
 
 class _Live:
@@ -493,12 +512,16 @@ class Watcher:
         ledger.put(record)
 
     def _delete_frames(self, directory: Path, signature: FrameSignature) -> bool:
-        """Only after the video is verified, and only if no frame arrived since it was made."""
-        if frame_signature(directory) != signature:
+        """Only after the video is verified, only if no frame arrived since it was made, and only the frames
+        it was made from: the folder is listed once, and each file is deleted only while it is still the file
+        that was listed (device, inode, size, modification time), so a frame that arrives meanwhile stays."""
+        frames = _frame_stats(directory)
+        if _signature_of(frames) != signature:
             self.say(f"not deleting frames in {directory}: new frames arrived while it was encoded")
             return False
-        for path in frame_files(directory):
-            path.unlink(missing_ok=True)
+        for path, listed in frames.items():
+            if _same_file(path, listed):
+                path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # other files (a marker, notes) stay, and so does the folder
             directory.rmdir()
         return True

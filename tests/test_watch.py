@@ -216,6 +216,30 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
     assert len(list((tmp_path / "images" / CAMERAS[0] / "episode_000001").glob("frame_*.png"))) == 4
 
 
+def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(tmp_path, make_frames, monkeypatch,
+                                                                              ffmpeg_binary):
+    from encodectl import watch
+
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    make_frames(episode, 4)
+    signature = frame_signature(episode)  # what the video was made from
+    late = episode / "frame_000004.png"
+    listed = watch.frame_files
+
+    def listing_then_a_frame_arrives(directory: Path) -> list[Path]:
+        found = listed(directory)
+        if not late.exists():
+            late.write_bytes((episode / "frame_000000.png").read_bytes())  # the recorder goes on
+        return found
+
+    monkeypatch.setattr(watch, "frame_files", listing_then_a_frame_arrives)
+    options = EncodeOptions(device="cpu")
+    watcher = Watcher(WatchOptions(root=tmp_path, delete_frames=True), options, ffmpeg_binary,
+                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
+    assert watcher._delete_frames(episode, signature)
+    assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # never encoded: kept
+
+
 def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     assert run_encodectl("encode", tmp_path).exit_code == 0
