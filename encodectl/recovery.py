@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import meaningful_error
 from .models import FFmpegBinary, VideoInfo
-from .runner import commit_file, temp_paths
+from .runner import commit_file, hidden_files, temp_paths
 from .verify import read_video
 
 STREAM_SUFFIX = ".stream.mp4"
@@ -180,7 +180,7 @@ def _remove_with_spill(fragmented: Path) -> int:
 def discard_abandoned_streams(output: Path) -> list[Path]:
     """Remove the stream files of `output` that no encoder holds (watch --stream: its frames are on disk)."""
     removed = []
-    for fragmented in output.parent.glob(f".{output.name}.*{STREAM_SUFFIX}"):
+    for fragmented in (path for path in hidden_files(output) if path.name.endswith(STREAM_SUFFIX)):
         with unless_in_use(fragmented) as free:
             if free:
                 _remove_with_spill(fragmented)

@@ -40,7 +40,7 @@ from .ffmpeg_process import lower_priority
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
-from .runner import temp_stem
+from .runner import hidden_prefix, temp_stem
 from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
@@ -235,7 +235,7 @@ class StreamEncoder:
         if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
             self.fragmented.unlink(missing_ok=True)
             return None
-        kept = self.output.with_name(f".{self.output.name}.{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
+        kept = self.output.with_name(f"{hidden_prefix(self.output)}{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
         self.fragmented.replace(kept)
         return kept
 

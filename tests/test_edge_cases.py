@@ -18,7 +18,7 @@ from encodectl.encoders import ENCODERS, encoder_settings
 from encodectl.errors import VerificationError
 from encodectl.layout import EpisodeSource
 from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
-from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
+from encodectl.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
 from .conftest import assert_one_line_error, files_in, process_state, run_encodectl
@@ -203,3 +203,35 @@ def test_encoder_config_file_is_capped_and_must_be_a_regular_file(tmp_path, kind
     outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{path}", timeout=30)
     expected = "is over 64 KiB" if kind == "huge" else "is not a regular file"
     assert_one_line_error(outcome, f"--encoder-config file {path} {expected}")
+
+
+def test_long_folder_names_fit_their_hidden_temporary_names(tmp_path, make_frames, decoded):
+    # 245 bytes for the video's name (é is two bytes): the hidden names add about 25, over 255.
+    name = "x" * 41 + "é" * 100
+    make_frames(tmp_path / name, 3)
+    outcome = run_encodectl("encode", tmp_path / name)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert decoded(tmp_path / f"{name}.mp4").frames == 3
+    assert files_in(tmp_path) == sorted([*(f"{name}/frame_{n:06d}.png" for n in range(3)), f"{name}.mp4"])
+    output = tmp_path / f"{name}.mp4"
+    prefix = hidden_prefix(output)
+    assert prefix.startswith(".xxx") and prefix.endswith(".mp4.")
+    assert prefix.encode("utf-8").decode("utf-8") == prefix  # shortened between characters, not inside one
+    longest = [f"{prefix}9999999-abcdef.stream.mp4", f"{prefix}detached-abcdef.stream.mp4"]
+    assert max(len(n.encode()) for n in longest) <= 255
+    dead = tmp_path / f"{prefix}999999999-abcdef.partial"  # what a killed run left: the sweep knows it
+    dead.write_bytes(b"x")
+    assert remove_stale_temp_files(output) == [dead]
+
+
+def test_a_stream_with_a_long_name_is_finished_too(tmp_path):
+    np = pytest.importorskip("numpy")
+    from encodectl import StreamEncoder
+
+    output = tmp_path / ("s" * 245 + ".mp4")
+    encoder = StreamEncoder(output, 64, 48, device="cpu")
+    for value in range(5):
+        encoder.add_frame(np.full((48, 64, 3), value * 40, dtype=np.uint8))
+    result = encoder.close()
+    assert (result.status.value, result.frames) == ("done", 5), result.reason
+    assert files_in(tmp_path) == [output.name]
