@@ -139,7 +139,7 @@ def _what_instead_of_a_file(path: Path) -> str | None:
         mode = path.stat().st_mode  # through links: a link to a frame is a frame
     except FileNotFoundError:
         try:
-            return f"a broken link (to {os.readlink(path)})"
+            return f"a broken link (to {path.readlink()})"
         except OSError:
             return None  # not a link: it has gone since it was listed
     except OSError as error:

@@ -98,16 +98,16 @@ def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) ->
 
 
 def remux_verified(
-    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None]
+    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None], replace: bool
 ) -> VideoInfo:
     """Fragmented MP4 -> plain MP4 with faststart under a temporary name, read back, checked by
-    `check`, and only then renamed to `target`."""
+    `check`, and only then renamed to `target` (over a file there only with `replace`)."""
     temp = temp_paths(target)[0]
     try:
         remux_to_mp4(ffmpeg_binary, fragmented, temp)
         info = read_video(ffmpeg_binary, temp)
         check(info)
-        commit_file(temp, target)
+        commit_file(temp, target, replace=replace)
     finally:
         temp.unlink(missing_ok=True)
     return info
@@ -151,16 +151,20 @@ def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVide
         spilled = f", and {lost} spilled frame(s) never encoded" if lost else ""
         return RecoveredVideo(fragmented=fragmented, status="empty",
                               reason=f"cut off before its first fragment was complete{spilled}; removed")  # fmt: skip
-    target = _free_name(fragmented.with_name(name))
 
     def readable(info: VideoInfo) -> None:
         if info.frames == 0 or not info.timestamps_exact:
             raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
 
-    try:
-        info = remux_verified(ffmpeg_binary, fragmented, target, readable)
-    except EncodectlError as error:
-        return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
+    while True:
+        target = _free_name(fragmented.with_name(name))
+        try:
+            info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False)
+            break
+        except FileExistsError:
+            continue  # a video took that name meanwhile: never over it, the next free one
+        except EncodectlError as error:
+            return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
     lost = _remove_with_spill(fragmented)
     return RecoveredVideo(
         fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),

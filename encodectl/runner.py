@@ -38,6 +38,7 @@ from .models import (
 )
 from .progress import JobListener
 from .sessions import SessionLimiter, is_session_limit
+from .syscalls import rename_noreplace
 from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
@@ -45,6 +46,7 @@ STAGING_SUFFIX = ".frames"
 # What an interrupted encode may leave beside a video. Not a stream's files: they may hold the
 # only copy of a recording, and only `recover` (or watch, whose frames are on disk) removes them.
 LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX)
+APPEARED_MEANWHILE = "appeared meanwhile: another run made this video first; it is kept, this one removed"
 
 
 def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
@@ -135,6 +137,7 @@ def encode_one(
         dry_run=options.dry_run,
         token=token,
         nice=options.nice,
+        overwrite=options.overwrite,
     )
 
 
@@ -149,7 +152,7 @@ _DIGEST = 8
 
 
 def hidden_prefix(output: Path) -> str:
-    """".NAME.", which begins every hidden file beside `output`; a NAME too long for the hidden names to
+    """ ".NAME.", which begins every hidden file beside `output`; a NAME too long for the hidden names to
     fit becomes its start, "~", 8 hex digits of a hash of the whole name, and its suffix (".mp4"), the
     same on every call so the stale-file sweep and `recover` recognise it."""
     name = os.fsencode(output.name)
@@ -264,8 +267,11 @@ def run_job(
     token: CancelToken | None = None,
     listener: JobListener | None = None,
     nice: int = 0,
+    overwrite: bool = False,
 ) -> JobResult:
-    """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted."""
+    """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted.
+
+    Without `overwrite`, a video that appeared at the output while this one was made is kept."""
     result = base_result(job, JobStatus.done)
     temp_output, staging_dir = temp_paths(job.output)
     argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
@@ -297,7 +303,11 @@ def run_job(
             check_video(info, job, job.output)
             if token is not None and token.cancelled:
                 raise Interrupted()  # cancelled while verifying: do not publish
-            commit_file(temp_output, job.output)
+            try:
+                commit_file(temp_output, job.output, replace=overwrite)
+            except FileExistsError:  # another run finished first: its verified video stays, ours goes
+                result.status = JobStatus.skipped
+                result.reason = APPEARED_MEANWHILE
             result.size_bytes = job.output.stat().st_size
     except Interrupted:
         raise
@@ -363,11 +373,15 @@ def _stage_held_frames(job: EncodeJob, staging_dir: Path) -> None:
             os.link(source, link)  # file systems without symlinks (some network mounts)
 
 
-def commit_file(temp_output: Path, output: Path) -> None:
-    """Make the verified file durable, then give it its final name in one atomic step."""
+def commit_file(temp_output: Path, output: Path, replace: bool = True) -> None:
+    """Make the verified file durable, then give it its final name in one atomic step. Without `replace`,
+    a file that took the name meanwhile (another run's video) stays, and FileExistsError says so."""
     with temp_output.open("rb") as handle:
         os.fsync(handle.fileno())
-    temp_output.replace(output)
+    if replace:
+        temp_output.replace(output)
+    else:
+        rename_noreplace(temp_output, output)
     directory = os.open(output.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

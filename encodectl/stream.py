@@ -466,7 +466,8 @@ class StreamEncoder:
             raise EncodeError(f"only {self.stats.frames_written} of {self.stats.frames_added} frames reached ffmpeg")
         width, height = even_size(self.width, self.height)
         remux_verified(self.ffmpeg, self.fragmented, self.output, lambda info: check_expected(
-            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output))  # fmt: skip
+            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output),
+            replace=True)  # fmt: skip
 
 
 _open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()

@@ -194,8 +194,8 @@ def test_binary_encoder_config_file_is_one_line(tmp_path):
 def test_encoder_config_file_is_capped_and_must_be_a_regular_file(tmp_path, kind):
     # /dev/zero used to be read until memory ran out, and a FIFO blocked the open for ever.
     (tmp_path / "ep").mkdir()
-    config = {"device": Path("/dev/zero"), "fifo": tmp_path / "fifo", "folder": tmp_path, "huge": tmp_path / "huge.json"}
-    path = config[kind]
+    paths = {"device": Path("/dev/zero"), "fifo": tmp_path / "fifo", "folder": tmp_path, "huge": tmp_path / "h.json"}
+    path = paths[kind]
     if kind == "fifo":
         os.mkfifo(path)
     elif kind == "huge":
@@ -235,3 +235,58 @@ def test_a_stream_with_a_long_name_is_finished_too(tmp_path):
     result = encoder.close()
     assert (result.status.value, result.frames) == ("done", 5), result.reason
     assert files_in(tmp_path) == [output.name]
+
+
+class _AnotherRunFinishesFirst:
+    """A job listener: as this job starts verifying, another run's verified video lands at the output."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+
+    def started(self, encoder: str, frames_total: int) -> None: ...
+
+    def progress(self, progress: object) -> None: ...
+
+    def falling_back(self, encoder: str) -> None: ...
+
+    def verifying(self) -> None:
+        self.output.write_bytes(b"another run's verified video")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_frames, ffmpeg_binary, overwrite):
+    from encodectl.ffmpeg_process import CancelToken
+    from encodectl.runner import encode_one
+    from encodectl.sessions import SessionLimiter
+
+    make_frames(tmp_path / "ep", 3)
+    output = tmp_path / "ep.mp4"
+    source = EpisodeSource(directory=tmp_path / "ep", output=output, episode="ep")
+    options = EncodeOptions(device="cpu", overwrite=overwrite)
+    plan, hook = plan_encoder(options, ffmpeg_binary), _AnotherRunFinishesFirst(output)
+    result = encode_one(source, options, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
+                        listener=hook)  # fmt: skip
+    if overwrite:
+        assert result.status.value == "done" and output.read_bytes() != b"another run's verified video"
+    else:
+        assert (result.status.value, result.reason) == (
+            "skipped",
+            "appeared meanwhile: another run made this video first; it is kept, this one removed",
+        )
+        assert output.read_bytes() == b"another run's verified video"
+    assert [name for name in files_in(tmp_path) if name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("how", ["renameat2", "link"])
+def test_rename_without_replacing(tmp_path, monkeypatch, how):
+    from encodectl import syscalls
+
+    if how == "link":  # a C library or kernel without renameat2
+        monkeypatch.setattr(syscalls, "_libc_function", lambda name: None)
+    (tmp_path / "a").write_text("new")
+    (tmp_path / "b").write_text("old")
+    with pytest.raises(FileExistsError):
+        syscalls.rename_noreplace(tmp_path / "a", tmp_path / "b")
+    assert ((tmp_path / "a").read_text(), (tmp_path / "b").read_text()) == ("new", "old")
+    syscalls.rename_noreplace(tmp_path / "a", tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "c"]

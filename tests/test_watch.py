@@ -216,8 +216,9 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
     assert len(list((tmp_path / "images" / CAMERAS[0] / "episode_000001").glob("frame_*.png"))) == 4
 
 
-def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(tmp_path, make_frames, monkeypatch,
-                                                                              ffmpeg_binary):
+def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
+    tmp_path, make_frames, monkeypatch, ffmpeg_binary
+):
     from encodectl import watch
 
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
