@@ -165,6 +165,23 @@ def _check_headers(sequence: FrameSequence) -> None:
     sequence.source_format = expected_format
 
 
+def check_sizes_unchanged(sequence: FrameSequence) -> None:
+    """After ffmpeg has read the frames: raise InputError naming a frame that has become another size
+    since it was checked (replaced while the encode ran). ffmpeg rescales such a frame without a word;
+    with -reinit_filter 0 too (5.1 and 9.0 alike only log a warning), so encodectl checks for itself."""
+    for number in sequence.numbers:
+        path = sequence.path(number)
+        try:
+            header = read_image_header(path)
+        except InputError:
+            continue  # gone or being rewritten now: what ffmpeg read of it was decoded (-xerror) and counted
+        if (header.width, header.height) != (sequence.width, sequence.height):
+            raise InputError(
+                f"{path} changed while it was encoded: it is now {header.width}x{header.height}, the other "
+                f"frames {sequence.width}x{sequence.height} (ffmpeg would silently rescale it); no video kept"
+            )
+
+
 def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:
     """'5-9, 14' for [(5, 9), (14, 14)]; long lists are cut with a count."""
     shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:limit])

@@ -24,7 +24,7 @@ from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from .ffmpeg_log import encoder_failure, is_decoder_failure, meaningful_error
 from .ffmpeg_process import CancelToken, run_ffmpeg, signals_deferred
-from .frames import check_gaps, scan_frames
+from .frames import check_gaps, check_sizes_unchanged, scan_frames
 from .layout import EpisodeSource
 from .models import (
     EncodeJob,
@@ -297,6 +297,7 @@ def run_job(
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
                 _raise_ffmpeg_failure(job, ffmpeg_binary, returncode, log_tail, staging_dir)
+            check_sizes_unchanged(job.frames)
             if listener is not None:
                 listener.verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)

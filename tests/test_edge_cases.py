@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from encodectl.encoder_choice import plan_encoder
 from encodectl.encoders import ENCODERS, encoder_settings
 from encodectl.errors import VerificationError
 from encodectl.layout import EpisodeSource
-from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
+from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
 from encodectl.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
@@ -237,35 +238,44 @@ def test_a_stream_with_a_long_name_is_finished_too(tmp_path):
     assert files_in(tmp_path) == [output.name]
 
 
-class _AnotherRunFinishesFirst:
-    """A job listener: as this job starts verifying, another run's verified video lands at the output."""
+class _At:
+    """A job listener that does `act` at one moment of the job: "started" (ffmpeg is about to run, the
+    frames were checked) or "verifying" (ffmpeg is done, the video not yet read back)."""
 
-    def __init__(self, output: Path) -> None:
-        self.output = output
+    def __init__(self, moment: str, act: Callable[[], object]) -> None:
+        self.moment, self.act = moment, act
 
-    def started(self, encoder: str, frames_total: int) -> None: ...
+    def started(self, encoder: str, frames_total: int) -> None:
+        if self.moment == "started":
+            self.act()
+
+    def verifying(self) -> None:
+        if self.moment == "verifying":
+            self.act()
 
     def progress(self, progress: object) -> None: ...
 
     def falling_back(self, encoder: str) -> None: ...
 
-    def verifying(self) -> None:
-        self.output.write_bytes(b"another run's verified video")
 
-
-@pytest.mark.parametrize("overwrite", [False, True])
-def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_frames, ffmpeg_binary, overwrite):
+def _encode_one(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: _At, **options: object) -> JobResult:
     from encodectl.ffmpeg_process import CancelToken
     from encodectl.runner import encode_one
     from encodectl.sessions import SessionLimiter
 
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    settings = EncodeOptions(device="cpu", **options)
+    plan = plan_encoder(settings, ffmpeg_binary)
+    return encode_one(source, settings, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
+                      listener=listener)  # fmt: skip
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_frames, ffmpeg_binary, overwrite):
     make_frames(tmp_path / "ep", 3)
     output = tmp_path / "ep.mp4"
-    source = EpisodeSource(directory=tmp_path / "ep", output=output, episode="ep")
-    options = EncodeOptions(device="cpu", overwrite=overwrite)
-    plan, hook = plan_encoder(options, ffmpeg_binary), _AnotherRunFinishesFirst(output)
-    result = encode_one(source, options, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
-                        listener=hook)  # fmt: skip
+    another_run = _At("verifying", lambda: output.write_bytes(b"another run's verified video"))
+    result = _encode_one(tmp_path, ffmpeg_binary, another_run, overwrite=overwrite)
     if overwrite:
         assert result.status.value == "done" and output.read_bytes() != b"another run's verified video"
     else:
@@ -275,6 +285,20 @@ def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_
         )
         assert output.read_bytes() == b"another run's verified video"
     assert [name for name in files_in(tmp_path) if name.startswith(".")] == []
+
+
+def test_a_frame_replaced_by_one_of_another_size_during_the_encode_fails_it(tmp_path, make_frames, ffmpeg_binary):
+    frames = make_frames(tmp_path / "ep", 8)
+    make_frames(tmp_path / "other", 1, size=(32, 24))
+    # After the frames were checked, before ffmpeg reads them: the recorder rewrites one at another size.
+    replace = _At("started", lambda: (tmp_path / "other" / "frame_000000.png").replace(frames[6]))
+    result = _encode_one(tmp_path, ffmpeg_binary, replace)
+    assert (result.status.value, result.failure.value) == ("failed", "input")
+    assert result.reason == (
+        f"{frames[6]} changed while it was encoded: it is now 32x24, the other frames 64x48 (ffmpeg would "
+        "silently rescale it); no video kept"
+    )
+    assert files_in(tmp_path) == sorted(f"ep/{frame.name}" for frame in frames)
 
 
 @pytest.mark.parametrize("how", ["renameat2", "link"])
