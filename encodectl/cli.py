@@ -194,10 +194,20 @@ WorkersOption = Annotated[
     str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
 ]
 QueueSizeOption = Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")]
-PriorityOption = Annotated[
-    Priority | None,
+EncodePriorityOption = Annotated[
+    Priority,
     typer.Option(
-        help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
+        "--priority",
+        help="CPU priority of the encodes: normal, or low (nice 10) to leave the CPU to other programs first. "
+        "watch, EncoderPool and StreamEncoder default to low, for the recorder beside them.",
+    ),
+]
+WatchPriorityOption = Annotated[
+    Priority,
+    typer.Option(
+        "--priority",
+        help="CPU priority of the encodes: low (nice 10) so that the recorder beside it keeps its frame rate, "
+        "or normal.",
     ),
 ]
 ThreadsOption = Annotated[
@@ -251,7 +261,7 @@ def encode(
     ] = True,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: EncodePriorityOption = Priority.normal,
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
@@ -353,7 +363,7 @@ def watch(
     verify: VerifyOption = VerifyMode.packets,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: WatchPriorityOption = Priority.low,
     threads: ThreadsOption = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,

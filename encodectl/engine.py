@@ -15,7 +15,7 @@ from .errors import Interrupted
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
-from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
+from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
 from .pool import EncoderPool
 from .progress import RunTracker
 from .runner import encode_one
@@ -72,10 +72,11 @@ def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **option
     """Encode an episode folder or dataset tree; the Python face of ``encodectl encode``.
 
     Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
-    overwrite, device, mode, workers, …).
+    overwrite, device, mode, workers, …). Like the command, it encodes at normal priority
+    unless told `priority="low"`: someone is waiting for the videos.
     """
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
-    settings = options_from(options)
+    settings = options_from({"priority": Priority.normal, **options})
     ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
     return encode_sources(discover(paths, settings.output), settings, ffmpeg_binary)
 

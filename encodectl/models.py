@@ -125,7 +125,9 @@ class EncodeOptions(BaseModel):
     mode: Mode = Mode.async_
     workers: int | Literal["auto"] = 2
     queue_size: int = Field(100, ge=1)
-    priority: Priority | None = None  # default: low in async mode, normal in sync mode
+    # None: low in async mode (the pool, watch, a stream: a recorder may run beside them), normal in sync
+    # mode; `encode` (command and function) asks for normal: someone is waiting for its videos.
+    priority: Priority | None = None
     output: Path | None = None
     ffmpeg: str | None = None
 
