@@ -2,7 +2,9 @@
 
 The child gets its own session so a Ctrl-C at the terminal reaches encodectl
 only; encodectl then kills the child itself and removes what it left, instead of
-letting ffmpeg finalise a half-written file.
+letting ffmpeg finalise a half-written file. If encodectl itself is killed (even
+by SIGKILL), the kernel kills the child too (PR_SET_PDEATHSIG), so no ffmpeg goes
+on encoding a video nobody will verify.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import IO
 from pydantic import BaseModel
 
 from .errors import Interrupted
+from .syscalls import preexec_die_with_parent
 
 LOG_TAIL_LINES = 40
 
@@ -64,16 +67,27 @@ class CancelToken:
             self._running.discard(process)
 
 
+def capture(argv: list[str], timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a short ffmpeg (a read-back, a probe, a remux) to the end and return what it printed, as text
+    in which bytes that are not UTF-8 (a path it echoes need not be) are replacement characters. Like an
+    encode, it dies with the thread that waits for it; TimeoutExpired after `timeout` seconds."""
+    return subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout,
+        check=False, preexec_fn=preexec_die_with_parent(),
+    )  # fmt: skip
+
+
 def lower_priority(pid: int, nice: int) -> None:
     """Run `pid` `nice` steps below the caller, so that a recorder beside it keeps its frame rate.
 
-    Set from outside rather than with preexec_fn, which is unsafe once the pool has
-    threads. Linux keeps a nice value per thread, so every thread the child has by now
-    is lowered; the ones it starts later inherit it. With Linux's autogroup scheduling a
-    nice value only counts inside the session's group, so the group is lowered too, but
-    only when the child has a session of its own: otherwise the group is the caller's,
-    and lowering it slows the recorder as well, while ffmpeg's threads still take whole
-    scheduler ticks from it (measured: add_frame p99 3-4 ms instead of 0.4 ms).
+    Set from outside rather than in a preexec_fn, which must do as little as possible once
+    the pool has threads (see syscalls.preexec_die_with_parent). Linux keeps a nice value
+    per thread, so every thread the child has by now is lowered; the ones it starts later
+    inherit it. With Linux's autogroup scheduling a nice value only counts inside the
+    session's group, so the group is lowered too, but only when the child has a session of
+    its own: otherwise the group is the caller's, and lowering it slows the recorder as
+    well, while ffmpeg's threads still take whole scheduler ticks from it (measured:
+    add_frame p99 3-4 ms instead of 0.4 ms).
     """
     if not nice:
         return
@@ -126,12 +140,15 @@ class FFmpegProcess:
         self.argv = argv
         self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._killed = False
+        # A session of its own (see the module's docstring), yet killed if encodectl dies, SIGKILL
+        # included: the thread that starts it waits in follow() for its end, so it outlives it.
         self._popen = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=preexec_die_with_parent(),
             text=True,
             errors="replace",
         )

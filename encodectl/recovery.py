@@ -17,7 +17,6 @@ import itertools
 import os
 import shutil
 import struct
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pydantic import BaseModel
 
 from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import FFmpegBinary, VideoInfo
 from .runner import commit_file, hidden_files, temp_paths
 from .verify import read_video
@@ -92,7 +92,7 @@ def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) ->
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
         "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
     ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    completed = capture(argv)
     if completed.returncode != 0 or not target.exists():
         raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
 

@@ -41,6 +41,7 @@ from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
 from .runner import hidden_prefix, temp_stem
+from .syscalls import preexec_die_with_parent
 from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
@@ -87,9 +88,13 @@ class StreamEncoder:
         plan: EncoderPlan | None = None,
         on_warning: Callable[[str], None] | None = None,
         images: bool = False,
+        die_with_parent: bool = False,
         **options: Any,
     ) -> None:
+        """`die_with_parent` (for watch --stream, whose frames are on disk anyway) has the encoder killed
+        when the thread that made this StreamEncoder dies, instead of writing out what it was given."""
         self.output = Path(output).absolute()
+        self._die_with_parent = die_with_parent
         self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
         self.options = options_from({"device": device, "fps": fps, **options})
@@ -302,11 +307,14 @@ class StreamEncoder:
         self._fragment_lock = hold_stream_file(self.fragmented)
         # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
         # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
-        # recorder does not end the encoder behind its back (close() or abort() does that).
+        # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
+        # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
+        # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
+        dies_with_parent = preexec_die_with_parent() if self._die_with_parent else None
         try:
             process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=(self._fragment_lock,),
+                pass_fds=(self._fragment_lock,), preexec_fn=dies_with_parent,
             )  # fmt: skip
         except OSError:
             self._release_fragment()

@@ -63,7 +63,7 @@ def rename_noreplace(source: Path, target: Path) -> None:
     source.unlink()
 
 
-def die_with_parent() -> Callable[[], None] | None:
+def preexec_die_with_parent() -> Callable[[], None] | None:
     """A preexec_fn that has the child killed when the thread that starts it dies; None off Linux.
 
     It runs in the child between fork and exec, so it does only what is safe there while other threads

@@ -349,7 +349,7 @@ class Watcher:
                 encoder = StreamEncoder(
                     seen.source.output, header.width, header.height, self.options.fps, images=True,
                     camera=seen.source.camera, episode=seen.source.episode, ffmpeg_binary=self.ffmpeg,
-                    plan=self.plan, on_warning=self.say, **same_as_encode,
+                    plan=self.plan, on_warning=self.say, die_with_parent=True, **same_as_encode,
                 )  # fmt: skip
             except (EncodectlError, OSError) as error:
                 self._stream_off.add(directory)

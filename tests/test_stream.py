@@ -109,10 +109,10 @@ def test_hardware_encoder_failing_at_start_falls_back_without_losing_frames(tmp_
     assert len(mean_brightness(tmp_path / "x.mp4")) == 40
 
 
-def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool) -> int:
+def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *args: str, frames: int = 45) -> int:
     """Run tests/stream_then_hang.py, SIGKILL it mid-episode; return how many frames reached ffmpeg."""
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "45"],
+        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), str(frames), *args],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -166,6 +166,17 @@ def test_a_recorder_crash_loses_no_frame_that_reached_the_encoder(tmp_path):
     (recovered,) = json.loads(outcome.stdout)
     assert recovered["status"] == "recovered" and recovered["frames"] == 45
     assert mean_brightness(output) == sorted(mean_brightness(output))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_a_watch_stream_encoder_dies_with_the_watcher(tmp_path):
+    # watch --stream has every frame on disk: its encoder is killed with it instead of writing out the
+    # frames it holds (the recorder's encoder above does that), so only finished fragments remain.
+    output = tmp_path / "episode.mp4"
+    assert start_recorder_then_kill(tmp_path, output, False, "die-with-parent", frames=15) == 15
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "empty" or recovered["frames"] <= 10  # one keyframe interval at most
 
 
 def test_recover_leaves_a_stream_that_its_encoder_still_holds(tmp_path):
