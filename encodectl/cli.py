@@ -6,7 +6,6 @@ is shown only with --debug.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
@@ -53,6 +52,8 @@ from .report import (
     print_report,
     require_plotting,
     result_line,
+    to_json,
+    tolerant_output,
 )
 from .watch import Watcher, WatchOptions
 
@@ -86,7 +87,7 @@ def fail(error: BaseException) -> NoReturn:
         stderr.print_exception()
     code = error.exit_code if isinstance(error, EncodectlError) else 1
     if _State.json:
-        sys.stdout.write(json.dumps({"error": str(error), "exit_code": code}) + "\n")
+        sys.stdout.write(to_json({"error": str(error), "exit_code": code}, indent=None) + "\n")
     _line(stderr, f"encodectl: error: {error}")
     raise typer.Exit(code)
 
@@ -121,6 +122,7 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
 
 
 def version_callback(value: bool) -> None:
+    tolerant_output()
     if value:
         print_version(None)
         raise typer.Exit()
@@ -142,6 +144,7 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     _State.debug = debug
+    tolerant_output()  # a folder name that is not UTF-8 is shown with replacement characters
 
 
 @app.command()
@@ -311,7 +314,7 @@ def encode(
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
@@ -396,7 +399,7 @@ def watch(
         with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
             summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
-            sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(summary) + "\n")
         else:
             _line(
                 stdout,
@@ -463,7 +466,7 @@ def bench(
 
         report = run_bench(settings, binary, options, say)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         else:
             # In a pipe, as wide as the tables need rather than folded to 80 columns.
             out = stdout if stdout.is_terminal else Console(highlight=False, width=220, color_system=None)
@@ -513,7 +516,7 @@ def recover(
 
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:
-            sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
+            sys.stdout.write(to_json(results) + "\n")
         elif not results:
             _line(stdout, f"nothing to recover under {directory}")
         for result in [] if json_output else results:
@@ -550,7 +553,7 @@ def probe_gpu(
             payload["auto_choice"] = {
                 codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
             }
-            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            sys.stdout.write(to_json(payload) + "\n")
             return
         print_probe(stdout, report, choices, table=stdout.is_terminal)
 

@@ -9,6 +9,7 @@ watcher killed at any instant restarts from a consistent ledger.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -60,6 +61,15 @@ CREATE TABLE IF NOT EXISTS episodes (
 """
 
 
+def _key(source: Path) -> str:
+    """The row's key: the folder's path, or for a name that is not UTF-8 (which SQLite's text cannot
+    hold) its bytes in hex, which no path (they begin with "/") can be mistaken for."""
+    try:
+        return str(source).encode().decode()
+    except UnicodeEncodeError:
+        return "bytes:" + os.fsencode(source).hex()
+
+
 class Ledger:
     """The watcher's record of every episode, in SQLite, with a copy in memory.
 
@@ -78,8 +88,8 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             rows = self._db.execute("SELECT record FROM episodes").fetchall()
-            records = [EpisodeRecord.model_validate_json(row[0]) for row in rows]
-        except (sqlite3.Error, ValidationError) as error:
+            records = [EpisodeRecord.model_validate(json.loads(row[0])) for row in rows]
+        except (sqlite3.Error, ValidationError, ValueError) as error:
             self._db.close()
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
             raise StateError(
@@ -99,7 +109,8 @@ class Ledger:
             try:
                 self._db.execute(
                     "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
-                    (str(record.source), record.model_dump_json()),
+                    # Python's json keeps a name that is not UTF-8 exactly (\udcXX escapes); pydantic's refuses it.
+                    (_key(record.source), json.dumps(record.model_dump(mode="json"))),
                 )
             except sqlite3.Error as error:  # a full disk, say: the watcher stops, saying where
                 raise StateError(f"cannot write the watch ledger {self.path}: {error}") from error
