@@ -6,6 +6,8 @@ is shown only with --debug.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import time
@@ -67,8 +69,18 @@ app = typer.Typer(
 )
 # click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
 _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+EXIT_OUTPUT_CLOSED = 141
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit with 1 from whichever thread printed (a pool worker, say); the error instead
+        # stops the run and reaches handled_errors, which exits as a program killed by SIGPIPE does.
+        raise BrokenPipeError
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 
 class _State:
@@ -108,6 +120,8 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
     except (KeyboardInterrupt, Interrupted):
         stderr.print("encodectl: interrupted; running encodes stopped, no partial files left")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        output_closed()
     except EncodectlError as error:
         fail(error)
     except OSError as error:  # a file system problem nobody foresaw: still one line
@@ -119,6 +133,18 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
         fail(EncodectlError(f"internal error ({type(error).__name__}: {error}); --debug shows where, please report it"))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def output_closed() -> NoReturn:
+    """stdout (or stderr) was closed under us, as by `encodectl encode DATASET | head -1`: the run has
+    stopped (running encodes killed, their temporary files removed); exit quietly, as a program killed
+    by SIGPIPE does (141 = 128 + SIGPIPE), with nothing more written where nobody reads."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file (tests' runner)
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    raise typer.Exit(EXIT_OUTPUT_CLOSED)
 
 
 def version_callback(value: bool) -> None:
@@ -469,7 +495,7 @@ def bench(
             sys.stdout.write(to_json(report) + "\n")
         else:
             # In a pipe, as wide as the tables need rather than folded to 80 columns.
-            out = stdout if stdout.is_terminal else Console(highlight=False, width=220, color_system=None)
+            out = stdout if stdout.is_terminal else _Console(highlight=False, width=220, color_system=None)
             for table in bench_tables(report, terminal=stdout.is_terminal):
                 out.print(table)
             for note in bench_notes(report):

@@ -39,7 +39,7 @@ def encode_sources(
         # The pool's exit cancels on any exception (its ffmpegs and temporary files with it) and waits otherwise.
         with EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options) as pool:
             futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
-            return [future.result() for future in futures]
+            return pool.results(futures)
     except KeyboardInterrupt as interrupt:
         raise Interrupted() from interrupt
 

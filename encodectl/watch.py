@@ -211,6 +211,7 @@ class Watcher:
     def _loop(self, ledger: Ledger, pool: EncoderPool) -> None:
         while True:
             self._wake.clear()
+            pool.raise_if_stopped()  # a finished job's news could not be told (stdout closed): stop too
             if not self.root.is_dir():
                 raise EncodectlError(f"the watched folder {self.root} has gone")
             self._collect(ledger)
