@@ -133,12 +133,34 @@ def _lower_group(pid: int, nice: int, tries: int = 30) -> None:
         pass  # no autogroup here, or the process is gone
 
 
+class LogTail:
+    """The last lines of a child's log, read by a thread of its own while the child runs: a chatty child
+    would otherwise fill the pipe (64 KiB) and stall, and whoever waits for it with it."""
+
+    def __init__(self, stream: IO[str] | IO[bytes] | None) -> None:
+        self._lines: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self._reader = threading.Thread(target=self._read, args=(stream,), name="encodectl-log", daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str] | IO[bytes] | None) -> None:
+        if stream is None:
+            return
+        with stream, contextlib.suppress(OSError, ValueError):  # closed under us: the tail so far stands
+            for line in stream:
+                text = line.decode(errors="replace") if isinstance(line, bytes) else line
+                self._lines.append(text.rstrip("\n"))
+
+    def lines(self, wait: float = 5.0) -> list[str]:
+        """The tail, once the child has closed its end (at its exit), or after `wait` seconds."""
+        self._reader.join(timeout=wait)
+        return list(self._lines)
+
+
 class FFmpegProcess:
     """A running ffmpeg whose stdout carries -progress key=value lines."""
 
     def __init__(self, argv: list[str], nice: int = 0) -> None:
         self.argv = argv
-        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._killed = False
         # A session of its own (see the module's docstring), yet killed if encodectl dies, SIGKILL
         # included: the thread that starts it waits in follow() for its end, so it outlives it.
@@ -154,8 +176,7 @@ class FFmpegProcess:
         )
         if nice:
             lower_priority(self._popen.pid, nice)
-        self._stderr_reader = threading.Thread(target=self._drain, args=(self._popen.stderr,), daemon=True)
-        self._stderr_reader.start()
+        self.log = LogTail(self._popen.stderr)
 
     @property
     def pid(self) -> int:
@@ -164,12 +185,6 @@ class FFmpegProcess:
     @property
     def killed(self) -> bool:
         return self._killed
-
-    def _drain(self, stream: IO[str] | None) -> None:
-        if stream is None:
-            return
-        for line in stream:
-            self.log_tail.append(line.rstrip("\n"))
 
     def follow(self, on_progress: Callable[[Progress], None] | None = None) -> int:
         """Read progress until ffmpeg exits; return its exit code."""
@@ -182,9 +197,7 @@ class FFmpegProcess:
                 if on_progress is not None:
                     on_progress(_progress_from(fields))
                 fields = {}
-        returncode = self._popen.wait()
-        self._stderr_reader.join(timeout=5)
-        return returncode
+        return self._popen.wait()
 
     def kill(self) -> None:
         """Kill ffmpeg (and anything it started) at once; safe to call twice or from another thread."""
@@ -267,4 +280,4 @@ def run_ffmpeg(
             token.unregister(process)
     if process.killed:
         raise Interrupted()
-    return returncode, list(process.log_tail)
+    return returncode, process.log.lines()

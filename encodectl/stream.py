@@ -36,7 +36,7 @@ from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
-from .ffmpeg_process import lower_priority
+from .ffmpeg_process import LogTail, lower_priority
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
@@ -124,7 +124,9 @@ class StreamEncoder:
         self._settings = self.plan.primary
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._process = self._start(self._settings)
+        # abort() and the writer's CPU restart both reach for the ffmpeg: one kills, the other replaces it.
+        self._process_lock = threading.Lock()
+        self._process, self._log = self._start(self._settings)
         self._started = time.perf_counter()
         # A daemon, so a recorder that forgets close() can still exit; _detach_open_streams
         # makes sure the frames it already took are written out first.
@@ -271,11 +273,13 @@ class StreamEncoder:
 
     def abort(self) -> None:
         """Stop at once and remove everything this stream wrote."""
-        self._closed = self._aborted = True
+        with self._process_lock:  # a CPU restart under way finishes first, and its ffmpeg is the one killed
+            self._closed = self._aborted = True
+            self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
+            process = self._process
+            process.kill()
         _open_streams.discard(self)
-        self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
-        self._process.kill()
-        self._process.wait()
+        process.wait()
         with self._lock:
             while True:
                 try:
@@ -299,7 +303,8 @@ class StreamEncoder:
 
     # -- the writer's side ---------------------------------------------------------------
 
-    def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
+    def _start(self, settings: EncoderSettings) -> tuple[subprocess.Popen[bytes], LogTail]:
+        """ffmpeg for `settings`, and the reader that keeps its stderr drained while it runs."""
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
         )
@@ -328,7 +333,7 @@ class StreamEncoder:
                 fcntl.fcntl(
                     process.stdin.fileno(), fcntl.F_SETPIPE_SZ, min(1 << 20, max(1 << 16, 3 * self.width * self.height))
                 )
-        return process
+        return process, LogTail(process.stderr)
 
     def _write_loop(self) -> None:
         """Feed ffmpeg until the stop sign; whatever goes wrong, the stream ends and says why."""
@@ -403,22 +408,20 @@ class StreamEncoder:
 
     def _restart_on_cpu(self, reason: str) -> bool:
         """A hardware encoder that failed before proving itself: redo every frame so far on the CPU."""
-        if self._aborted or self._replay is None or self.plan.fallback is None:
-            return False
-        self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+        with self._process_lock:
+            if self._aborted or self._replay is None or self.plan.fallback is None:
+                return False
+            self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+            self.fragmented.unlink(missing_ok=True)
+            self._process, self._log = self._start(self._settings)
         self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
-        self.fragmented.unlink(missing_ok=True)
-        self._process = self._start(self._settings)
         self.stats.frames_written = 0
         for data in replay:
             self._feed(data)
         return True
 
     def _exit_reason(self, returncode: int) -> str:
-        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-        if self._process.stderr is not None:
-            self._process.stderr.close()
-        return encoder_failure(self._settings.encoder, returncode, stderr.splitlines())
+        return encoder_failure(self._settings.encoder, returncode, self._log.lines())
 
     def _end_process(self) -> None:
         while True:
@@ -432,8 +435,6 @@ class StreamEncoder:
                 returncode = self._process.wait()
                 self._error = self._error or f"ffmpeg did not finish within {STREAM_END_TIMEOUT_S:.0f} s"
             if returncode == 0 or self._aborted:
-                if self._process.stderr is not None:
-                    self._process.stderr.close()
                 return
             reason = self._exit_reason(returncode)
             # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
