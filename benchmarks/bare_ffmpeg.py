@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from encodectl.ffmpeg_binary import find_ffmpeg
 from encodectl.synthetic import write_frames
+
+
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options both benchmarks take; a benchmark adds its own."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "encodectl-bench-frames")
+    return parser
+
+
+def prepare(args: argparse.Namespace, name: str) -> tuple[str, list[str], list[str]]:
+    """A line saying what is measured, and the two commands (see `commands`) on the frames asked for."""
+    width, height = (int(v) for v in args.size.split("x"))
+    binary = find_ffmpeg()
+    episode = episode_frames(args.data, args.frames, (width, height))
+    encodectl, bare = commands(episode, Path(tempfile.mkdtemp(prefix=f"encodectl-{name}-")))
+    what = f"ffmpeg {binary.version} ({binary.source}); {args.frames} frames {width}x{height}; {args.runs} runs each"
+    return what, encodectl, bare
 
 
 def episode_frames(data: Path, frames: int, size: tuple[int, int]) -> Path:

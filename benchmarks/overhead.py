@@ -9,30 +9,17 @@ frame header and the read-back verification of the video.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
-from pathlib import Path
 
-from bare_ffmpeg import commands, episode_frames, runs_line, timed
-
-from encodectl.ffmpeg_binary import find_ffmpeg
+from bare_ffmpeg import arguments, prepare, runs_line, timed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "encodectl-bench-frames")
-    args = parser.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
-    binary = find_ffmpeg()
-    episode = episode_frames(args.data, args.frames, (width, height))
-    encodectl, bare = commands(episode, Path(tempfile.mkdtemp(prefix="encodectl-overhead-")))
+    args = arguments(__doc__).parse_args()
+    what, encodectl, bare = prepare(args, "overhead")
 
-    print(f"ffmpeg {binary.version} ({binary.source}); {args.frames} frames {width}x{height}; {args.runs} runs each")
+    print(what)
     bare_times, tool_times = [], []
     for _ in range(args.runs):
         bare_times.append(timed(bare))

@@ -13,43 +13,29 @@ percent of bare ffmpeg, and low priority shows what a starved encode costs.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from bare_ffmpeg import commands, episode_frames, runs_line, timed
+from bare_ffmpeg import arguments, prepare, runs_line, timed
 
-from encodectl.ffmpeg_binary import find_ffmpeg
 from encodectl.pool import cpu_count
 
 HOG = "while True: pass"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--runs", type=int, default=3)
+    parser = arguments(__doc__)
     parser.add_argument("--hogs", type=int, default=cpu_count(), help="busy programs beside the encodes")
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "encodectl-bench-frames")
     args = parser.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
-    binary = find_ffmpeg()
-    episode = episode_frames(args.data, args.frames, (width, height))
-    encodectl, bare = commands(episode, Path(tempfile.mkdtemp(prefix="encodectl-priority-")))
+    what, encodectl, bare = prepare(args, "priority")
     sides = {
         "bare ffmpeg                     ": lambda: timed(bare, own_session=True),
         "encodectl encode                ": lambda: timed([*encodectl, "--overwrite"]),
         "encodectl encode --priority low ": lambda: timed([*encodectl, "--overwrite", "--priority", "low"]),
     }
 
-    print(
-        f"ffmpeg {binary.version} ({binary.source}); {args.frames} frames {width}x{height}; {args.runs} runs each; "
-        f"{args.hogs} CPU-bound program(s) at normal priority beside them, on {cpu_count()} cores"
-    )
+    print(f"{what}; {args.hogs} CPU-bound program(s) at normal priority beside them, on {cpu_count()} cores")
     hogs = [subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True) for _ in range(args.hogs)]
     try:
         times: dict[str, list[float]] = {label: [] for label in sides}
