@@ -86,7 +86,7 @@ def test_a_signal_during_a_deferred_block_arrives_when_it_ends():
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG and /proc are Linux's")
 @pytest.mark.parametrize(
     ("command", "nice"),
-    [(["encode", "--sync"], 0), (["encode", "--async"], 0), (["watch", "--once", "--settle", "0"], 10)],
+    [(["encode", "--async"], 0), (["watch", "--once", "--settle", "0"], 10)],  # ffmpeg started by a pool worker
 )
 def test_kill_9_of_encodectl_takes_its_ffmpeg_with_it(tmp_path, make_frames, command, nice):
     # SIGKILL leaves encodectl no time to clean up: the kernel must end its ffmpeg (a session of its own).
