@@ -293,7 +293,8 @@ def test_a_frame_replaced_by_one_of_another_size_during_the_encode_fails_it(tmp_
     # After the frames were checked, before ffmpeg reads them: the recorder rewrites one at another size.
     replace = _At("started", lambda: (tmp_path / "other" / "frame_000000.png").replace(frames[6]))
     result = _encode_one(tmp_path, ffmpeg_binary, replace)
-    assert (result.status.value, result.failure.value) == ("failed", "input")
+    assert result.status.value == "failed", "the frame was rescaled into the video"
+    assert result.failure.value == "input"
     assert result.reason == (
         f"{frames[6]} changed while it was encoded: it is now 32x24, the other frames 64x48 (ffmpeg would "
         "silently rescale it); no video kept"

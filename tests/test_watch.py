@@ -238,7 +238,8 @@ def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
     watcher = Watcher(WatchOptions(root=tmp_path, delete_frames=True), options, ffmpeg_binary,
                       plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
     assert watcher._delete_frames(episode, signature)
-    assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # never encoded: kept
+    assert late.exists(), "a frame that was never encoded was deleted"
+    assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # the encoded ones went
 
 
 def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
