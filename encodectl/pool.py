@@ -191,14 +191,19 @@ class EncoderPool:
     # -- the workers' side ---------------------------------------------------------------
 
     def _cancel_queued(self) -> None:
+        stop_signs = 0
         while True:
             try:
                 work = self._queue.get_nowait()
             except queue.Empty:
-                return
-            if work is not None:
+                break
+            if work is None:
+                stop_signs += 1
+            else:
                 work.future.cancel()
                 self.tracker.forget(work.job_id)
+        for _ in range(stop_signs):  # a worker still on its way to the queue must find its stop sign
+            self._queue.put(None)
 
     def _threads_for_next_job(self) -> int:
         """Share the cores among the jobs running now and those about to start."""
@@ -234,12 +239,12 @@ class EncoderPool:
                     self._running -= 1
 
     def _stop(self, error: BaseException) -> None:
-        """A callback failed (a closed stdout, above all): cancel what is queued and kill what runs (their
-        temporary files go with them), so that nobody waits for ever on a job whose news cannot be told."""
+        """A callback failed (a closed stdout, above all): kill what runs (their temporary files go with
+        them) and cancel what is queued as the workers take it, so that nobody waits for ever on a job
+        whose news cannot be told."""
         with self._submit_lock:
             if self._failure is None:
                 self._failure = error
-        self._cancel_queued()
         self._token.cancel()
 
     def _run(self, work: _Work, threads: int) -> JobResult:
