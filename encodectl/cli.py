@@ -6,7 +6,8 @@ is shown only with --debug.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import signal
 import sys
 import time
@@ -59,6 +60,8 @@ from .report import (
     print_report,
     require_plotting,
     result_line,
+    to_json,
+    tolerant_output,
 )
 from .watch import Watcher, WatchOptions
 
@@ -72,8 +75,18 @@ app = typer.Typer(
 )
 # click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
 _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+EXIT_OUTPUT_CLOSED = 141
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit with 1 from whichever thread printed (a pool worker, say); the error instead
+        # stops the run and reaches handled_errors, which exits as a program killed by SIGPIPE does.
+        raise BrokenPipeError
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 
 class _State:
@@ -92,7 +105,7 @@ def fail(error: BaseException) -> NoReturn:
         stderr.print_exception()
     code = error.exit_code if isinstance(error, EncodectlError) else 1
     if _State.json:
-        sys.stdout.write(json.dumps({"error": str(error), "exit_code": code}) + "\n")
+        sys.stdout.write(to_json({"error": str(error), "exit_code": code}, indent=None) + "\n")
     _line(stderr, f"encodectl: error: {error}")
     raise typer.Exit(code)
 
@@ -113,6 +126,8 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
     except (KeyboardInterrupt, Interrupted):
         stderr.print("encodectl: interrupted; running encodes stopped, no partial files left")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        output_closed()
     except EncodectlError as error:
         fail(error)
     except OSError as error:  # a file system problem nobody foresaw: still one line
@@ -126,7 +141,20 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def output_closed() -> NoReturn:
+    """stdout (or stderr) was closed under us, as by `encodectl encode DATASET | head -1`: the run has
+    stopped (running encodes killed, their temporary files removed); exit quietly, as a program killed
+    by SIGPIPE does (141 = 128 + SIGPIPE), with nothing more written where nobody reads."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file (tests' runner)
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    raise typer.Exit(EXIT_OUTPUT_CLOSED)
+
+
 def version_callback(value: bool) -> None:
+    tolerant_output()
     if value:
         print_version(None)
         raise typer.Exit()
@@ -148,6 +176,7 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     _State.debug = debug
+    tolerant_output()  # a folder name that is not UTF-8 is shown with replacement characters
 
 
 @app.command()
@@ -211,10 +240,20 @@ WorkersOption = Annotated[
     str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
 ]
 QueueSizeOption = Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")]
-PriorityOption = Annotated[
-    Priority | None,
+EncodePriorityOption = Annotated[
+    Priority,
     typer.Option(
-        help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
+        "--priority",
+        help="CPU priority of the encodes: normal, or low (nice 10) to leave the CPU to other programs first. "
+        "watch, EncoderPool and StreamEncoder default to low, for the recorder beside them.",
+    ),
+]
+WatchPriorityOption = Annotated[
+    Priority,
+    typer.Option(
+        "--priority",
+        help="CPU priority of the encodes: low (nice 10) so that the recorder beside it keeps its frame rate, "
+        "or normal.",
     ),
 ]
 ThreadsOption = Annotated[
@@ -282,7 +321,7 @@ def encode(
     ] = True,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: EncodePriorityOption = Priority.normal,
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     delete_frames: Annotated[
@@ -343,7 +382,7 @@ def encode(
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
@@ -395,7 +434,7 @@ def watch(
     verify: VerifyOption = VerifyMode.packets,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: WatchPriorityOption = Priority.low,
     threads: ThreadsOption = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
@@ -437,7 +476,7 @@ def watch(
                 announce_plan(plan, json_output)
                 summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
-            sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(summary) + "\n")
         else:
             _line(
                 stdout,
@@ -504,10 +543,10 @@ def bench(
 
         report = run_bench(settings, binary, options, say)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         else:
             # In a pipe, as wide as the tables need rather than folded to 80 columns.
-            out = stdout if stdout.is_terminal else Console(highlight=False, width=220, color_system=None)
+            out = stdout if stdout.is_terminal else _Console(highlight=False, width=220, color_system=None)
             for table in bench_tables(report, terminal=stdout.is_terminal):
                 out.print(table)
             for note in bench_notes(report):
@@ -554,7 +593,7 @@ def recover(
 
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:
-            sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
+            sys.stdout.write(to_json(results) + "\n")
         elif not results:
             _line(stdout, f"nothing to recover under {directory}")
         for result in [] if json_output else results:
@@ -591,7 +630,7 @@ def probe_gpu(
             payload["auto_choice"] = {
                 codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
             }
-            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            sys.stdout.write(to_json(payload) + "\n")
             return
         print_probe(stdout, report, choices, table=stdout.is_terminal)
 

@@ -49,7 +49,7 @@ def build_encode_command(
     # always, the encoder when it runs on the CPU.
     decoder_threads = {"threads": str(job.threads)} if job.threads else {}
     encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
-    stream = ffmpeg.input(pattern, f="image2", framerate=str(job.fps), start_number=str(start), **decoder_threads)
+    stream = ffmpeg.input(_INPUT, f="image2", framerate=str(job.fps), start_number=str(start), **decoder_threads)
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
     output_options = _video_options(
@@ -59,15 +59,24 @@ def build_encode_command(
         **_mp4_timing(ffmpeg_binary, job.fps),
         **encoder_threads,
     )
-    output = video.output(str(temp_output.absolute()), an=None, **output_options)
-    arguments: list[str] = ffmpeg.get_args(output)
+    output = video.output(_OUTPUT, an=None, **output_options)
     return [
         str(ffmpeg_binary.path),
         *GLOBAL_ARGS,
         *(PROGRESS_ARGS if progress else ()),
         *settings.global_args,
-        *arguments,
+        *_arguments(output, input_path=pattern, output_path=str(temp_output.absolute())),
     ]
+
+
+# Stand-ins for the paths while ffmpeg-python builds the command: it hashes every argument as UTF-8,
+# and a Linux path need not be UTF-8 (a folder named with other bytes would fail the whole run).
+_INPUT, _OUTPUT = "<encodectl-input>", "<encodectl-output>"
+
+
+def _arguments(output: Any, output_path: str, input_path: str = _INPUT) -> list[str]:
+    real = {_INPUT: input_path, _OUTPUT: output_path}
+    return [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
 
 
 def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:
@@ -126,14 +135,15 @@ def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) ->
 
     Packets only (no decoding) unless `decode`: then every frame is decoded, and the
     first decode error fails the command."""
-    stream = ffmpeg.input(str(path.absolute()))["v:0"]
+    stream = ffmpeg.input(_INPUT)["v:0"]
     if decode:
         options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
     else:
         options = {"c": "copy"}
-    output = stream.output("-", f="framecrc", **options)
+    output = stream.output(_OUTPUT, f="framecrc", **options)
     flags = ["-xerror"] if decode else []
-    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *ffmpeg.get_args(output)]
+    arguments = _arguments(output, "-", input_path=str(path.absolute()))
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
 
 
 def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
@@ -156,11 +166,10 @@ def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
 
 def build_join_command(ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int) -> list[str]:
     """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
-    stream = ffmpeg.input(str(list_file.absolute()), f="concat", safe="0")["v:0"]
-    output = stream.output(
-        str(target.absolute()), c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4"
-    )
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *ffmpeg.get_args(output)]
+    stream = ffmpeg.input(_INPUT, f="concat", safe="0")["v:0"]
+    output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
+    arguments = _arguments(output, str(target.absolute()), input_path=str(list_file.absolute()))
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *arguments]
 
 
 def shell_quote(argv: list[str]) -> str:
@@ -207,5 +216,5 @@ def build_stream_command(
         # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
         # within half a keyframe interval (x264's presets hold up to 60 frames back).
         output_options["rc-lookahead"] = str(max(1, settings.gop // 2))
-    output = video.output(str(target.absolute()), an=None, **output_options)
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
+    output = video.output(_OUTPUT, an=None, **output_options)
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *_arguments(output, str(target.absolute()))]

@@ -18,7 +18,7 @@ from .layout import EpisodeSource, discover
 from .lerobot_finish import finish_datasets
 from .lerobot_meta import dataset_containing, is_lerobot_dataset
 from .lerobot_plan import SourceRunner
-from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
+from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
 from .pool import EncoderPool
 from .progress import RunTracker
 from .runner import encode_one
@@ -42,7 +42,7 @@ def encode_sources(
         # The pool's exit cancels on any exception (its ffmpegs and temporary files with it) and waits otherwise.
         with EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options) as pool:
             futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
-            return [future.result() for future in futures]
+            return pool.results(futures)
     except KeyboardInterrupt as interrupt:
         raise Interrupted() from interrupt
 
@@ -97,11 +97,12 @@ def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **option
     """Encode an episode folder, a dataset tree or a LeRobot dataset; the Python face of ``encodectl encode``.
 
     Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
-    overwrite, device, mode, workers, …), and delete_frames.
+    overwrite, device, mode, workers, …), and delete_frames. Like the command, it encodes at
+    normal priority unless told `priority="low"`: someone is waiting for the videos.
     """
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
     delete_frames = bool(options.pop("delete_frames", False))
-    settings = options_from(options)
+    settings = options_from({"priority": Priority.normal, **options})
     ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
 
     def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:

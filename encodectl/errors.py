@@ -54,6 +54,12 @@ class VerificationError(EncodectlError):
     exit_code = 1
 
 
+class StateError(EncodectlError):
+    """encodectl's own record of its work (the watch ledger) cannot be read or written."""
+
+    exit_code = 2
+
+
 class QueueFullError(EncodectlError):
     """submit() found the encode queue full and was told not to wait (longer)."""
 

@@ -261,7 +261,7 @@ def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: in
         parts = [(e.pending.source.output, e.times.seconds(e.times.end)) for e in target.episodes]
         if target.base is not None:
             parts.insert(0, (target.path, target.base.seconds(target.base.end)))
-        list_file.write_text(concat_list(parts))
+        list_file.write_bytes(concat_list(parts).encode(errors="surrogateescape"))  # names are bytes on Linux
         reference = target.reference
         assert reference is not None
         timescale = reference.time_base[1] // reference.time_base[0]

@@ -85,6 +85,9 @@ class Mode(StrEnum):
     async_ = "async"  # a pool of workers in the background
 
 
+MAX_WORKERS = 256  # parallel encodes: far above any machine's cores or a GPU's sessions
+
+
 class Priority(StrEnum):
     low = "low"
     normal = "normal"
@@ -122,7 +125,9 @@ class EncodeOptions(BaseModel):
     mode: Mode = Mode.async_
     workers: int | Literal["auto"] = 2
     queue_size: int = Field(100, ge=1)
-    priority: Priority | None = None  # default: low in async mode, normal in sync mode
+    # None: low in async mode (the pool, watch, a stream: a recorder may run beside them), normal in sync
+    # mode; `encode` (command and function) asks for normal: someone is waiting for its videos.
+    priority: Priority | None = None
     output: Path | None = None
     ffmpeg: str | None = None
 
@@ -143,14 +148,16 @@ class EncodeOptions(BaseModel):
     @field_validator("workers", mode="before")
     @classmethod
     def _workers(cls, value: Any) -> Any:
-        if isinstance(value, str) and value != "auto":
+        allowed = f"auto or a number from 1 to {MAX_WORKERS}"
+        if isinstance(value, str) and value.strip() != "auto":
             try:
-                return int(value)
+                value = int(value)
             except ValueError:
-                raise ValueError(f"must be a number or auto, not {value!r}") from None
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"must be at least 1, not {value}")
-        return value
+                raise ValueError(f"must be {allowed}, not {value!r}") from None
+        if isinstance(value, int) and not 1 <= value <= MAX_WORKERS:
+            # Each worker is a thread driving an ffmpeg: 0 would never start a job, 100,000 threads help nobody.
+            raise ValueError(f"must be {allowed}, not {value}")
+        return value.strip() if isinstance(value, str) else value
 
     @property
     def nice(self) -> int:

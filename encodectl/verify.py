@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from .command import build_read_command
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
@@ -83,7 +84,7 @@ def read_frame_times(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool = Fal
     """Read `path` back (its packets, or with `decode` every decoded frame) with ffmpeg alone."""
     argv = build_read_command(ffmpeg_binary, path, decode)
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+        completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
     if completed.returncode != 0:
@@ -221,7 +222,7 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
         "-map", "0:v:0", "-f", "framecrc", "-",
     ]  # fmt: skip
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+        completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return []
     decoded = {
