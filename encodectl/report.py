@@ -113,7 +113,7 @@ def summarize(results: list[JobResult], wall_seconds: float) -> RunSummary:
 
 
 def make_report(results: list[JobResult], ffmpeg_binary: FFmpegBinary, wall_seconds: float) -> RunReport:
-    from . import __version__
+    from .version import __version__
 
     return RunReport(
         encodectl=__version__,
