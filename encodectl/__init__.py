@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .engine import encode
 from .errors import (
     EncodectlError,
@@ -17,6 +15,7 @@ from .errors import (
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
 from .pool import EncoderPool
+from .version import __version__
 
 __all__ = [
     "BufferPolicy",

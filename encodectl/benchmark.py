@@ -118,7 +118,9 @@ class ModeResult(BaseModel):
     frames_due: int = 0
     failed: int = 0
     add_frame_p99_ms: float | None = None  # stream modes: the recorder's per-frame call, 99th percentile
+    add_frame_max_ms: float | None = None
     add_frame_calls: int = 0
+    spilled_bytes: int = 0  # stream modes: frames written to disk while the encoder was behind
 
     @property
     def total_episode_s(self) -> float:
@@ -321,6 +323,7 @@ def _run_stream(
                 encoder.abort()
             raise
         closing = time.perf_counter()
+        result.spilled_bytes += sum(encoder.stats.spilled_bytes for encoder in encoders)
         jobs.extend(encoder.close() for encoder in encoders)
         waited = time.perf_counter() - closing
         blocked = waited + sum(encoder.stats.blocked_seconds for encoder in encoders)
@@ -332,6 +335,7 @@ def _run_stream(
         call_seconds.sort()
         result.add_frame_calls = len(call_seconds)
         result.add_frame_p99_ms = call_seconds[math.ceil(len(call_seconds) * 0.99) - 1] * 1000  # nearest rank
+        result.add_frame_max_ms = call_seconds[-1] * 1000
 
 
 def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray[Any, Any]]:

@@ -21,7 +21,6 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from . import __version__
 from .benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
 from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
@@ -64,6 +63,7 @@ from .report import (
     to_json,
     tolerant_output,
 )
+from .version import __version__
 from .watch import Watcher, WatchOptions
 
 app = typer.Typer(

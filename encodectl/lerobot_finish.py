@@ -20,7 +20,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import __version__
 from .command import build_join_command, concat_list
 from .errors import EncodectlError, InputError, VerificationError
 from .ffmpeg_log import encoder_failure
@@ -39,6 +38,7 @@ from .lerobot_meta import (
 from .lerobot_plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
 from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
 from .verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
+from .version import __version__
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 MIB = 1024 * 1024

@@ -16,21 +16,37 @@ import fcntl
 import itertools
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from .command import build_join_command, build_stream_command, concat_list
 from .errors import EncodectlError, EncodeError
-from .ffmpeg_log import meaningful_error
+from .ffmpeg_log import encoder_failure, meaningful_error
 from .ffmpeg_process import capture
+from .frame_buffer import SPILL_FILE_SUFFIX
 from .layout import DEPTH_SUFFIX
-from .models import FFmpegBinary, VideoInfo
+from .models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
 from .runner import commit_file, hidden_files, temp_paths
-from .verify import mp4_boxes, read_video
+from .syscalls import preexec_die_with_parent
+from .verify import mp4_boxes, read_frame_times, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
 SPILL_SUFFIX = ".spill"
+SPILL_DESCRIPTION = "stream.json"  # in a spill folder: what `recover` needs to encode its frames
+
+
+class SpillDescription(BaseModel):
+    """How the frames in a spill folder are to be encoded, should the recorder die before they are."""
+
+    width: int
+    height: int
+    fps: FrameRate
+    images: bool
+    settings: EncoderSettings
 
 
 def hold_stream_file(path: Path) -> int:
@@ -148,37 +164,177 @@ def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo
 def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVideo:
     stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>" or "<name>.failed-<hex>"
     name = stem.rpartition(".")[0]
-    if complete_fragments(fragmented) == 0:
-        lost = _remove_with_spill(fragmented)
-        spilled = f", and {lost} spilled frame(s) never encoded" if lost else ""
+    spill = _spill_of(fragmented)
+    if complete_fragments(fragmented) == 0 and not _spilled_frames(spill):
+        _remove_with_spill(fragmented)
         return RecoveredVideo(fragmented=fragmented, status="empty",
-                              reason=f"cut off before its first fragment was complete{spilled}; removed")  # fmt: skip
+                              reason="cut off before its first fragment was complete; removed")  # fmt: skip
 
     def readable(info: VideoInfo) -> None:
         if info.frames == 0 or not info.timestamps_exact:
             raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
 
-    while True:
-        target = _free_name(fragmented.with_name(name))
-        try:
-            info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False)
-            break
-        except FileExistsError:
-            continue  # a video took that name meanwhile: never over it, the next free one
-        except EncodectlError as error:
-            return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
-    lost = _remove_with_spill(fragmented)
+    target: Path | None = None
+    frames, description = 0, _description(spill)
+    fps = description.fps if description is not None else None
+    if complete_fragments(fragmented) > 0:
+        while True:
+            target = _free_name(fragmented.with_name(name))
+            try:
+                info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False)
+                frames, fps = info.frames, info.fps
+                break
+            except FileExistsError:
+                continue  # a video took that name meanwhile: never over it, the next free one
+            except EncodectlError as error:
+                return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
+    try:
+        target, frames, notes = finish_spilled(ffmpeg_binary, spill, fragmented.with_name(name), target, frames)
+    except EncodectlError as error:
+        return RecoveredVideo(fragmented=fragmented, output=target, frames=frames, status="nothing to recover",
+                              reason=f"its spilled frames could not be encoded: {error.message}")  # fmt: skip
+    _remove_with_spill(fragmented)
     return RecoveredVideo(
-        fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),
-        status="recovered", reason=f"{lost} spilled frame(s) after it were never encoded" if lost else None,
+        fragmented=fragmented, output=target, frames=frames, seconds=frames / float(fps or 30),
+        status="recovered", reason="; ".join(notes) or None,
     )  # fmt: skip
+
+
+def _spill_of(fragmented: Path) -> Path:
+    return fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + SPILL_SUFFIX)
+
+
+def _spilled_frames(spill: Path) -> dict[int, Path]:
+    """The frames a recorder spilled and its encoder never took, by number."""
+    if not spill.is_dir():
+        return {}
+    return {int(path.stem): path for path in spill.glob(f"*{SPILL_FILE_SUFFIX}") if path.stem.isdigit()}
+
+
+def _description(spill: Path) -> SpillDescription | None:
+    try:
+        return SpillDescription.model_validate_json((spill / SPILL_DESCRIPTION).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def finish_spilled(
+    ffmpeg_binary: FFmpegBinary, spill: Path, video: Path, recovered: Path | None, frames: int
+) -> tuple[Path | None, int, list[str]]:
+    """Encode the frames a dead recorder had spilled and join them after the recovered video, so the
+    episode is one video again. Frames lost with the recorder (the ones it still held in memory,
+    or an encoder's unfinished fragment) are held: the frame before them repeated (the first
+    spilled frame, before the first), so every later frame keeps its time and the cameras of an
+    episode stay aligned; the result says which. Returns the video, its frames and notes."""
+    spilled = _spilled_frames(spill)
+    description = _description(spill)
+    # A frame the encoder took just before the recorder died is still on disk: it is in the video already.
+    numbers = sorted(n for n in spilled if recovered is None or n >= frames)
+    if not numbers:
+        return recovered, frames, []
+    if description is None:
+        return recovered, frames, [f"{len(numbers)} spilled frame(s) were never encoded (no {SPILL_DESCRIPTION})"]
+    start = frames if recovered is not None else 0
+    sequence, held, previous = [], [], spilled[numbers[0]]
+    for number in range(start, numbers[-1] + 1):
+        if number in spilled:
+            previous = spilled[number]
+        else:
+            held.append(number)
+        sequence.append(previous)
+    part = temp_paths(video)[0].with_suffix(".spilled.mp4")
+    try:
+        _encode_spilled(ffmpeg_binary, description, sequence, part)
+        if recovered is not None:
+            _join_after(ffmpeg_binary, recovered, part, description.fps)
+        else:
+            recovered = _free_name(video)
+            commit_file(part, recovered, replace=False)
+    finally:
+        part.unlink(missing_ok=True)
+    notes = [f"{len(numbers)} spilled frame(s) encoded and joined after it"]
+    if held:
+        notes.append(f"frame(s) {_ranges(held)} were lost with the recorder and are held (a neighbour repeated)")
+    return recovered, start + len(sequence), notes
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    parts = []
+    for run in (list(run) for run in _runs(numbers)):
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(parts)
+
+
+def _runs(numbers: list[int]) -> Iterator[Iterator[int]]:
+    """[3, 4, 5, 9, 10] -> (3, 4, 5), (9, 10)."""
+    for _, group in itertools.groupby(enumerate(numbers), key=lambda pair: pair[1] - pair[0]):
+        yield (number for _, number in group)
+
+
+def _encode_spilled(
+    ffmpeg_binary: FFmpegBinary, description: SpillDescription, frames: list[Path], target: Path
+) -> None:
+    """The spilled frames, in order, through the encoder the stream used, into a verified MP4 at `target`."""
+    fragmented = target.with_suffix(STREAM_SUFFIX)
+    argv = build_stream_command(
+        ffmpeg_binary, description.settings, description.width, description.height, description.fps, fragmented,
+        images=description.images,
+    )  # fmt: skip
+    log = target.with_suffix(".log")
+    try:
+        with log.open("w+b") as errors:
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
+                                       preexec_fn=preexec_die_with_parent())  # fmt: skip
+            assert process.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                for frame in frames:
+                    process.stdin.write(frame.read_bytes())
+                process.stdin.close()
+            returncode = process.wait()
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").splitlines()
+        if returncode != 0:
+            raise EncodeError(encoder_failure(description.settings.encoder, returncode, lines))
+
+        def complete(info: VideoInfo) -> None:
+            if info.frames != len(frames) or not info.timestamps_exact:
+                raise EncodeError(f"{info.frames} of {len(frames)} spilled frames came out of the encoder")
+
+        remux_verified(ffmpeg_binary, fragmented, target, complete, replace=True)
+    finally:
+        fragmented.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
+
+
+def _join_after(ffmpeg_binary: FFmpegBinary, video: Path, part: Path, fps: Fraction) -> None:
+    """`video` then `part` by stream copy, verified (every frame, exactly timed), in place of `video`."""
+    first, second = read_frame_times(ffmpeg_binary, video), read_frame_times(ffmpeg_binary, part)
+    if first.extradata != second.extradata:
+        raise EncodeError(f"{part.name} was encoded with another codec configuration than {video.name}")
+    joined = temp_paths(video)[0]
+    listing = joined.with_suffix(".ffconcat")
+    parts = [(video, first.seconds(first.end)), (part, second.seconds(second.end))]
+    listing.write_bytes(concat_list(parts).encode(errors="surrogateescape"))
+    try:
+        timescale = first.time_base[1] // first.time_base[0]
+        completed = capture(build_join_command(ffmpeg_binary, listing, joined, timescale))
+        if completed.returncode != 0:
+            raise EncodeError(f"cannot join {part.name}: {meaningful_error(completed.stderr.splitlines())}")
+        info = read_video(ffmpeg_binary, joined)
+        if info.frames != first.video.frames + second.video.frames or info.fps != fps or not info.timestamps_exact:
+            raise EncodeError(f"joining the spilled frames after {video.name} did not give evenly timed frames")
+        commit_file(joined, video, replace=True)
+    finally:
+        joined.unlink(missing_ok=True)
+        listing.unlink(missing_ok=True)
 
 
 def _remove_with_spill(fragmented: Path) -> int:
     """Remove a stream file and its spill folder; return how many spilled (never encoded) frames went with it."""
     fragmented.unlink(missing_ok=True)
-    spill = fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + SPILL_SUFFIX)
-    lost = len(list(spill.glob("*.frame"))) if spill.is_dir() else 0
+    spill = _spill_of(fragmented)
+    lost = len(_spilled_frames(spill))
     shutil.rmtree(spill, ignore_errors=True)
     return lost
 

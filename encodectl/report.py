@@ -113,7 +113,7 @@ def summarize(results: list[JobResult], wall_seconds: float) -> RunSummary:
 
 
 def make_report(results: list[JobResult], ffmpeg_binary: FFmpegBinary, wall_seconds: float) -> RunReport:
-    from . import __version__
+    from .version import __version__
 
     return RunReport(
         encodectl=__version__,
@@ -450,7 +450,9 @@ def bench_notes(report: BenchReport) -> list[str]:
     notes = [f"{', '.join(modes)}: unavailable: {reason}" for reason, modes in by_reason.items()]
     notes += [f"{r.mode.value}: {r.reason}" for r in report.results if r.available and r.reason]
     notes += [
-        f"{r.mode.value}: add_frame p99 {r.add_frame_p99_ms:.2f} ms over {r.add_frame_calls} calls"
+        f"{r.mode.value}: add_frame p99 {r.add_frame_p99_ms:.2f} ms, max {r.add_frame_max_ms or 0:.2f} ms over "
+        f"{r.add_frame_calls} calls; recorder ticks missed {r.missed_deadlines} of {r.frames_due}"
+        + (f"; {r.spilled_bytes / 1e6:.0f} MB spilled to disk while the encoder was behind" if r.spilled_bytes else "")
         for r in report.results
         if r.add_frame_p99_ms is not None
     ]

@@ -1,12 +1,13 @@
 """Encode while the frames arrive: StreamEncoder, one per camera.
 
-``add_frame`` copies the frame into a bounded buffer and returns; a writer thread
+``add_frame`` copies the frame into a FrameBuffer and returns; a writer thread
 feeds ffmpeg's stdin with raw RGB. ffmpeg writes a fragmented MP4 (a fragment a
 keyframe), which stays readable when cut off, so a crash or power loss leaves
 every finished fragment recoverable (``encodectl recover``). ``close`` turns it
 into the final MP4 (faststart) and verifies it, about a second after the last
-frame. No frame is ever dropped: when the encoder falls behind, the buffer fills
-and the chosen policy applies (block the caller, or spill frames to disk).
+frame. No frame is ever dropped: when the encoder falls behind, frames beyond the
+memory budget go to disk on a thread of their own (the default), and the recorder
+never waits; or, with ``policy="block"``, add_frame waits for room.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import atexit
 import contextlib
 import fcntl
 import os
-import queue
 import secrets
 import shutil
 import subprocess
@@ -23,13 +23,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from .command import build_stream_command
 from .encoder_choice import EncoderPlan, plan_encoder
@@ -37,29 +35,26 @@ from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
 from .ffmpeg_process import LogTail, lower_priority
+from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
-from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
+from .recovery import (
+    SPILL_DESCRIPTION,
+    SPILL_SUFFIX,
+    STREAM_SUFFIX,
+    SpillDescription,
+    hold_stream_file,
+    remux_verified,
+)
 from .runner import hidden_prefix, temp_stem
 from .syscalls import preexec_die_with_parent
 from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
-_STOP = object()
 
 
-class BufferPolicy(StrEnum):
-    block = "block"  # add_frame waits for room: the caller slows down, nothing is lost
-    spill = "spill"  # add_frame writes the frame to disk and returns; it is encoded later, in order
-
-
-class StreamStats(BaseModel):
-    frames_added: int = 0
-    frames_written: int = 0
-    blocked_calls: int = 0
-    blocked_seconds: float = 0.0
-    spilled: int = 0
-    max_backlog: int = 0
+class StreamStats(BufferStats):
+    frames_written: int = 0  # frames ffmpeg has taken
 
 
 class StreamEncoder:
@@ -80,8 +75,8 @@ class StreamEncoder:
         *,
         buffer_frames: int | None = None,
         buffer_mib: float = 256.0,
-        policy: BufferPolicy | str = BufferPolicy.block,
-        device: str = "auto",
+        policy: BufferPolicy | str = BufferPolicy.spill,
+        device: str | None = None,
         camera: str | None = None,
         episode: str | None = None,
         ffmpeg_binary: FFmpegBinary | None = None,
@@ -97,27 +92,27 @@ class StreamEncoder:
         self._die_with_parent = die_with_parent
         self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
-        self.options = options_from({"device": device, "fps": fps, **options})
+        given = {"device": device} if device is not None else {}  # unless asked, as encode: auto (or a profile's)
+        self.options = options_from({**given, "fps": fps, **options})
         self.ffmpeg = ffmpeg_binary or find_ffmpeg(self.options.ffmpeg)
         self.plan = plan or plan_encoder(self.options, self.ffmpeg)
         self.policy = BufferPolicy(policy)
         self.camera, self.episode = camera, episode or self.output.stem
-        self.stats = StreamStats()
         self._warn = on_warning or (lambda _: None)
         frame_bytes = width * height * 3
         self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
         stem = temp_stem(self.output).name
         self.fragmented = self.output.with_name(stem + STREAM_SUFFIX)
         self._spill_dir = self.output.with_name(stem + SPILL_SUFFIX)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=self.capacity)
+        self._buffer = FrameBuffer(
+            self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
+            on_first_spill=self._describe_spill,
+        )  # fmt: skip
+        self._frames_written = 0
         self._lock = threading.Lock()
-        self._spilled: list[Path] = []
-        self._spill_next = 0
-        self._warned: set[str] = set()
         self._error: str | None = None
         self._closed = False
         self._aborted = False
-        self._stop_seen = False
         self._fallback: str | None = self.plan.fallback_note
         # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
         self._replay: list[bytes] | None = [] if self.plan.primary.hardware and self.plan.fallback else None
@@ -134,10 +129,15 @@ class StreamEncoder:
         self._writer.start()
         _open_streams.add(self)
 
+    @property
+    def stats(self) -> StreamStats:
+        """Frames added, written, spilled (and the bytes on disk), waits: a snapshot."""
+        return StreamStats(**self._buffer.stats.model_dump(), frames_written=self._frames_written)
+
     # -- the recorder's side -------------------------------------------------------------
 
     def add_frame(self, frame: np.ndarray[Any, Any]) -> None:
-        """Queue one HxWx3 uint8 RGB frame; returns at once unless the buffer is full and the policy is block."""
+        """Queue one HxWx3 uint8 RGB frame; returns at once (with policy block, it may wait for room)."""
         self._check_open("add_frame")
         if not isinstance(frame, np.ndarray):
             raise InputError(f"add_frame takes a numpy array (HxWx3 uint8 RGB), not {type(frame).__name__}")
@@ -171,23 +171,7 @@ class StreamEncoder:
             raise EncodeError("the stream's writer has stopped")
 
     def _enqueue(self, data: bytes) -> None:
-        with self._lock:
-            self.stats.frames_added += 1
-            if self._spill_next == len(self._spilled):  # none waiting on disk: memory keeps the order
-                try:
-                    self._queue.put_nowait(data)
-                    self.stats.max_backlog = max(self.stats.max_backlog, self._queue.qsize())
-                    return
-                except queue.Full:
-                    pass
-            if self.policy is BufferPolicy.spill:
-                self._spill(data)
-                return
-        self._warn_once("block", f"encoder cannot keep up: add_frame waits (buffer of {self.capacity} frames full)")
-        waited = time.perf_counter()
-        self._queue.put(data)
-        self.stats.blocked_calls += 1
-        self.stats.blocked_seconds += time.perf_counter() - waited
+        self._buffer.put(data)
 
     def close(self) -> JobResult:
         """Finish the video, verify it and give it its final name; the result says how it went."""
@@ -196,17 +180,19 @@ class StreamEncoder:
         self._closed = True
         _open_streams.discard(self)
         last_frame = time.perf_counter()
-        if self._writer.is_alive():
-            self._queue.put(_STOP)
+        backlog = self._buffer.backlog
+        self._buffer.finish()
         self._writer.join()
+        self._buffer.stop()
+        stats = self.stats
         result = JobResult(
             source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
-            status=JobStatus.done, frames=self.stats.frames_added, source_frames=self.stats.frames_added,
+            status=JobStatus.done, frames=stats.frames_added, source_frames=stats.frames_added,
             fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
         )  # fmt: skip
         result.width, result.height = even_size(self.width, self.height)
         try:
-            if self.stats.frames_added == 0:
+            if stats.frames_added == 0:
                 raise EncodeError("no frames were added to this stream")
             if self._error is not None:
                 raise EncodeError(self._error)
@@ -223,12 +209,18 @@ class StreamEncoder:
         now = time.perf_counter()
         result.latency_s = now - last_frame
         result.seconds = now - self._started  # the whole stream: frames arrive in real time
-        if self.stats.spilled:
-            result.notes.append(f"{self.stats.spilled} frame(s) spilled to disk while the encoder caught up")
-        if self.stats.blocked_calls:
+        if stats.spilled:
+            written, peak = stats.spilled_bytes / 2**20, stats.disk_bytes_peak / 2**20
             result.notes.append(
-                f"add_frame waited {self.stats.blocked_calls} time(s), {self.stats.blocked_seconds:.2f} s in all"
+                f"{stats.spilled} frame(s) spilled to disk while the encoder caught up "
+                f"({written:.0f} MB written, at most {peak:.0f} MB at once)"
             )
+        if backlog > 1:
+            result.notes.append(
+                f"{backlog} frame(s) still to encode after the last one: verified {result.latency_s:.2f} s later"
+            )
+        if stats.blocked_calls:
+            result.notes.append(f"add_frame waited {stats.blocked_calls} time(s), {stats.blocked_seconds:.2f} s in all")
         return result
 
     def _hand_over_for_recovery(self, result: JobResult) -> None:
@@ -258,15 +250,15 @@ class StreamEncoder:
             return None
         self._closed = True
         _open_streams.discard(self)
-        if self._writer.is_alive():
-            self._queue.put(_STOP)
+        self._buffer.finish()  # the writer hands ffmpeg every frame, spilled ones too, then ends it
         self._writer.join()
+        self._buffer.stop()
         shutil.rmtree(self._spill_dir, ignore_errors=True)
         kept = self._keep_for_recovery("detached")
         self._release_fragment()
         if kept is not None:
             self._warn(
-                f"{self.output.name} was not closed: its {self.stats.frames_written} frame(s) are kept in {kept}; "
+                f"{self.output.name} was not closed: its {self._frames_written} frame(s) are kept in {kept}; "
                 "`encodectl recover` finishes it"
             )
         return kept
@@ -280,13 +272,7 @@ class StreamEncoder:
             process.kill()
         _open_streams.discard(self)
         process.wait()
-        with self._lock:
-            while True:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    break
-        self._queue.put(_STOP)
+        self._buffer.stop(discard=True)
         self._writer.join(timeout=10)
         self._release_fragment()
         self.fragmented.unlink(missing_ok=True)
@@ -336,54 +322,18 @@ class StreamEncoder:
         return process, LogTail(process.stderr)
 
     def _write_loop(self) -> None:
-        """Feed ffmpeg until the stop sign; whatever goes wrong, the stream ends and says why."""
+        """Feed ffmpeg every frame in order until the buffer is finished; whatever goes wrong, the stream
+        ends and says why."""
         try:
-            while True:
-                item = self._next_frame()
-                if item is _STOP:
-                    break
-                assert isinstance(item, bytes)
+            while (taken := self._buffer.get()) is not None:
                 if self._error is None:
-                    self._feed(item)
+                    self._feed(taken.data)
+                taken.done()
         except Exception as error:  # noqa: BLE001 - the recorder must hear of it, not lose a thread
             self._error = self._error or f"stream writer failed: {type(error).__name__}: {error}"
-            self._drain_until_stop()
+            self._buffer.stop()  # a waiting add_frame returns, and raises the error
         finally:
             self._end_process()
-
-    def _drain_until_stop(self) -> None:
-        """Keep taking frames (so a blocked add_frame or close() returns) until the stop sign."""
-        while not self._stop_seen:
-            try:
-                if self._queue.get(timeout=0.05) is _STOP:
-                    return
-            except queue.Empty:
-                if self._closed:
-                    return
-
-    def _next_frame(self) -> object:
-        """Memory first; once it is empty, the spilled frames in order (they were all added later)."""
-        while True:
-            spilled: Path | None = None
-            with self._lock:
-                if self._queue.empty() and self._spill_next < len(self._spilled):
-                    spilled = self._spilled[self._spill_next]
-                    self._spill_next += 1
-            if spilled is not None:  # read outside the lock: add_frame must not wait for the disk
-                data = spilled.read_bytes()
-                spilled.unlink()
-                return data
-            with self._lock:
-                if self._stop_seen and self._queue.empty():
-                    return _STOP  # everything before the stop sign, spilled frames included, is written
-            try:
-                item = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if item is _STOP:
-                self._stop_seen = True
-                continue
-            return item
 
     def _feed(self, data: bytes) -> None:
         if self._replay is not None:
@@ -394,9 +344,9 @@ class StreamEncoder:
         except (BrokenPipeError, OSError):
             self._on_encoder_death()
             return
-        self.stats.frames_written += 1
+        self._frames_written += 1
         if self._replay is not None and (
-            (self.stats.frames_written >= 2 * self._settings.gop and self._has_fragment())
+            (self._frames_written >= 2 * self._settings.gop and self._has_fragment())
             or len(self._replay) >= self.capacity  # the replay counts against the buffer's memory too
         ):
             self._replay = None  # the encoder works (or memory says enough): no restart from here on
@@ -415,7 +365,7 @@ class StreamEncoder:
             self.fragmented.unlink(missing_ok=True)
             self._process, self._log = self._start(self._settings)
         self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
-        self.stats.frames_written = 0
+        self._frames_written = 0
         for data in replay:
             self._feed(data)
         return True
@@ -455,27 +405,22 @@ class StreamEncoder:
         except FileNotFoundError:
             return False
 
-    def _spill(self, data: bytes) -> None:
-        """Called with the lock held: to disk, raw, in arrival order (no compression on the caller's time)."""
-        self._spill_dir.mkdir(exist_ok=True)
-        path = self._spill_dir / f"{len(self._spilled):08d}.frame"
-        path.write_bytes(data)
-        self._spilled.append(path)
-        self.stats.spilled += 1
-        self._warn_once("spill", f"encoder cannot keep up: spilling frames to {self._spill_dir}")
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            self._warn(message)
+    def _describe_spill(self, spill_dir: Path) -> None:
+        """On the first spill: say so, and leave what `recover` needs to encode the frames should the recorder die."""
+        description = SpillDescription(
+            width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=self._settings
+        )
+        (spill_dir / SPILL_DESCRIPTION).write_text(description.model_dump_json())
+        self._warn(f"encoder cannot keep up: spilling frames to {spill_dir} (the recorder does not wait)")
 
     def _finish(self) -> None:
         """Fragmented MP4 -> final MP4 with the index up front, verified, then renamed into place."""
-        if self.stats.frames_written != self.stats.frames_added:
-            raise EncodeError(f"only {self.stats.frames_written} of {self.stats.frames_added} frames reached ffmpeg")
+        added = self._buffer.stats.frames_added
+        if self._frames_written != added:
+            raise EncodeError(f"only {self._frames_written} of {added} frames reached ffmpeg")
         width, height = even_size(self.width, self.height)
         remux_verified(self.ffmpeg, self.fragmented, self.output, lambda info: check_expected(
-            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output),
+            info, added, self.options.fps, width, height, self._settings, self.output),
             replace=True)  # fmt: skip
 
 

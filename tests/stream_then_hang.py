@@ -1,8 +1,11 @@
 """Test helper: stream frames into a StreamEncoder, say how many and which ffmpeg has them, then wait to be
-killed (SIGKILL). A third argument, die-with-parent, streams as watch --stream does."""
+killed (SIGKILL). Further arguments: die-with-parent streams as watch --stream does; behind stops the
+encoder first (SIGSTOP), so that frames pile up on disk (the test resumes it after the kill)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 
@@ -11,11 +14,20 @@ import numpy as np
 from encodectl import StreamEncoder
 
 output, frames = sys.argv[1], int(sys.argv[2])
-die_with_parent = sys.argv[3:] == ["die-with-parent"]
-encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10, die_with_parent=die_with_parent)
+die_with_parent = "die-with-parent" in sys.argv[3:]
+behind = "behind" in sys.argv[3:]  # an encoder stopped (SIGSTOP) and a two-frame memory: frames spill to disk
+encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10, die_with_parent=die_with_parent,
+                        buffer_frames=2 if behind else None)  # fmt: skip
+if behind:
+    os.kill(encoder._process.pid, signal.SIGSTOP)
 for index in range(frames):
     encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
     time.sleep(1 / 30)
+deadline = time.monotonic() + 20  # ffmpeg runs at low priority: on a busy machine it takes a while to read
+while encoder.stats.frames_written < frames and time.monotonic() < deadline and not behind:
+    time.sleep(0.05)
+while behind and encoder.stats.spilled < frames - 12 and time.monotonic() < deadline:
+    time.sleep(0.05)
 time.sleep(1.0)  # let ffmpeg write what it has; the crash comes before close()
 print(encoder.stats.frames_written, encoder._process.pid, flush=True)
 time.sleep(60)

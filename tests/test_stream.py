@@ -18,7 +18,7 @@ import pytest
 from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder
 from encodectl.ffmpeg_process import _group_nice
 
-from .conftest import files_in, process_state, run_encodectl
+from .conftest import decode, files_in, process_state, run_encodectl
 
 
 def gray(value: int, width: int = 64, height: int = 48) -> np.ndarray:
@@ -125,12 +125,18 @@ def test_abort_during_a_cpu_restart_kills_the_restarted_encoder(tmp_path, fake_g
 @pytest.mark.parametrize("policy", [BufferPolicy.block, BufferPolicy.spill])
 def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
     # A two-frame buffer in front of a slow encoder: frames arrive far faster than it encodes.
-    encoder = StreamEncoder(tmp_path / "x.mp4", 320, 240, device="cpu", buffer_frames=2, policy=policy,
+    encoder = StreamEncoder(tmp_path / "x.mp4", 640, 480, device="cpu", buffer_frames=2, policy=policy,
                             preset="veryslow")  # fmt: skip
     warnings: list[str] = []
     encoder._warn = warnings.append
+    if policy is BufferPolicy.spill:
+        os.kill(encoder._process.pid, signal.SIGSTOP)  # an encoder that has fallen far behind
     for index in range(60):
-        encoder.add_frame(gray(index * 4, 320, 240))
+        encoder.add_frame(gray(index * 4, 640, 480))
+        if policy is BufferPolicy.spill:
+            time.sleep(0.02)  # a recorder's pace (50 fps): the spill thread keeps up, add_frame never waits
+    if policy is BufferPolicy.spill:
+        os.kill(encoder._process.pid, signal.SIGCONT)
     result = encoder.close()
     assert result.status is JobStatus.done, result.reason
     assert result.frames == 60
@@ -182,6 +188,37 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *a
 def process_running(pid: int) -> bool:
     """Alive and not a zombie (an orphan's zombie may wait for a container's init to reap it)."""
     return process_state(pid) not in (None, "Z")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_frames_spilled_when_the_recorder_dies_are_recovered_into_the_video(tmp_path):
+    # The encoder had fallen behind (stopped) and the memory holds two frames: nearly every frame is on disk
+    # when the recorder is killed. recover encodes them and joins them after what the encoder had taken.
+    output = tmp_path / "episode.mp4"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "40", "behind"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    _, ffmpeg_pid = (int(word) for word in process.stdout.readline().split())
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    os.kill(ffmpeg_pid, signal.SIGCONT)  # it reads what it was given, to the end, and writes it out
+    deadline = time.monotonic() + 20
+    while process_running(ffmpeg_pid):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and Path(recovered["output"]) == output, recovered
+    assert "spilled frame(s) encoded and joined after it" in recovered["reason"], recovered
+    # Lost: at most what memory held (two frames, the newest) and the one in the encoder's hands.
+    assert 40 - 3 <= recovered["frames"] <= 40
+    brightness = mean_brightness(output)
+    assert len(brightness) == recovered["frames"] and brightness == sorted(brightness)
+    assert decode(output).timestamps == [Fraction(i, 30) for i in range(recovered["frames"])]
+    assert files_in(tmp_path) == ["episode.mp4"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -409,3 +446,18 @@ def test_recover_never_overwrites_a_video_that_is_already_there(tmp_path):
     assert Path(recovered["output"]).name == "episode.recovered-2.mp4"
     assert (tmp_path / "episode.mp4").read_bytes() == (tmp_path / "episode.recovered.mp4").read_bytes()
     assert (tmp_path / "episode.mp4").read_bytes() == b"an earlier video"
+
+
+def test_a_stream_takes_lerobot_settings(tmp_path):
+    # LeRobot's own settings (libsvtav1 preset 12, crf 30, a keyframe every 2 frames), frames 64 high: the
+    # least SVT-AV1 takes on every supported ffmpeg.
+    encoder = StreamEncoder(tmp_path / "ep.mp4", 64, 64, fps=30, profile="lerobot")
+    assert encoder.policy is BufferPolicy.spill  # the default: the recorder never waits
+    for index in range(12):
+        encoder.add_frame(gray(index * 16, 64, 64))
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert result.encoder == "libsvtav1" and result.frames == 12
+    video = decode(tmp_path / "ep.mp4")
+    assert video.timestamps == [Fraction(i, 30) for i in range(12)]
+    assert video.keyframes[:3] == [0, 2, 4]
