@@ -198,7 +198,9 @@ def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) ->
     return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
 
 
-def build_depth_check_command(ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None) -> list[str]:
+def build_depth_check_command(
+    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
+) -> list[str]:
     """The video's frames and the source frames, each decoded (the source through the job's own pipeline) and
     hashed in one pass: framemd5 lines of stream 0 (the video, with its timestamps in its own time base) and
     of stream 1 (the frames, as many as the video must hold)."""

@@ -27,7 +27,6 @@ from .ffmpeg_process import run_ffmpeg
 from .lerobot_commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from .lerobot_meta import (
     DatasetEpisode,
-    DatasetInfo,
     FormatVersion,
     VideoFeatureInfo,
     VideoPlacement,

@@ -223,7 +223,9 @@ def _check_depth_frames(
     ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
 ) -> tuple[VideoInfo, int]:
     completed = _read_back(build_depth_check_command(ffmpeg_binary, job, video, staging_dir), video)
-    listing, decoded, source = [], [], []
+    listing: list[str] = []
+    decoded: list[str] = []
+    source: list[str] = []
     for line in completed.stdout.splitlines():
         stream = line.split(",", 1)[0]
         if line.startswith("#") or stream == "0":

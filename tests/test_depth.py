@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import struct
 import subprocess
@@ -19,7 +18,6 @@ import av
 import numpy as np
 import pytest
 
-from encodectl.ffmpeg_binary import find_ffmpeg
 from encodectl.synthetic import depth_maps, write_depth_frames
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
@@ -55,8 +53,10 @@ def write_tiff(path: Path, depth: np.ndarray, big_endian: bool, rows_per_strip: 
     strip_bytes = rows_per_strip * width * 2
     strips = [data[start : start + strip_bytes] for start in range(0, len(data), strip_bytes)]
     count = len(strips)
-    entries = [(256, 4, [width]), (257, 4, [height]), (258, 3, [16]), (259, 3, [1]), (262, 3, [1]),
-               (273, 4, None), (277, 3, [1]), (278, 4, [rows_per_strip]), (279, 4, [len(s) for s in strips])]  # fmt: skip
+    entries = [
+        (256, 4, [width]), (257, 4, [height]), (258, 3, [16]), (259, 3, [1]), (262, 3, [1]), (273, 4, None),
+        (277, 3, [1]), (278, 4, [rows_per_strip]), (279, 4, [len(strip) for strip in strips]),
+    ]  # fmt: skip
     directory = 8
     arrays = directory + 2 + 12 * len(entries) + 4
     offsets_at, counts_at = arrays, arrays + 4 * count
@@ -102,24 +102,16 @@ def test_depth_pngs_come_back_value_for_value(tmp_path, cli, ffmpeg_binary):
     assert again.json()["results"][0]["status"] == "skipped"
 
 
-@pytest.mark.parametrize(
-    "write",
-    [
-        pytest.param(lambda binary, folder: write_depth_frames(binary, folder, 6, SIZE, extension=".tiff"), id="ffmpeg"),
-        pytest.param(lambda binary, folder: write_depth_frames(binary, folder, 6, SIZE, extension=".tif",
-                                                               tiff_compression="lzw"), id="lzw"),  # fmt: skip
-        pytest.param(None, id="big-endian"),
-        pytest.param(False, id="little-endian-by-hand"),
-    ],
-)
-def test_tiff_depth_frames_are_read_in_either_byte_order(tmp_path, ffmpeg_binary, write):
+@pytest.mark.parametrize("kind", ["ffmpeg-raw", "ffmpeg-lzw", "big-endian", "little-endian"])
+def test_tiff_depth_frames_are_read_in_either_byte_order(tmp_path, ffmpeg_binary, kind):
     episode = tmp_path / "ep"
-    if callable(write):
-        write(ffmpeg_binary, episode)
+    if kind.startswith("ffmpeg"):  # little-endian, as ffmpeg (and PIL, for LeRobot) write them
+        compression = kind.removeprefix("ffmpeg-")
+        write_depth_frames(ffmpeg_binary, episode, 6, SIZE, extension=".tif", tiff_compression=compression)
     else:
         episode.mkdir()
         for index, frame in enumerate(depth_maps(6, SIZE)):
-            write_tiff(episode / f"frame-{index:06d}.tiff", frame, big_endian=write is None)
+            write_tiff(episode / f"frame-{index:06d}.tiff", frame, big_endian=kind == "big-endian")
     outcome = run_encodectl("encode", episode, "--json")
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
     (result,) = json.loads(outcome.stdout)["results"]
@@ -256,7 +248,10 @@ def test_lerobot_dataset_depth_camera_is_encoded_as_lerobot_does(tmp_path, cli, 
         "video.extra_options": {"x265-params": "lossless=1"}, "video.depth_min": 0.01, "video.depth_max": 10.0,
         "video.shift": 3.5, "video.use_log": True,
     }  # fmt: skip
-    rows = {row["episode_index"]: row for row in pq.read_table(next((root / "meta" / "episodes").rglob("*.parquet"))).to_pylist()}
+    rows = {
+        row["episode_index"]: row
+        for row in pq.read_table(next((root / "meta" / "episodes").rglob("*.parquet"))).to_pylist()
+    }
     frames, stamps, codec, _ = decoded_depth(root / "videos" / DEPTH_KEY / "chunk-000" / "file-000.mp4", "gray12le")
     assert codec == "hevc"
     for episode, length in enumerate((5, 6, 4)):
@@ -291,7 +286,7 @@ def test_watch_keeps_depth_exactly_and_knows_its_mkv_after_a_restart(tmp_path, f
 
     again = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")  # a restart: nothing to redo
     assert json.loads(again.stdout)["done"] == 0 and "missing" not in again.stderr
-    os.unlink(tmp_path / ".encodectl" / "state.sqlite")  # a lost ledger: the video is checked, value for value
+    (tmp_path / ".encodectl" / "state.sqlite").unlink()  # a lost ledger: the video is checked, value for value
     adopted = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
     assert json.loads(adopted.stdout)["adopted"] == 1, adopted.stderr
     assert sorted(p.name for p in video.parent.iterdir()) == ["episode_000000.mkv"]
@@ -301,9 +296,10 @@ def test_recover_gives_a_mkv_video_matroska(tmp_path, ffmpeg_binary):
     # What an interrupted stream of a video named .mkv would leave: a fragmented MP4 under the hidden name.
     stream = tmp_path / ".episode.mkv.4194303-abcdef.stream.mp4"
     subprocess.run(
-        [str(ffmpeg_binary.path), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30",
-         "-frames:v", "20", "-c:v", "libx264", "-g", "5", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
-         "-video_track_timescale", "15360", "-f", "mp4", str(stream)], check=True,
+        [str(ffmpeg_binary.path), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         "testsrc2=size=64x48:rate=30", "-frames:v", "20", "-c:v", "libx264", "-g", "5",
+         "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-video_track_timescale", "15360",
+         "-f", "mp4", str(stream)], check=True,
     )  # fmt: skip
     outcome = run_encodectl("recover", tmp_path, "--json")
     (recovered,) = json.loads(outcome.stdout)
