@@ -21,21 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bare_ffmpeg import arguments, runs_line, timed
+from bare_ffmpeg import arguments, episode_frames, runs_line, timed
 
 from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import depth_maps, write_depth_frames
+from encodectl.synthetic import depth_maps
 
 MIB = 1024 * 1024
-
-
-def depth_frames(data: Path, frames: int, size: tuple[int, int]) -> Path:
-    """`frames` 16-bit depth PNGs, made once and kept in `data`."""
-    episode = data / f"depth-{size[0]}x{size[1]}-{frames}"
-    if len(list(episode.glob("*.png"))) != frames:
-        print(f"generating {frames} depth frames {size[0]}x{size[1]} in {episode} ...", flush=True)
-        write_depth_frames(find_ffmpeg(), episode, frames, size)
-    return episode
 
 
 def planned(episode: Path, target: Path, *options: str) -> list[str]:
@@ -100,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     binary = find_ffmpeg()
-    episode = depth_frames(args.data, args.frames, (width, height))
+    episode = episode_frames(args.data, args.frames, (width, height), depth=True)
     out = Path(tempfile.mkdtemp(prefix="encodectl-depth-"))
     sample = np.stack(list(depth_maps(min(args.frames, 30), (width, height))))
     png_bytes = sum(path.stat().st_size for path in episode.glob("*.png"))

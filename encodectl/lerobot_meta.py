@@ -70,28 +70,18 @@ class VideoFeatureInfo(BaseModel):
     depth_encoder: dict[str, Any] | None = None  # a depth camera's: LeRobot 0.6's encoder fields (video.g, ...)
 
     def as_lerobot(self) -> dict[str, Any]:
-        if self.depth_encoder is not None:  # LeRobot 0.6's get_video_info with a DepthEncoderConfig
-            return {
-                "video.height": self.height,
-                "video.width": self.width,
-                "video.codec": self.codec,
-                "video.pix_fmt": self.pix_fmt,
-                "video.fps": self.fps,
-                "video.channels": self.channels,
-                "has_audio": self.has_audio,
-                **{f"video.{name}": value for name, value in self.depth_encoder.items()},
-                "is_depth_map": True,
-            }
-        return {
+        picture = {
             "video.height": self.height,
             "video.width": self.width,
             "video.codec": self.codec,
             "video.pix_fmt": self.pix_fmt,
-            "video.is_depth_map": self.is_depth_map,
-            "video.fps": self.fps,
-            "video.channels": self.channels,
-            "has_audio": self.has_audio,
         }
+        stream = {"video.fps": self.fps, "video.channels": self.channels, "has_audio": self.has_audio}
+        if self.depth_encoder is None:
+            return {**picture, "video.is_depth_map": self.is_depth_map, **stream}
+        # LeRobot 0.6's get_video_info with a DepthEncoderConfig: its fields after the stream's, the marker last.
+        encoder = {f"video.{name}": value for name, value in self.depth_encoder.items()}
+        return {**picture, **stream, **encoder, "is_depth_map": True}
 
 
 class DatasetInfo(BaseModel):
