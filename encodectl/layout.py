@@ -47,7 +47,10 @@ class EpisodeSource(BaseModel):
         if self.output.suffix.lower() == suffix:
             return self
         if self.named_output:
-            kind = "depth frames kept exactly go into Matroska" if matroska else "these frames become an MP4"
+            if matroska:
+                kind = "depth frames kept exactly go into Matroska (--depth lerobot or lossy make an MP4)"
+            else:
+                kind = "these frames become an MP4"
             raise InputError(f"-o {self.output}: {kind}; name a {suffix} file (or a folder)")
         return self.model_copy(update={"output": self.output.with_suffix(suffix)})
 

@@ -193,7 +193,7 @@ def encode_one(
     if isinstance(prepared, JobResult):
         return prepared
     prepared.threads = prepared.threads or threads  # plan_job took --threads; else the pool's share
-    colour = prepared.encoder.encoder == plan.primary.encoder  # depth kept exactly has an encoder of its own
+    colour = not prepared.encoder.keeps_depth  # depth kept exactly has an encoder of its own, on the CPU
     result = run_with_fallback(
         prepared,
         ffmpeg_binary,
