@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import write_frames
+from encodectl.synthetic import write_depth_frames, write_frames
 
 
 def arguments(description: str | None) -> argparse.ArgumentParser:
@@ -35,13 +35,13 @@ def prepare(args: argparse.Namespace, name: str) -> tuple[str, list[str], list[s
     return what, encodectl, bare
 
 
-def episode_frames(data: Path, frames: int, size: tuple[int, int]) -> Path:
-    """A folder of `frames` camera-like frames (sensor noise), made once and kept in `data`."""
+def episode_frames(data: Path, frames: int, size: tuple[int, int], depth: bool = False) -> Path:
+    """A folder of `frames` camera-like frames (sensor noise), or 16-bit depth frames, made once and kept in `data`."""
     width, height = size
-    episode = data / f"{width}x{height}-{frames}"
+    episode = data / f"{'depth-' if depth else ''}{width}x{height}-{frames}"
     if len(list(episode.glob("*.png"))) != frames:
-        print(f"generating {frames} frames {width}x{height} in {episode} ...", flush=True)
-        write_frames(find_ffmpeg(), episode, frames, size)
+        print(f"generating {frames} {'depth ' if depth else ''}frames {width}x{height} in {episode} ...", flush=True)
+        (write_depth_frames if depth else write_frames)(find_ffmpeg(), episode, frames, size)
     return episode
 
 

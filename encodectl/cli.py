@@ -36,6 +36,7 @@ from .lerobot_plan import SourceRunner
 from .lerobot_watch import watch_dataset
 from .models import (
     Codec,
+    DepthMode,
     Device,
     EncodeOptions,
     FFmpegBinary,
@@ -230,6 +231,16 @@ ProfileOption = Annotated[
         show_default=False,
     ),
 ]
+DepthOption = Annotated[
+    DepthMode | None,
+    typer.Option(
+        help="16-bit single-channel (depth) frames: lossless = FFV1 in EPISODE.mkv, every value kept and checked "
+        "by frame hashes; lerobot = LeRobot's 12-bit log quantization, HEVC lossless in .mp4 (always, on a LeRobot "
+        "dataset's depth cameras); lossy = the colour encode (--codec, --quality...), 8-bit: the values are lost "
+        "[default: lossless].",
+        show_default=False,
+    ),
+]
 OnGapOption = Annotated[
     GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
 ]
@@ -310,6 +321,7 @@ def encode(
     quality: QualityOption = None,
     gop: GopOption = None,
     profile: ProfileOption = None,
+    depth: DepthOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     run_async: Annotated[
@@ -349,7 +361,7 @@ def encode(
             encoder_config,
             {
                 "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
-                "quality": quality, "gop": gop, "profile": profile, "on_gap": on_gap, "verify": verify,
+                "quality": quality, "gop": gop, "profile": profile, "depth": depth, "on_gap": on_gap, "verify": verify,
                 "threads": threads, "overwrite": overwrite, "dry_run": dry_run, "output": output,
                 "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
                 "mode": Mode.async_ if run_async else Mode.sync, "workers": workers,
@@ -430,6 +442,7 @@ def watch(
     quality: QualityOption = None,
     gop: GopOption = None,
     profile: ProfileOption = None,
+    depth: DepthOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     workers: WorkersOption = "2",
@@ -445,7 +458,7 @@ def watch(
             encoder_config,
             {
                 "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
-                "quality": quality, "gop": gop, "profile": profile, "on_gap": on_gap, "verify": verify,
+                "quality": quality, "gop": gop, "profile": profile, "depth": depth, "on_gap": on_gap, "verify": verify,
                 "threads": threads, "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
                 "workers": workers, "queue_size": queue_size, "priority": priority,
             },

@@ -3,19 +3,22 @@
 The command reads the validated frames with the image2 demuxer at an exact
 frame rate, encodes exactly the validated number of frames, and writes an MP4
 whose time base is a multiple of the frame rate, so frame i has timestamp
-i/fps exactly.
+i/fps exactly. Depth frames kept exactly go into Matroska, whose time base is
+a millisecond: frame i is at i/fps rounded to the nearest millisecond there.
 """
 
 from __future__ import annotations
 
+import math
 import shlex
+import struct
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
-from .models import EncodeJob, EncoderSettings, FFmpegBinary, even_size
+from .models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -55,8 +58,7 @@ def build_encode_command(
     output_options = _video_options(
         settings,
         **{"frames:v": str(job.frame_count)},
-        movflags="+faststart",
-        **_mp4_timing(ffmpeg_binary, job.fps),
+        **_container_options(ffmpeg_binary, settings, job.fps),
         **encoder_threads,
     )
     output = video.output(_OUTPUT, an=None, **output_options)
@@ -95,8 +97,13 @@ def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSetting
     """Pad odd sizes to even (never rescale), convert to limited range and the encoder's input format.
 
     Limited ("tv") range is what players and LeRobot expect; JPEG frames are full range
-    and would otherwise come out as yuvj420p.
+    and would otherwise come out as yuvj420p. Depth frames kept exactly are only brought to
+    little-endian 16 bits (PNG stores them big-endian), or quantized as LeRobot does.
     """
+    if settings.quantization is not None:
+        return quantize_depth(video.filter("format", "gray16le"), settings.quantization)
+    if settings.keeps_depth:
+        return video.filter("format", settings.input_pix_fmt)
     even_width, even_height = even_size(width, height)
     if (even_width, even_height) != (width, height):
         video = video.filter("pad", even_width, even_height, 0, 0)
@@ -114,6 +121,51 @@ def _video_options(settings: EncoderSettings, **between: str) -> dict[str, str]:
 def _mp4_timing(ffmpeg_binary: FFmpegBinary, fps: Fraction) -> dict[str, str]:
     """MP4 with a timescale in which frame i lands exactly on i/fps, and no frame duplicated or dropped."""
     return {"video_track_timescale": str(mp4_timescale(fps)), "f": "mp4", **_passthrough_timing(ffmpeg_binary)}
+
+
+def _container_options(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, fps: Fraction) -> dict[str, str]:
+    """The finished file's container, its index first (a reader over the network seeks without the tail)."""
+    if settings.container == "matroska":
+        return {"cues_to_front": "1", "f": "matroska", **_passthrough_timing(ffmpeg_binary)}
+    return {"movflags": "+faststart", **_mp4_timing(ffmpeg_binary, fps)}
+
+
+DEPTH_CODES = 4095  # LeRobot's 12-bit depth codes: 0..4095
+# ffmpeg's lut filter clips 16-bit results at 65280 (255 << 8), 5.1 and 9.0 alike: codes above this one, times
+# 16, would be cut short, so they are added by a second lut.
+_LUT_CODE_LIMIT = 4080
+
+
+def _float32(value: float) -> float:
+    """`value` as a float32 holds it: LeRobot works out its millimetre bounds in float32."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+def depth_code_expression(quantization: DepthQuantization) -> str:
+    """The ffmpeg expression of LeRobot's quantize_depth (lerobot/datasets/depth_utils.py) for a value `val`
+    in millimetres: its code, rint(norm * 4095) clipped to 0..4095, worked out in double precision."""
+    low, high = _float32(quantization.depth_min * 1000), _float32(quantization.depth_max * 1000)
+    if quantization.use_log:
+        shift = _float32(quantization.shift * 1000)
+        log_low = math.log(_float32(low + shift))
+        span = math.log(_float32(high + shift)) - log_low
+        norm = f"(log(val+{shift!r})-{log_low!r})/{span!r}"
+    else:
+        norm = f"(val-{low!r})/{high - low!r}"
+    return f"clip(round({norm}*{DEPTH_CODES}),0,{DEPTH_CODES})"
+
+
+def quantize_depth(video: Any, quantization: DepthQuantization) -> Any:
+    """gray16le millimetres -> gray12le holding LeRobot's codes, bit for bit.
+
+    lut computes code*16 (in 16 bits), and swscale without dithering turns a multiple of 16 into 12 bits
+    exactly (measured on every code, 5.1 and 9.0); a second lut adds what lut's 65280 limit cuts off."""
+    code = depth_code_expression(quantization)
+    parts = video.filter_multi_output("split")
+    below = parts[0].filter("lut", c0=f"{code}*16")
+    above = parts[1].filter("lut", c0=f"max({code}-{_LUT_CODE_LIMIT},0)*16")
+    merged = ffmpeg.filter([below, above], "blend", all_mode="addition")
+    return merged.filter("scale", sws_dither="none").filter("format", "gray12le")
 
 
 def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
@@ -144,6 +196,30 @@ def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) ->
     flags = ["-xerror"] if decode else []
     arguments = _arguments(output, "-", input_path=str(path.absolute()))
     return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
+
+
+def build_depth_check_command(
+    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
+) -> list[str]:
+    """The video's frames and the source frames, each decoded (the source through the job's own pipeline) and
+    hashed in one pass: framemd5 lines of stream 0 (the video, with its timestamps in its own time base) and
+    of stream 1 (the frames, as many as the video must hold)."""
+    pattern, start = image2_input(job, staging_dir)
+    settings = job.encoder
+    decoded = ffmpeg.input(_INPUT)["v:0"]
+    frames = ffmpeg.input(_FRAMES, f="image2", framerate=str(job.fps), start_number=str(start))
+    source = pixel_pipeline(frames.video, job.frames.width, job.frames.height, settings)
+    options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
+    output = ffmpeg.output(
+        decoded, source, _OUTPUT, f="framemd5", pix_fmt=settings.pix_fmt, **{"frames:1": str(job.frame_count)},
+        **options,
+    )  # fmt: skip
+    real = {_INPUT: str(video.absolute()), _FRAMES: pattern, _OUTPUT: "-"}
+    arguments = [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
+
+
+_FRAMES = "<encodectl-frames>"
 
 
 def concat_list(parts: list[tuple[Path, Fraction]]) -> str:

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pydantic import BaseModel
 
 from .errors import UsageError
-from .models import Codec, EncodeOptions, EncoderSettings, Profile
+from .models import Codec, DepthMode, DepthQuantization, EncodeOptions, EncoderSettings, Profile
 
 GENERIC_PRESETS = ("fast", "medium", "slow")
 PRESET_ALIASES = {"hq": "slow"}  # LeRobot's gpu_encoder_config also says "hq"
@@ -274,3 +274,31 @@ def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettin
         gop=gop,
         arguments=arguments,
     )
+
+
+# Depth frames kept exactly: FFV1 version 3 (its standard, RFC 9043), 4 slices (coded, and decoded, in
+# parallel) each with its own CRC (a corrupt file fails on decoding instead of yielding wrong values), no
+# large contexts (smaller on noisy depth, measured: benchmarks/depth.py) and every frame a keyframe by default
+# (a reader seeking to any frame decodes that frame alone). In Matroska: FFV1 in MP4 is not a standard
+# mapping, and ffmpeg 5.1 refuses to write it.
+FFV1_DEPTH_ARGUMENTS = {"level": "3", "slices": "4", "slicecrc": "1", "context": "0"}
+# LeRobot 0.6's DepthEncoderConfig: HEVC of its 12-bit codes, x265 lossless (crf 30 and g 2 as it passes them).
+LEROBOT_DEPTH_ARGUMENTS = {"crf": "30", "x265-params": "lossless=1:log-level=error"}
+
+
+def depth_settings(
+    mode: DepthMode, colour: EncoderSettings, options: EncodeOptions, quantization: DepthQuantization | None
+) -> EncoderSettings:
+    """The encoder for depth frames under `mode`; `colour` is what colour frames of this run get."""
+    if mode is DepthMode.lossless:
+        return EncoderSettings(
+            encoder="ffv1", codec="ffv1", pix_fmt="gray16le", input_pix_fmt="gray16le", gop=options.gop or 1,
+            arguments=FFV1_DEPTH_ARGUMENTS, container="matroska", depth=mode,
+        )  # fmt: skip
+    if mode is DepthMode.lerobot:
+        return EncoderSettings(
+            encoder="libx265", codec="hevc", pix_fmt="gray12le", input_pix_fmt="gray12le",
+            gop=options.gop or LEROBOT_GOP, arguments=LEROBOT_DEPTH_ARGUMENTS, depth=mode,
+            quantization=quantization or DepthQuantization(),
+        )  # fmt: skip
+    return colour.model_copy(update={"depth": mode})

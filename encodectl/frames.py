@@ -14,13 +14,13 @@ import stat
 from pathlib import Path
 
 from .errors import InputError
-from .image_headers import read_image_header
+from .image_headers import ImageHeader, read_image_header
 from .models import FrameSequence
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAX_FRAME_NUMBER = 2**31 - 1  # ffmpeg's image2 reader counts in a signed 32-bit int
 MAX_HELD_FRAMES = 10_000
-_FRAME_NAME = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(?:png|jpe?g))$", re.IGNORECASE)
+_FRAME_NAME = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(?:png|jpe?g|tiff?))$", re.IGNORECASE)
 
 
 def has_frames(directory: Path) -> bool:
@@ -78,7 +78,7 @@ def scan_frames(directory: Path) -> FrameSequence:
             raise InputError(f"{directory / name} is {what}, not a frame file")
     names = [name for name, is_file in listed if is_file]
     if not names:
-        raise InputError(f"no frames in {directory} (expected .png, .jpg or .jpeg files)")
+        raise InputError(f"no frames in {directory} (expected .png, .jpg, .jpeg or .tiff files)")
 
     parsed: list[tuple[str, re.Match[str]]] = []
     for name in names:
@@ -161,8 +161,27 @@ def _check_headers(sequence: FrameSequence) -> None:
             )
         if header.format != first.format:
             raise InputError(f"{path} is a {header.format} but the first frame is a {first.format}")
+        if header.is_depth != first.is_depth:
+            # One video holds either depth values or pictures: encoded together, one kind would be ruined.
+            raise InputError(f"{path} is {_kind(header)} but the first frame is {_kind(first)}; not encoded")
     sequence.width, sequence.height = first.width, first.height
     sequence.source_format = expected_format
+    sequence.depth = first.is_depth
+
+
+def _kind(header: ImageHeader) -> str:
+    what = "a 16-bit single-channel (depth) frame" if header.is_depth else "an image"
+    return f"{what} ({header.describe()})"
+
+
+def first_frame_is_depth(directory: Path) -> bool:
+    """Whether the lowest-numbered frame in `directory` is a depth frame (read from its header alone);
+    False when there is none yet or it cannot be read: validating the episode then says why."""
+    try:
+        numbered = frames_by_number(directory)
+        return bool(numbered) and read_image_header(numbered[min(numbered)]).is_depth
+    except (OSError, InputError):
+        return False
 
 
 def check_sizes_unchanged(sequence: FrameSequence) -> None:

@@ -4,7 +4,8 @@ Three shapes are understood:
 - an episode folder (frames directly inside)        -> EPISODE.mp4 beside it
 - a LeRobot dataset root (images/<camera>/<episode>/) -> videos/<camera>/<episode>.mp4 under the root
 - any other folder: every folder below it that holds frames -> <folder>.mp4 beside it
-``-o`` names the output file (one episode) or the folder that replaces the root.
+``-o`` names the output file (one episode) or the folder that replaces the root. Depth frames
+kept exactly become .mkv instead (see `with_container`), once their first frame has been read.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pydantic import BaseModel
 
 from .errors import InputError, UsageError
 from .frames import has_frames
+from .models import DepthQuantization
 
 VIDEO_SUFFIX = ".mp4"
+DEPTH_SUFFIX = ".mkv"  # depth frames kept exactly: FFV1 in Matroska
+VIDEO_SUFFIXES = (VIDEO_SUFFIX, DEPTH_SUFFIX)
 
 
 class EpisodeSource(BaseModel):
@@ -32,6 +36,23 @@ class EpisodeSource(BaseModel):
     # that differs would break its loader, so neither a count mismatch nor padding is allowed.
     expected_frames: int | None = None
     expected_size: tuple[int, int] | None = None
+    # Whether the metadata says this camera records depth (None: no metadata), and how LeRobot quantizes it.
+    expected_depth: bool | None = None
+    depth_quantization: DepthQuantization | None = None
+    named_output: bool = False  # -o named the video file itself: its suffix is the user's
+
+    def with_container(self, matroska: bool) -> EpisodeSource:
+        """This source with the video's suffix for its container (.mkv for Matroska, else .mp4)."""
+        suffix = DEPTH_SUFFIX if matroska else VIDEO_SUFFIX
+        if self.output.suffix.lower() == suffix:
+            return self
+        if self.named_output:
+            if matroska:
+                kind = "depth frames kept exactly go into Matroska (--depth lerobot or lossy make an MP4)"
+            else:
+                kind = "these frames become an MP4"
+            raise InputError(f"-o {self.output}: {kind}; name a {suffix} file (or a folder)")
+        return self.model_copy(update={"output": self.output.with_suffix(suffix)})
 
 
 def natural_key(text: str) -> list[object]:
@@ -43,12 +64,15 @@ def discover(paths: list[Path], output: Path | None = None) -> list[EpisodeSourc
     """Every episode folder under `paths`, in a stable natural order."""
     if not paths:
         raise UsageError("no path given")
-    if output is not None and output.suffix and output.suffix.lower() != VIDEO_SUFFIX and not output.is_dir():
-        raise UsageError(f"-o {output}: encodectl writes .mp4 videos; name a .mp4 file or a folder")
+    if output is not None and output.suffix and output.suffix.lower() not in VIDEO_SUFFIXES and not output.is_dir():
+        raise UsageError(
+            f"-o {output}: encodectl writes .mp4 videos (.mkv for depth frames kept exactly); name such a file "
+            "or a folder"
+        )
     sources: list[EpisodeSource] = []
     for path in paths:
         sources.extend(_discover_one(path, output, several_paths=len(paths) > 1))
-    if output is not None and output.suffix.lower() == VIDEO_SUFFIX and len(sources) > 1:
+    if output is not None and output.suffix.lower() in VIDEO_SUFFIXES and len(sources) > 1:
         raise UsageError(f"-o {output} names one video but {len(sources)} episodes were found; give a folder")
     seen: dict[Path, Path] = {}
     for source in sources:
@@ -65,12 +89,13 @@ def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[
         raise InputError(f"{path} is not a folder of frames")
     path = path.absolute()
     if has_frames(path):
-        return [EpisodeSource(directory=path, output=_episode_output(path, output, several_paths), episode=path.name)]
+        target, named = _episode_output(path, output, several_paths)
+        return [EpisodeSource(directory=path, output=target, episode=path.name, named_output=named)]
     if (path / "images").is_dir():
         return _dataset_episodes(path, output)
     episodes = frame_folders_below(path)
     if not episodes:
-        raise InputError(f"no frames found in {path} or below it (expected .png/.jpg files)")
+        raise InputError(f"no frames found in {path} or below it (expected .png/.jpg/.tiff files)")
     return [source_below(path, directory, output) for directory in episodes]
 
 
@@ -98,12 +123,13 @@ def episode_output(directory: Path) -> Path:
     return directory.with_name(directory.name + VIDEO_SUFFIX)
 
 
-def _episode_output(directory: Path, output: Path | None, several_paths: bool) -> Path:
+def _episode_output(directory: Path, output: Path | None, several_paths: bool) -> tuple[Path, bool]:
+    """The video of an episode folder, and whether -o named that file itself."""
     if output is None:
-        return episode_output(directory)
-    if output.suffix.lower() == VIDEO_SUFFIX and not several_paths:
-        return output.absolute()
-    return output.absolute() / (directory.name + VIDEO_SUFFIX)
+        return episode_output(directory), False
+    if output.suffix.lower() in VIDEO_SUFFIXES and not several_paths:
+        return output.absolute(), True
+    return output.absolute() / (directory.name + VIDEO_SUFFIX), False
 
 
 def _dataset_episodes(root: Path, output: Path | None) -> list[EpisodeSource]:

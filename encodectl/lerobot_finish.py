@@ -27,7 +27,6 @@ from .ffmpeg_process import run_ffmpeg
 from .lerobot_commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from .lerobot_meta import (
     DatasetEpisode,
-    DatasetInfo,
     FormatVersion,
     VideoFeatureInfo,
     VideoPlacement,
@@ -141,7 +140,7 @@ def commit_dataset(
             _fail([episode.result for episode in target.episodes], error)
             continue
         moves.append(Move(source=candidate, target=target.path))
-        feature_infos.setdefault(target.key, _feature_info(plan.info, times))
+        feature_infos.setdefault(target.key, _feature_info(plan, target.key, times))
         for episode in target.episodes:
             placement = target.placement.model_copy(update={"from_s": episode.from_s, "to_s": episode.to_s})
             placements[(episode.pending.episode.index, target.key)] = placement
@@ -283,8 +282,19 @@ def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: in
     return candidate, times
 
 
-def _feature_info(info: DatasetInfo, times: FrameTimes) -> VideoFeatureInfo:
-    video = times.video
+def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes) -> VideoFeatureInfo:
+    video, info = times.video, plan.info
+    depth = None
+    if info.is_depth(key):
+        # What LeRobot 0.6 records of its DepthEncoderConfig (asdict, vcodec left out), so that its reader
+        # dequantizes with the same numbers and a later LeRobot re-encode keeps them.
+        quantization = info.depth_quantization(key)
+        depth = {
+            "pix_fmt": video.pix_fmt, "g": plan.options.gop, "crf": 30, "preset": None, "fast_decode": 0,
+            "video_backend": "pyav", "extra_options": {"x265-params": "lossless=1"},
+            "depth_min": quantization.depth_min, "depth_max": quantization.depth_max, "shift": quantization.shift,
+            "use_log": quantization.use_log,
+        }  # fmt: skip
     return VideoFeatureInfo(
         height=video.height,
         width=video.width,
@@ -292,6 +302,7 @@ def _feature_info(info: DatasetInfo, times: FrameTimes) -> VideoFeatureInfo:
         pix_fmt=video.pix_fmt,
         fps=info.fps,
         channels=channels_of(video.pix_fmt),
+        depth_encoder=depth,
     )
 
 

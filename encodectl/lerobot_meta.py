@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, UsageError
-from .models import one_line
+from .models import DepthQuantization, one_line
 from .verify import mp4_complete
 
 INFO_PATH = Path("meta") / "info.json"
@@ -67,18 +67,21 @@ class VideoFeatureInfo(BaseModel):
     fps: int
     channels: int
     has_audio: bool = False
+    depth_encoder: dict[str, Any] | None = None  # a depth camera's: LeRobot 0.6's encoder fields (video.g, ...)
 
     def as_lerobot(self) -> dict[str, Any]:
-        return {
+        picture = {
             "video.height": self.height,
             "video.width": self.width,
             "video.codec": self.codec,
             "video.pix_fmt": self.pix_fmt,
-            "video.is_depth_map": self.is_depth_map,
-            "video.fps": self.fps,
-            "video.channels": self.channels,
-            "has_audio": self.has_audio,
         }
+        stream = {"video.fps": self.fps, "video.channels": self.channels, "has_audio": self.has_audio}
+        if self.depth_encoder is None:
+            return {**picture, "video.is_depth_map": self.is_depth_map, **stream}
+        # LeRobot 0.6's get_video_info with a DepthEncoderConfig: its fields after the stream's, the marker last.
+        encoder = {f"video.{name}": value for name, value in self.depth_encoder.items()}
+        return {**picture, **stream, **encoder, "is_depth_map": True}
 
 
 class DatasetInfo(BaseModel):
@@ -101,6 +104,30 @@ class DatasetInfo(BaseModel):
             return VideoFeatureInfo(**{name.removeprefix("video."): value for name, value in info.items()})
         except ValueError:
             return None
+
+    def is_depth(self, key: str) -> bool:
+        """LeRobot 0.6's is_depth_map(): the canonical info["is_depth_map"], or the legacy "video.is_depth_map"
+        in info or in a separate "video_info" (lerobot/configs/video.py)."""
+        feature = self.document["features"][key]
+        info, legacy = feature.get("info"), feature.get("video_info")
+        info = info if isinstance(info, dict) else {}
+        legacy = legacy if isinstance(legacy, dict) else {}
+        return bool(info.get("is_depth_map") or info.get("video.is_depth_map") or legacy.get("video.is_depth_map"))
+
+    def depth_quantization(self, key: str) -> DepthQuantization:
+        """How LeRobot quantizes this depth camera: the video.depth_min / depth_max / shift / use_log its
+        info.json records (written with the first episode's video), else LeRobot's defaults, as its reader
+        (DepthEncoderConfig.from_video_info) takes them."""
+        info = self.document["features"][key].get("info")
+        info = info if isinstance(info, dict) else {}
+        recorded = {name: info[f"video.{name}"] for name in ("depth_min", "depth_max", "shift", "use_log")
+                    if info.get(f"video.{name}") is not None}  # fmt: skip
+        try:
+            return DepthQuantization(**recorded, recorded=bool(recorded))
+        except ValidationError:
+            raise InputError(
+                f"{self.root / INFO_PATH}: {key}'s depth quantization ({recorded}) is not LeRobot's numbers"
+            ) from None
 
     def frame_shape(self, key: str) -> tuple[int, int] | None:
         """(width, height) of a video feature, from its shape and names."""
@@ -326,8 +353,14 @@ def info_document(info: DatasetInfo, videos: dict[str, VideoFeatureInfo], record
     document = json.loads(json.dumps(info.document))
     for key, video in videos.items():
         feature = document["features"][key]
-        if not feature.get("info"):
-            feature["info"] = video.as_lerobot()
+        existing = feature.get("info") if isinstance(feature.get("info"), dict) else {}
+        if "video.codec" not in existing:
+            # As LeRobot's update_video_info merges: what the recorder put there (LeRobot 0.6: is_depth_map,
+            # depth_unit) stays, in its place; the marker stays in the canonical form the dataset uses.
+            added = video.as_lerobot()
+            if "is_depth_map" in existing:
+                added.pop("video.is_depth_map", None)
+            feature["info"] = {**existing, **added}
     if record:
         recorded = document.setdefault(RECORD_KEY, {})
         recorded.update({name: value for name, value in record.items() if name != "videos"})

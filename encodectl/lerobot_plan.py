@@ -29,7 +29,7 @@ from .lerobot_meta import (
     read_episodes,
     read_info,
 )
-from .models import Codec, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
+from .models import Codec, DepthMode, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
 from .runner import source_result
 
 # Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
@@ -91,7 +91,9 @@ def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOp
         )
     if "fps" in given and options.fps != info.fps:
         raise UsageError(f"--fps {options.fps} disagrees with the dataset's fps {info.fps} ({root}/meta/info.json)")
-    existing = next((v for v in (info.feature_info(key) for key in info.video_keys) if v is not None), None)
+    _check_depth_cameras(info, options)
+    colour_keys = [key for key in info.video_keys if not info.is_depth(key)]
+    existing = next((v for v in (info.feature_info(key) for key in colour_keys) if v is not None), None)
     codec = _codec_of(existing.codec, root) if existing is not None else Codec.av1
     values: dict[str, Any] = {name: getattr(options, name) for name in given if name not in {"output", "overwrite"}}
     values["fps"] = info.fps
@@ -118,6 +120,28 @@ def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOp
             f"{settings.codec.value} {settings.pix_fmt} would mix two kinds in one dataset: drop --codec"
         )
     return settings, record
+
+
+# LeRobot 0.6's DepthEncoderConfig defaults: what encodectl writes for a depth camera.
+LEROBOT_DEPTH_VIDEO = ("hevc", "gray12le")
+
+
+def _check_depth_cameras(info: DatasetInfo, options: EncodeOptions) -> None:
+    """A depth camera (is_depth_map in info.json) gets LeRobot's own depth encoding, the one form LeRobot's
+    loader decodes (it reads gray12le codes and dequantizes them); never another, asked for or not."""
+    depth_keys = [key for key in info.video_keys if info.is_depth(key)]
+    if depth_keys and "depth" in options.model_fields_set and options.depth is not DepthMode.lerobot:
+        raise UsageError(
+            f"--depth {options.depth.value} does not apply to the depth cameras of {info.root} "
+            f"({', '.join(depth_keys)}): LeRobot reads their videos as its 12-bit codes; drop --depth"
+        )
+    for key in depth_keys:
+        video = info.feature_info(key)
+        if video is not None and (video.codec, video.pix_fmt) != LEROBOT_DEPTH_VIDEO:
+            raise UsageError(
+                f"the dataset's {key} depth videos are {video.codec} {video.pix_fmt} ({info.root / INFO_PATH}); "
+                f"encodectl writes LeRobot's default depth encoding ({' '.join(LEROBOT_DEPTH_VIDEO)}) only"
+            )
 
 
 def _codec_of(name: str, root: Path) -> Codec:
@@ -149,6 +173,8 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
                 camera=key,
                 expected_frames=episode.length,
                 expected_size=info.frame_shape(key),
+                expected_depth=info.is_depth(key),
+                depth_quantization=info.depth_quantization(key) if info.is_depth(key) else None,
             )
             if key in episode.videos:
                 if frames_dir.is_dir():

@@ -98,6 +98,25 @@ class Profile(StrEnum):
     lerobot = "lerobot"
 
 
+class DepthMode(StrEnum):
+    """What becomes of 16-bit single-channel (depth) frames."""
+
+    lossless = "lossless"  # FFV1 gray16le in Matroska: every value kept, verified by frame hashes
+    lerobot = "lerobot"  # LeRobot's own: 12-bit log-quantized codes, lossless HEVC gray12le in MP4
+    lossy = "lossy"  # the colour encode (8-bit yuv420p with --codec, --quality...): the values are lost
+
+
+class DepthQuantization(BaseModel):
+    """LeRobot's depth quantizer (lerobot.configs.video.DepthEncoderConfig, LeRobot 0.6): millimetres to
+    12-bit codes, logarithmic by default. Distances in metres, as LeRobot records them in info.json."""
+
+    depth_min: float = 0.01
+    depth_max: float = 10.0
+    shift: float = 3.5
+    use_log: bool = True
+    recorded: bool = False  # read from the dataset's info.json, not LeRobot's defaults
+
+
 class EncodeOptions(BaseModel):
     """Everything a user can say about how to encode; shared by CLI and Python API."""
 
@@ -112,6 +131,7 @@ class EncodeOptions(BaseModel):
     gop: int | None = Field(None, ge=1)
     pix_fmt: str = "yuv420p"
     profile: Profile = Profile.default
+    depth: DepthMode = DepthMode.lossless
     on_gap: GapPolicy = GapPolicy.error
     verify: VerifyMode = VerifyMode.packets
     overwrite: bool = False
@@ -192,6 +212,7 @@ class FrameSequence(BaseModel):
     width: int
     height: int
     source_format: str  # e.g. "png rgb 8-bit"
+    depth: bool = False  # 16-bit single-channel frames (a depth camera's), every one of them
 
     @property
     def missing_count(self) -> int:
@@ -220,7 +241,7 @@ class EncoderSettings(BaseModel):
     """A concrete encoder and the native arguments that realise the user's quality/preset."""
 
     encoder: str
-    codec: Codec
+    codec: str  # as ffmpeg names the stream's codec on read-back: h264, hevc, av1, ffv1
     hardware: bool = False
     pix_fmt: str = "yuv420p"  # what the video decodes to (checked on read-back)
     input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
@@ -228,6 +249,15 @@ class EncoderSettings(BaseModel):
     global_args: list[str] = []  # e.g. ["-vaapi_device", "/dev/dri/renderD128"]
     gop: int
     arguments: dict[str, str] = {}  # ffmpeg output options, e.g. {"crf": "23", "preset": "fast"}
+    container: Literal["mp4", "matroska"] = "mp4"
+    depth: DepthMode | None = None  # set for depth frames: which of the depth routes this is
+    quantization: DepthQuantization | None = None  # DepthMode.lerobot: the quantizer, applied before encoding
+
+    @property
+    def keeps_depth(self) -> bool:
+        """Depth values go into the video as they are (lossless) or as LeRobot's codes: no colour conversion,
+        no padding, and the decoded frames are checked against the source frames by hash."""
+        return self.depth in (DepthMode.lossless, DepthMode.lerobot)
 
 
 class EncodeJob(BaseModel):
@@ -255,6 +285,8 @@ class EncodeJob(BaseModel):
 
     @property
     def output_size(self) -> tuple[int, int]:
+        if self.encoder.keeps_depth:  # no chroma planes to subsample: any size goes as it is
+            return self.frames.width, self.frames.height
         return even_size(self.frames.width, self.frames.height)
 
     @property
@@ -285,7 +317,18 @@ class VideoInfo(BaseModel):
     height: int
     pix_fmt: str
     codec: str
-    timestamps_exact: bool
+    timestamps_exact: bool  # frame i at i/fps, exactly, or on the tick nearest to it (timestamp_tolerance_s)
+    timestamp_tolerance_s: float = 0.0  # half the container's tick where it cannot hold i/fps exactly
+
+
+class DepthResult(BaseModel):
+    """What became of an episode's depth frames (in JobResult, JSON included)."""
+
+    mode: DepthMode
+    lossless: bool  # every value of every frame decodes back exactly as it is in the frames
+    container: str  # "matroska" or "mp4"
+    hashed_frames: int = 0  # decoded frames found identical, by hash, to the source's (LeRobot: to its codes)
+    quantization: DepthQuantization | None = None  # DepthMode.lerobot
 
 
 class JobResult(BaseModel):
@@ -306,6 +349,7 @@ class JobResult(BaseModel):
     height: int | None = None
     padded_from: str | None = None
     source_format: str | None = None
+    depth: DepthResult | None = None  # depth frames only
     encoder: str | None = None
     fallback: str | None = None  # why the job did not run on the encoder first chosen
     worker: str | None = None  # the Dask worker that ran it (--executor dask)

@@ -28,6 +28,7 @@ from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import encoder_failure, meaningful_error
 from .ffmpeg_process import capture
 from .frame_buffer import SPILL_FILE_SUFFIX
+from .layout import DEPTH_SUFFIX
 from .models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
 from .runner import commit_file, hidden_files, temp_paths
 from .syscalls import preexec_die_with_parent
@@ -89,9 +90,18 @@ def complete_fragments(path: Path) -> int:
 
 def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
     """Copy the packets of a (possibly cut-off) fragmented MP4 into a plain MP4 with faststart."""
+    _remux(ffmpeg_binary, fragmented, target, ["-movflags", "+faststart", "-f", "mp4"])
+
+
+def remux_to_matroska(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
+    """The same into Matroska, its index first: the container of a video named .mkv (depth kept exactly)."""
+    _remux(ffmpeg_binary, fragmented, target, ["-cues_to_front", "1", "-f", "matroska"])
+
+
+def _remux(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, container: list[str]) -> None:
     argv = [
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
+        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", *container, str(target),
     ]  # fmt: skip
     completed = capture(argv)
     if completed.returncode != 0 or not target.exists():
@@ -102,11 +112,18 @@ def remux_verified(
     ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None], replace: bool
 ) -> VideoInfo:
     """Fragmented MP4 -> plain MP4 with faststart under a temporary name, read back, checked by
-    `check`, and only then renamed to `target` (over a file there only with `replace`)."""
+    `check`, and only then renamed to `target` (over a file there only with `replace`). A `target` named
+    .mkv gets Matroska, whose millisecond time base is read back against the stream's own frame rate."""
     temp = temp_paths(target)[0]
+    matroska = target.suffix.lower() == DEPTH_SUFFIX
     try:
-        remux_to_mp4(ffmpeg_binary, fragmented, temp)
-        info = read_video(ffmpeg_binary, temp)
+        if matroska:
+            rate = read_video(ffmpeg_binary, fragmented).fps
+            remux_to_matroska(ffmpeg_binary, fragmented, temp)
+        else:
+            rate = None
+            remux_to_mp4(ffmpeg_binary, fragmented, temp)
+        info = read_video(ffmpeg_binary, temp, fps=rate)
         check(info)
         commit_file(temp, target, replace=replace)
     finally:

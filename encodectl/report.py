@@ -227,6 +227,8 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
                     markup=False,
                     highlight=False,
                 )
+            for note in result.notes:  # what happens to depth, padding, held frames
+                console.print(f"# {note}", markup=False, highlight=False, soft_wrap=True)
             console.print(shell_quote(result.command), markup=False, highlight=False, soft_wrap=True)
             if result.dataset is not None:
                 console.print(

@@ -7,7 +7,6 @@ temporary file, whatever stopped the job.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
 import os
@@ -21,17 +20,21 @@ from typing import Any
 
 from .command import build_encode_command, image2_input
 from .encoder_choice import EncoderPlan
+from .encoders import depth_settings
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from .ffmpeg_log import encoder_failure, is_decoder_failure, meaningful_error
 from .ffmpeg_process import CancelToken, run_ffmpeg, signals_deferred
-from .frames import check_gaps, check_sizes_unchanged, scan_frames
+from .frames import check_gaps, check_sizes_unchanged, first_frame_is_depth, scan_frames
 from .layout import EpisodeSource
 from .models import (
+    DepthMode,
+    DepthResult,
     EncodeJob,
     EncodeOptions,
     EncoderSettings,
     FailureKind,
     FFmpegBinary,
+    FrameSequence,
     GapPolicy,
     JobResult,
     JobStatus,
@@ -39,7 +42,7 @@ from .models import (
 from .progress import JobListener
 from .sessions import SessionLimiter, is_session_limit
 from .syscalls import rename_noreplace
-from .verify import check_video, read_video, undecodable_frames
+from .verify import source_frame, undecodable_frames, verify_output
 
 TEMP_SUFFIX = ".partial"
 STAGING_SUFFIX = ".frames"
@@ -49,10 +52,47 @@ LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX)
 APPEARED_MEANWHILE = "appeared meanwhile: another run made this video first; it is kept, this one removed"
 
 
+# Options that shape colour video; depth frames take them only with --depth lossy.
+COLOUR_OPTIONS = ("codec", "encoder", "quality", "preset", "bitrate", "device", "profile")
+
+
+def depth_mode(source: EpisodeSource, options: EncodeOptions) -> DepthMode:
+    """What becomes of this episode's frames if they are depth: a LeRobot dataset's depth camera is
+    quantized as LeRobot does (the only form its loader reads), anything else as --depth says."""
+    return DepthMode.lerobot if source.expected_depth else options.depth
+
+
+def with_output_container(source: EpisodeSource, options: EncodeOptions) -> EpisodeSource:
+    """`source` with its video's final name: depth frames kept exactly go into Matroska (.mkv).
+
+    Known from the first frame's header alone, so that an existing video is found (and skipped)
+    before the whole episode is read."""
+    lossless = first_frame_is_depth(source.directory) and depth_mode(source, options) is DepthMode.lossless
+    return source.with_container(matroska=lossless)
+
+
+def _check_depth_expected(source: EpisodeSource, frames: FrameSequence, options: EncodeOptions) -> None:
+    """A dataset's metadata and its frames must agree on whether a camera records depth."""
+    what = f"{source.directory} ({frames.source_format})"
+    if source.expected_depth and not frames.depth:
+        raise InputError(f"{what}: the dataset's info.json marks {source.camera} as a depth map, but its frames "
+                         "are not 16-bit single-channel depth frames; not encoded")  # fmt: skip
+    if source.expected_depth is False and frames.depth and options.depth is not DepthMode.lossy:
+        raise InputError(
+            f"{what}: 16-bit depth frames, but the dataset's info.json does not mark {source.camera} as a depth "
+            "map (is_depth_map), so LeRobot would read its video as colour and lose the depth; mark it (LeRobot "
+            "0.6 does for single-channel cameras), or give --depth lossy to encode it as colour video anyway"
+        )
+
+
 def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
     """Validate one episode's frames and describe its encode; raises InputError for bad frames."""
     frames = scan_frames(source.directory)
     check_gaps(frames, hold=options.on_gap is GapPolicy.hold)
+    _check_depth_expected(source, frames, options)
+    if frames.depth:
+        settings = depth_settings(depth_mode(source, options), settings, options, source.depth_quantization)
+    source = source.with_container(matroska=settings.container == "matroska")
     job = EncodeJob(
         frames=frames,
         output=source.output,
@@ -122,6 +162,10 @@ def skip_if_done(source: EpisodeSource, overwrite: bool) -> JobResult | None:
 
 def prepare_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob | JobResult:
     """A job ready to run, or the result that makes running it unnecessary (skipped) or impossible (rejected)."""
+    try:
+        source = with_output_container(source, options)
+    except InputError as error:
+        return rejected(source, error)
     skipped = skip_if_done(source, options.overwrite)
     if skipped is not None:
         return skipped
@@ -149,11 +193,12 @@ def encode_one(
     if isinstance(prepared, JobResult):
         return prepared
     prepared.threads = prepared.threads or threads  # plan_job took --threads; else the pool's share
-    return run_with_fallback(
+    colour = not prepared.encoder.keeps_depth  # depth kept exactly has an encoder of its own, on the CPU
+    result = run_with_fallback(
         prepared,
         ffmpeg_binary,
-        fallback=plan.fallback,
-        fallback_note=plan.fallback_note,
+        fallback=plan.fallback if colour else None,
+        fallback_note=plan.fallback_note if colour else None,
         limiter=limiter,
         listener=listener,
         dry_run=options.dry_run,
@@ -161,6 +206,10 @@ def encode_one(
         nice=options.nice,
         overwrite=options.overwrite,
     )
+    if prepared.encoder.keeps_depth and options.model_fields_set & set(COLOUR_OPTIONS):
+        given = ", ".join(f"--{name}" for name in COLOUR_OPTIONS if name in options.model_fields_set)
+        result.notes.append(f"{given} apply to colour frames, not to depth frames (--depth lossy for that)")
+    return result
 
 
 # A file name holds at most 255 bytes on Linux's file systems. A hidden name adds, around the video's
@@ -278,7 +327,40 @@ def base_result(job: EncodeJob, status: JobStatus) -> JobResult:
         padded_from=f"{frames.width}x{frames.height}" if padded else None,
         source_format=frames.source_format,
         encoder=job.encoder.encoder,
+        depth=_depth_result(job),
     )
+
+
+def _depth_result(job: EncodeJob) -> DepthResult | None:
+    settings = job.encoder
+    if settings.depth is None:
+        return None
+    return DepthResult(
+        mode=settings.depth,
+        lossless=settings.depth is DepthMode.lossless,
+        container=settings.container,
+        quantization=settings.quantization,
+    )
+
+
+def depth_note(job: EncodeJob) -> str | None:
+    """What became of depth frames, in one line for the result."""
+    settings = job.encoder
+    if settings.depth is DepthMode.lossless:
+        return ("16-bit depth kept exactly: FFV1 gray16le in Matroska, every decoded frame hashed against its "
+                "source frame; timestamps to Matroska's millisecond")  # fmt: skip
+    if settings.quantization is not None:
+        q = settings.quantization
+        where = "as the dataset's info.json records" if q.recorded else "LeRobot's defaults"
+        scale = "log" if q.use_log else "linear"
+        return (
+            f"16-bit depth quantized as LeRobot does ({scale} 12-bit codes, {q.depth_min:g}-{q.depth_max:g} m, "
+            f"shift {q.shift:g} m: {where}), codes kept exactly (HEVC lossless) and hashed: not bit-exact depth, "
+            f"a zero (no reading) reads back as {q.depth_min:g} m"
+        )
+    if settings.depth is DepthMode.lossy:
+        return "16-bit depth encoded as 8-bit colour video (--depth lossy): the depth values are not kept"
+    return None
 
 
 def run_job(
@@ -302,6 +384,9 @@ def run_job(
         result.notes.append(f"held {len(job.held_frames)} missing frame(s) by repeating the previous one")
     if result.padded_from:
         result.notes.append(f"padded {result.padded_from} to {result.width}x{result.height}, not rescaled")
+    note = depth_note(job)
+    if note is not None:
+        result.notes.append(note)
     if dry_run:
         result.status = JobStatus.planned
         return result
@@ -322,8 +407,9 @@ def run_job(
             check_sizes_unchanged(job.frames)
             if listener is not None:
                 listener.verifying()
-            info = read_video(ffmpeg_binary, temp_output, job.verify)
-            check_video(info, job, job.output)
+            _, hashed = verify_output(ffmpeg_binary, job, temp_output, staging_dir)
+            if result.depth is not None:
+                result.depth.hashed_frames = hashed
             if token is not None and token.cancelled:
                 raise Interrupted()  # cancelled while verifying: do not publish
             try:
@@ -363,8 +449,7 @@ def _raise_ffmpeg_failure(
         pattern, start = image2_input(job, staging_dir if job.held_frames else None)
         bad = undecodable_frames(ffmpeg_binary, job, pattern, start)
         if bad:
-            present = job.frames.numbers  # ascending; a held frame fills the gap after it, so it is the one before
-            files = list(dict.fromkeys(job.frames.path(present[bisect.bisect_right(present, n) - 1]).name for n in bad))
+            files = list(dict.fromkeys(source_frame(job, n - job.frames.first).name for n in bad))
             more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
             raise InputError(f"{job.frames.directory / files[0]} cannot be decoded: {cause}{more}")
     raise EncodeError(encoder_failure(job.encoder.encoder, returncode, log_tail))

@@ -7,7 +7,10 @@ image library is needed and the content compresses like real footage would
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .command import image2_pattern
 from .errors import EncodeError
@@ -124,3 +127,66 @@ class FrameLoop:
         temp.write_bytes(data)
         temp.replace(path)
         return len(data)
+
+
+def depth_maps(count: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> Iterator[Any]:
+    """`count` depth-camera-like frames (uint16 HxW numpy arrays, millimetres): a wall and a far window up to
+    about 12 m, a table seen in perspective, boxes on it and an arm moving over them; sensor noise that grows
+    with the square of the distance, and the zero holes real depth has (shadows beside edges, dropouts, the
+    out-of-range part of the window)."""
+    import numpy as np
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    rows = np.arange(height, dtype=np.float64)[:, None] / max(1, height - 1)
+    cols = np.arange(width, dtype=np.float64)[None, :] / max(1, width - 1)
+    wall = 2600.0 + 900.0 * cols + 0.0 * rows
+    scene = np.where(rows < 0.35, wall, 1.0 / (1.0 / 1300.0 + (rows - 0.35) * (1.0 / 450.0 - 1.0 / 1300.0) / 0.65))
+    window = (rows < 0.22) & (cols > 0.62) & (cols < 0.9)
+    scene = np.where(window, 8000.0 + 4200.0 * (cols - 0.62) / 0.28, scene)
+    shadow = np.zeros((height, width), dtype=bool)
+    for left, right, top, bottom, lift in ((0.12, 0.3, 0.55, 0.8, 120.0), (0.5, 0.66, 0.45, 0.62, 90.0)):
+        box = (cols >= left) & (cols < right) & (rows >= top) & (rows < bottom)
+        scene = np.where(box, scene - lift, scene)
+        shadow |= (cols >= left - 0.02) & (cols < left) & (rows >= top) & (rows < bottom)
+    for index in range(count):
+        phase = 2 * np.pi * (index + seed * 7) / 90.0
+        centre = 0.5 + 0.3 * np.sin(phase)
+        arm = (np.abs(cols - centre) < 0.06) & (rows < 0.5 + 0.15 * np.cos(phase))
+        depth = np.where(arm, 420.0 + 180.0 * rows, scene)
+        noisy = depth + rng.normal(0.0, 1.0, depth.shape) * 3e-6 * depth * depth
+        holes = shadow | (arm & (np.abs(cols - centre + 0.065) < 0.008)) | (rng.random(depth.shape) < 0.01)
+        holes |= window & (cols > 0.82)  # beyond the sensor's range
+        yield np.where(holes, 0, np.clip(np.rint(noisy), 1, 65535)).astype("<u2")
+
+
+def write_depth_frames(
+    ffmpeg_binary: FFmpegBinary,
+    directory: Path,
+    count: int,
+    size: tuple[int, int] = (64, 48),
+    *,
+    extension: str = ".png",
+    prefix: str = "frame_",
+    padding: int = 6,
+    seed: int = 0,
+    tiff_compression: str = "raw",
+) -> list[Path]:
+    """Write `count` 16-bit single-channel depth frames (see depth_maps) as PNG (gray16) or TIFF, encoded by
+    ffmpeg itself, and return their paths. TIFFs are uncompressed by default, as LeRobot writes its own."""
+    directory.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    tiff = extension.lower() in (".tif", ".tiff")
+    argv = [
+        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "gray16le", "-s", f"{width}x{height}", "-framerate", "30", "-i", "pipe:0",
+        "-pix_fmt", "gray16le" if tiff else "gray16be",
+        *(["-compression_algo", tiff_compression] if tiff else []),
+        "-start_number", "0", "-f", "image2", image2_pattern(directory, prefix, padding, extension),
+    ]  # fmt: skip
+    data = b"".join(frame.tobytes() for frame in depth_maps(count, size, seed))
+    completed = subprocess.run(argv, input=data, capture_output=True, check=False)
+    if completed.returncode != 0:
+        why = meaningful_error(completed.stderr.decode(errors="replace").splitlines())
+        raise EncodeError(f"could not generate depth frames in {directory}: {why}")
+    return [directory / f"{prefix}{n:0{padding}d}{extension}" for n in range(count)]

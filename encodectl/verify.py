@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .command import build_read_command
+from .command import build_depth_check_command, build_read_command
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import capture
@@ -75,28 +75,40 @@ def mp4_complete(path: Path) -> bool:
     return b"moov" in kinds and b"mdat" in kinds
 
 
-def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets) -> VideoInfo:
-    """Frame count, timing, size and pixel format of the first video stream of `path`."""
-    return read_frame_times(ffmpeg_binary, path, decode=mode is VerifyMode.decode).video
+def read_video(
+    ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets, fps: Fraction | None = None
+) -> VideoInfo:
+    """Frame count, timing, size and pixel format of the first video stream of `path` (see parse_frame_times
+    for `fps`)."""
+    return read_frame_times(ffmpeg_binary, path, decode=mode is VerifyMode.decode, fps=fps).video
 
 
-def read_frame_times(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool = False) -> FrameTimes:
+def read_frame_times(
+    ffmpeg_binary: FFmpegBinary, path: Path, decode: bool = False, fps: Fraction | None = None
+) -> FrameTimes:
     """Read `path` back (its packets, or with `decode` every decoded frame) with ffmpeg alone."""
-    argv = build_read_command(ffmpeg_binary, path, decode)
+    completed = _read_back(build_read_command(ffmpeg_binary, path, decode), path)
+    return parse_frame_times(completed.stdout, completed.stderr, path, fps)
+
+
+def _read_back(argv: list[str], path: Path) -> subprocess.CompletedProcess[str]:
     try:
         completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
     if completed.returncode != 0:
         raise VerificationError(f"ffmpeg cannot read back {path}: {meaningful_error(completed.stderr.splitlines())}")
-    return parse_frame_times(completed.stdout, completed.stderr, path)
+    return completed
 
 
 def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
     return parse_frame_times(stdout, stderr, path).video
 
 
-def parse_frame_times(stdout: str, stderr: str, path: Path) -> FrameTimes:
+def parse_frame_times(stdout: str, stderr: str, path: Path, fps: Fraction | None = None) -> FrameTimes:
+    """The frames of a framecrc/framemd5 listing of stream 0. With the `fps` the video should have, a time
+    base too coarse to hold i/fps exactly (Matroska's millisecond) passes when every frame sits on the
+    tick nearest to i/fps: VideoInfo.fps is then `fps`, and timestamp_tolerance_s half a tick."""
     stream = _STREAM_RE.search(stderr)
     timebase = _TB_RE.search(stdout)
     dimensions = _DIM_RE.search(stdout)
@@ -110,16 +122,20 @@ def parse_frame_times(stdout: str, stderr: str, path: Path) -> FrameTimes:
         fields = [field.strip() for field in line.split(",")]
         packets.append((int(fields[2]), int(fields[3])))
     packets.sort()
-    fps, exact = _rate_from_timestamps(packets, tb)
+    rate, exact = _rate_from_timestamps(packets, tb)
+    tolerance = 0.0
+    if not exact and fps is not None and _on_nearest_ticks([pts for pts, _ in packets], tb, fps):
+        rate, exact, tolerance = fps, True, float(tb / 2)
     extradata = _EXTRADATA_RE.search(stdout)
     video = VideoInfo(
         frames=len(packets),
-        fps=fps,
+        fps=rate,
         width=int(dimensions.group(1)),
         height=int(dimensions.group(2)),
         pix_fmt=stream.group("pix_fmt"),
         codec=stream.group("codec"),  # the input stream's line: the same in packet and decode modes
         timestamps_exact=exact,
+        timestamp_tolerance_s=tolerance,
     )
     return FrameTimes(
         video=video,
@@ -183,6 +199,61 @@ def _rate_from_timestamps(packets: list[tuple[int, int]], tb: Fraction) -> tuple
     return 1 / (mean_step * tb), False
 
 
+def _on_nearest_ticks(pts: list[int], tb: Fraction, fps: Fraction) -> bool:
+    """Frame i at i/fps rounded to the nearest tick, for every i (ties may go either way)."""
+    return bool(pts) and all(abs(ticks * tb - index / fps) <= tb / 2 for index, ticks in enumerate(pts))
+
+
+def verify_output(
+    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None = None
+) -> tuple[VideoInfo, int]:
+    """Read `video` back and check it is exactly what `job` asked for; raise VerificationError otherwise.
+
+    Depth frames kept exactly are decoded and hashed against the source frames as well (`staging_dir`:
+    the links that fill held gaps); the count of frames found identical comes back (0 for colour)."""
+    if job.encoder.keeps_depth:
+        info, hashed = _check_depth_frames(ffmpeg_binary, job, video, staging_dir if job.held_frames else None)
+    else:
+        info, hashed = read_video(ffmpeg_binary, video, job.verify, fps=job.fps), 0
+    check_video(info, job, job.output)
+    return info, hashed
+
+
+def _check_depth_frames(
+    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
+) -> tuple[VideoInfo, int]:
+    completed = _read_back(build_depth_check_command(ffmpeg_binary, job, video, staging_dir), video)
+    listing: list[str] = []
+    decoded: list[str] = []
+    source: list[str] = []
+    for line in completed.stdout.splitlines():
+        stream = line.split(",", 1)[0]
+        if line.startswith("#") or stream == "0":
+            listing.append(line)
+        if stream in ("0", "1"):
+            (decoded if stream == "0" else source).append(line.rsplit(",", 1)[1].strip())
+    info = parse_frame_times("\n".join(listing), completed.stderr, video, job.fps).video
+    if len(source) != job.frame_count:
+        raise VerificationError(
+            f"{job.output.name} failed verification: only {len(source)} of its {job.frame_count} source frames "
+            "could be read again to compare it with"
+        )
+    for index, (got, wanted) in enumerate(zip(decoded, source, strict=False)):
+        if got != wanted:
+            what = "its quantized codes" if job.encoder.quantization is not None else "its values"
+            raise VerificationError(
+                f"{job.output.name} failed verification: frame {index} does not decode to {what} in "
+                f"{source_frame(job, index).name}"
+            )
+    return info, min(len(decoded), len(source))
+
+
+def source_frame(job: EncodeJob, index: int) -> Path:
+    """The file frame `index` of the job's video is made from (a held frame repeats the one before its gap)."""
+    present = job.frames.numbers  # ascending
+    return job.frames.path(present[bisect.bisect_right(present, job.frames.first + index) - 1])
+
+
 def check_video(info: VideoInfo, job: EncodeJob, path: Path) -> None:
     """Raise VerificationError unless the video is exactly what the job asked for."""
     width, height = job.output_size
@@ -202,8 +273,8 @@ def check_expected(
         problems.append("frame timestamps are not evenly spaced from 0")
     if (info.width, info.height) != (width, height):
         problems.append(f"size {info.width}x{info.height} instead of {width}x{height}")
-    if info.codec != settings.codec.value:
-        problems.append(f"codec {info.codec} instead of {settings.codec.value}")
+    if info.codec != settings.codec:
+        problems.append(f"codec {info.codec} instead of {settings.codec}")
     if info.pix_fmt != settings.pix_fmt:
         problems.append(f"pixel format {info.pix_fmt} instead of {settings.pix_fmt}")
     if problems:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # numpy loads only for watch --stream
 from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, InputError, Interrupted, UsageError
 from .ffmpeg_process import signals_deferred
-from .frames import frame_files, frames_by_number, has_frames, is_frame_name
+from .frames import IMAGE_EXTENSIONS, frame_files, frames_by_number, has_frames, is_frame_name
 from .image_headers import image_header_of_bytes
 from .layout import EpisodeSource, natural_key, source_below
 from .ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
@@ -36,8 +36,8 @@ from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
 from .recovery import discard_abandoned_streams
-from .runner import plan_job, remove_stale_temp_files
-from .verify import check_video, read_video
+from .runner import plan_job, remove_stale_temp_files, with_output_container
+from .verify import verify_output
 
 BACKLOG_REPORT_EVERY_S = 10.0
 BACKLOG_GRACE_S = 5.0  # a queue this old means encoding is not keeping up
@@ -247,7 +247,7 @@ class Watcher:
 
         def relevant(change: object, path: str) -> bool:
             name = path.rsplit("/", 1)[-1].lower()
-            return name.endswith((".png", ".jpg", ".jpeg")) or (marker is not None and name == marker.lower())
+            return name.endswith(IMAGE_EXTENSIONS) or (marker is not None and name == marker.lower())
 
         try:
             for _ in watchfiles.watch(
@@ -343,6 +343,11 @@ class Watcher:
                 header = image_header_of_bytes(numbered[first].read_bytes())
             except (InputError, OSError):
                 return  # the first frame is still being written
+            if header.format == "tiff" or header.is_depth:
+                # A stream takes PNG/JPEG pictures; depth frames are kept exactly from their files.
+                self._stream_off.add(directory)
+                self.say(f"{directory}: {header.describe()} frames are encoded from their files when it is complete")
+                return
             from .stream import StreamEncoder
 
             same_as_encode = self.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
@@ -445,6 +450,7 @@ class Watcher:
     # -- handing episodes to the pool, and taking results back ---------------------------
 
     def _submit(self, seen: _Seen, ledger: Ledger, pool: EncoderPool) -> None:
+        seen.source = with_output_container(seen.source, self.options)  # depth kept exactly: EPISODE.mkv
         source, signature = seen.source, seen.signature
         record = ledger.get(source.directory)
         if record is None and source.output.exists() and self._adopt(seen, ledger):
@@ -465,7 +471,7 @@ class Watcher:
         except EncodectlError:
             return False  # the frames themselves are refused: the encode that follows says why
         try:
-            check_video(read_video(self.ffmpeg, seen.source.output), job, seen.source.output)
+            verify_output(self.ffmpeg, job, seen.source.output)  # depth: its frames hashed against the files
         except EncodectlError as error:
             self.say(f"{seen.source.output} is there but is not this episode's video ({error.message}); redoing it")
             return False
@@ -501,7 +507,7 @@ class Watcher:
     def _record_result(
         self, ledger: Ledger, record: EpisodeRecord, result: JobResult, signature: FrameSignature
     ) -> None:
-        record.signature = signature
+        record.signature, record.output = signature, result.output  # the container follows the frames' kind
         if result.status is JobStatus.done:
             record.state, record.reason, record.encode_seconds = LedgerState.done, None, result.seconds
             self.summary.done += 1

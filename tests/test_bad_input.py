@@ -119,7 +119,7 @@ def test_file_that_is_not_an_image(tmp_path, make_frames):
 
     outcome = run_encodectl("encode", tmp_path / "ep")
 
-    assert_one_line_error(outcome, "frame_000004.png is not a PNG or JPEG image")
+    assert_one_line_error(outcome, "frame_000004.png is not a PNG, JPEG or TIFF image")
 
 
 def test_empty_folder(tmp_path):
@@ -172,7 +172,9 @@ def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
         (["--profile", "lerobot", "--device", "gpu"], "--profile lerobot fixes LeRobot's encoder settings"),
         (["--profile", "lerobot", "--quality", "20", "--preset", "slow"], "drop --preset, --quality or the profile"),
         (["--codec", "hevc", "--encoder", "libx264"], "--encoder libx264 makes h264, but --codec hevc was asked"),
-        (["-o", "clip.mkv"], "encodectl writes .mp4 videos; name a .mp4 file or a folder"),
+        (["-o", "clip.avi"], "encodectl writes .mp4 videos (.mkv for depth frames kept exactly)"),
+        (["-o", "clip.mkv"], "these frames become an MP4; name a .mp4 file"),
+        (["--depth", "exact"], "'exact' is not one of 'lossless', 'lerobot', 'lossy'"),
         (["--workers", "many"], "invalid --workers"),
         (["--fps", "0"], "frame rate must be above 0 and at most 1000, not 0"),
     ],

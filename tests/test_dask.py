@@ -15,7 +15,7 @@ from encodectl.dask_executor import encode_on_dask, options_for_workers
 from encodectl.errors import UsageError
 from encodectl.layout import discover
 from encodectl.models import EncodeOptions, JobStatus
-from encodectl.synthetic import write_dataset
+from encodectl.synthetic import write_dataset, write_depth_frames
 
 from .conftest import files_in, run_encodectl
 
@@ -32,15 +32,19 @@ def test_dask_executor_encodes_and_verifies(tmp_path, ffmpeg_binary, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=2, episodes=2, frames=6)
     bad = tmp_path / "images" / "observation.images.top" / "episode_000001" / "frame_000003.png"
     bad.unlink()  # a gap: refused on the client, never sent
+    write_depth_frames(ffmpeg_binary, tmp_path / "images" / "observation.images.depth" / "episode_000000", 6)
     outcome = run_encodectl("encode", tmp_path, "--executor", "dask", "--json", timeout=180)
     assert outcome.exit_code == 1, outcome.stderr
     results = json.loads(outcome.stdout)["results"]
     statuses = {(r["camera"], r["episode"]): r["status"] for r in results}
-    assert list(statuses.values()).count("done") == 3
+    assert list(statuses.values()).count("done") == 4
     assert statuses[("observation.images.top", "episode_000001")] == "failed"
     for result in results:
         if result["status"] == "done":
-            assert result["worker"].startswith("tcp://") and result["encoder"] == "libx264"
+            depth = result["camera"] == "observation.images.depth"  # kept exactly, on the worker too
+            assert result["worker"].startswith("tcp://") and result["encoder"] == ("ffv1" if depth else "libx264")
+            assert result["output"].endswith(".mkv" if depth else ".mp4")
+            assert not depth or result["depth"]["hashed_frames"] == 6
             assert decoded(result["output"]).frames == 6
         else:
             assert result["worker"] is None and "missing from the numbering" in result["reason"]

@@ -155,7 +155,8 @@ def test_odd_size_is_padded_by_one_pixel_not_rescaled(tmp_path, make_frames, cli
     assert (video.width, video.height, video.frames) == (64, 48, 5)
 
 
-@pytest.mark.parametrize("pix_fmt", ["rgba", "rgb48be", "gray", "gray16be", "pal8"])
+# 16-bit grayscale is depth, kept exactly instead (tests/test_depth.py); 16-bit colour is still a picture.
+@pytest.mark.parametrize("pix_fmt", ["rgba", "rgb48be", "gray", "pal8"])
 def test_other_pixel_formats_convert_to_yuv420p(tmp_path, make_frames, cli, decoded, pix_fmt):
     make_frames(tmp_path / "ep", 4, pix_fmt=pix_fmt)
     outcome = cli("encode", tmp_path / "ep", "--json")
@@ -237,15 +238,15 @@ def test_dry_run_prints_quoted_commands_and_writes_nothing(tmp_path, make_frames
 
 
 def test_verify_decode_mode(tmp_path, make_frames, cli, monkeypatch):
-    import encodectl.runner
+    import encodectl.verify
 
-    modes, real_read_video = [], encodectl.runner.read_video
+    modes, real_read_video = [], encodectl.verify.read_video
 
-    def spy(binary, path, mode=VerifyMode.packets):  # the real read-back, noting how it was asked to read
+    def spy(binary, path, mode=VerifyMode.packets, fps=None):  # the real read-back, noting how it was asked to read
         modes.append(mode)
-        return real_read_video(binary, path, mode)
+        return real_read_video(binary, path, mode, fps)
 
-    monkeypatch.setattr(encodectl.runner, "read_video", spy)
+    monkeypatch.setattr(encodectl.verify, "read_video", spy)
     make_frames(tmp_path / "ep", 6)
     outcome = cli("encode", tmp_path / "ep", "--verify", "decode", "--json")
     assert outcome.exit_code == 0, outcome.stderr
