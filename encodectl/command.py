@@ -182,6 +182,16 @@ def _demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
     return "-1" if version is not None and version < (7, 0) else "demux"
 
 
+def build_hash_command(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) -> list[str]:
+    """Every decoded frame of the first video stream, in `pix_fmt`, hashed (framemd5): to compare with frames
+    hashed as they were given."""
+    output = ffmpeg.input(_INPUT)["v:0"].output(
+        _OUTPUT, f="framemd5", pix_fmt=pix_fmt, **_passthrough_timing(ffmpeg_binary)
+    )
+    arguments = _arguments(output, "-", input_path=str(path.absolute()))
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
+
+
 def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
     """List every frame of the first video stream with its timestamp in the file's own time base.
 
@@ -240,10 +250,15 @@ def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_join_command(ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int) -> list[str]:
+def build_join_command(
+    ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int, matroska: bool = False
+) -> list[str]:
     """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
     stream = ffmpeg.input(_INPUT, f="concat", safe="0")["v:0"]
-    output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
+    if matroska:  # Matroska keeps its own millisecond time base
+        output = stream.output(_OUTPUT, c="copy", cues_to_front="1", f="matroska")
+    else:
+        output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
     arguments = _arguments(output, str(target.absolute()), input_path=str(list_file.absolute()))
     return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *arguments]
 
@@ -273,21 +288,24 @@ def build_stream_command(
     fps: Fraction,
     target: Path,
     images: bool = False,
+    raw_format: str = "rgb24",
 ) -> list[str]:
-    """Frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off.
+    """Frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off; for depth
+    kept exactly, live Matroska (a cluster a second), which ffmpeg 5.1 takes FFV1 into and MP4 it does not.
 
-    The frames are raw RGB, or with `images` whole PNG/JPEG files one after the other."""
+    The frames are raw (`raw_format`: RGB, or gray16le for depth), or with `images` whole PNG/JPEG files
+    one after the other."""
     if images:
         stream = ffmpeg.input("pipe:0", f="image2pipe", framerate=str(fps))
     else:
-        stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
+        stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt=raw_format, s=f"{width}x{height}", framerate=str(fps))
     video = pixel_pipeline(stream.video, width, height, settings)
-    output_options = _video_options(
-        settings,
-        movflags="+frag_keyframe+empty_moov+default_base_moof",
-        flush_packets="1",  # each finished fragment reaches the file at once, not when a buffer fills
-        **_mp4_timing(ffmpeg_binary, fps),
-    )
+    flush = {"flush_packets": "1"}  # each finished fragment reaches the file at once, not when a buffer fills
+    if settings.container == "matroska":
+        container = {"f": "matroska", "live": "1", "cluster_time_limit": "1000", **_passthrough_timing(ffmpeg_binary)}
+    else:
+        container = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", **_mp4_timing(ffmpeg_binary, fps)}
+    output_options = _video_options(settings, **flush, **container)
     if settings.encoder == "libx264":
         # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
         # within half a keyframe interval (x264's presets hold up to 60 frames back).

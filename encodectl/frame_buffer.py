@@ -89,6 +89,7 @@ class FrameBuffer:
         self._memory = 0
         self._on_disk = 0
         self._finished = self._stopped = False
+        self._spilling_began = False
         self._warned: set[str] = set()
         self._changed = threading.Condition()
         self._arrivals: collections.deque[tuple[float, int]] = collections.deque()  # (time, bytes), the last second
@@ -250,7 +251,8 @@ class FrameBuffer:
         return next((entry for entry in self._entries if entry.data is not None and not entry.spilling), None)
 
     def _write(self, path: Path, data: bytes) -> None:
-        if not self.spill_dir.is_dir():
+        if not self._spilling_began:
+            self._spilling_began = True
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             if self._on_first_spill is not None:
                 self._on_first_spill(self.spill_dir)

@@ -35,6 +35,8 @@ from .syscalls import preexec_die_with_parent
 from .verify import mp4_boxes, read_frame_times, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
+MATROSKA_STREAM_SUFFIX = ".stream.mkv"  # a depth stream kept exactly (FFV1): live Matroska
+STREAM_SUFFIXES = (STREAM_SUFFIX, MATROSKA_STREAM_SUFFIX)
 SPILL_SUFFIX = ".spill"
 SPILL_DESCRIPTION = "stream.json"  # in a spill folder: what `recover` needs to encode its frames
 
@@ -47,6 +49,7 @@ class SpillDescription(BaseModel):
     fps: FrameRate
     images: bool
     settings: EncoderSettings
+    raw_format: str = "rgb24"  # of the frames spilled as arrays: gray16le for depth
 
 
 def hold_stream_file(path: Path) -> int:
@@ -109,7 +112,12 @@ def _remux(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, containe
 
 
 def remux_verified(
-    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None], replace: bool
+    ffmpeg_binary: FFmpegBinary,
+    fragmented: Path,
+    target: Path,
+    check: Callable[[VideoInfo], None],
+    replace: bool,
+    fps: Fraction | None = None,
 ) -> VideoInfo:
     """Fragmented MP4 -> plain MP4 with faststart under a temporary name, read back, checked by
     `check`, and only then renamed to `target` (over a file there only with `replace`). A `target` named
@@ -118,7 +126,7 @@ def remux_verified(
     matroska = target.suffix.lower() == DEPTH_SUFFIX
     try:
         if matroska:
-            rate = read_video(ffmpeg_binary, fragmented).fps
+            rate = fps or read_video(ffmpeg_binary, fragmented).fps
             remux_to_matroska(ffmpeg_binary, fragmented, temp)
         else:
             rate = None
@@ -151,7 +159,7 @@ class RecoveredVideo(BaseModel):
 def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo]:
     """Turn what interrupted streams left under `directory` into verified MP4s, every complete fragment of it."""
     results = []
-    for fragmented in sorted(directory.rglob(f".*{STREAM_SUFFIX}")):
+    for fragmented in sorted(path for suffix in STREAM_SUFFIXES for path in directory.rglob(f".*{suffix}")):
         with unless_in_use(fragmented) as free:
             if free:
                 results.append(_recover_one(fragmented, ffmpeg_binary))
@@ -162,10 +170,13 @@ def recover(directory: Path, ffmpeg_binary: FFmpegBinary) -> list[RecoveredVideo
 
 
 def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVideo:
-    stem = fragmented.name[1:].removesuffix(STREAM_SUFFIX)  # "<video name>.<pid>-<hex>" or "<name>.failed-<hex>"
+    stem = _without_stream_suffix(fragmented.name)[1:]  # "<video name>.<pid>-<hex>" or "<name>.failed-<hex>"
     name = stem.rpartition(".")[0]
     spill = _spill_of(fragmented)
-    if complete_fragments(fragmented) == 0 and not _spilled_frames(spill):
+    description = _description(spill)
+    fps = description.fps if description is not None else None
+    readable_frames = _readable_frames(ffmpeg_binary, fragmented, fps)
+    if readable_frames == 0 and not _spilled_frames(spill):
         _remove_with_spill(fragmented)
         return RecoveredVideo(fragmented=fragmented, status="empty",
                               reason="cut off before its first fragment was complete; removed")  # fmt: skip
@@ -175,13 +186,12 @@ def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVide
             raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
 
     target: Path | None = None
-    frames, description = 0, _description(spill)
-    fps = description.fps if description is not None else None
-    if complete_fragments(fragmented) > 0:
+    frames = 0
+    if readable_frames > 0:
         while True:
             target = _free_name(fragmented.with_name(name))
             try:
-                info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False)
+                info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False, fps=fps)
                 frames, fps = info.frames, info.fps
                 break
             except FileExistsError:
@@ -200,8 +210,23 @@ def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVide
     )  # fmt: skip
 
 
+def _without_stream_suffix(name: str) -> str:
+    return next((name.removesuffix(suffix) for suffix in STREAM_SUFFIXES if name.endswith(suffix)), name)
+
+
+def _readable_frames(ffmpeg_binary: FFmpegBinary, fragmented: Path, fps: Fraction | None) -> int:
+    """Frames a cut-off stream file still gives: MP4, those of its whole fragments; Matroska (a depth
+    stream), what reading it gives (a cut-off cluster ends it)."""
+    if fragmented.name.endswith(STREAM_SUFFIX):
+        return complete_fragments(fragmented)
+    try:
+        return read_video(ffmpeg_binary, fragmented, fps=fps).frames
+    except EncodectlError:
+        return 0
+
+
 def _spill_of(fragmented: Path) -> Path:
-    return fragmented.with_name(fragmented.name.removesuffix(STREAM_SUFFIX) + SPILL_SUFFIX)
+    return fragmented.with_name(_without_stream_suffix(fragmented.name) + SPILL_SUFFIX)
 
 
 def _spilled_frames(spill: Path) -> dict[int, Path]:
@@ -242,7 +267,7 @@ def finish_spilled(
         else:
             held.append(number)
         sequence.append(previous)
-    part = temp_paths(video)[0].with_suffix(".spilled.mp4")
+    part = temp_paths(video)[0].with_suffix(".spilled" + video.suffix)
     try:
         _encode_spilled(ffmpeg_binary, description, sequence, part)
         if recovered is not None:
@@ -276,10 +301,11 @@ def _encode_spilled(
     ffmpeg_binary: FFmpegBinary, description: SpillDescription, frames: list[Path], target: Path
 ) -> None:
     """The spilled frames, in order, through the encoder the stream used, into a verified MP4 at `target`."""
-    fragmented = target.with_suffix(STREAM_SUFFIX)
+    matroska = description.settings.container == "matroska"
+    fragmented = target.with_suffix(MATROSKA_STREAM_SUFFIX if matroska else STREAM_SUFFIX)
     argv = build_stream_command(
         ffmpeg_binary, description.settings, description.width, description.height, description.fps, fragmented,
-        images=description.images,
+        images=description.images, raw_format=description.raw_format,
     )  # fmt: skip
     log = target.with_suffix(".log")
     try:
@@ -301,7 +327,7 @@ def _encode_spilled(
             if info.frames != len(frames) or not info.timestamps_exact:
                 raise EncodeError(f"{info.frames} of {len(frames)} spilled frames came out of the encoder")
 
-        remux_verified(ffmpeg_binary, fragmented, target, complete, replace=True)
+        remux_verified(ffmpeg_binary, fragmented, target, complete, replace=True, fps=description.fps)
     finally:
         fragmented.unlink(missing_ok=True)
         log.unlink(missing_ok=True)
@@ -309,7 +335,8 @@ def _encode_spilled(
 
 def _join_after(ffmpeg_binary: FFmpegBinary, video: Path, part: Path, fps: Fraction) -> None:
     """`video` then `part` by stream copy, verified (every frame, exactly timed), in place of `video`."""
-    first, second = read_frame_times(ffmpeg_binary, video), read_frame_times(ffmpeg_binary, part)
+    matroska = video.suffix.lower() == DEPTH_SUFFIX
+    first, second = read_frame_times(ffmpeg_binary, video, fps=fps), read_frame_times(ffmpeg_binary, part, fps=fps)
     if first.extradata != second.extradata:
         raise EncodeError(f"{part.name} was encoded with another codec configuration than {video.name}")
     joined = temp_paths(video)[0]
@@ -318,10 +345,10 @@ def _join_after(ffmpeg_binary: FFmpegBinary, video: Path, part: Path, fps: Fract
     listing.write_bytes(concat_list(parts).encode(errors="surrogateescape"))
     try:
         timescale = first.time_base[1] // first.time_base[0]
-        completed = capture(build_join_command(ffmpeg_binary, listing, joined, timescale))
+        completed = capture(build_join_command(ffmpeg_binary, listing, joined, timescale, matroska=matroska))
         if completed.returncode != 0:
             raise EncodeError(f"cannot join {part.name}: {meaningful_error(completed.stderr.splitlines())}")
-        info = read_video(ffmpeg_binary, joined)
+        info = read_video(ffmpeg_binary, joined, fps=fps)
         if info.frames != first.video.frames + second.video.frames or info.fps != fps or not info.timestamps_exact:
             raise EncodeError(f"joining the spilled frames after {video.name} did not give evenly timed frames")
         commit_file(joined, video, replace=True)
@@ -342,7 +369,7 @@ def _remove_with_spill(fragmented: Path) -> int:
 def discard_abandoned_streams(output: Path) -> list[Path]:
     """Remove the stream files of `output` that no encoder holds (watch --stream: its frames are on disk)."""
     removed = []
-    for fragmented in (path for path in hidden_files(output) if path.name.endswith(STREAM_SUFFIX)):
+    for fragmented in (path for path in hidden_files(output) if path.name.endswith(STREAM_SUFFIXES)):
         with unless_in_use(fragmented) as free:
             if free:
                 _remove_with_spill(fragmented)

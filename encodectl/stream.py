@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import hashlib
 import os
 import secrets
 import shutil
@@ -31,14 +32,27 @@ import numpy as np
 
 from .command import build_stream_command
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import EncodectlError, EncodeError, InputError, UsageError
+from .encoders import depth_settings
+from .errors import EncodectlError, EncodeError, InputError, UsageError, VerificationError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
 from .ffmpeg_process import LogTail, lower_priority
 from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from .image_headers import image_header_of_bytes
-from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
+from .layout import DEPTH_SUFFIX, VIDEO_SUFFIX
+from .models import (
+    DepthMode,
+    DepthResult,
+    EncoderSettings,
+    FFmpegBinary,
+    JobResult,
+    JobStatus,
+    VideoInfo,
+    even_size,
+    options_from,
+)
 from .recovery import (
+    MATROSKA_STREAM_SUFFIX,
     SPILL_DESCRIPTION,
     SPILL_SUFFIX,
     STREAM_SUFFIX,
@@ -48,7 +62,7 @@ from .recovery import (
 )
 from .runner import hidden_prefix, temp_stem
 from .syscalls import preexec_die_with_parent
-from .verify import check_expected
+from .verify import check_expected, decoded_frame_hashes
 
 STREAM_END_TIMEOUT_S = 600.0
 
@@ -83,26 +97,38 @@ class StreamEncoder:
         plan: EncoderPlan | None = None,
         on_warning: Callable[[str], None] | None = None,
         images: bool = False,
+        depth: bool = False,
         die_with_parent: bool = False,
         **options: Any,
     ) -> None:
-        """`die_with_parent` (for watch --stream, whose frames are on disk anyway) has the encoder killed
-        when the thread that made this StreamEncoder dies, instead of writing out what it was given."""
+        """`depth`: the frames are a depth camera's, HxW uint16 (millimetres, say); by default every value is
+        kept (FFV1 in Matroska: name the output .mkv) and each decoded frame is hashed against the frame
+        given; `depth="lerobot"` or `"lossy"` as for `encode --depth`. `die_with_parent` (for watch --stream,
+        whose frames are on disk anyway) has the encoder killed when the thread that made this StreamEncoder
+        dies, instead of writing out what it was given."""
         self.output = Path(output).absolute()
         self._die_with_parent = die_with_parent
         self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
         given = {"device": device} if device is not None else {}  # unless asked, as encode: auto (or a profile's)
+        if isinstance(depth, str):
+            given["depth"], depth = depth, True
         self.options = options_from({**given, "fps": fps, **options})
         self.ffmpeg = ffmpeg_binary or find_ffmpeg(self.options.ffmpeg)
         self.plan = plan or plan_encoder(self.options, self.ffmpeg)
+        self.depth = depth
+        if depth:  # the depth route (no hardware encoder, so no fallback)
+            settings = depth_settings(self.options.depth, self.plan.primary, self.options, None)
+            self.plan = EncoderPlan(primary=settings, reason=f"depth frames: {settings.encoder}")
+            check_depth_output(self.output, settings)
         self.policy = BufferPolicy(policy)
         self.camera, self.episode = camera, episode or self.output.stem
         self._warn = on_warning or (lambda _: None)
-        frame_bytes = width * height * 3
+        frame_bytes = width * height * (2 if depth else 3)
         self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
         stem = temp_stem(self.output).name
-        self.fragmented = self.output.with_name(stem + STREAM_SUFFIX)
+        matroska = self.plan.primary.container == "matroska"
+        self.fragmented = self.output.with_name(stem + (MATROSKA_STREAM_SUFFIX if matroska else STREAM_SUFFIX))
         self._spill_dir = self.output.with_name(stem + SPILL_SUFFIX)
         self._buffer = FrameBuffer(
             self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
@@ -118,7 +144,9 @@ class StreamEncoder:
         self._replay: list[bytes] | None = [] if self.plan.primary.hardware and self.plan.fallback else None
         self._settings = self.plan.primary
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
+        self._hashes: list[str] = []  # depth kept exactly: every frame's md5, as given, to check the video against
         self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._describe_stream()
         # abort() and the writer's CPU restart both reach for the ffmpeg: one kills, the other replaces it.
         self._process_lock = threading.Lock()
         self._process, self._log = self._start(self._settings)
@@ -137,10 +165,21 @@ class StreamEncoder:
     # -- the recorder's side -------------------------------------------------------------
 
     def add_frame(self, frame: np.ndarray[Any, Any]) -> None:
-        """Queue one HxWx3 uint8 RGB frame; returns at once (with policy block, it may wait for room)."""
+        """Queue one HxWx3 uint8 RGB frame (a depth stream: HxW uint16); returns at once (with policy block,
+        it may wait for room)."""
         self._check_open("add_frame")
         if not isinstance(frame, np.ndarray):
             raise InputError(f"add_frame takes a numpy array (HxWx3 uint8 RGB), not {type(frame).__name__}")
+        if self.depth:
+            shapes = ((self.height, self.width), (self.height, self.width, 1))
+            if frame.shape not in shapes or frame.dtype.kind != "u" or frame.dtype.itemsize != 2:  # either byte order
+                raise InputError(
+                    f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this depth "
+                    f"stream takes {self.height}x{self.width} uint16"
+                )
+            # Little-endian, as ffmpeg is told: a big-endian array would otherwise be read as other values.
+            self._enqueue(np.ascontiguousarray(frame.reshape(self.height, self.width), dtype="<u2").tobytes())
+            return
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise InputError(
                 f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this stream "
@@ -190,13 +229,23 @@ class StreamEncoder:
             status=JobStatus.done, frames=stats.frames_added, source_frames=stats.frames_added,
             fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
         )  # fmt: skip
-        result.width, result.height = even_size(self.width, self.height)
+        result.width, result.height = (
+            (self.width, self.height) if self._settings.keeps_depth else even_size(self.width, self.height)
+        )
+        if self._settings.depth is not None:
+            result.depth = DepthResult(
+                mode=self._settings.depth, lossless=self._settings.depth is DepthMode.lossless,
+                container=self._settings.container, quantization=self._settings.quantization,
+            )  # fmt: skip
         try:
             if stats.frames_added == 0:
                 raise EncodeError("no frames were added to this stream")
             if self._error is not None:
                 raise EncodeError(self._error)
             self._finish()
+            if result.depth is not None and self._settings.depth is DepthMode.lossless:
+                result.depth.hashed_frames = len(self._hashes)
+                result.notes.append("16-bit depth kept exactly: every decoded frame hashed equal to the frame given")
             result.size_bytes = self.output.stat().st_size
             self.fragmented.unlink(missing_ok=True)
         except (EncodectlError, OSError) as error:
@@ -234,7 +283,8 @@ class StreamEncoder:
         if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
             self.fragmented.unlink(missing_ok=True)
             return None
-        kept = self.output.with_name(f"{hidden_prefix(self.output)}{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
+        suffix = MATROSKA_STREAM_SUFFIX if self.fragmented.name.endswith(MATROSKA_STREAM_SUFFIX) else STREAM_SUFFIX
+        kept = self.output.with_name(f"{hidden_prefix(self.output)}{why}-{secrets.token_hex(3)}{suffix}")
         self.fragmented.replace(kept)
         return kept
 
@@ -292,8 +342,9 @@ class StreamEncoder:
     def _start(self, settings: EncoderSettings) -> tuple[subprocess.Popen[bytes], LogTail]:
         """ffmpeg for `settings`, and the reader that keeps its stderr drained while it runs."""
         argv = build_stream_command(
-            self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
-        )
+            self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images,
+            raw_format=self._raw_format,
+        )  # fmt: skip
         self._release_fragment()
         self._fragment_lock = hold_stream_file(self.fragmented)
         # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
@@ -336,6 +387,10 @@ class StreamEncoder:
             self._end_process()
 
     def _feed(self, data: bytes) -> None:
+        if self._settings.depth is DepthMode.lossless:
+            self._hashes.append(
+                hashlib.md5(data, usedforsecurity=False).hexdigest()
+            )  # here, not on the recorder's time
         if self._replay is not None:
             self._replay.append(data)  # before the write: the frame that meets a dead encoder is kept too
         try:
@@ -405,23 +460,54 @@ class StreamEncoder:
         except FileNotFoundError:
             return False
 
-    def _describe_spill(self, spill_dir: Path) -> None:
-        """On the first spill: say so, and leave what `recover` needs to encode the frames should the recorder die."""
+    @property
+    def _raw_format(self) -> str:
+        return "gray16le" if self.depth else "rgb24"
+
+    def _describe_stream(self) -> None:
+        """What `recover` needs to finish this stream should the recorder die (its frame rate; how to encode
+        spilled frames), in the stream's spill folder, from the start."""
         description = SpillDescription(
-            width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=self._settings
-        )
-        (spill_dir / SPILL_DESCRIPTION).write_text(description.model_dump_json())
+            width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=self._settings,
+            raw_format=self._raw_format,
+        )  # fmt: skip
+        self._spill_dir.mkdir(exist_ok=True)
+        (self._spill_dir / SPILL_DESCRIPTION).write_text(description.model_dump_json())
+
+    def _describe_spill(self, spill_dir: Path) -> None:
+        self._describe_stream()  # the encoder may have changed since (a CPU fallback)
         self._warn(f"encoder cannot keep up: spilling frames to {spill_dir} (the recorder does not wait)")
 
     def _finish(self) -> None:
-        """Fragmented MP4 -> final MP4 with the index up front, verified, then renamed into place."""
+        """Stream file -> final video with the index up front, verified, then renamed into place."""
         added = self._buffer.stats.frames_added
         if self._frames_written != added:
             raise EncodeError(f"only {self._frames_written} of {added} frames reached ffmpeg")
-        width, height = even_size(self.width, self.height)
-        remux_verified(self.ffmpeg, self.fragmented, self.output, lambda info: check_expected(
-            info, added, self.options.fps, width, height, self._settings, self.output),
-            replace=True)  # fmt: skip
+        size = (self.width, self.height) if self._settings.keeps_depth else even_size(self.width, self.height)
+
+        def check(info: VideoInfo) -> None:
+            check_expected(info, added, self.options.fps, *size, self._settings, self.output)
+            if self._settings.depth is DepthMode.lossless:
+                self._check_hashes()
+
+        remux_verified(self.ffmpeg, self.fragmented, self.output, check, replace=True, fps=self.options.fps)
+
+    def _check_hashes(self) -> None:
+        """Every decoded frame of the stream file, hashed, equals the frame given: depth kept exactly."""
+        decoded = decoded_frame_hashes(self.ffmpeg, self.fragmented, self._settings.pix_fmt)
+        for index, (given, got) in enumerate(zip(self._hashes, decoded, strict=False)):
+            if given != got:
+                raise VerificationError(f"{self.output.name}: frame {index} does not decode to the values given")
+        if len(decoded) != len(self._hashes):
+            raise VerificationError(f"{self.output.name}: {len(decoded)} frames decode, {len(self._hashes)} were given")
+
+
+def check_depth_output(output: Path, settings: EncoderSettings) -> None:
+    """A depth stream's video is named for its container, as encode names it (.mkv for depth kept exactly)."""
+    wanted = DEPTH_SUFFIX if settings.container == "matroska" else VIDEO_SUFFIX
+    if output.suffix.lower() != wanted:
+        how = "depth kept exactly is FFV1 in Matroska" if wanted == DEPTH_SUFFIX else "this depth route writes MP4"
+        raise UsageError(f"{output.name}: {how}; name the video {output.stem}{wanted}")
 
 
 _open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .command import build_depth_check_command, build_read_command
+from .command import build_depth_check_command, build_hash_command, build_read_command
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import capture
@@ -73,6 +73,12 @@ def mp4_complete(path: Path) -> bool:
     except OSError:
         return False
     return b"moov" in kinds and b"mdat" in kinds
+
+
+def decoded_frame_hashes(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) -> list[str]:
+    """The md5 of every decoded frame of `path`'s first video stream, in `pix_fmt`, in order."""
+    completed = _read_back(build_hash_command(ffmpeg_binary, path, pix_fmt), path)
+    return [line.rsplit(",", 1)[1].strip() for line in completed.stdout.splitlines() if line and line[0] != "#"]
 
 
 def read_video(

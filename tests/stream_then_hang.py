@@ -1,6 +1,7 @@
 """Test helper: stream frames into a StreamEncoder, say how many and which ffmpeg has them, then wait to be
 killed (SIGKILL). Further arguments: die-with-parent streams as watch --stream does; behind stops the
-encoder first (SIGSTOP), so that frames pile up on disk (the test resumes it after the kill)."""
+encoder first (SIGSTOP), so that frames pile up on disk (the test resumes it after the kill); depth streams
+a depth camera's frames."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from encodectl import StreamEncoder
 output, frames = sys.argv[1], int(sys.argv[2])
 die_with_parent = "die-with-parent" in sys.argv[3:]
 behind = "behind" in sys.argv[3:]  # an encoder stopped (SIGSTOP) and a two-frame memory: frames spill to disk
+depth = "depth" in sys.argv[3:]  # a depth camera's uint16 frames, kept exactly (FFV1 in Matroska)
 encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10, die_with_parent=die_with_parent,
-                        buffer_frames=2 if behind else None)  # fmt: skip
+                        buffer_frames=2 if behind else None, depth=depth)  # fmt: skip
 if behind:
     os.kill(encoder._process.pid, signal.SIGSTOP)
 for index in range(frames):
-    encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
+    if depth:
+        encoder.add_frame(np.full((48, 64), 1000 + index, dtype=np.uint16))
+    else:
+        encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
     time.sleep(1 / 30)
 deadline = time.monotonic() + 20  # ffmpeg runs at low priority: on a busy machine it takes a while to read
 while encoder.stats.frames_written < frames and time.monotonic() < deadline and not behind:

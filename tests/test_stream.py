@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder
+from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder, UsageError
 from encodectl.ffmpeg_process import _group_nice
 
 from .conftest import decode, files_in, process_state, run_encodectl
@@ -461,3 +461,42 @@ def test_a_stream_takes_lerobot_settings(tmp_path):
     video = decode(tmp_path / "ep.mp4")
     assert video.timestamps == [Fraction(i, 30) for i in range(12)]
     assert video.keyframes[:3] == [0, 2, 4]
+
+
+def test_a_depth_stream_keeps_every_value(tmp_path):
+    import av
+
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 12_000, size=(48, 64), dtype=np.uint16) for _ in range(10)]
+    for frame in frames:
+        frame[:5, :7] = 0  # holes: no reading, as real depth has
+    with pytest.raises(UsageError, match=r"name the video depth\.mkv"):
+        StreamEncoder(tmp_path / "depth.mp4", 64, 48, fps=30, depth=True)
+    encoder = StreamEncoder(tmp_path / "depth.mkv", 64, 48, fps=30, depth=True)
+    with pytest.raises(InputError, match="this depth stream takes 48x64 uint16"):
+        encoder.add_frame(gray(1))
+    for frame in frames:
+        encoder.add_frame(frame.astype(">u2"))  # big-endian arrays are read as the values they hold
+    result = encoder.close()
+    assert result.status is JobStatus.done, result.reason
+    assert result.depth is not None and result.depth.lossless and result.depth.hashed_frames == 10
+    with av.open(str(tmp_path / "depth.mkv")) as container:
+        decoded = [frame.to_ndarray(format="gray16le") for frame in container.decode(video=0)]
+    assert len(decoded) == 10 and all((a == b).all() for a, b in zip(decoded, frames, strict=True))
+    assert files_in(tmp_path) == ["depth.mkv"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_depth_stream_whose_recorder_dies_is_recovered_exactly(tmp_path):
+    import av
+
+    output = tmp_path / "depth.mkv"
+    assert start_recorder_then_kill(tmp_path, output, False, "depth", frames=20) == 20
+    outcome = run_encodectl("recover", tmp_path, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    (recovered,) = json.loads(outcome.stdout)
+    assert recovered["status"] == "recovered" and Path(recovered["output"]) == output, recovered
+    with av.open(str(output)) as container:
+        values = [int(frame.to_ndarray(format="gray16le")[0, 0]) for frame in container.decode(video=0)]
+    assert values == [1000 + index for index in range(20)]  # every frame, every value, in order
+    assert files_in(tmp_path) == ["depth.mkv"]
