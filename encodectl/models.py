@@ -200,6 +200,11 @@ class FrameSequence(BaseModel):
     def last(self) -> int:
         return self.numbers[-1]
 
+    @property
+    def decoder(self) -> str:
+        """The ffmpeg decoder that reads these frames (image2 picks it by the extension)."""
+        return "png" if self.extension.lower() == ".png" else "mjpeg"
+
     def filename(self, number: int) -> str:
         digits = f"{number:0{self.padding}d}" if self.padding else str(number)
         return f"{self.prefix}{digits}{self.extension}"

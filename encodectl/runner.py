@@ -289,7 +289,7 @@ def _raise_ffmpeg_failure(
 ) -> None:
     """Turn a failed ffmpeg run into the error that names its cause (and the bad frame, if one was)."""
     cause = meaningful_error(log_tail)
-    if is_decoder_failure(log_tail):
+    if is_decoder_failure(log_tail, job.frames.decoder):
         pattern, start = image2_input(job, staging_dir if job.held_frames else None)
         bad = undecodable_frames(ffmpeg_binary, job, pattern, start)
         if bad:

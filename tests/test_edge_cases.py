@@ -22,6 +22,7 @@ from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
 from .conftest import files_in, process_state, run_encodectl
+from .corrupt import garble_after_header
 
 
 @pytest.fixture
@@ -171,10 +172,7 @@ def test_target_bitrate_replaces_constant_quality_on_every_encoder(encoder, expe
 
 def test_input_errors_are_not_retried_on_the_cpu(tmp_path, make_frames, fake_gpu):
     frames = make_frames(tmp_path / "ep", 5)
-    data = bytearray(frames[2].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[2].write_bytes(bytes(data))
+    garble_after_header(frames[2])
     outcome = run_encodectl("encode", tmp_path / "ep", "--ffmpeg", fake_gpu.path, "--json")
     result = json.loads(outcome.stdout)["results"][0]
     assert (result["failure"], result["encoder"], result["fallback"]) == ("input", "h264_nvenc", None)

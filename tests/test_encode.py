@@ -173,7 +173,7 @@ def test_quality_against_source_frames_is_above_35_db(tmp_path, make_frames, cli
 
 
 def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli, decoded):
-    make_frames(tmp_path / "ep", 8)
+    make_frames(tmp_path / "ep", 8, size=(64, 64))  # SVT-AV1 before 2.0 (Debian 12's 1.4.1) needs 64 high
     outcome = cli("encode", tmp_path / "ep", "--profile", "lerobot", "--json")
     assert outcome.exit_code == 0, outcome.stderr
     result = outcome.json()["results"][0]
@@ -183,6 +183,20 @@ def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli,
     assert command[command.index("-g") + 1] == "2"
     video = decoded(tmp_path / "ep.mp4")
     assert (video.codec, video.pix_fmt, video.frames) in {("av1", "yuv420p", 8), ("libdav1d", "yuv420p", 8)}
+
+
+def test_an_encoder_that_refuses_the_frames_says_why_not_its_banner(tmp_path, make_frames, cli, decoded):
+    # SVT-AV1 1.4.1 (Debian 12) refuses frames under 64 pixels high, after a banner of info lines;
+    # the bundled build's SVT-AV1 4.x takes them. Either way the user learns what happened.
+    make_frames(tmp_path / "ep", 4, size=(64, 48))
+    outcome = cli("encode", tmp_path / "ep", "--profile", "lerobot", "--json")
+    result = outcome.json()["results"][0]
+    if result["status"] == "done":
+        assert decoded(tmp_path / "ep.mp4").frames == 4
+    else:
+        assert (outcome.exit_code, result["failure"]) == (1, "encode")
+        assert result["reason"].startswith("libsvtav1 failed (exit "), result["reason"]
+        assert result["reason"].endswith("): SVT-AV1: Source Height must be at least 64"), result["reason"]
 
 
 def test_existing_output_is_skipped_unless_overwrite(tmp_path, make_frames, cli):
