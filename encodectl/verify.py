@@ -14,6 +14,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+from .command import STRICT_DECODING
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
 from .models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
@@ -121,6 +122,7 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
     """
     argv = [
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error",
+        *(arg for name, value in STRICT_DECODING.items() for arg in (f"-{name}", value)),
         "-f", "image2", "-framerate", str(job.fps), "-start_number", str(start), "-i", pattern,
         "-map", "0:v:0", "-f", "framecrc", "-",
     ]  # fmt: skip

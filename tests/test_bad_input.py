@@ -8,6 +8,13 @@ from pathlib import Path
 import pytest
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
+from .corrupt import (
+    damage_jpeg_huffman_table,
+    garble_after_header,
+    garble_jpeg_scan,
+    garble_png_image_data,
+    png_bad_bit_depth,
+)
 
 
 def test_gap_in_numbering_is_an_error_listing_the_missing_frames(tmp_path, make_frames):
@@ -65,10 +72,7 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
     # Header and end chunk intact, compressed data garbled: only decoding can tell, so ffmpeg's
     # decode error must fail the job instead of yielding a video with a bad frame.
     frames = make_frames(tmp_path / "ep", 6)
-    data = bytearray(frames[3].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[3].write_bytes(bytes(data))
+    garble_after_header(frames[3])
 
     outcome = run_encodectl("encode", tmp_path / "ep", "--json")
 
@@ -85,15 +89,42 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
 
 def test_a_corrupt_frame_held_over_a_gap_is_named_once(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 8)
-    data = bytearray(frames[3].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[3].write_bytes(bytes(data))
+    garble_after_header(frames[3])
     frames[4].unlink()
     frames[5].unlink()  # frame 3 is held over 4 and 5: three undecodable pictures, one bad file
     outcome = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
     assert_one_line_error(outcome, "frame_000003.png cannot be decoded")
     assert "more)" not in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("extension", "damage", "message"),
+    [
+        (".png", garble_after_header, "png: chunk too big"),
+        (".png", garble_png_image_data, "png: inflate returned error -3"),
+        (".png", png_bad_bit_depth, "png: Invalid bit depth"),
+        (".jpg", damage_jpeg_huffman_table, "mjpeg: huffman table decode error"),
+        # Its words depend on the bytes and the build: "error count: 64", "mjpeg_decode_dc: bad vlc: 0", ...
+        (".jpg", garble_jpeg_scan, "mjpeg: "),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_every_kind_of_undecodable_frame_is_named_with_the_decoders_words(
+    tmp_path, make_frames, cli, extension, damage, message
+):
+    # ffmpeg 4.x and 5.x print only the decoder's line ("[png @ 0x…] chunk too big"), 6 and later add
+    # generic lines after it; the same frame must be named, with the same words, on every build.
+    # The garbled JPEG scan is one the decoder would hide (exit 0, a smeared picture) unless told not to.
+    frames = make_frames(tmp_path / "ep", 5, extension=extension)
+    damage(frames[2])
+
+    outcome = cli("encode", tmp_path / "ep", "--json")
+
+    assert outcome.exit_code == 2, outcome.stdout
+    result = outcome.json()["results"][0]
+    assert (result["status"], result["failure"]) == ("failed", "input")
+    assert result["reason"].startswith(f"{frames[2]} cannot be decoded: {message}"), result["reason"]
+    assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames)
 
 
 def test_file_that_is_not_an_image(tmp_path, make_frames):
