@@ -26,7 +26,7 @@ from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .engine import encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
-from .ffmpeg_binary import find_ffmpeg
+from .ffmpeg_binary import find_ffmpeg, other_ffmpegs
 from .gpu_probe import probe_hardware
 from .layout import discover
 from .models import (
@@ -46,6 +46,7 @@ from .report import (
     LiveRunView,
     bench_notes,
     bench_tables,
+    ffmpeg_choice,
     make_report,
     plot_bench,
     print_commands,
@@ -53,6 +54,7 @@ from .report import (
     print_report,
     require_plotting,
     result_line,
+    supported_ffmpeg,
 )
 from .watch import Watcher, WatchOptions
 
@@ -130,7 +132,9 @@ def print_version(ffmpeg: str | None) -> None:
     stdout.print(f"encodectl {__version__}")
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
-        _line(stdout, f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})")
+        for line in ffmpeg_choice(binary, list(other_ffmpegs(binary))):
+            _line(stdout, line)
+        _line(stdout, supported_ffmpeg())
 
 
 @app.callback()
@@ -206,7 +210,7 @@ ThreadsOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")]
 FFmpegOption = Annotated[
     str | None,
-    typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, then the bundled one]."),
+    typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, the bundled one, then PATH's]."),
 ]
 
 
@@ -535,14 +539,16 @@ def probe_gpu(
         choices = {
             codec.value: plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report) for codec in Codec
         }
+        others = list(other_ffmpegs(binary))
         if json_output:
             payload = report.model_dump(mode="json")
             payload["auto_choice"] = {
                 codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
             }
+            payload["other_ffmpeg"] = [other.model_dump(mode="json", exclude={"reason"}) for other in others]
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
             return
-        print_probe(stdout, report, choices, table=stdout.is_terminal)
+        print_probe(stdout, report, choices, table=stdout.is_terminal, others=others)
 
 
 @contextmanager

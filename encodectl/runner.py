@@ -122,7 +122,7 @@ def encode_one(
     """One episode, start to finish, the same way in sync mode and in a pool worker."""
     prepared = prepare_job(source, options, plan.primary)
     if isinstance(prepared, JobResult):
-        return prepared
+        return prepared.with_ffmpeg(ffmpeg_binary)
     prepared.threads = prepared.threads or threads  # plan_job took --threads; else the pool's share
     return run_with_fallback(
         prepared,
@@ -229,7 +229,7 @@ def run_job(
     nice: int = 0,
 ) -> JobResult:
     """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted."""
-    result = base_result(job, JobStatus.done)
+    result = base_result(job, JobStatus.done).with_ffmpeg(ffmpeg_binary)
     temp_output, staging_dir = temp_paths(job.output)
     argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
     result.command = argv

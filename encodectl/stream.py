@@ -196,7 +196,7 @@ class StreamEncoder:
             source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
             status=JobStatus.done, frames=self.stats.frames_added, source_frames=self.stats.frames_added,
             fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
-        )  # fmt: skip
+        ).with_ffmpeg(self.ffmpeg)  # fmt: skip
         result.width, result.height = even_size(self.width, self.height)
         try:
             if self.stats.frames_added == 0:

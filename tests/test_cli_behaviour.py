@@ -65,4 +65,6 @@ def test_probe_gpu_in_a_pipe_prints_plain_lines():
     assert outcome.exit_code == 0
     lines = outcome.stdout.splitlines()
     assert any(line.startswith("h264_nvenc\tnvidia\th264\t") for line in lines)
+    assert any(line.startswith("ffmpeg ") and "(found via " in line for line in lines)
+    assert any(line.startswith("  chosen: ") for line in lines)  # which ffmpeg was probed, and why that one
     assert "┃" not in outcome.stdout

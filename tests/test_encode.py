@@ -19,7 +19,7 @@ def expected_timestamps(count: int, fps: Fraction) -> list[Fraction]:
     return [i / fps for i in range(count)]
 
 
-def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, decoded):
+def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, decoded, ffmpeg_binary):
     episode = tmp_path / "episode_000000"
     make_frames(episode, 12)
 
@@ -34,6 +34,7 @@ def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, de
     assert video.timestamps == expected_timestamps(12, Fraction(30))
     assert video.keyframes[:2] == [0]  # one keyframe a second: 12 frames at 30 fps hold only the first
     assert "1 done, 0 failed of 1 job(s)" in outcome.stdout
+    assert f" · ffmpeg {ffmpeg_binary.version} ({ffmpeg_binary.source})\n" in outcome.stdout
 
 
 @pytest.mark.parametrize("fps", ["25", "30000/1001", "12.5"])

@@ -57,6 +57,8 @@ def test_probe_gpu_command_tells_the_truth(ffmpeg_binary):
         assert row["reason"], row
     assert report["auto_choice"]["h264"]["encoder"] == "libx264"
     assert report["auto_choice"]["av1"]["encoder"] == "libsvtav1"
+    assert (report["ffmpeg"]["path"], report["ffmpeg"]["reason"]) == (str(ffmpeg_binary.path), ffmpeg_binary.reason)
+    assert isinstance(report["other_ffmpeg"], list)
 
     table = run_encodectl("probe-gpu")
     assert table.exit_code == 0
