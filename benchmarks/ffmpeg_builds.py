@@ -3,16 +3,18 @@
     python benchmarks/ffmpeg_builds.py --ffmpeg /usr/bin/ffmpeg [--ffmpeg OTHER] [--frames 300] [--runs 3]
 
 The bundled build (imageio-ffmpeg) is always one of them. Each setting is encoded
-by every build in turn, round after round, on the same frames; each number is the
-job's own time from `encodectl encode --json` (encode plus read-back
-verification, not Python start-up), and the table gives the median of the runs
-and each build's ratio to the bundled one.
+by every build in turn, round after round, on the same frames. Two numbers per
+run: the job's own wall time from `encodectl encode --json` (encode plus
+read-back verification, not Python start-up), and the CPU time of the whole
+`encodectl encode` process with its ffmpeg children, which a busy shared machine
+disturbs less. The table gives the medians and each build's ratio to the bundled one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,14 +32,18 @@ SETTINGS = {
 }
 
 
-def job_seconds(ffmpeg: str, episode: Path, output: Path, arguments: list[str]) -> float:
+def job_seconds(ffmpeg: str, episode: Path, output: Path, arguments: list[str]) -> tuple[float, float]:
+    """(wall seconds of the job, CPU seconds of encodectl and its ffmpeg) for one encode."""
     argv = [sys.executable, "-m", "encodectl.cli", "encode", str(episode), "-o", str(output), "--overwrite",
             "--sync", "--json", "--ffmpeg", ffmpeg, *arguments]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(completed.stdout)["results"][0]
     if result["status"] != "done":
         raise SystemExit(f"{ffmpeg} {' '.join(arguments)}: {result['reason']}")
-    return float(result["seconds"])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return float(result["seconds"]), cpu
 
 
 def main() -> None:
@@ -63,20 +69,25 @@ def main() -> None:
     for binary in builds:
         print(f"build {builds.index(binary)}: ffmpeg {binary.version} at {binary.path}")
     print(f"{args.frames} frames {width}x{height}; {args.runs} rounds; seconds per job (encode + verification)")
-    times: dict[tuple[str, int], list[float]] = {}
+    wall: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.runs):
         for name, arguments in SETTINGS.items():
             for index, binary in enumerate(builds):
-                seconds = job_seconds(str(binary.path), episode, out / f"{index}.mp4", arguments)
-                times.setdefault((name, index), []).append(seconds)
+                seconds, cpu_seconds = job_seconds(str(binary.path), episode, out / f"{index}.mp4", arguments)
+                wall.setdefault((name, index), []).append(seconds)
+                cpu.setdefault((name, index), []).append(cpu_seconds)
     for name in SETTINGS:
-        cells = []
-        base = statistics.median(times[(name, 0)])
-        for index in range(len(builds)):
-            runs = times[(name, index)]
-            median = statistics.median(runs)
-            cells.append(f"build {index}: {median:6.2f} s x{median / base:.2f} ({', '.join(f'{t:.2f}' for t in runs)})")
-        print(f"{name:<40} " + "   ".join(cells))
+        print(name)
+        for label, times in (("wall", wall), ("cpu ", cpu)):
+            base = statistics.median(times[(name, 0)])
+            cells = []
+            for index in range(len(builds)):
+                runs = times[(name, index)]
+                median = statistics.median(runs)
+                listed = ", ".join(f"{t:.2f}" for t in runs)
+                cells.append(f"build {index}: {median:6.2f} s x{median / base:.2f} ({listed})")
+            print(f"  {label} " + "   ".join(cells))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
+from encodectl.frames import scan_frames
 from encodectl.models import VerifyMode
+from encodectl.quality import measure_quality
 from encodectl.synthetic import write_dataset
 
 from .conftest import files_in, run_encodectl
@@ -171,6 +173,18 @@ def test_quality_against_source_frames_is_above_35_db(tmp_path, make_frames, cli
     match = re.search(r"PSNR .*average:([\d.]+)", log)
     assert match is not None, log
     assert float(match.group(1)) > 35
+
+
+def test_quality_is_read_from_ffmpegs_own_psnr_and_ssim(tmp_path, make_frames, cli, ffmpeg_binary):
+    # The bench's PSNR/SSIM columns parse what each build's psnr and ssim filters print.
+    make_frames(tmp_path / "ep", 6)
+    assert cli("encode", tmp_path / "ep", "--quality", "0").exit_code == 0
+    assert cli("encode", tmp_path / "ep", "--quality", "45", "-o", tmp_path / "worse.mp4").exit_code == 0
+    frames = scan_frames(tmp_path / "ep")
+    best = measure_quality(ffmpeg_binary, str(tmp_path / "ep.mp4"), frames, Fraction(30))
+    worse = measure_quality(ffmpeg_binary, str(tmp_path / "worse.mp4"), frames, Fraction(30))
+    assert best.psnr_db > 45 and 0.99 < best.ssim <= 1
+    assert 15 < worse.psnr_db < best.psnr_db and 0 < worse.ssim < best.ssim
 
 
 def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli, decoded):

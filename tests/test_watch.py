@@ -22,6 +22,12 @@ from .conftest import files_in, run_encodectl
 RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
 CAMERAS = ("observation.images.top", "observation.images.wrist")
 
+WATCHERS_RULES = pytest.mark.same_on_every_ffmpeg(
+    "the watcher's rules (completeness, late frames, the ledger, restarts) decide it; its encodes are the"
+    " pool's and its streams StreamEncoder's, which run on every build elsewhere, and "
+    "test_watch_stream_encodes_while_recording keeps watch's own frame-file stream on every build"
+)
+
 
 def start_watch(root: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -70,6 +76,7 @@ def assert_exactly_one_verified_video_per_episode(root: Path, episodes: int, fra
     assert leftovers == []
 
 
+@WATCHERS_RULES
 @pytest.mark.parametrize("writes", ["atomic", "partial"])
 def test_each_episode_becomes_one_verified_video_while_recording(tmp_path, decoded, writes):
     watcher = start_watch(tmp_path)
@@ -81,6 +88,7 @@ def test_each_episode_becomes_one_verified_video_while_recording(tmp_path, decod
     assert_exactly_one_verified_video_per_episode(tmp_path, 3, 15, decoded)
 
 
+@WATCHERS_RULES
 def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, decoded):
     watcher = start_watch(tmp_path)
     recorder = subprocess.Popen(
@@ -105,6 +113,7 @@ def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, 
     ledger.close()
 
 
+@WATCHERS_RULES
 def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -125,6 +134,7 @@ def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, d
     assert decoded(output).frames == 6
 
 
+@WATCHERS_RULES
 def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -141,6 +151,7 @@ def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, 
     assert decoded(video).frames == 9
 
 
+@WATCHERS_RULES
 def test_two_watchers_on_one_output_refuse(tmp_path):
     first = start_watch(tmp_path)
     try:
@@ -158,6 +169,7 @@ def test_two_watchers_on_one_output_refuse(tmp_path):
         stop(first)
 
 
+@WATCHERS_RULES
 def test_marker_completes_an_episode_and_unfinished_ones_wait(tmp_path, make_frames, decoded):
     make_frames(tmp_path / "images" / CAMERAS[0] / "episode_000000", 5)
     (tmp_path / "images" / CAMERAS[0] / "episode_000000" / "DONE").touch()
@@ -168,6 +180,7 @@ def test_marker_completes_an_episode_and_unfinished_ones_wait(tmp_path, make_fra
     assert videos(tmp_path) == [f"videos/{CAMERAS[0]}/episode_000000.mp4"]
 
 
+@WATCHERS_RULES
 def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     bad = tmp_path / "images" / CAMERAS[0] / "episode_000001" / "frame_000002.png"
@@ -181,6 +194,7 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
     assert len(list((tmp_path / "images" / CAMERAS[0] / "episode_000001").glob("frame_*.png"))) == 4
 
 
+@WATCHERS_RULES
 def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     assert run_encodectl("encode", tmp_path).exit_code == 0
@@ -189,6 +203,7 @@ def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary
     assert (summary["adopted"], summary["done"]) == (2, 0)
 
 
+@WATCHERS_RULES
 def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 3)
     before = frame_signature(tmp_path / "ep")
@@ -205,6 +220,7 @@ def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
         time.sleep(0.1)
 
 
+@WATCHERS_RULES
 def test_late_frames_are_noticed_while_the_watcher_runs(tmp_path, make_frames, decoded):
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
@@ -220,6 +236,7 @@ def test_late_frames_are_noticed_while_the_watcher_runs(tmp_path, make_frames, d
     assert "frames changed in" in err and "(10 frames then, 15 now); redoing its video" in err
 
 
+@WATCHERS_RULES
 def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, make_frames, decoded):
     # `cp -p` / `rsync -a` keep the source's old modification times: they must not make a
     # folder look finished while it is still being copied.
@@ -246,6 +263,7 @@ def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, m
         stop(watcher)
 
 
+@WATCHERS_RULES
 def test_new_frames_after_deleted_frames_never_replace_the_video(tmp_path, ffmpeg_binary, make_frames, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -260,6 +278,7 @@ def test_new_frames_after_deleted_frames_never_replace_the_video(tmp_path, ffmpe
     assert len(list(episode.glob("frame_*.png"))) == 4  # and the new frames are left alone
 
 
+@WATCHERS_RULES
 def test_watching_an_episode_folder_itself_is_refused(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3)
     outcome = run_encodectl("watch", tmp_path / "ep", "--once")
@@ -279,6 +298,7 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     assert (out + err).count("after the last frame") == 4  # all four streamed, none fell back to the files
 
 
+@WATCHERS_RULES
 def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_frames):
     # No marker: the episode is known complete only after --settle (1 s) of stillness, and the
     # latency it reports must include that wait, not just the close() after it.
@@ -295,6 +315,7 @@ def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_
     assert 1.0 <= float(latency.group(1)) < 10
 
 
+@WATCHERS_RULES
 def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     outcome = run_encodectl("watch", tmp_path / "nope", "--once")
     assert outcome.exit_code == 2
@@ -303,6 +324,7 @@ def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     )
 
 
+@WATCHERS_RULES
 def test_watch_stream_leaves_episodes_recorded_before_it_started_to_the_batch_path(tmp_path, make_frames):
     # A dataset already on disk: nothing is being recorded, so nothing is streamed, and a video
     # that `encode` already made is adopted, not made again.
@@ -323,6 +345,7 @@ def test_watch_stream_leaves_episodes_recorded_before_it_started_to_the_batch_pa
     assert "after the last frame" not in out + err  # no stream was started
 
 
+@WATCHERS_RULES
 def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decoded):
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold")
@@ -338,6 +361,7 @@ def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decod
     assert decoded(video).frames == 11  # the gap held, as --on-gap hold asks
 
 
+@WATCHERS_RULES
 def test_watch_stream_takes_a_frame_that_arrives_before_its_predecessor(tmp_path, make_frames, decoded):
     # Recorders that save frames from several threads can finish frame 1 before frame 0.
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
