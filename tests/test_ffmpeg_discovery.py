@@ -8,8 +8,10 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from encodectl.errors import FFmpegNotFoundError
+from encodectl.encoder_choice import plan_encoder
+from encodectl.errors import FFmpegNotFoundError, UsageError
 from encodectl.ffmpeg_binary import find_ffmpeg, other_ffmpegs
+from encodectl.models import EncodeOptions, FFmpegBinary
 
 from .conftest import assert_one_line_error, run_encodectl
 
@@ -133,6 +135,32 @@ def test_an_old_ffmpeg_on_path_without_a_bundled_build_says_so(monkeypatch, tmp_
     monkeypatch.setenv("PATH", str(an_ffmpeg(tmp_path / "bin", "3.4.11").parent))
     with pytest.raises(FFmpegNotFoundError, match=r"\(PATH\) is older than 4.2.*or pip install imageio-ffmpeg"):
         find_ffmpeg()
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [("4.4.2-0ubuntu0.22.04.1", True), ("5.0.3", True), ("5.1.9-0+deb12u1", False), ("N-112233-gabcdef0", False)],
+)
+def test_libsvtav1_needs_a_wrapper_that_takes_crf(version, refused):
+    # Before 5.1, -crf went to no option of libsvtav1's (a warning, hidden at -loglevel error): the video
+    # came out at SVT-AV1's default qp 50, whatever quality was asked.
+    binary = FFmpegBinary(path=Path("/usr/bin/ffmpeg"), version=version, source="PATH")
+    assert plan_encoder(EncodeOptions(device="cpu"), binary).primary.encoder == "libx264"  # h264 is fine on 4.4
+    for options in (EncodeOptions(codec="av1", device="cpu"), EncodeOptions(profile="lerobot")):
+        if refused:
+            with pytest.raises(UsageError, match=r"^libsvtav1 needs ffmpeg 5\.1 or newer, .*; this is ffmpeg "):
+                plan_encoder(options, binary)
+        else:
+            assert plan_encoder(options, binary).primary.encoder == "libsvtav1"
+
+
+def test_av1_on_an_ffmpeg_before_5_1_is_one_line(tmp_path, make_frames):
+    make_frames(tmp_path / "ep", 2)
+    old = an_ffmpeg(tmp_path / "old", "4.4.2-0ubuntu0.22.04.1")
+    outcome = run_encodectl("encode", tmp_path / "ep", "--codec", "av1", "--device", "cpu", "--ffmpeg", old)
+    assert_one_line_error(
+        outcome, "libsvtav1 needs ffmpeg 5.1 or newer", f"this is ffmpeg 4.4.2-0ubuntu0.22.04.1 at {old}; --ffmpeg PATH"
+    )
 
 
 def test_version_command_says_which_ffmpeg_why_and_what_else_there_is(tmp_path):
