@@ -36,7 +36,7 @@ from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
-from .ffmpeg_process import lower_priority
+from .ffmpeg_process import lower_priority, signals_deferred
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
@@ -203,9 +203,11 @@ class StreamEncoder:
                 raise EncodeError("no frames were added to this stream")
             if self._error is not None:
                 raise EncodeError(self._error)
-            self._finish()
+            # A Ctrl-C between the rename and the unlink left the stream file beside its finished video.
+            with signals_deferred():
+                self._finish()
+                self.fragmented.unlink(missing_ok=True)
             result.size_bytes = self.output.stat().st_size
-            self.fragmented.unlink(missing_ok=True)
         except (EncodectlError, OSError) as error:
             result.status = JobStatus.failed
             result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"

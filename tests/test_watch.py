@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,10 +32,20 @@ WATCHERS_RULES = pytest.mark.same_on_every_ffmpeg(
 
 
 def start_watch(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """A watcher, returned once it holds its lock (or has exited): frames written from then on are new to it.
+
+    Without the wait, a watcher slow to start (two test processes share two cores) could first see
+    frames written after Popen as older than --settle, i.e. as recorded before it started."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "encodectl.cli", "watch", str(root), "--settle", "1", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    lock = root / ".encodectl" / "watch.lock"
+    deadline = time.monotonic() + 30
+    while process.poll() is None and not (lock.exists() and lock.read_text() == f"pid {process.pid}\n"):
+        assert time.monotonic() < deadline, "the watcher did not start"
+        time.sleep(0.02)
+    return process
 
 
 def record(root: Path, episodes: int, *args: str, first: int = 0) -> str:
@@ -213,6 +225,18 @@ def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
     assert frame_signature(tmp_path / "ep") != before
 
 
+def being_streamed(root: Path, episode: Path) -> bool:
+    """The watcher has started a stream for `episode`: its ledger holds it as being encoded (read-only here)."""
+    database = root / ".encodectl" / "state.sqlite"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT record FROM episodes").fetchall()
+    except sqlite3.Error:
+        return False  # not created yet
+    records = [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+    return any(r.source == episode and r.state is LedgerState.encoding for r in records)
+
+
 def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -364,17 +388,18 @@ def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decod
 @WATCHERS_RULES
 def test_watch_stream_takes_a_frame_that_arrives_before_its_predecessor(tmp_path, make_frames, decoded):
     # Recorders that save frames from several threads can finish frame 1 before frame 0.
-    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    root = tmp_path / "root"
+    episode = root / "images" / CAMERAS[0] / "episode_000000"
     episode.mkdir(parents=True)
-    watcher = start_watch(tmp_path, "--stream", "--marker", "DONE")
+    video = root / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    watcher = start_watch(root, "--stream", "--marker", "DONE")
     try:
-        make_frames(tmp_path / "staging", 12)
-        (tmp_path / "staging" / "frame_000001.png").rename(episode / "frame_000001.png")
-        time.sleep(1.0)
-        for path in sorted((tmp_path / "staging").glob("*.png")):
+        staging = make_frames(tmp_path / "staging", 12)  # outside the watched folder: not an episode of its own
+        staging[1].rename(episode / staging[1].name)
+        wait_for(lambda: being_streamed(root, episode), what="stream from frame 1")
+        for path in staging[:1] + staging[2:]:
             path.rename(episode / path.name)
         (episode / "DONE").touch()
-        video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
         wait_for(lambda: video.exists(), what="video")
     finally:
         err = stop(watcher)[2]
