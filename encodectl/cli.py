@@ -536,14 +536,20 @@ def probe_gpu(
             else nullcontext()
         ):
             report = probe_hardware(binary, refresh=refresh)
-        choices = {
-            codec.value: plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report) for codec in Codec
-        }
+        choices: dict[str, EncoderPlan | str] = {}
+        for codec in Codec:
+            try:
+                choices[codec.value] = plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report)
+            except UsageError as refusal:  # e.g. AV1 on an ffmpeg before 5.1: say so, and go on with the others
+                choices[codec.value] = refusal.message
         others = list(other_ffmpegs(binary))
         if json_output:
             payload = report.model_dump(mode="json")
             payload["auto_choice"] = {
-                codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
+                codec: {"encoder": None, "reason": plan}
+                if isinstance(plan, str)
+                else {"encoder": plan.primary.encoder, "reason": plan.reason}
+                for codec, plan in choices.items()
             }
             payload["other_ffmpeg"] = [other.model_dump(mode="json", exclude={"reason"}) for other in others]
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")

@@ -195,7 +195,7 @@ def supported_ffmpeg() -> str:
 def print_probe(
     console: Console,
     report: ProbeReport,
-    choices: dict[str, EncoderPlan],
+    choices: dict[str, EncoderPlan | str],
     table: bool = True,
     others: list[FFmpegBinary] | None = None,
 ) -> None:
@@ -215,10 +215,11 @@ def print_probe(
     for line in ffmpeg_choice(report.ffmpeg, others or [], uses="probes it"):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     for codec, plan in choices.items():
-        console.print(
-            f"encode --codec {codec} would use {plan.primary.encoder}: {plan.reason}",
-            markup=False, highlight=False, soft_wrap=True,
-        )  # fmt: skip
+        if isinstance(plan, str):
+            choice = f"would refuse: {plan}"
+        else:
+            choice = f"would use {plan.primary.encoder}: {plan.reason}"
+        console.print(f"encode --codec {codec} {choice}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _probe_table(report: ProbeReport) -> Table:

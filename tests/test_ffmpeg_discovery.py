@@ -163,6 +163,16 @@ def test_av1_on_an_ffmpeg_before_5_1_is_one_line(tmp_path, make_frames):
     )
 
 
+def test_probe_gpu_on_an_ffmpeg_before_5_1_says_av1_would_be_refused_and_goes_on(tmp_path):
+    old = an_ffmpeg(tmp_path / "old", "4.4.2-0ubuntu0.22.04.1")  # lists no encoder at all: nothing to test-encode
+    outcome = run_encodectl("probe-gpu", "--ffmpeg", old, "--json")
+    assert outcome.exit_code == 0, outcome.stderr
+    choice = outcome.json()["auto_choice"]
+    assert choice["h264"] == {"encoder": "libx264", "reason": "no working hardware encoder"}
+    assert choice["av1"]["encoder"] is None
+    assert choice["av1"]["reason"].startswith("libsvtav1 needs ffmpeg 5.1 or newer")
+
+
 def test_version_command_says_which_ffmpeg_why_and_what_else_there_is(tmp_path):
     on_path = an_ffmpeg(tmp_path / "bin")
     outcome = run_encodectl("version", env={**NO_CHOICE, "PATH": f"{on_path.parent}{os.pathsep}{os.environ['PATH']}"})
