@@ -6,7 +6,8 @@ is shown only with --debug.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import signal
 import sys
 import time
@@ -24,15 +25,21 @@ from . import __version__
 from .benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
 from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
-from .engine import encode_sources, exit_code
+from .engine import encode_paths, encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg, other_ffmpegs
+from .frames import has_frames
 from .gpu_probe import probe_hardware
-from .layout import discover
+from .layout import EpisodeSource
+from .lerobot_commit import is_staged
+from .lerobot_meta import is_lerobot_dataset
+from .lerobot_plan import SourceRunner
+from .lerobot_watch import watch_dataset
 from .models import (
     Codec,
     Device,
     EncodeOptions,
+    FFmpegBinary,
     GapPolicy,
     JobResult,
     Mode,
@@ -55,6 +62,8 @@ from .report import (
     require_plotting,
     result_line,
     supported_ffmpeg,
+    to_json,
+    tolerant_output,
 )
 from .watch import Watcher, WatchOptions
 
@@ -68,8 +77,18 @@ app = typer.Typer(
 )
 # click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
 _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+EXIT_OUTPUT_CLOSED = 141
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit with 1 from whichever thread printed (a pool worker, say); the error instead
+        # stops the run and reaches handled_errors, which exits as a program killed by SIGPIPE does.
+        raise BrokenPipeError
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 
 class _State:
@@ -88,7 +107,7 @@ def fail(error: BaseException) -> NoReturn:
         stderr.print_exception()
     code = error.exit_code if isinstance(error, EncodectlError) else 1
     if _State.json:
-        sys.stdout.write(json.dumps({"error": str(error), "exit_code": code}) + "\n")
+        sys.stdout.write(to_json({"error": str(error), "exit_code": code}, indent=None) + "\n")
     _line(stderr, f"encodectl: error: {error}")
     raise typer.Exit(code)
 
@@ -109,6 +128,8 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
     except (KeyboardInterrupt, Interrupted):
         stderr.print("encodectl: interrupted; running encodes stopped, no partial files left")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        output_closed()
     except EncodectlError as error:
         fail(error)
     except OSError as error:  # a file system problem nobody foresaw: still one line
@@ -122,7 +143,20 @@ def handled_errors(json_output: bool = False) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def output_closed() -> NoReturn:
+    """stdout (or stderr) was closed under us, as by `encodectl encode DATASET | head -1`: the run has
+    stopped (running encodes killed, their temporary files removed); exit quietly, as a program killed
+    by SIGPIPE does (141 = 128 + SIGPIPE), with nothing more written where nobody reads."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file (tests' runner)
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    raise typer.Exit(EXIT_OUTPUT_CLOSED)
+
+
 def version_callback(value: bool) -> None:
+    tolerant_output()
     if value:
         print_version(None)
         raise typer.Exit()
@@ -146,6 +180,7 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     _State.debug = debug
+    tolerant_output()  # a folder name that is not UTF-8 is shown with replacement characters
 
 
 @app.command()
@@ -164,7 +199,12 @@ def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOp
 
 
 # Options shared by `encode` and `watch` (the same names, defaults and help in both).
-FpsOption = Annotated[str, typer.Option(help="Frame rate: 30, 29.97 or 30000/1001.")]
+FpsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Frame rate: 30, 29.97 or 30000/1001 [default: 30; a LeRobot dataset's own].", show_default=False
+    ),
+]
 CodecOption = Annotated[Codec | None, typer.Option(help="h264, hevc or av1 [default: h264].", show_default=False)]
 EncoderOption = Annotated[str | None, typer.Option(help="Force one encoder, e.g. libx264 or h264_nvenc.")]
 DeviceOption = Annotated[
@@ -187,7 +227,13 @@ QualityOption = Annotated[
     int | None, typer.Option(help="0-51, lower is better (CRF-like) [default: 23].", show_default=False)
 ]
 GopOption = Annotated[int | None, typer.Option(help="Frames between keyframes [default: one second].")]
-ProfileOption = Annotated[Profile, typer.Option(help="lerobot = LeRobot's defaults (libsvtav1, crf 30, g 2).")]
+ProfileOption = Annotated[
+    Profile | None,
+    typer.Option(
+        help="lerobot = LeRobot's settings (libsvtav1 preset 12, crf 30, g 2); the default on a LeRobot dataset.",
+        show_default=False,
+    ),
+]
 OnGapOption = Annotated[
     GapPolicy, typer.Option(help="A gap in the frame numbering: error, or hold the previous frame.")
 ]
@@ -198,10 +244,20 @@ WorkersOption = Annotated[
     str, typer.Option(help="Parallel encodes in async mode: a number, or auto (from cores and encoder).")
 ]
 QueueSizeOption = Annotated[int, typer.Option(help="Jobs waiting in the async queue at most.")]
-PriorityOption = Annotated[
-    Priority | None,
+EncodePriorityOption = Annotated[
+    Priority,
     typer.Option(
-        help="CPU priority of the encodes [default: low in async mode, normal in sync mode].", show_default=False
+        "--priority",
+        help="CPU priority of the encodes: normal, or low (nice 10) to leave the CPU to other programs first. "
+        "watch, EncoderPool and StreamEncoder default to low, for the recorder beside them.",
+    ),
+]
+WatchPriorityOption = Annotated[
+    Priority,
+    typer.Option(
+        "--priority",
+        help="CPU priority of the encodes: low (nice 10) so that the recorder beside it keeps its frame rate, "
+        "or normal.",
     ),
 ]
 ThreadsOption = Annotated[
@@ -224,6 +280,20 @@ def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
         )
 
 
+def _local_runner(binary: FFmpegBinary, tracker: RunTracker, json_output: bool) -> SourceRunner:
+    """Encode episodes on this machine (sync or the pool, as the options say), each encoder plan announced once."""
+    announced: set[str] = set()
+
+    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+        plan = plan_encoder(run_options, binary)
+        if plan.fallback_note and plan.fallback_note not in announced:
+            announced.add(plan.fallback_note)
+            announce_plan(plan, json_output)
+        return encode_sources(sources, run_options, binary, tracker=tracker, plan=plan)
+
+    return run
+
+
 @app.command()
 def encode(
     paths: Annotated[
@@ -233,7 +303,7 @@ def encode(
         Path | None,
         typer.Option("-o", "--output", help="Output video (one episode) or folder (several / a dataset)."),
     ] = None,
-    fps: FpsOption = "30",
+    fps: FpsOption = None,
     codec: CodecOption = None,
     encoder: EncoderOption = None,
     device: DeviceOption = None,
@@ -243,7 +313,7 @@ def encode(
     preset: PresetOption = None,
     quality: QualityOption = None,
     gop: GopOption = None,
-    profile: ProfileOption = Profile.default,
+    profile: ProfileOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     run_async: Annotated[
@@ -255,9 +325,16 @@ def encode(
     ] = True,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: EncodePriorityOption = Priority.normal,
     threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
+    delete_frames: Annotated[
+        bool,
+        typer.Option(
+            "--delete-frames",
+            help="Delete a LeRobot dataset's frames of each episode once the dataset verifies with it.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
     executor: Annotated[
         str,
@@ -284,28 +361,32 @@ def encode(
             },
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
-        sources = discover(paths, options.output)
         kind, address = parse_executor(executor)
-        plan = None
-        if kind == "local":
-            plan = plan_encoder(options, binary)
-            announce_plan(plan, json_output)
+        several = not (len(paths) == 1 and has_frames(paths[0]))
         started = time.perf_counter()
-        with _run_display(enabled=not json_output and not dry_run, several=len(sources) > 1) as tracker:
-            if kind == "dask":
 
-                def say(message: str) -> None:
-                    if not json_output:
-                        _line(stderr, f"encodectl: {message}")
+        def say(message: str) -> None:
+            if not json_output:
+                _line(stderr, f"encodectl: {message}")
 
-                results = encode_on_dask(sources, options, binary, address=address, tracker=tracker,
-                                         gpu_resource=gpu_resource, say=say)  # fmt: skip
-            else:
-                results = encode_sources(sources, options, binary, tracker=tracker, plan=plan)
+        with _run_display(enabled=not json_output and not dry_run, several=several) as tracker:
+            local = _local_runner(binary, tracker, json_output)
+
+            def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+                if kind == "dask":
+                    return encode_on_dask(sources, run_options, binary, address=address, tracker=tracker,
+                                          gpu_resource=gpu_resource, say=say)  # fmt: skip
+                return local(sources, run_options)
+
+            results = encode_paths(paths, options, run, binary, delete_frames=delete_frames)
+        if several and not json_output and not dry_run and not stdout.is_terminal:
+            for result in results:
+                if result.dataset is not None:  # placed in their dataset only now
+                    _line(stdout, result_line(result))
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
@@ -313,7 +394,7 @@ def encode(
         elif dry_run:
             print_commands(stdout, results)
         else:
-            print_report(stdout, report, table=stdout.is_terminal, lines=len(sources) == 1)
+            print_report(stdout, report, table=stdout.is_terminal, lines=not several)
     raise typer.Exit(code)
 
 
@@ -342,7 +423,7 @@ def watch(
     stream: Annotated[
         bool, typer.Option("--stream", help="Encode each episode while it is recorded, frame by frame.")
     ] = False,
-    fps: FpsOption = "30",
+    fps: FpsOption = None,
     codec: CodecOption = None,
     encoder: EncoderOption = None,
     device: DeviceOption = None,
@@ -352,12 +433,12 @@ def watch(
     preset: PresetOption = None,
     quality: QualityOption = None,
     gop: GopOption = None,
-    profile: ProfileOption = Profile.default,
+    profile: ProfileOption = None,
     on_gap: OnGapOption = GapPolicy.error,
     verify: VerifyOption = VerifyMode.packets,
     workers: WorkersOption = "2",
     queue_size: QueueSizeOption = 100,
-    priority: PriorityOption = None,
+    priority: WatchPriorityOption = Priority.low,
     threads: ThreadsOption = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
@@ -378,8 +459,6 @@ def watch(
             delete_frames=delete_frames, drain=drain, stream=stream,
         )  # fmt: skip
         binary = find_ffmpeg(options.ffmpeg)
-        plan = plan_encoder(options, binary)
-        announce_plan(plan, json_output)
 
         def say(message: str) -> None:
             # Through the live display's console in a terminal, so lines appear above the table intact.
@@ -388,9 +467,20 @@ def watch(
                 _line(console, f"encodectl watch: {message}")
 
         with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
-            summary = Watcher(settings, options, binary, plan, tracker, say).run()
+            if is_lerobot_dataset(directory):
+
+                def placed(result: JobResult) -> None:
+                    if not json_output:
+                        _line(stdout, result_line(result))
+
+                runner = _local_runner(binary, tracker, json_output)
+                summary = watch_dataset(settings, options, binary, runner, say, on_result=placed)
+            else:
+                plan = plan_encoder(options, binary)
+                announce_plan(plan, json_output)
+                summary = Watcher(settings, options, binary, plan, tracker, say).run()
         if json_output:
-            sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(summary) + "\n")
         else:
             _line(
                 stdout,
@@ -457,10 +547,10 @@ def bench(
 
         report = run_bench(settings, binary, options, say)
         if json_output:
-            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(to_json(report) + "\n")
         else:
             # In a pipe, as wide as the tables need rather than folded to 80 columns.
-            out = stdout if stdout.is_terminal else Console(highlight=False, width=220, color_system=None)
+            out = stdout if stdout.is_terminal else _Console(highlight=False, width=220, color_system=None)
             for table in bench_tables(report, terminal=stdout.is_terminal):
                 out.print(table)
             for note in bench_notes(report):
@@ -507,7 +597,7 @@ def recover(
 
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:
-            sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in results], indent=2) + "\n")
+            sys.stdout.write(to_json(results) + "\n")
         elif not results:
             _line(stdout, f"nothing to recover under {directory}")
         for result in [] if json_output else results:
@@ -552,7 +642,7 @@ def probe_gpu(
                 for codec, plan in choices.items()
             }
             payload["other_ffmpeg"] = [other.model_dump(mode="json", exclude={"reason"}) for other in others]
-            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            sys.stdout.write(to_json(payload) + "\n")
             return
         print_probe(stdout, report, choices, table=stdout.is_terminal, others=others)
 
@@ -568,7 +658,8 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
         return
 
     def print_result(result: JobResult) -> None:  # in a terminal, above the live table
-        _line(stdout, result_line(result))
+        if not is_staged(result.output):  # a dataset's episodes are listed once placed
+            _line(stdout, result_line(result))
 
     if not stdout.is_terminal:
         yield RunTracker(on_finished=print_result if several else None)

@@ -53,7 +53,7 @@ def build_encode_command(
     decoder_threads = {"threads": str(job.threads)} if job.threads else {}
     encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
     stream = ffmpeg.input(
-        pattern, f="image2", framerate=str(job.fps), start_number=str(start), **STRICT_DECODING, **decoder_threads
+        _INPUT, f="image2", framerate=str(job.fps), start_number=str(start), **STRICT_DECODING, **decoder_threads
     )
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
@@ -64,15 +64,24 @@ def build_encode_command(
         **_mp4_timing(ffmpeg_binary, job.fps),
         **encoder_threads,
     )
-    output = video.output(str(temp_output.absolute()), an=None, **output_options)
-    arguments: list[str] = ffmpeg.get_args(output)
+    output = video.output(_OUTPUT, an=None, **output_options)
     return [
         str(ffmpeg_binary.path),
         *GLOBAL_ARGS,
         *(PROGRESS_ARGS if progress else ()),
         *settings.global_args,
-        *arguments,
+        *_arguments(output, input_path=pattern, output_path=str(temp_output.absolute())),
     ]
+
+
+# Stand-ins for the paths while ffmpeg-python builds the command: it hashes every argument as UTF-8,
+# and a Linux path need not be UTF-8 (a folder named with other bytes would fail the whole run).
+_INPUT, _OUTPUT = "<encodectl-input>", "<encodectl-output>"
+
+
+def _arguments(output: Any, output_path: str, input_path: str = _INPUT) -> list[str]:
+    real = {_INPUT: input_path, _OUTPUT: output_path}
+    return [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
 
 
 def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:
@@ -120,6 +129,54 @@ def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     return {"fps_mode": "passthrough"}
 
 
+def _demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
+    # Decoded frames keep the file's own timestamps (not rounded to 1/fps); 7.0 renamed -1 to "demux".
+    version = ffmpeg_binary.version_tuple
+    return "-1" if version is not None and version < (7, 0) else "demux"
+
+
+def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
+    """List every frame of the first video stream with its timestamp in the file's own time base.
+
+    Packets only (no decoding) unless `decode`: then every frame is decoded, and the
+    first decode error fails the command."""
+    stream = ffmpeg.input(_INPUT)["v:0"]
+    if decode:
+        options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
+    else:
+        options = {"c": "copy"}
+    output = stream.output(_OUTPUT, f="framecrc", **options)
+    flags = ["-xerror"] if decode else []
+    arguments = _arguments(output, "-", input_path=str(path.absolute()))
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
+
+
+def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
+    """An ffconcat list of (file, exact duration in seconds), quoted as the concat demuxer reads them.
+
+    Each file's duration is given, because ffmpeg 5.1 otherwise starts the next file at the
+    container's duration, rounded to a millisecond (a 10-tick gap at 30 fps). The list
+    takes microseconds; each duration is the difference of the rounded exact starts, so
+    the rounding never adds up across files (every start stays within 0.5 us)."""
+    lines = ["ffconcat version 1.0"]
+    start = Fraction(0)
+    for path, duration in parts:
+        begin_us, end_us = round(start * 1_000_000), round((start + duration) * 1_000_000)
+        start += duration
+        microseconds = end_us - begin_us
+        lines.append("file '" + str(path.absolute()).replace("'", "'\\''") + "'")
+        lines.append(f"duration {microseconds // 1_000_000}.{microseconds % 1_000_000:06d}")
+    return "\n".join(lines) + "\n"
+
+
+def build_join_command(ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int) -> list[str]:
+    """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
+    stream = ffmpeg.input(_INPUT, f="concat", safe="0")["v:0"]
+    output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
+    arguments = _arguments(output, str(target.absolute()), input_path=str(list_file.absolute()))
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *arguments]
+
+
 def shell_quote(argv: list[str]) -> str:
     return shlex.join(argv)
 
@@ -164,5 +221,5 @@ def build_stream_command(
         # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
         # within half a keyframe interval (x264's presets hold up to 60 frames back).
         output_options["rc-lookahead"] = str(max(1, settings.gop // 2))
-    output = video.output(str(target.absolute()), an=None, **output_options)
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
+    output = video.output(_OUTPUT, an=None, **output_options)
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *_arguments(output, str(target.absolute()))]

@@ -7,6 +7,8 @@ options, so the configuration users already have works as printed.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +19,8 @@ from .encoders import CPU_ENCODER, encoder_settings, get_spec, hardware_candidat
 from .errors import EncodeError, UsageError
 from .gpu_probe import ProbeReport, listed_encoders, probe_hardware
 from .models import Codec, Device, EncodeOptions, EncoderSettings, FFmpegBinary, Profile, one_line
+
+MAX_CONFIG_BYTES = 64 * 1024
 
 _ENCODER_TYPES = {
     "auto": (Device.auto, None),
@@ -76,12 +80,7 @@ def parse_encoder_config(text: str) -> GpuEncoderConfig:
     if text.startswith("@"):
         path = Path(text[1:])
         source = str(path)
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise UsageError(f"cannot read --encoder-config file {path}: {error.strerror or error}") from error
-        except UnicodeDecodeError:
-            raise UsageError(f"--encoder-config file {path} is not a text (JSON) file") from None
+        text = _read_config_file(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -94,6 +93,32 @@ def parse_encoder_config(text: str) -> GpuEncoderConfig:
         return GpuEncoderConfig.model_validate(data)
     except ValidationError as error:
         raise UsageError(f"invalid {source}: {one_line(error, as_option=False)}") from None
+
+
+def _read_config_file(path: Path) -> str:
+    """A regular file of at most MAX_CONFIG_BYTES: /dev/zero would be read until memory runs out, and
+    a FIFO would block the open until someone writes to it (with Ctrl-C unheard meanwhile)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise UsageError(f"cannot read --encoder-config file {path}: {error.strerror or error}") from error
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UsageError(f"--encoder-config file {path} is not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as error:
+            raise UsageError(f"cannot read --encoder-config file {path}: {error.strerror or error}") from error
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UsageError(
+            f"--encoder-config file {path} is over {MAX_CONFIG_BYTES // 1024} KiB; a configuration is a few "
+            "hundred bytes of JSON"
+        )
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise UsageError(f"--encoder-config file {path} is not a text (JSON) file") from None
 
 
 class EncoderPlan(BaseModel):
@@ -132,10 +157,11 @@ def _too_old_for(settings: EncoderSettings, binary: FFmpegBinary) -> str | None:
 
 
 def _plan(options: EncodeOptions, binary: FFmpegBinary, probe: Callable[[FFmpegBinary], ProbeReport]) -> EncoderPlan:
-    codec = Codec.av1 if options.profile is Profile.lerobot else options.codec
+    lerobot = options.profile is Profile.lerobot
+    codec = Codec.av1 if lerobot and "codec" not in options.model_fields_set else options.codec
     cpu = _cpu_for(codec, options)
-    if options.profile is Profile.lerobot:
-        return EncoderPlan(primary=cpu, reason="--profile lerobot pins libsvtav1")
+    if lerobot:
+        return EncoderPlan(primary=cpu, reason=f"LeRobot's settings pin {cpu.encoder}")
     if options.encoder:
         spec = get_spec(options.encoder)
         if "codec" in options.model_fields_set and spec.codec is not options.codec:

@@ -228,6 +228,18 @@ def native_preset(spec: EncoderSpec, preset: str) -> str | None:
     raise UsageError(f"preset {preset!r} does not fit {spec.name}; use one of: {allowed}")
 
 
+LEROBOT_GOP = 2  # a keyframe every 2 frames: training reads frames at random, each seek decodes from a keyframe
+
+
+def lerobot_arguments(spec: EncoderSpec) -> dict[str, str]:
+    """What LeRobot's encode_video_frames (0.4) passes, verbatim on the encoder's native scale:
+    crf 30 and, for SVT-AV1, preset 12 (its fastest); libx264/libx265 keep their default preset."""
+    arguments = {**spec.fixed, "crf": "30"}
+    if spec.name == "libsvtav1":
+        arguments["preset"] = "12"
+    return arguments
+
+
 def default_gop(fps: Fraction) -> int:
     """One keyframe a second."""
     return max(1, round(fps))
@@ -250,9 +262,7 @@ def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettin
         arguments[spec.preset_option] = preset
     gop = options.gop or default_gop(options.fps)
     if options.profile is Profile.lerobot:
-        # LeRobot's own defaults, verbatim on the encoder's native scale.
-        arguments = {"crf": "30"}
-        gop = options.gop or 2
+        arguments, gop = lerobot_arguments(spec), options.gop or LEROBOT_GOP
     global_args: list[str] = []
     if spec.vendor == "nvidia" and options.gpu_id:
         arguments["gpu"] = str(options.gpu_id)

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import Interrupted
+from .errors import Interrupted, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, discover
-from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, options_from
+from .lerobot_finish import finish_datasets
+from .lerobot_meta import dataset_containing, is_lerobot_dataset
+from .lerobot_plan import SourceRunner
+from .models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
 from .pool import EncoderPool
 from .progress import RunTracker
 from .runner import encode_one
@@ -39,7 +42,7 @@ def encode_sources(
         # The pool's exit cancels on any exception (its ffmpegs and temporary files with it) and waits otherwise.
         with EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options) as pool:
             futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
-            return [future.result() for future in futures]
+            return pool.results(futures)
     except KeyboardInterrupt as interrupt:
         raise Interrupted() from interrupt
 
@@ -68,16 +71,46 @@ def _encode_inline(
     return results
 
 
+def encode_paths(
+    paths: list[Path], options: EncodeOptions, run: SourceRunner, binary: FFmpegBinary, *, delete_frames: bool = False
+) -> list[JobResult]:
+    """Every path: LeRobot datasets finished in place (see lerobot_finish), the others as episode folders.
+
+    `run` encodes a list of episodes with given options (the local pool, or Dask)."""
+    if not paths:
+        discover(paths)  # the one "no path given" message
+    datasets = [path.absolute() for path in paths if is_lerobot_dataset(path)]
+    others = [path for path in paths if not is_lerobot_dataset(path)]
+    for path in others:
+        inside = dataset_containing(path)
+        if inside is not None and (options.output is None or options.output.absolute().is_relative_to(inside)):
+            raise UsageError(
+                f"{path} is inside the LeRobot dataset {inside}: give the dataset's root to add its videos where "
+                "LeRobot reads them (or -o a folder outside it for loose videos)"
+            )
+    sources = discover(others, options.output) if others else []
+    results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
+    results = (run(sources, options) if sources else []) + results
+    # A dataset's episodes that needed no encode (already in it, cut off) were never near an ffmpeg: this one's.
+    return [result if result.ffmpeg_path is not None else result.with_ffmpeg(binary) for result in results]
+
+
 def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:
-    """Encode an episode folder or dataset tree; the Python face of ``encodectl encode``.
+    """Encode an episode folder, a dataset tree or a LeRobot dataset; the Python face of ``encodectl encode``.
 
     Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
-    overwrite, device, mode, workers, …).
+    overwrite, device, mode, workers, …), and delete_frames. Like the command, it encodes at
+    normal priority unless told `priority="low"`: someone is waiting for the videos.
     """
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
-    settings = options_from(options)
+    delete_frames = bool(options.pop("delete_frames", False))
+    settings = options_from({"priority": Priority.normal, **options})
     ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
-    return encode_sources(discover(paths, settings.output), settings, ffmpeg_binary)
+
+    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+        return encode_sources(sources, run_options, ffmpeg_binary)
+
+    return encode_paths(paths, settings, run, ffmpeg_binary, delete_frames=delete_frames)
 
 
 def exit_code(results: list[JobResult]) -> int:

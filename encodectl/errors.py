@@ -26,6 +26,10 @@ class UsageError(EncodectlError):
     exit_code = 2
 
 
+class DatasetBusy(UsageError):
+    """A dataset is being written by another program (or another encodectl); try again once it is done."""
+
+
 class InputError(EncodectlError):
     """The frames given cannot become a correct video as they are."""
 
@@ -48,6 +52,12 @@ class VerificationError(EncodectlError):
     """The written video does not match what was asked for."""
 
     exit_code = 1
+
+
+class StateError(EncodectlError):
+    """encodectl's own record of its work (the watch ledger) cannot be read or written."""
+
+    exit_code = 2
 
 
 class QueueFullError(EncodectlError):

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import FFmpegNotFoundError
+from .ffmpeg_process import capture
 from .models import MINIMUM_FFMPEG, FFmpegBinary
 
 ENV_VAR = "ENCODECTL_FFMPEG"
@@ -102,9 +103,7 @@ def _supported(binary: FFmpegBinary) -> FFmpegBinary:
 def _version(path: str, size: int, mtime_ns: int) -> str:
     # Cached per binary identity: every job would otherwise pay a process start.
     try:
-        completed = subprocess.run(
-            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
+        completed = capture([path, "-hide_banner", "-version"], timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise FFmpegNotFoundError(f"ffmpeg at {path} does not run: {error}") from error
     match = _VERSION_RE.search(completed.stdout)

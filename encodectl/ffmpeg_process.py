@@ -2,7 +2,9 @@
 
 The child gets its own session so a Ctrl-C at the terminal reaches encodectl
 only; encodectl then kills the child itself and removes what it left, instead of
-letting ffmpeg finalise a half-written file.
+letting ffmpeg finalise a half-written file. If encodectl itself is killed (even
+by SIGKILL), the kernel kills the child too (PR_SET_PDEATHSIG), so no ffmpeg goes
+on encoding a video nobody will verify.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import IO
 from pydantic import BaseModel
 
 from .errors import Interrupted
+from .syscalls import preexec_die_with_parent
 
 LOG_TAIL_LINES = 40
 
@@ -64,16 +67,27 @@ class CancelToken:
             self._running.discard(process)
 
 
+def capture(argv: list[str], timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a short ffmpeg (a read-back, a probe, a remux) to the end and return what it printed, as text
+    in which bytes that are not UTF-8 (a path it echoes need not be) are replacement characters. Like an
+    encode, it dies with the thread that waits for it; TimeoutExpired after `timeout` seconds."""
+    return subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout,
+        check=False, preexec_fn=preexec_die_with_parent(),
+    )  # fmt: skip
+
+
 def lower_priority(pid: int, nice: int) -> None:
     """Run `pid` `nice` steps below the caller, so that a recorder beside it keeps its frame rate.
 
-    Set from outside rather than with preexec_fn, which is unsafe once the pool has
-    threads. Linux keeps a nice value per thread, so every thread the child has by now
-    is lowered; the ones it starts later inherit it. With Linux's autogroup scheduling a
-    nice value only counts inside the session's group, so the group is lowered too, but
-    only when the child has a session of its own: otherwise the group is the caller's,
-    and lowering it slows the recorder as well, while ffmpeg's threads still take whole
-    scheduler ticks from it (measured: add_frame p99 3-4 ms instead of 0.4 ms).
+    Set from outside rather than in a preexec_fn, which must do as little as possible once
+    the pool has threads (see syscalls.preexec_die_with_parent). Linux keeps a nice value
+    per thread, so every thread the child has by now is lowered; the ones it starts later
+    inherit it. With Linux's autogroup scheduling a nice value only counts inside the
+    session's group, so the group is lowered too, but only when the child has a session of
+    its own: otherwise the group is the caller's, and lowering it slows the recorder as
+    well, while ffmpeg's threads still take whole scheduler ticks from it (measured:
+    add_frame p99 3-4 ms instead of 0.4 ms).
     """
     if not nice:
         return
@@ -119,26 +133,50 @@ def _lower_group(pid: int, nice: int, tries: int = 30) -> None:
         pass  # no autogroup here, or the process is gone
 
 
+class LogTail:
+    """The last lines of a child's log, read by a thread of its own while the child runs: a chatty child
+    would otherwise fill the pipe (64 KiB) and stall, and whoever waits for it with it."""
+
+    def __init__(self, stream: IO[str] | IO[bytes] | None) -> None:
+        self._lines: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self._reader = threading.Thread(target=self._read, args=(stream,), name="encodectl-log", daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str] | IO[bytes] | None) -> None:
+        if stream is None:
+            return
+        with stream, contextlib.suppress(OSError, ValueError):  # closed under us: the tail so far stands
+            for line in stream:
+                text = line.decode(errors="replace") if isinstance(line, bytes) else line
+                self._lines.append(text.rstrip("\n"))
+
+    def lines(self, wait: float = 5.0) -> list[str]:
+        """The tail, once the child has closed its end (at its exit), or after `wait` seconds."""
+        self._reader.join(timeout=wait)
+        return list(self._lines)
+
+
 class FFmpegProcess:
     """A running ffmpeg whose stdout carries -progress key=value lines."""
 
     def __init__(self, argv: list[str], nice: int = 0) -> None:
         self.argv = argv
-        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._killed = False
+        # A session of its own (see the module's docstring), yet killed if encodectl dies, SIGKILL
+        # included: the thread that starts it waits in follow() for its end, so it outlives it.
         self._popen = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=preexec_die_with_parent(),
             text=True,
             errors="replace",
         )
         if nice:
             lower_priority(self._popen.pid, nice)
-        self._stderr_reader = threading.Thread(target=self._drain, args=(self._popen.stderr,), daemon=True)
-        self._stderr_reader.start()
+        self.log = LogTail(self._popen.stderr)
 
     @property
     def pid(self) -> int:
@@ -147,12 +185,6 @@ class FFmpegProcess:
     @property
     def killed(self) -> bool:
         return self._killed
-
-    def _drain(self, stream: IO[str] | None) -> None:
-        if stream is None:
-            return
-        for line in stream:
-            self.log_tail.append(line.rstrip("\n"))
 
     def follow(self, on_progress: Callable[[Progress], None] | None = None) -> int:
         """Read progress until ffmpeg exits; return its exit code."""
@@ -165,9 +197,7 @@ class FFmpegProcess:
                 if on_progress is not None:
                     on_progress(_progress_from(fields))
                 fields = {}
-        returncode = self._popen.wait()
-        self._stderr_reader.join(timeout=5)
-        return returncode
+        return self._popen.wait()
 
     def kill(self) -> None:
         """Kill ffmpeg (and anything it started) at once; safe to call twice or from another thread."""
@@ -250,4 +280,4 @@ def run_ffmpeg(
             token.unregister(process)
     if process.killed:
         raise Interrupted()
-    return returncode, list(process.log_tail)
+    return returncode, process.log.lines()

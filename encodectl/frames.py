@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import stat
 from pathlib import Path
 
 from .errors import InputError
@@ -66,9 +67,16 @@ def scan_frames(directory: Path) -> FrameSequence:
     if not directory.is_dir():
         raise InputError(f"{directory} is not a folder")
     try:
-        names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file() and _is_image_name(entry.name))
+        with os.scandir(directory) as entries:
+            listed = sorted((entry.name, entry.is_file()) for entry in entries if _is_image_name(entry.name))
     except OSError as error:
         raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
+    for name, is_file in listed:
+        # Skipped, it would be reported as a missing number, and --on-gap hold would fill it in silently.
+        what = None if is_file else _what_instead_of_a_file(directory / name)
+        if what is not None:
+            raise InputError(f"{directory / name} is {what}, not a frame file")
+    names = [name for name, is_file in listed if is_file]
     if not names:
         raise InputError(f"no frames in {directory} (expected .png, .jpg or .jpeg files)")
 
@@ -124,6 +132,22 @@ def scan_frames(directory: Path) -> FrameSequence:
     return sequence
 
 
+def _what_instead_of_a_file(path: Path) -> str | None:
+    """What stands at `path` where a frame file should be (a folder, a broken link, a FIFO, …);
+    None if it is a regular file after all, or has gone since it was listed."""
+    try:
+        mode = path.stat().st_mode  # through links: a link to a frame is a frame
+    except FileNotFoundError:
+        try:
+            return f"a broken link (to {path.readlink()})"
+        except OSError:
+            return None  # not a link: it has gone since it was listed
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    kinds = [(stat.S_ISREG, None), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")]
+    return next((kind for test, kind in kinds if test(mode)), "a device")
+
+
 def _check_headers(sequence: FrameSequence) -> None:
     first = read_image_header(sequence.path(sequence.first))
     expected_format = first.describe()
@@ -139,6 +163,23 @@ def _check_headers(sequence: FrameSequence) -> None:
             raise InputError(f"{path} is a {header.format} but the first frame is a {first.format}")
     sequence.width, sequence.height = first.width, first.height
     sequence.source_format = expected_format
+
+
+def check_sizes_unchanged(sequence: FrameSequence) -> None:
+    """After ffmpeg has read the frames: raise InputError naming a frame that has become another size
+    since it was checked (replaced while the encode ran). ffmpeg rescales such a frame without a word;
+    with -reinit_filter 0 too (5.1 and 9.0 alike only log a warning), so encodectl checks for itself."""
+    for number in sequence.numbers:
+        path = sequence.path(number)
+        try:
+            header = read_image_header(path)
+        except InputError:
+            continue  # gone or being rewritten now: what ffmpeg read of it was decoded (-xerror) and counted
+        if (header.width, header.height) != (sequence.width, sequence.height):
+            raise InputError(
+                f"{path} changed while it was encoded: it is now {header.width}x{header.height}, the other "
+                f"frames {sequence.width}x{sequence.height} (ffmpeg would silently rescale it); no video kept"
+            )
 
 
 def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:

@@ -24,6 +24,7 @@ from .command import build_probe_command
 from .encoders import ENCODERS, EncoderSpec, encoder_settings
 from .errors import EncodeError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import Codec, EncodeOptions, FFmpegBinary
 
 PROBE_TIMEOUT_S = 20.0
@@ -95,10 +96,7 @@ def listed_encoders(binary: FFmpegBinary) -> frozenset[str]:
 @functools.cache
 def _listed_encoders(path: str, size: int, mtime_ns: int) -> frozenset[str]:
     try:
-        completed = subprocess.run(
-            [path, "-hide_banner", "-nostdin", "-encoders"],
-            capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False,
-        )  # fmt: skip
+        completed = capture([path, "-hide_banner", "-nostdin", "-encoders"], timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise EncodeError(f"{path} -encoders did not answer in {PROBE_TIMEOUT_S:.0f} s") from error
     names = set()
@@ -121,7 +119,7 @@ def test_encoder(binary: FFmpegBinary, spec: EncoderSpec) -> EncoderProbe:
     argv = build_probe_command(binary, settings)
     started = time.perf_counter()
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
+        completed = capture(argv, timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         probe.reason = f"test encode did not finish in {PROBE_TIMEOUT_S:.0f} s"
         return probe

@@ -28,6 +28,10 @@ class EpisodeSource(BaseModel):
     output: Path
     episode: str
     camera: str | None = None
+    # A LeRobot dataset's metadata says how many frames of what size the episode has; a video
+    # that differs would break its loader, so neither a count mismatch nor padding is allowed.
+    expected_frames: int | None = None
+    expected_size: tuple[int, int] | None = None
 
 
 def natural_key(text: str) -> list[object]:

@@ -9,6 +9,7 @@ watcher killed at any instant restarts from a consistent ledger.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -17,9 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from .errors import UsageError
+from .errors import StateError, UsageError
 
 STATE_DIR = ".encodectl"
 
@@ -60,6 +61,15 @@ CREATE TABLE IF NOT EXISTS episodes (
 """
 
 
+def _key(source: Path) -> str:
+    """The row's key: the folder's path, or for a name that is not UTF-8 (which SQLite's text cannot
+    hold) its bytes in hex, which no path (they begin with "/") can be mistaken for."""
+    try:
+        return str(source).encode().decode()
+    except UnicodeEncodeError:
+        return "bytes:" + os.fsencode(source).hex()
+
+
 class Ledger:
     """The watcher's record of every episode, in SQLite, with a copy in memory.
 
@@ -73,11 +83,19 @@ class Ledger:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        rows = self._db.execute("SELECT record FROM episodes").fetchall()
-        records = (EpisodeRecord.model_validate_json(row[0]) for row in rows)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            rows = self._db.execute("SELECT record FROM episodes").fetchall()
+            records = [EpisodeRecord.model_validate(json.loads(row[0])) for row in rows]
+        except (sqlite3.Error, ValidationError, ValueError) as error:
+            self._db.close()
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            raise StateError(
+                f"the watch ledger {path} is unreadable ({reason}); move it aside (with any {path.name}-wal and "
+                f"-shm beside it) and start again: watch rebuilds it from the videos and frames on disk"
+            ) from error
         self._records = {str(record.source): record for record in records}
 
     def get(self, source: Path) -> EpisodeRecord | None:
@@ -88,10 +106,14 @@ class Ledger:
     def put(self, record: EpisodeRecord) -> None:
         record.updated = time.time()
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
-                (str(record.source), record.model_dump_json()),
-            )
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO episodes (source, record) VALUES (?, ?)",
+                    # Python's json keeps a name that is not UTF-8 exactly (\udcXX escapes); pydantic's refuses it.
+                    (_key(record.source), json.dumps(record.model_dump(mode="json"))),
+                )
+            except sqlite3.Error as error:  # a full disk, say: the watcher stops, saying where
+                raise StateError(f"cannot write the watch ledger {self.path}: {error}") from error
             self._records[str(record.source)] = record.model_copy()
 
     def all(self) -> list[EpisodeRecord]:

@@ -85,6 +85,9 @@ class Mode(StrEnum):
     async_ = "async"  # a pool of workers in the background
 
 
+MAX_WORKERS = 256  # parallel encodes: far above any machine's cores or a GPU's sessions
+
+
 class Priority(StrEnum):
     low = "low"
     normal = "normal"
@@ -122,7 +125,9 @@ class EncodeOptions(BaseModel):
     mode: Mode = Mode.async_
     workers: int | Literal["auto"] = 2
     queue_size: int = Field(100, ge=1)
-    priority: Priority | None = None  # default: low in async mode, normal in sync mode
+    # None: low in async mode (the pool, watch, a stream: a recorder may run beside them), normal in sync
+    # mode; `encode` (command and function) asks for normal: someone is waiting for its videos.
+    priority: Priority | None = None
     output: Path | None = None
     ffmpeg: str | None = None
 
@@ -130,26 +135,29 @@ class EncodeOptions(BaseModel):
     def _consistent(self) -> EncodeOptions:
         given = self.model_fields_set
         if self.profile is Profile.lerobot:
-            clash = sorted(given & {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor"})
+            # LeRobot's vcodec (h264, hevc, libsvtav1) is a choice it offers too; the rest it fixes.
+            clash = sorted(given & {"encoder", "quality", "preset", "device", "bitrate", "vendor"})
             if clash:
                 names = ", ".join("--" + name.replace("_", "-") for name in clash)
                 raise ValueError(
-                    f"--profile lerobot fixes LeRobot's encoder settings (libsvtav1, crf 30, g 2); drop {names} "
-                    "or the profile"
+                    f"--profile lerobot fixes LeRobot's encoder settings (libsvtav1 preset 12, crf 30, g 2); "
+                    f"drop {names} or the profile"
                 )
         return self
 
     @field_validator("workers", mode="before")
     @classmethod
     def _workers(cls, value: Any) -> Any:
-        if isinstance(value, str) and value != "auto":
+        allowed = f"auto or a number from 1 to {MAX_WORKERS}"
+        if isinstance(value, str) and value.strip() != "auto":
             try:
-                return int(value)
+                value = int(value)
             except ValueError:
-                raise ValueError(f"must be a number or auto, not {value!r}") from None
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"must be at least 1, not {value}")
-        return value
+                raise ValueError(f"must be {allowed}, not {value!r}") from None
+        if isinstance(value, int) and not 1 <= value <= MAX_WORKERS:
+            # Each worker is a thread driving an ffmpeg: 0 would never start a job, 100,000 threads help nobody.
+            raise ValueError(f"must be {allowed}, not {value}")
+        return value.strip() if isinstance(value, str) else value
 
     @property
     def nice(self) -> int:
@@ -319,6 +327,7 @@ class JobResult(BaseModel):
     ffmpeg_version: str | None = None
     fallback: str | None = None  # why the job did not run on the encoder first chosen
     worker: str | None = None  # the Dask worker that ran it (--executor dask)
+    dataset: Path | None = None  # the LeRobot dataset it belongs to (its video is placed after all are encoded)
     seconds: float = 0.0
     latency_s: float | None = None  # streams: from the last frame to the verified video
     size_bytes: int = 0

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, Literal
 
 from .encoder_choice import EncoderPlan, plan_encoder
-from .errors import QueueFullError, UsageError
+from .errors import Interrupted, QueueFullError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_process import CancelToken
 from .layout import EpisodeSource, episode_output
@@ -94,6 +94,7 @@ class EncoderPool:
         self._running = 0
         self._running_lock = threading.Lock()
         self._closed = False
+        self._failure: BaseException | None = None  # what stopped the run (a callback's error), if anything
         self._submit_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"encodectl-worker-{n}", daemon=True) for n in range(self.workers)
@@ -126,6 +127,7 @@ class EncoderPool:
     def submit_source(
         self, source: EpisodeSource, block: bool = True, timeout: float | None = None
     ) -> Future[JobResult]:
+        self.raise_if_stopped()
         if self._closed:
             raise UsageError("this EncoderPool is closed")
         future: Future[JobResult] = Future()
@@ -144,6 +146,22 @@ class EncoderPool:
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    def raise_if_stopped(self) -> None:
+        """Raise the error that stopped the run, if one did: a finished job's callback (the tracker's
+        on_finished printing to a closed pipe, say) raised it, and the pool then cancelled the rest."""
+        if self._failure is not None:
+            raise self._failure
+
+    def results(self, futures: list[Future[JobResult]]) -> list[JobResult]:
+        """Every job's result, in order; or the error that stopped the run, once the jobs have all ended."""
+        try:
+            results = [future.result() for future in futures]
+        except (CancelledError, Interrupted):
+            self.raise_if_stopped()
+            raise
+        self.raise_if_stopped()
+        return results
 
     def close(self, wait: bool = True, cancel_queued: bool = False) -> None:
         """Stop taking jobs. wait=True finishes the running jobs, and the queued ones too unless
@@ -173,14 +191,19 @@ class EncoderPool:
     # -- the workers' side ---------------------------------------------------------------
 
     def _cancel_queued(self) -> None:
+        stop_signs = 0
         while True:
             try:
                 work = self._queue.get_nowait()
             except queue.Empty:
-                return
-            if work is not None:
+                break
+            if work is None:
+                stop_signs += 1
+            else:
                 work.future.cancel()
                 self.tracker.forget(work.job_id)
+        for _ in range(stop_signs):  # a worker still on its way to the queue must find its stop sign
+            self._queue.put(None)
 
     def _threads_for_next_job(self) -> int:
         """Share the cores among the jobs running now and those about to start."""
@@ -194,6 +217,8 @@ class EncoderPool:
             work = self._queue.get()
             if work is None:
                 return
+            if self._failure is not None:
+                work.future.cancel()  # the run was stopped: nothing more is started
             if not work.future.set_running_or_notify_cancel():
                 self.tracker.forget(work.job_id)
                 continue
@@ -204,11 +229,23 @@ class EncoderPool:
                 self.tracker.forget(work.job_id)
                 work.future.set_exception(error)
             else:
-                self.tracker.finish(work.job_id, result)
+                try:
+                    self.tracker.finish(work.job_id, result)
+                except BaseException as error:  # noqa: BLE001 - a callback's: the run stops, the job's result stands
+                    self._stop(error)
                 work.future.set_result(result)
             finally:
                 with self._running_lock:
                     self._running -= 1
+
+    def _stop(self, error: BaseException) -> None:
+        """A callback failed (a closed stdout, above all): kill what runs (their temporary files go with
+        them) and cancel what is queued as the workers take it, so that nobody waits for ever on a job
+        whose news cannot be told."""
+        with self._submit_lock:
+            if self._failure is None:
+                self._failure = error
+        self._token.cancel()
 
     def _run(self, work: _Work, threads: int) -> JobResult:
         return encode_one(

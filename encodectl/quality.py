@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from fractions import Fraction
 
 from pydantic import BaseModel
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 from .command import image2_pattern
 from .errors import EncodeError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import FFmpegBinary, FrameSequence
 
 _PSNR = re.compile(r"PSNR .*?average:([\d.]+|inf)")
@@ -34,7 +34,7 @@ def measure_quality(ffmpeg_binary: FFmpegBinary, video: str, frames: FrameSequen
         "-f", "image2", "-framerate", str(fps), "-start_number", str(frames.first), "-i", pattern,
         "-lavfi", graph, "-f", "null", "-",
     ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    completed = capture(argv)
     psnr, ssim = _PSNR.search(completed.stderr), _SSIM.search(completed.stderr)
     if completed.returncode != 0 or psnr is None or ssim is None:
         raise EncodeError(f"could not measure quality of {video}: {meaningful_error(completed.stderr.splitlines())}")

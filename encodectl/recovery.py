@@ -16,8 +16,6 @@ import fcntl
 import itertools
 import os
 import shutil
-import struct
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,9 +23,10 @@ from pydantic import BaseModel
 
 from .errors import EncodectlError, EncodeError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import FFmpegBinary, VideoInfo
-from .runner import commit_file, temp_paths
-from .verify import read_video
+from .runner import commit_file, hidden_files, temp_paths
+from .verify import mp4_boxes, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
 SPILL_SUFFIX = ".spill"
@@ -68,22 +67,8 @@ def complete_fragments(path: Path) -> int:
 
     A stream cut off mid-write ends in a partial box; one cut off before its first
     fragment has only its header, and no frame in it can be read."""
-    size = path.stat().st_size
-    count, offset, previous = 0, 0, b""
-    with path.open("rb") as file:
-        while offset + 8 <= size:
-            file.seek(offset)
-            header = file.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:])[0]  # a 64-bit size follows the type
-            elif box_size == 0:
-                box_size = size - offset  # the box runs to the end of the file
-            if box_size < 8 or offset + box_size > size:
-                break
-            count += kind == b"mdat" and previous == b"moof"
-            previous, offset = kind, offset + box_size
-    return count
+    kinds = mp4_boxes(path)
+    return sum(kind == b"mdat" and previous == b"moof" for previous, kind in itertools.pairwise(kinds))
 
 
 def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
@@ -92,22 +77,22 @@ def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) ->
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
         "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(target),
     ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    completed = capture(argv)
     if completed.returncode != 0 or not target.exists():
         raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
 
 
 def remux_verified(
-    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None]
+    ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, check: Callable[[VideoInfo], None], replace: bool
 ) -> VideoInfo:
     """Fragmented MP4 -> plain MP4 with faststart under a temporary name, read back, checked by
-    `check`, and only then renamed to `target`."""
+    `check`, and only then renamed to `target` (over a file there only with `replace`)."""
     temp = temp_paths(target)[0]
     try:
         remux_to_mp4(ffmpeg_binary, fragmented, temp)
         info = read_video(ffmpeg_binary, temp)
         check(info)
-        commit_file(temp, target)
+        commit_file(temp, target, replace=replace)
     finally:
         temp.unlink(missing_ok=True)
     return info
@@ -151,16 +136,20 @@ def _recover_one(fragmented: Path, ffmpeg_binary: FFmpegBinary) -> RecoveredVide
         spilled = f", and {lost} spilled frame(s) never encoded" if lost else ""
         return RecoveredVideo(fragmented=fragmented, status="empty",
                               reason=f"cut off before its first fragment was complete{spilled}; removed")  # fmt: skip
-    target = _free_name(fragmented.with_name(name))
 
     def readable(info: VideoInfo) -> None:
         if info.frames == 0 or not info.timestamps_exact:
             raise EncodeError(f"{fragmented.name} holds no complete fragment with evenly timed frames")
 
-    try:
-        info = remux_verified(ffmpeg_binary, fragmented, target, readable)
-    except EncodectlError as error:
-        return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
+    while True:
+        target = _free_name(fragmented.with_name(name))
+        try:
+            info = remux_verified(ffmpeg_binary, fragmented, target, readable, replace=False)
+            break
+        except FileExistsError:
+            continue  # a video took that name meanwhile: never over it, the next free one
+        except EncodectlError as error:
+            return RecoveredVideo(fragmented=fragmented, status="nothing to recover", reason=error.message)
     lost = _remove_with_spill(fragmented)
     return RecoveredVideo(
         fragmented=fragmented, output=target, frames=info.frames, seconds=info.frames / float(info.fps or 1),
@@ -180,7 +169,7 @@ def _remove_with_spill(fragmented: Path) -> int:
 def discard_abandoned_streams(output: Path) -> list[Path]:
     """Remove the stream files of `output` that no encoder holds (watch --stream: its frames are on disk)."""
     removed = []
-    for fragmented in output.parent.glob(f".{output.name}.*{STREAM_SUFFIX}"):
+    for fragmented in (path for path in hidden_files(output) if path.name.endswith(STREAM_SUFFIX)):
         with unless_in_use(fragmented) as free:
             if free:
                 _remove_with_spill(fragmented)

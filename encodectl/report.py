@@ -5,8 +5,15 @@ Only the CLI imports this module: the engine stays free of terminal concerns.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from pydantic import BaseModel
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -25,6 +32,58 @@ _STATUS_STYLE = {
     JobStatus.failed: "bold red",
     JobStatus.planned: "yellow",
 }
+
+
+def printable(text: str) -> str:
+    """`text` with every byte of a name that is not UTF-8 (Linux names are bytes; Python keeps such a byte
+    as a lone surrogate) shown as a replacement character, so that it can be printed or put in JSON."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _printable_data(data: Any) -> Any:
+    if isinstance(data, str):
+        return printable(data)
+    if isinstance(data, list):
+        return [_printable_data(item) for item in data]
+    if isinstance(data, dict):
+        return {printable(str(key)): _printable_data(value) for key, value in data.items()}
+    return data
+
+
+def to_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any], indent: int | None = 2) -> str:
+    """What --json prints: pydantic's JSON of `data`, with names that are not UTF-8 made printable."""
+    if isinstance(data, BaseModel):
+        plain: Any = data.model_dump(mode="json")
+    elif isinstance(data, dict):
+        plain = data
+    else:
+        plain = [item.model_dump(mode="json") for item in data]
+    return json.dumps(_printable_data(plain), indent=indent, ensure_ascii=False)
+
+
+def _replacement_for_unencodable(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    try:  # bytes: the UTF-8 encoder takes no replacement text beyond ASCII
+        replaced = printable(text).encode(error.encoding)
+    except UnicodeError:  # a terminal that cannot show U+FFFD (or that character of the name) either
+        replaced = b"?" * len(text)
+    return replaced, error.end
+
+
+codecs.register_error("encodectl.printable", _replacement_for_unencodable)
+
+
+def tolerant_output() -> None:
+    """Let stdout and stderr print what they cannot encode as replacement characters, instead of raising
+    (a strict UTF-8 locale) or writing the raw bytes back (the C locale's surrogateescape)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):  # not a text file we may reconfigure
+            stream.reconfigure(errors="encodectl.printable")  # type: ignore[union-attr]
 
 
 def human_size(size: int) -> str:
@@ -170,6 +229,13 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
                     highlight=False,
                 )
             console.print(shell_quote(result.command), markup=False, highlight=False, soft_wrap=True)
+            if result.dataset is not None:
+                console.print(
+                    f"# then placed in {result.dataset} as LeRobot reads it (v3.0: joined by stream copy)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
         elif result.status is JobStatus.failed:
             console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)
 

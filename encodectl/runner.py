@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -23,7 +24,7 @@ from .encoder_choice import EncoderPlan
 from .errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from .ffmpeg_log import encoder_failure, is_decoder_failure, meaningful_error
 from .ffmpeg_process import CancelToken, run_ffmpeg, signals_deferred
-from .frames import check_gaps, scan_frames
+from .frames import check_gaps, check_sizes_unchanged, scan_frames
 from .layout import EpisodeSource
 from .models import (
     EncodeJob,
@@ -37,6 +38,7 @@ from .models import (
 )
 from .progress import JobListener
 from .sessions import SessionLimiter, is_session_limit
+from .syscalls import rename_noreplace
 from .verify import check_video, read_video, undecodable_frames
 
 TEMP_SUFFIX = ".partial"
@@ -44,13 +46,14 @@ STAGING_SUFFIX = ".frames"
 # What an interrupted encode may leave beside a video. Not a stream's files: they may hold the
 # only copy of a recording, and only `recover` (or watch, whose frames are on disk) removes them.
 LEFTOVER_SUFFIXES = (TEMP_SUFFIX, STAGING_SUFFIX)
+APPEARED_MEANWHILE = "appeared meanwhile: another run made this video first; it is kept, this one removed"
 
 
 def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSettings) -> EncodeJob:
     """Validate one episode's frames and describe its encode; raises InputError for bad frames."""
     frames = scan_frames(source.directory)
     check_gaps(frames, hold=options.on_gap is GapPolicy.hold)
-    return EncodeJob(
+    job = EncodeJob(
         frames=frames,
         output=source.output,
         episode=source.episode,
@@ -61,6 +64,28 @@ def plan_job(source: EpisodeSource, options: EncodeOptions, settings: EncoderSet
         verify=options.verify,
         threads=options.threads,
     )
+    check_expected_frames(source, job)
+    return job
+
+
+def check_expected_frames(source: EpisodeSource, job: EncodeJob) -> None:
+    """The frames must be what the dataset's metadata says the episode is, and need no padding."""
+    if source.expected_frames is not None and job.frame_count != source.expected_frames:
+        raise InputError(
+            f"{source.directory} has {job.frame_count} frames but the dataset's metadata says the episode has "
+            f"{source.expected_frames}; not encoded"
+        )
+    size = (job.frames.width, job.frames.height)
+    if source.expected_size is not None and size != source.expected_size:
+        raise InputError(
+            f"{source.directory} has frames of {size[0]}x{size[1]} but the dataset's metadata says "
+            f"{source.expected_size[0]}x{source.expected_size[1]}; not encoded"
+        )
+    if source.expected_size is not None and job.output_size != size:
+        raise InputError(
+            f"{source.directory}: frames of {size[0]}x{size[1]} would need padding to an even size for yuv420p, "
+            "and the dataset would read them back at another size"
+        )
 
 
 def source_result(source: EpisodeSource, status: JobStatus, **fields: Any) -> JobResult:
@@ -134,18 +159,54 @@ def encode_one(
         dry_run=options.dry_run,
         token=token,
         nice=options.nice,
+        overwrite=options.overwrite,
     )
+
+
+# A file name holds at most 255 bytes on Linux's file systems. A hidden name adds, around the video's
+# name, a dot, then ".<tag>" (at most 15 bytes: "<pid>-<6 hex>" or "detached-<6 hex>"), then a suffix
+# (at most 11: ".stream.mp4"). A longer video name is shortened in the hidden ones, so that they fit
+# whenever the video's own name does.
+NAME_MAX = 255
+_HIDDEN_EXTRA = len(".") + len(".detached-000000") + len(".stream.mp4")
+_HIDDEN_ROOM = NAME_MAX - _HIDDEN_EXTRA
+_DIGEST = 8
+
+
+def hidden_prefix(output: Path) -> str:
+    """ ".NAME.", which begins every hidden file beside `output`; a NAME too long for the hidden names to
+    fit becomes its start, "~", 8 hex digits of a hash of the whole name, and its suffix (".mp4"), the
+    same on every call so the stale-file sweep and `recover` recognise it."""
+    name = os.fsencode(output.name)
+    if len(name) <= _HIDDEN_ROOM:
+        return f".{output.name}."
+    suffix = os.fsencode(output.suffix)
+    digest = hashlib.sha256(name).hexdigest()[:_DIGEST]
+    cut = _HIDDEN_ROOM - len(suffix) - 1 - _DIGEST
+    while cut > 0 and name[cut] & 0xC0 == 0x80:  # never half a UTF-8 character
+        cut -= 1
+    return f".{os.fsdecode(name[:cut])}~{digest}{output.suffix}."
 
 
 def temp_stem(output: Path) -> Path:
     """A hidden name beside the output, unique per attempt, that says what it belongs to and which
     process wrote it (".NAME.mp4.<pid>-<id>"); suffixes tell its files apart."""
-    return output.with_name(f".{output.name}.{os.getpid()}-{secrets.token_hex(3)}")
+    return output.with_name(f"{hidden_prefix(output)}{os.getpid()}-{secrets.token_hex(3)}")
 
 
 def temp_paths(output: Path) -> tuple[Path, Path]:
     stem = temp_stem(output).name
     return output.with_name(stem + TEMP_SUFFIX), output.with_name(stem + STAGING_SUFFIX)
+
+
+def hidden_files(output: Path) -> list[Path]:
+    """Every hidden file beside `output` (listed, not globbed: a name may hold '[' or '*')."""
+    prefix = hidden_prefix(output)
+    try:
+        with os.scandir(output.parent) as entries:
+            return [Path(entry.path) for entry in entries if entry.name.startswith(prefix)]
+    except FileNotFoundError:
+        return []
 
 
 def remove_stale_temp_files(output: Path) -> list[Path]:
@@ -154,10 +215,11 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
     Temporary names carry the writer's process id, so files of a live run are left alone.
     """
     removed = []
-    for path in output.parent.glob(f".{output.name}.*"):
+    prefix = hidden_prefix(output)
+    for path in hidden_files(output):
         if not path.name.endswith(LEFTOVER_SUFFIXES):
             continue
-        pid = path.name[len(output.name) + 2 :].split("-", 1)[0]
+        pid = path.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)):
             _kill_orphans_writing(path)
             if path.is_dir():
@@ -227,8 +289,11 @@ def run_job(
     token: CancelToken | None = None,
     listener: JobListener | None = None,
     nice: int = 0,
+    overwrite: bool = False,
 ) -> JobResult:
-    """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted."""
+    """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted.
+
+    Without `overwrite`, a video that appeared at the output while this one was made is kept."""
     result = base_result(job, JobStatus.done).with_ffmpeg(ffmpeg_binary)
     temp_output, staging_dir = temp_paths(job.output)
     argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
@@ -254,13 +319,18 @@ def run_job(
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
                 _raise_ffmpeg_failure(job, ffmpeg_binary, returncode, log_tail, staging_dir)
+            check_sizes_unchanged(job.frames)
             if listener is not None:
                 listener.verifying()
             info = read_video(ffmpeg_binary, temp_output, job.verify)
             check_video(info, job, job.output)
             if token is not None and token.cancelled:
                 raise Interrupted()  # cancelled while verifying: do not publish
-            commit_file(temp_output, job.output)
+            try:
+                commit_file(temp_output, job.output, replace=overwrite)
+            except FileExistsError:  # another run finished first: its verified video stays, ours goes
+                result.status = JobStatus.skipped
+                result.reason = APPEARED_MEANWHILE
             result.size_bytes = job.output.stat().st_size
     except Interrupted:
         raise
@@ -326,11 +396,15 @@ def _stage_held_frames(job: EncodeJob, staging_dir: Path) -> None:
             os.link(source, link)  # file systems without symlinks (some network mounts)
 
 
-def commit_file(temp_output: Path, output: Path) -> None:
-    """Make the verified file durable, then give it its final name in one atomic step."""
+def commit_file(temp_output: Path, output: Path, replace: bool = True) -> None:
+    """Make the verified file durable, then give it its final name in one atomic step. Without `replace`,
+    a file that took the name meanwhile (another run's video) stays, and FileExistsError says so."""
     with temp_output.open("rb") as handle:
         os.fsync(handle.fileno())
-    temp_output.replace(output)
+    if replace:
+        temp_output.replace(output)
+    else:
+        rename_noreplace(temp_output, output)
     directory = os.open(output.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

@@ -36,11 +36,12 @@ from .encoder_choice import EncoderPlan, plan_encoder
 from .errors import EncodectlError, EncodeError, InputError, UsageError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
-from .ffmpeg_process import lower_priority, signals_deferred
+from .ffmpeg_process import LogTail, lower_priority, signals_deferred
 from .image_headers import image_header_of_bytes
 from .models import EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
 from .recovery import SPILL_SUFFIX, STREAM_SUFFIX, hold_stream_file, remux_verified
-from .runner import temp_stem
+from .runner import hidden_prefix, temp_stem
+from .syscalls import preexec_die_with_parent
 from .verify import check_expected
 
 STREAM_END_TIMEOUT_S = 600.0
@@ -87,9 +88,13 @@ class StreamEncoder:
         plan: EncoderPlan | None = None,
         on_warning: Callable[[str], None] | None = None,
         images: bool = False,
+        die_with_parent: bool = False,
         **options: Any,
     ) -> None:
+        """`die_with_parent` (for watch --stream, whose frames are on disk anyway) has the encoder killed
+        when the thread that made this StreamEncoder dies, instead of writing out what it was given."""
         self.output = Path(output).absolute()
+        self._die_with_parent = die_with_parent
         self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
         self.options = options_from({"device": device, "fps": fps, **options})
@@ -119,7 +124,9 @@ class StreamEncoder:
         self._settings = self.plan.primary
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._process = self._start(self._settings)
+        # abort() and the writer's CPU restart both reach for the ffmpeg: one kills, the other replaces it.
+        self._process_lock = threading.Lock()
+        self._process, self._log = self._start(self._settings)
         self._started = time.perf_counter()
         # A daemon, so a recorder that forgets close() can still exit; _detach_open_streams
         # makes sure the frames it already took are written out first.
@@ -237,7 +244,7 @@ class StreamEncoder:
         if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
             self.fragmented.unlink(missing_ok=True)
             return None
-        kept = self.output.with_name(f".{self.output.name}.{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
+        kept = self.output.with_name(f"{hidden_prefix(self.output)}{why}-{secrets.token_hex(3)}{STREAM_SUFFIX}")
         self.fragmented.replace(kept)
         return kept
 
@@ -268,11 +275,13 @@ class StreamEncoder:
 
     def abort(self) -> None:
         """Stop at once and remove everything this stream wrote."""
-        self._closed = self._aborted = True
+        with self._process_lock:  # a CPU restart under way finishes first, and its ffmpeg is the one killed
+            self._closed = self._aborted = True
+            self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
+            process = self._process
+            process.kill()
         _open_streams.discard(self)
-        self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
-        self._process.kill()
-        self._process.wait()
+        process.wait()
         with self._lock:
             while True:
                 try:
@@ -296,7 +305,8 @@ class StreamEncoder:
 
     # -- the writer's side ---------------------------------------------------------------
 
-    def _start(self, settings: EncoderSettings) -> subprocess.Popen[bytes]:
+    def _start(self, settings: EncoderSettings) -> tuple[subprocess.Popen[bytes], LogTail]:
+        """ffmpeg for `settings`, and the reader that keeps its stderr drained while it runs."""
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images
         )
@@ -304,11 +314,14 @@ class StreamEncoder:
         self._fragment_lock = hold_stream_file(self.fragmented)
         # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
         # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
-        # recorder does not end the encoder behind its back (close() or abort() does that).
+        # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
+        # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
+        # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
+        dies_with_parent = preexec_die_with_parent() if self._die_with_parent else None
         try:
             process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=(self._fragment_lock,),
+                pass_fds=(self._fragment_lock,), preexec_fn=dies_with_parent,
             )  # fmt: skip
         except OSError:
             self._release_fragment()
@@ -322,7 +335,7 @@ class StreamEncoder:
                 fcntl.fcntl(
                     process.stdin.fileno(), fcntl.F_SETPIPE_SZ, min(1 << 20, max(1 << 16, 3 * self.width * self.height))
                 )
-        return process
+        return process, LogTail(process.stderr)
 
     def _write_loop(self) -> None:
         """Feed ffmpeg until the stop sign; whatever goes wrong, the stream ends and says why."""
@@ -397,22 +410,20 @@ class StreamEncoder:
 
     def _restart_on_cpu(self, reason: str) -> bool:
         """A hardware encoder that failed before proving itself: redo every frame so far on the CPU."""
-        if self._aborted or self._replay is None or self.plan.fallback is None:
-            return False
-        self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+        with self._process_lock:
+            if self._aborted or self._replay is None or self.plan.fallback is None:
+                return False
+            self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
+            self.fragmented.unlink(missing_ok=True)
+            self._process, self._log = self._start(self._settings)
         self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
-        self.fragmented.unlink(missing_ok=True)
-        self._process = self._start(self._settings)
         self.stats.frames_written = 0
         for data in replay:
             self._feed(data)
         return True
 
     def _exit_reason(self, returncode: int) -> str:
-        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-        if self._process.stderr is not None:
-            self._process.stderr.close()
-        return encoder_failure(self._settings.encoder, returncode, stderr.splitlines())
+        return encoder_failure(self._settings.encoder, returncode, self._log.lines())
 
     def _end_process(self) -> None:
         while True:
@@ -426,8 +437,6 @@ class StreamEncoder:
                 returncode = self._process.wait()
                 self._error = self._error or f"ffmpeg did not finish within {STREAM_END_TIMEOUT_S:.0f} s"
             if returncode == 0 or self._aborted:
-                if self._process.stderr is not None:
-                    self._process.stderr.close()
                 return
             reason = self._exit_reason(returncode)
             # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
@@ -468,7 +477,8 @@ class StreamEncoder:
             raise EncodeError(f"only {self.stats.frames_written} of {self.stats.frames_added} frames reached ffmpeg")
         width, height = even_size(self.width, self.height)
         remux_verified(self.ffmpeg, self.fragmented, self.output, lambda info: check_expected(
-            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output))  # fmt: skip
+            info, self.stats.frames_added, self.options.fps, width, height, self._settings, self.output),
+            replace=True)  # fmt: skip
 
 
 _open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()

@@ -7,12 +7,12 @@ image library is needed and the content compresses like real footage would
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from .command import image2_pattern
 from .errors import EncodeError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import FFmpegBinary
 
 CAMERA_KEYS = ("observation.images.top", "observation.images.wrist", "observation.images.side")
@@ -63,7 +63,7 @@ def write_frames(
     if extension.lower() in (".jpg", ".jpeg"):
         argv += ["-q:v", "3"]
     argv += ["-f", "image2", pattern]
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    completed = capture(argv)
     if completed.returncode != 0:
         why = meaningful_error(completed.stderr.splitlines())
         raise EncodeError(f"could not generate frames in {directory}: {why}")

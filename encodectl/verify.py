@@ -8,41 +8,95 @@ decodes every frame as well.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
+import struct
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 
-from .command import STRICT_DECODING
+from pydantic import BaseModel
+
+from .command import STRICT_DECODING, build_read_command
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
+from .ffmpeg_process import capture
 from .models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
 _TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
 _DIM_RE = re.compile(r"^#dimensions 0: (\d+)x(\d+)$", re.MULTILINE)
+_EXTRADATA_RE = re.compile(r"^#extradata 0:\s*(.+)$", re.MULTILINE)
 VERIFY_TIMEOUT_S = 600
+
+
+class FrameTimes(BaseModel):
+    """Every frame of a video's first stream: its timestamp, in the file's own time base."""
+
+    video: VideoInfo
+    pts: list[int]  # ascending
+    end: int  # where a frame appended after the last would start: last pts + its duration
+    time_base: tuple[int, int]  # (numerator, denominator) of one tick, in seconds
+    extradata: str | None = None  # size and checksum of the codec configuration (packet reads only)
+
+    def seconds(self, ticks: int) -> Fraction:
+        return Fraction(ticks * self.time_base[0], self.time_base[1])
+
+
+def mp4_boxes(path: Path) -> list[bytes]:
+    """The types of the top-level boxes that lie wholly inside an MP4 file, in order (reads only their headers).
+
+    A writer cut off mid-write leaves a partial last box: its type is not listed."""
+    size = path.stat().st_size
+    kinds, offset = [], 0
+    with path.open("rb") as file:
+        while offset + 8 <= size:
+            file.seek(offset)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:])[0]  # a 64-bit size follows the type
+            elif box_size == 0:
+                box_size = size - offset  # the box runs to the end of the file
+            if box_size < 8 or offset + box_size > size:
+                break
+            kinds.append(kind)
+            offset += box_size
+    return kinds
+
+
+def mp4_complete(path: Path) -> bool:
+    """An MP4 whose writer finished it: every box whole, and the moov box (the index of its frames) there."""
+    try:
+        kinds = mp4_boxes(path)
+    except OSError:
+        return False
+    return b"moov" in kinds and b"mdat" in kinds
 
 
 def read_video(ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets) -> VideoInfo:
     """Frame count, timing, size and pixel format of the first video stream of `path`."""
-    argv = [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-i", str(path.absolute()), "-map", "0:v:0"]
-    if mode is VerifyMode.packets:
-        argv += ["-c", "copy"]
-    else:
-        argv += ["-xerror"]
-    argv += ["-f", "framecrc", "-"]
+    return read_frame_times(ffmpeg_binary, path, decode=mode is VerifyMode.decode).video
+
+
+def read_frame_times(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool = False) -> FrameTimes:
+    """Read `path` back (its packets, or with `decode` every decoded frame) with ffmpeg alone."""
+    argv = build_read_command(ffmpeg_binary, path, decode)
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+        completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise VerificationError(f"reading back {path} took over {VERIFY_TIMEOUT_S} s") from error
     if completed.returncode != 0:
         raise VerificationError(f"ffmpeg cannot read back {path}: {meaningful_error(completed.stderr.splitlines())}")
-    return parse_framecrc(completed.stdout, completed.stderr, path)
+    return parse_frame_times(completed.stdout, completed.stderr, path)
 
 
 def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
+    return parse_frame_times(stdout, stderr, path).video
+
+
+def parse_frame_times(stdout: str, stderr: str, path: Path) -> FrameTimes:
     stream = _STREAM_RE.search(stderr)
     timebase = _TB_RE.search(stdout)
     dimensions = _DIM_RE.search(stdout)
@@ -57,7 +111,8 @@ def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
         packets.append((int(fields[2]), int(fields[3])))
     packets.sort()
     fps, exact = _rate_from_timestamps(packets, tb)
-    return VideoInfo(
+    extradata = _EXTRADATA_RE.search(stdout)
+    video = VideoInfo(
         frames=len(packets),
         fps=fps,
         width=int(dimensions.group(1)),
@@ -66,6 +121,47 @@ def parse_framecrc(stdout: str, stderr: str, path: Path) -> VideoInfo:
         codec=stream.group("codec"),  # the input stream's line: the same in packet and decode modes
         timestamps_exact=exact,
     )
+    return FrameTimes(
+        video=video,
+        pts=[pts for pts, _ in packets],
+        end=packets[-1][0] + packets[-1][1] if packets else 0,
+        time_base=(int(timebase.group(1)), int(timebase.group(2))),
+        extradata=" ".join(extradata.group(1).split()) if extradata else None,
+    )
+
+
+class EpisodeSpan(BaseModel):
+    """An episode's frames within a video file: frame i belongs at start + i/fps."""
+
+    label: str
+    start: Fraction
+    frames: int
+
+    model_config = {"arbitrary_types_allowed": True}
+
+
+def check_episode_spans(
+    times: FrameTimes, spans: list[EpisodeSpan], fps: Fraction, frames: int, tolerance_s: float, path: Path
+) -> None:
+    """Every frame of every span is found where a reader asks for it (LeRobot: within 1e-4 s), and no more frames.
+
+    LeRobot reads frame i of an episode at from_timestamp + i/fps and refuses a decoded
+    frame further away than its tolerance; this is that check, for every frame at once."""
+    problems: list[str] = []
+    if times.video.frames != frames:
+        problems.append(f"{times.video.frames} frames instead of {frames}")
+    seconds = [times.seconds(pts) for pts in times.pts]
+    tolerance = Fraction(tolerance_s)
+    for span in spans:
+        for index in range(span.frames):
+            wanted = span.start + index / fps
+            position = bisect.bisect_right(seconds, wanted - tolerance)
+            if position == len(seconds) or abs(seconds[position] - wanted) >= tolerance:  # LeRobot: within, strictly
+                problems.append(f"{span.label} frame {index} is not at {float(wanted):.6f} s")
+                break
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise VerificationError(f"{path.name} failed verification: {'; '.join(problems[:3])}{more}")
 
 
 def _rate_from_timestamps(packets: list[tuple[int, int]], tb: Fraction) -> tuple[Fraction | None, bool]:
@@ -127,7 +223,7 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
         "-map", "0:v:0", "-f", "framecrc", "-",
     ]  # fmt: skip
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=VERIFY_TIMEOUT_S, check=False)
+        completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return []
     decoded = {

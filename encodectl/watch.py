@@ -36,8 +36,8 @@ from .models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .pool import EncoderPool
 from .progress import RunTracker
 from .recovery import discard_abandoned_streams
-from .runner import remove_stale_temp_files
-from .verify import read_video
+from .runner import plan_job, remove_stale_temp_files
+from .verify import check_video, read_video
 
 BACKLOG_REPORT_EVERY_S = 10.0
 BACKLOG_GRACE_S = 5.0  # a queue this old means encoding is not keeping up
@@ -80,16 +80,35 @@ class _Seen:
 
 def frame_signature(directory: Path) -> FrameSignature:
     """Count, bytes and newest modification time of the frames; OSError if the folder cannot be read."""
-    frames, total, newest = 0, 0, 0
+    return _signature_of(_frame_stats(directory))
+
+
+def _frame_stats(directory: Path) -> dict[Path, os.stat_result]:
+    stats = {}
     for path in frame_files(directory):
         try:
-            stat = path.stat()
+            stats[path] = path.stat()
         except FileNotFoundError:
             continue  # renamed or removed since it was listed
-        frames += 1
-        total += stat.st_size
-        newest = max(newest, stat.st_mtime_ns)
-    return FrameSignature(frames=frames, total_bytes=total, newest_mtime_ns=newest)
+    return stats
+
+
+def _signature_of(stats: dict[Path, os.stat_result]) -> FrameSignature:
+    return FrameSignature(
+        frames=len(stats),
+        total_bytes=sum(stat.st_size for stat in stats.values()),
+        newest_mtime_ns=max((stat.st_mtime_ns for stat in stats.values()), default=0),
+    )
+
+
+def _same_file(path: Path, before: os.stat_result) -> bool:
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+        before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns
+    )  # fmt: skip
 
 
 class _Live:
@@ -147,33 +166,38 @@ class Watcher:
             )
         lock = WatchLock(self.out_root)
         lock.acquire()
-        ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+        try:  # the lock is released whatever happens next, an unreadable ledger included
+            ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+            try:
+                self._run(ledger)
+            finally:
+                self._events_stop.set()
+                ledger.close()
+        finally:
+            lock.release()
+        return self.summary
+
+    def _run(self, ledger: Ledger) -> None:
         pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
+        if not self.watch.once:
+            self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
+        drain = self.watch.drain
         try:
-            if not self.watch.once:
-                self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
             self._reconcile(ledger)
             if not self.watch.poll and not self.watch.once:
                 threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
-            drain = self.watch.drain
-            try:
-                self._loop(ledger, pool)
-            except KeyboardInterrupt:
-                self.summary.interrupted = True
-                running = sum(future.running() for future, _ in self._running.values())
-                what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
-                self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
-            except BaseException:
-                drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
-                raise
-            finally:
-                self._shutdown(ledger, pool, drain=drain)
-            self._report_unfinished(ledger)
+            self._loop(ledger, pool)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            running = sum(future.running() for future, _ in self._running.values())
+            what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
+            self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
+        except BaseException:
+            drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
+            raise
         finally:
-            self._events_stop.set()
-            ledger.close()
-            lock.release()
-        return self.summary
+            self._shutdown(ledger, pool, drain=drain)
+        self._report_unfinished(ledger)
 
     def _report_unfinished(self, ledger: Ledger) -> None:
         """Episodes the ledger still holds as failed: said at the end, so a script's exit code can tell."""
@@ -187,6 +211,7 @@ class Watcher:
     def _loop(self, ledger: Ledger, pool: EncoderPool) -> None:
         while True:
             self._wake.clear()
+            pool.raise_if_stopped()  # a finished job's news could not be told (stdout closed): stop too
             if not self.root.is_dir():
                 raise EncodectlError(f"the watched folder {self.root} has gone")
             self._collect(ledger)
@@ -325,7 +350,7 @@ class Watcher:
                 encoder = StreamEncoder(
                     seen.source.output, header.width, header.height, self.options.fps, images=True,
                     camera=seen.source.camera, episode=seen.source.episode, ffmpeg_binary=self.ffmpeg,
-                    plan=self.plan, on_warning=self.say, **same_as_encode,
+                    plan=self.plan, on_warning=self.say, die_with_parent=True, **same_as_encode,
                 )  # fmt: skip
             except (EncodectlError, OSError) as error:
                 self._stream_off.add(directory)
@@ -433,12 +458,16 @@ class Watcher:
             self.summary.redone += 1
 
     def _adopt(self, seen: _Seen, ledger: Ledger) -> bool:
-        """A video made before the ledger knew of it (by `encode`, or a lost ledger): keep it if it matches."""
+        """A video made before the ledger knew of it (by `encode`, or a lost ledger): kept if it passes the
+        checks a new encode of these frames with these options would (frames, rate, size, pixels, codec)."""
         try:
-            info = read_video(self.ffmpeg, seen.source.output)
+            job = plan_job(seen.source, self.options, self.plan.primary)
         except EncodectlError:
-            return False
-        if info.frames != seen.signature.frames:
+            return False  # the frames themselves are refused: the encode that follows says why
+        try:
+            check_video(read_video(self.ffmpeg, seen.source.output), job, seen.source.output)
+        except EncodectlError as error:
+            self.say(f"{seen.source.output} is there but is not this episode's video ({error.message}); redoing it")
             return False
         ledger.put(EpisodeRecord(source=seen.source.directory, output=seen.source.output, camera=seen.source.camera,
                                  episode=seen.source.episode, signature=seen.signature, state=LedgerState.done,
@@ -484,12 +513,16 @@ class Watcher:
         ledger.put(record)
 
     def _delete_frames(self, directory: Path, signature: FrameSignature) -> bool:
-        """Only after the video is verified, and only if no frame arrived since it was made."""
-        if frame_signature(directory) != signature:
+        """Only after the video is verified, only if no frame arrived since it was made, and only the frames
+        it was made from: the folder is listed once, and each file is deleted only while it is still the file
+        that was listed (device, inode, size, modification time), so a frame that arrives meanwhile stays."""
+        frames = _frame_stats(directory)
+        if _signature_of(frames) != signature:
             self.say(f"not deleting frames in {directory}: new frames arrived while it was encoded")
             return False
-        for path in frame_files(directory):
-            path.unlink(missing_ok=True)
+        for path, listed in frames.items():
+            if _same_file(path, listed):
+                path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # other files (a marker, notes) stay, and so does the folder
             directory.rmdir()
         return True

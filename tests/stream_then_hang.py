@@ -1,5 +1,5 @@
 """Test helper: stream frames into a StreamEncoder, say how many and which ffmpeg has them, then wait to be
-killed (SIGKILL)."""
+killed (SIGKILL). A third argument, die-with-parent, streams as watch --stream does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 from encodectl import StreamEncoder
 
 output, frames = sys.argv[1], int(sys.argv[2])
-encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10)
+die_with_parent = sys.argv[3:] == ["die-with-parent"]
+encoder = StreamEncoder(output, 64, 48, fps=30, device="cpu", gop=10, die_with_parent=die_with_parent)
 for index in range(frames):
     encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
     time.sleep(1 / 30)

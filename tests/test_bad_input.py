@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,6 +45,22 @@ def test_on_gap_hold_keeps_the_timeline(tmp_path, make_frames, cli, decoded):
     assert video.frames == 13
     assert video.timestamps[-1] == Fraction(12, 30)
     assert not any(p.name.endswith((".partial", ".frames")) for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken link", "FIFO"])
+def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_path, make_frames, cli, kind):
+    frames = make_frames(tmp_path / "ep", 5)
+    frames[2].unlink()
+    if kind == "folder":
+        frames[2].mkdir()
+    elif kind == "broken link":
+        frames[2].symlink_to(tmp_path / "gone.png")
+    else:
+        os.mkfifo(frames[2])
+    outcome = cli("encode", tmp_path / "ep", "--on-gap", "hold")
+    what = f"a broken link (to {tmp_path / 'gone.png'})" if kind == "broken link" else f"a {kind}"
+    assert_one_line_error(outcome, f"{frames[2]} is {what}, not a frame file")
+    assert not (tmp_path / "ep.mp4").exists()
 
 
 def test_frame_of_another_size_is_named(tmp_path, make_frames):
@@ -183,7 +200,7 @@ def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
         (["--encoder", "h263_magic"], "unknown encoder 'h263_magic'"),
         (["--preset", "ludicrous"], "preset 'ludicrous' does not fit libx264"),
         (["--ffmpeg", "/no/such/ffmpeg"], "does not exist"),
-        (["--profile", "lerobot", "--codec", "h264"], "--profile lerobot fixes LeRobot's encoder settings"),
+        (["--profile", "lerobot", "--device", "gpu"], "--profile lerobot fixes LeRobot's encoder settings"),
         (["--profile", "lerobot", "--quality", "20", "--preset", "slow"], "drop --preset, --quality or the profile"),
         (["--codec", "hevc", "--encoder", "libx264"], "--encoder libx264 makes h264, but --codec hevc was asked"),
         (["-o", "clip.mkv"], "encodectl writes .mp4 videos; name a .mp4 file or a folder"),
@@ -196,6 +213,14 @@ def test_bad_options_give_one_line(tmp_path, make_frames, args, fragment):
     outcome = run_encodectl("encode", tmp_path / "ep", *args)
     assert_one_line_error(outcome, fragment)
     assert not (tmp_path / "ep.mp4").exists()
+
+
+@pytest.mark.parametrize("workers", ["0", "-3", "100000"])
+def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frames, workers):
+    # 0 and -3 used to hang for ever, 100000 to start as many threads before a dry run printed anything.
+    make_frames(tmp_path / "ep", 3)
+    outcome = run_encodectl("encode", tmp_path / "ep", "--dry-run", "--workers", workers, timeout=30)
+    assert_one_line_error(outcome, f"invalid --workers: must be auto or a number from 1 to 256, not {workers}")
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from fractions import Fraction
 
 import pytest
 
 from encodectl import EncoderPool, UsageError, encode
 from encodectl.models import EncodeOptions
+from encodectl.synthetic import write_dataset
 
-from .conftest import assert_one_line_error, run_encodectl
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 
 @pytest.mark.parametrize(
@@ -68,3 +71,19 @@ def test_probe_gpu_in_a_pipe_prints_plain_lines():
     assert any(line.startswith("ffmpeg ") and "(found via " in line for line in lines)
     assert any(line.startswith("  chosen: ") for line in lines)  # which ffmpeg was probed, and why that one
     assert "┃" not in outcome.stdout
+
+
+@pytest.mark.parametrize("command", [["encode", "--async"], ["encode", "--sync"], ["watch", "--once", "--settle", "0"]])
+def test_a_closed_stdout_ends_the_run_quietly(tmp_path, ffmpeg_binary, command):
+    # `encodectl encode DATASET | true`: the first result line meets a closed pipe. It used to kill the
+    # worker that printed it, and the run waited for ever on that job.
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=4, frames=3)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "encodectl.cli", command[0], str(tmp_path), *command[1:]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (141, b"")  # as a program killed by SIGPIPE, and no traceback
+    assert [name for name in files_in(tmp_path) if "/." in f"/{name}" and ".encodectl/" not in name] == []

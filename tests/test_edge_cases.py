@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from encodectl.encoder_choice import plan_encoder
 from encodectl.encoders import ENCODERS, encoder_settings
 from encodectl.errors import VerificationError
 from encodectl.layout import EpisodeSource
-from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
-from encodectl.runner import plan_job, process_alive, remove_stale_temp_files
+from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
+from encodectl.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
-from .conftest import files_in, process_state, run_encodectl
+from .conftest import assert_one_line_error, files_in, process_state, run_encodectl
 from .corrupt import garble_after_header
 
 
@@ -186,3 +187,129 @@ def test_binary_encoder_config_file_is_one_line(tmp_path):
     outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{tmp_path / 'cfg.json'}")
     assert outcome.exit_code == 2 and "is not a text (JSON) file" in outcome.stderr
     assert "Traceback" not in outcome.stderr
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder", "huge"])
+def test_encoder_config_file_is_capped_and_must_be_a_regular_file(tmp_path, kind):
+    # /dev/zero used to be read until memory ran out, and a FIFO blocked the open for ever.
+    (tmp_path / "ep").mkdir()
+    paths = {"device": Path("/dev/zero"), "fifo": tmp_path / "fifo", "folder": tmp_path, "huge": tmp_path / "h.json"}
+    path = paths[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_text('{"codec": "h264"}' + " " * 70_000)  # valid JSON, but no configuration is 64 KiB
+    outcome = run_encodectl("encode", tmp_path / "ep", "--encoder-config", f"@{path}", timeout=30)
+    expected = "is over 64 KiB" if kind == "huge" else "is not a regular file"
+    assert_one_line_error(outcome, f"--encoder-config file {path} {expected}")
+
+
+def test_long_folder_names_fit_their_hidden_temporary_names(tmp_path, make_frames, decoded):
+    # 245 bytes for the video's name (é is two bytes): the hidden names add about 25, over 255.
+    name = "x" * 41 + "é" * 100
+    make_frames(tmp_path / name, 3)
+    outcome = run_encodectl("encode", tmp_path / name)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert decoded(tmp_path / f"{name}.mp4").frames == 3
+    assert files_in(tmp_path) == sorted([*(f"{name}/frame_{n:06d}.png" for n in range(3)), f"{name}.mp4"])
+    output = tmp_path / f"{name}.mp4"
+    prefix = hidden_prefix(output)
+    assert prefix.startswith(".xxx") and prefix.endswith(".mp4.")
+    assert prefix.encode("utf-8").decode("utf-8") == prefix  # shortened between characters, not inside one
+    longest = [f"{prefix}9999999-abcdef.stream.mp4", f"{prefix}detached-abcdef.stream.mp4"]
+    assert max(len(n.encode()) for n in longest) <= 255
+    dead = tmp_path / f"{prefix}999999999-abcdef.partial"  # what a killed run left: the sweep knows it
+    dead.write_bytes(b"x")
+    assert remove_stale_temp_files(output) == [dead]
+
+
+def test_a_stream_with_a_long_name_is_finished_too(tmp_path):
+    np = pytest.importorskip("numpy")
+    from encodectl import StreamEncoder
+
+    output = tmp_path / ("s" * 245 + ".mp4")
+    encoder = StreamEncoder(output, 64, 48, device="cpu")
+    for value in range(5):
+        encoder.add_frame(np.full((48, 64, 3), value * 40, dtype=np.uint8))
+    result = encoder.close()
+    assert (result.status.value, result.frames) == ("done", 5), result.reason
+    assert files_in(tmp_path) == [output.name]
+
+
+class _At:
+    """A job listener that does `act` at one moment of the job: "started" (ffmpeg is about to run, the
+    frames were checked) or "verifying" (ffmpeg is done, the video not yet read back)."""
+
+    def __init__(self, moment: str, act: Callable[[], object]) -> None:
+        self.moment, self.act = moment, act
+
+    def started(self, encoder: str, frames_total: int) -> None:
+        if self.moment == "started":
+            self.act()
+
+    def verifying(self) -> None:
+        if self.moment == "verifying":
+            self.act()
+
+    def progress(self, progress: object) -> None: ...
+
+    def falling_back(self, encoder: str) -> None: ...
+
+
+def _encode_one(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: _At, **options: object) -> JobResult:
+    from encodectl.ffmpeg_process import CancelToken
+    from encodectl.runner import encode_one
+    from encodectl.sessions import SessionLimiter
+
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    settings = EncodeOptions(device="cpu", **options)
+    plan = plan_encoder(settings, ffmpeg_binary)
+    return encode_one(source, settings, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
+                      listener=listener)  # fmt: skip
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_frames, ffmpeg_binary, overwrite):
+    make_frames(tmp_path / "ep", 3)
+    output = tmp_path / "ep.mp4"
+    another_run = _At("verifying", lambda: output.write_bytes(b"another run's verified video"))
+    result = _encode_one(tmp_path, ffmpeg_binary, another_run, overwrite=overwrite)
+    if overwrite:
+        assert result.status.value == "done" and output.read_bytes() != b"another run's verified video"
+    else:
+        assert (result.status.value, result.reason) == (
+            "skipped",
+            "appeared meanwhile: another run made this video first; it is kept, this one removed",
+        )
+        assert output.read_bytes() == b"another run's verified video"
+    assert [name for name in files_in(tmp_path) if name.startswith(".")] == []
+
+
+def test_a_frame_replaced_by_one_of_another_size_during_the_encode_fails_it(tmp_path, make_frames, ffmpeg_binary):
+    frames = make_frames(tmp_path / "ep", 8)
+    make_frames(tmp_path / "other", 1, size=(32, 24))
+    # After the frames were checked, before ffmpeg reads them: the recorder rewrites one at another size.
+    replace = _At("started", lambda: (tmp_path / "other" / "frame_000000.png").replace(frames[6]))
+    result = _encode_one(tmp_path, ffmpeg_binary, replace)
+    assert result.status.value == "failed", "the frame was rescaled into the video"
+    assert result.failure.value == "input"
+    assert result.reason == (
+        f"{frames[6]} changed while it was encoded: it is now 32x24, the other frames 64x48 (ffmpeg would "
+        "silently rescale it); no video kept"
+    )
+    assert files_in(tmp_path) == sorted(f"ep/{frame.name}" for frame in frames)
+
+
+@pytest.mark.parametrize("how", ["renameat2", "link"])
+def test_rename_without_replacing(tmp_path, monkeypatch, how):
+    from encodectl import syscalls
+
+    if how == "link":  # a C library or kernel without renameat2
+        monkeypatch.setattr(syscalls, "_libc_function", lambda name: None)
+    (tmp_path / "a").write_text("new")
+    (tmp_path / "b").write_text("old")
+    with pytest.raises(FileExistsError):
+        syscalls.rename_noreplace(tmp_path / "a", tmp_path / "b")
+    assert ((tmp_path / "a").read_text(), (tmp_path / "b").read_text()) == ("new", "old")
+    syscalls.rename_noreplace(tmp_path / "a", tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "c"]

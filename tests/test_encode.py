@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from encodectl import JobStatus, encode
 from encodectl.frames import scan_frames
+from encodectl.ledger import Ledger
 from encodectl.models import VerifyMode
 from encodectl.quality import measure_quality
 from encodectl.synthetic import write_dataset
@@ -121,6 +123,29 @@ def test_awkward_folder_names(tmp_path, make_frames, name, decoded):
     assert decoded(tmp_path / f"{name}.mp4").frames == 4
 
 
+def test_a_folder_name_that_is_not_utf8_encodes_and_the_others_go_on(tmp_path, make_frames):
+    # Linux names are bytes. This one sorts first, and used to abort encode and watch before anything was done.
+    odd = tmp_path / "images" / "cam" / os.fsdecode(b"episode_0\xff")
+    make_frames(odd, 4)
+    make_frames(tmp_path / "images" / "cam" / "episode_1", 4)
+    strict = {"PYTHONIOENCODING": "utf-8:strict"}  # as under a UTF-8 locale other than C.UTF-8
+    outcome = run_encodectl("encode", tmp_path, "--json", env=strict)
+    assert outcome.exit_code == 0, outcome.stderr
+    results = outcome.json()["results"]
+    assert [(r["episode"], r["status"], r["frames"]) for r in results] == [
+        ("episode_0\ufffd", "done", 4), ("episode_1", "done", 4)
+    ]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "videos" / "cam").iterdir()) == sorted(
+        ["episode_1.mp4", f"{odd.name}.mp4"]
+    )
+    watched = run_encodectl("watch", tmp_path, "--once", "--settle", "0", env=strict)  # and its ledger
+    assert watched.exit_code == 0, watched.stderr
+    assert "0 done (0 redone after late frames), 2 found already encoded" in watched.stdout
+    ledger = Ledger(tmp_path / ".encodectl" / "state.sqlite")  # read back: the name kept exactly
+    assert sorted(record.source.name for record in ledger.all()) == sorted([odd.name, "episode_1"])
+    ledger.close()
+
+
 def test_odd_size_is_padded_by_one_pixel_not_rescaled(tmp_path, make_frames, cli, decoded):
     make_frames(tmp_path / "odd", 5, size=(63, 47))
     outcome = cli("encode", tmp_path / "odd", "--json")
@@ -196,6 +221,7 @@ def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli,
     command = result["command"]
     assert command[command.index("-crf") + 1] == "30"
     assert command[command.index("-g") + 1] == "2"
+    assert command[command.index("-preset") + 1] == "12"  # LeRobot 0.4's SVT-AV1 preset when none is given
     video = decoded(tmp_path / "ep.mp4")
     assert (video.codec, video.pix_fmt, video.frames) in {("av1", "yuv420p", 8), ("libdav1d", "yuv420p", 8)}
 

@@ -85,3 +85,34 @@ def test_a_signal_during_a_deferred_block_arrives_when_it_ends():
         time.sleep(0.05)
         reached_the_end = True
     assert reached_the_end
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG and /proc are Linux's")
+@pytest.mark.parametrize(
+    ("command", "nice"),
+    [(["encode", "--async"], 0), (["watch", "--once", "--settle", "0"], 10)],  # ffmpeg started by a pool worker
+)
+def test_kill_9_of_encodectl_takes_its_ffmpeg_with_it(tmp_path, make_frames, command, nice):
+    # SIGKILL leaves encodectl no time to clean up: the kernel must end its ffmpeg (a session of its own).
+    make_frames(tmp_path / "root" / "ep", 150, size=(640, 480), noise=0)
+    target = tmp_path / "root" / ("ep" if command[0] == "encode" else "")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "encodectl.cli", command[0], str(target), *command[1:], "--preset", "slow",
+         "--threads", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list((tmp_path / "root").glob(".ep.mp4.*.partial")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "ffmpeg never started writing"
+        time.sleep(0.02)
+    (ffmpeg,) = children_of(process.pid)
+    ffmpeg_nice = int(Path(f"/proc/{ffmpeg}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    assert os.getsid(ffmpeg) != os.getsid(process.pid)  # still a session of its own (scheduling, Ctrl-C)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 2  # at once, in fact; left alone it would encode on for several seconds
+    while process_state(ffmpeg) not in (None, "Z"):
+        assert time.monotonic() < deadline, f"ffmpeg {ffmpeg} still running after encodectl was killed"
+        time.sleep(0.02)
+    assert ffmpeg_nice == nice  # watch's default is low priority, for the recorder beside it; encode's normal

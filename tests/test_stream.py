@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from encodectl import BufferPolicy, InputError, JobStatus, StreamEncoder
+from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder
 from encodectl.ffmpeg_process import _group_nice
 
 from .conftest import files_in, process_state, run_encodectl
@@ -71,6 +72,56 @@ def test_abort_leaves_nothing(tmp_path):
     assert files_in(tmp_path) == []
 
 
+def test_a_chatty_encoder_never_stalls_the_stream(tmp_path, ffmpeg_binary):
+    from encodectl.ffmpeg_binary import find_ffmpeg
+
+    # TEST DOUBLE: the real ffmpeg behind a wrapper that first writes 1 MiB to its log, as a verbose
+    # encoder can. Unread, the log fills its pipe, the encoder stops reading frames, and close() waits.
+    chatty = tmp_path / "chatty-ffmpeg"
+    chatty.write_text(
+        f'#!/bin/sh\nyes "a chatty encoder line" | head -c 1048576 >&2\nexec "{ffmpeg_binary.path}" "$@"\n'
+    )
+    chatty.chmod(0o755)
+    encoder = StreamEncoder(tmp_path / "out" / "x.mp4", 64, 48, device="cpu", ffmpeg_binary=find_ffmpeg(chatty))
+    results: list[JobResult] = []
+    closer = threading.Thread(target=lambda: results.append(encoder.close()), daemon=True)
+    try:
+        for index in range(40):  # more than the pipe to ffmpeg holds
+            encoder.add_frame(gray(index * 6))
+        closer.start()
+        closer.join(timeout=30)
+        assert not closer.is_alive(), "close() stalled behind the encoder's full log pipe"
+    finally:
+        if closer.is_alive():
+            os.killpg(encoder._process.pid, signal.SIGKILL)
+    assert (results[0].status, results[0].frames) == (JobStatus.done, 40), results[0].reason
+
+
+def test_abort_during_a_cpu_restart_kills_the_restarted_encoder(tmp_path, fake_gpu, monkeypatch):
+    from encodectl.ffmpeg_binary import find_ffmpeg
+
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    restarting = threading.Event()
+    start = StreamEncoder._start
+
+    def slow_second_start(self: StreamEncoder, settings: object) -> object:
+        if settings is self.plan.fallback:  # the writer's restart on the CPU: abort() arrives meanwhile
+            restarting.set()
+            time.sleep(0.3)
+        return start(self, settings)
+
+    monkeypatch.setattr(StreamEncoder, "_start", slow_second_start)
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    deadline = time.monotonic() + 20
+    while not restarting.is_set():  # frames until the failed "GPU" encoder is noticed
+        assert time.monotonic() < deadline
+        encoder.add_frame(gray(10))
+        time.sleep(0.01)
+    encoder.abort()
+    assert encoder._process.wait(timeout=10) == -signal.SIGKILL  # the CPU encoder did not run on unseen
+    assert files_in(tmp_path) == ["fake-gpu-bin/ffmpeg", "nvenc-commands.jsonl"]
+
+
 @pytest.mark.parametrize("policy", [BufferPolicy.block, BufferPolicy.spill])
 def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
     # A two-frame buffer in front of a slow encoder: frames arrive far faster than it encodes.
@@ -109,10 +160,10 @@ def test_hardware_encoder_failing_at_start_falls_back_without_losing_frames(tmp_
     assert len(mean_brightness(tmp_path / "x.mp4")) == 40
 
 
-def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool) -> int:
+def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *args: str, frames: int = 45) -> int:
     """Run tests/stream_then_hang.py, SIGKILL it mid-episode; return how many frames reached ffmpeg."""
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), "45"],
+        [sys.executable, str(Path(__file__).with_name("stream_then_hang.py")), str(output), str(frames), *args],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -166,6 +217,19 @@ def test_a_recorder_crash_loses_no_frame_that_reached_the_encoder(tmp_path):
     (recovered,) = json.loads(outcome.stdout)
     assert recovered["status"] == "recovered" and recovered["frames"] == 45
     assert mean_brightness(output) == sorted(mean_brightness(output))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_a_watch_stream_encoder_dies_with_the_watcher(tmp_path):
+    # watch --stream has every frame on disk: its encoder is killed with it instead of writing out the
+    # frames it holds (the recorder's encoder above does that), so only finished fragments remain.
+    from encodectl.ffmpeg_binary import find_ffmpeg
+    from encodectl.recovery import recover
+
+    output = tmp_path / "episode.mp4"
+    assert start_recorder_then_kill(tmp_path, output, False, "die-with-parent", frames=15) == 15
+    (recovered,) = recover(tmp_path, find_ffmpeg())
+    assert recovered.status == "empty" or recovered.frames <= 10  # one keyframe interval at most, not all 15
 
 
 def test_recover_leaves_a_stream_that_its_encoder_still_holds(tmp_path):

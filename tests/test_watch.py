@@ -11,15 +11,20 @@ import sqlite3
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState
+from encodectl.encoder_choice import plan_encoder
+from encodectl.errors import StateError
+from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from encodectl.models import EncodeOptions
+from encodectl.progress import RunTracker
 from encodectl.synthetic import write_dataset
-from encodectl.watch import frame_signature
+from encodectl.watch import Watcher, WatchOptions, frame_signature
 
-from .conftest import files_in, run_encodectl
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
 CAMERAS = ("observation.images.top", "observation.images.wrist")
@@ -164,6 +169,36 @@ def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, 
 
 
 @WATCHERS_RULES
+@pytest.mark.parametrize("damage", ["not a database", "a bad record"])
+def test_an_unreadable_ledger_is_named_and_its_lock_released(tmp_path, ffmpeg_binary, damage):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=3)
+    state = tmp_path / ".encodectl" / "state.sqlite"
+    state.parent.mkdir()
+    if damage == "not a database":
+        state.write_bytes(b"no SQLite file, just bytes " * 200)
+    else:
+        db = sqlite3.connect(state)
+        db.execute("CREATE TABLE episodes (source TEXT PRIMARY KEY, record TEXT NOT NULL)")
+        db.execute("""INSERT INTO episodes VALUES ('x', '{"source": "x", "state": "half')""")
+        db.commit()
+        db.close()
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert_one_line_error(outcome, f"the watch ledger {state} is unreadable (", "move it aside")
+    options = EncodeOptions(device="cpu")
+    watcher = Watcher(WatchOptions(root=tmp_path, once=True, settle=0), options, ffmpeg_binary,
+                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
+    with pytest.raises(StateError, match="move it aside"):
+        watcher.run()
+    lock = WatchLock(tmp_path)  # the failed run released it: the next watcher in this process may start
+    lock.acquire()
+    lock.release()
+    if damage == "not a database":  # moved aside, as the message says, the ledger is rebuilt from the disk
+        state.rename(state.with_name("state.sqlite.bad"))
+        again = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
+        assert again.exit_code == 0 and json.loads(again.stdout)["done"] == 1
+
+
+@WATCHERS_RULES
 def test_two_watchers_on_one_output_refuse(tmp_path):
     first = start_watch(tmp_path)
     try:
@@ -207,12 +242,52 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
 
 
 @WATCHERS_RULES
+def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
+    tmp_path, make_frames, monkeypatch, ffmpeg_binary
+):
+    from encodectl import watch
+
+    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    make_frames(episode, 4)
+    signature = frame_signature(episode)  # what the video was made from
+    late = episode / "frame_000004.png"
+    listed = watch.frame_files
+
+    def listing_then_a_frame_arrives(directory: Path) -> list[Path]:
+        found = listed(directory)
+        if not late.exists():
+            late.write_bytes((episode / "frame_000000.png").read_bytes())  # the recorder goes on
+        return found
+
+    monkeypatch.setattr(watch, "frame_files", listing_then_a_frame_arrives)
+    options = EncodeOptions(device="cpu")
+    watcher = Watcher(WatchOptions(root=tmp_path, delete_frames=True), options, ffmpeg_binary,
+                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
+    assert watcher._delete_frames(episode, signature)
+    assert late.exists(), "a frame that was never encoded was deleted"
+    assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # the encoded ones went
+
+
+@WATCHERS_RULES
 def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     assert run_encodectl("encode", tmp_path).exit_code == 0
     outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json")
     summary = json.loads(outcome.stdout)
     assert (summary["adopted"], summary["done"]) == (2, 0)
+
+
+@WATCHERS_RULES
+def test_an_existing_video_that_does_not_match_is_redone_not_adopted(tmp_path, ffmpeg_binary, decoded):
+    # Its frame count matches; its rate does not (and the same check_video covers size, pixels and codec).
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=4)
+    video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    assert run_encodectl("encode", tmp_path, "--fps", "25").exit_code == 0  # the same frames, another rate
+    outcome = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert "1 done (0 redone after late frames), 0 found already encoded" in outcome.stdout, outcome.stderr
+    assert "is there but is not this episode's video (episode_000000.mp4 failed verification: " in outcome.stderr
+    redone = decoded(video)
+    assert (redone.codec, redone.timestamps[1]) == ("h264", Fraction(1, 30))
 
 
 @WATCHERS_RULES

@@ -1,0 +1,157 @@
+"""encodectl against LeRobot's own encoding, on the same frames (LeRobot 0.4, format v3.0).
+
+    python benchmarks/lerobot.py --lerobot-python /path/to/venv-with-lerobot/bin/python [--runs 3]
+
+1. One episode, 300 frames of 640x480 (camera-like, with sensor noise): LeRobot's
+   ``encode_video_frames`` (the call alone, timed inside LeRobot's Python, import not
+   counted) against ``encodectl encode --profile lerobot`` (the whole process), with
+   each video's PSNR/SSIM against the source frames and its size.
+2. A pending dataset, 3 episodes x 2 cameras x 300 frames, recorded by LeRobot with a
+   batch size never reached: ``encodectl encode ROOT`` (whole process, on a fresh copy
+   each run) against the time LeRobot's own save path spends encoding the same
+   episodes (``save_episode`` with batch size 1, less ``save_episode`` without encoding).
+
+LeRobot is never imported here: its side runs in the interpreter given (a scratch
+virtualenv). Without --lerobot-python, only encodectl's side is measured, and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+from encodectl.ffmpeg_binary import find_ffmpeg
+from encodectl.frames import scan_frames
+from encodectl.quality import measure_quality
+from encodectl.synthetic import write_frames
+
+# Runs in LeRobot's interpreter. argv: mode, frames folder, output, [cameras, episodes]
+LEROBOT_SIDE = r"""
+import json, shutil, sys, time
+from pathlib import Path
+import numpy as np
+from PIL import Image
+mode, frames, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+if mode == "encode":
+    from lerobot.datasets.video_utils import encode_video_frames
+    started = time.perf_counter()
+    encode_video_frames(frames, out, 30, overwrite=True)
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+    sys.exit()
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+cameras, episodes = int(sys.argv[4]), int(sys.argv[5])
+images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(frames.glob("frame-*.png"))]
+keys = [f"observation.images.cam{c}" for c in range(cameras)]
+features = {k: {"dtype": "video", "shape": images[0].shape, "names": ["height", "width", "channels"]} for k in keys}
+features["action"] = {"dtype": "float32", "shape": (2,), "names": ["x", "y"]}
+timings = {}
+for batch in (1000, 1):  # 1000: never reached, frames left pending; 1: LeRobot encodes each episode
+    root = out / f"batch-{batch}"
+    shutil.rmtree(root, ignore_errors=True)
+    dataset = LeRobotDataset.create("bench/lerobot", 30, features, root=root, batch_encoding_size=batch)
+    spent = 0.0
+    for episode in range(episodes):
+        for index, image in enumerate(images):
+            frame = {k: np.roll(image, 8 * (c + episode), axis=1) for c, k in enumerate(keys)}
+            dataset.add_frame({**frame, "action": np.zeros(2, np.float32), "task": "bench"})
+        started = time.perf_counter()
+        dataset.save_episode()
+        spent += time.perf_counter() - started
+    dataset.finalize()
+    timings[batch] = spent
+print(json.dumps({"pending": str(out / "batch-1000"), "encoding_seconds": timings[1] - timings[1000],
+                  "save_with_encoding": timings[1], "save_without": timings[1000]}))
+"""
+
+
+def run_lerobot(python: str, *args: str) -> dict[str, object]:
+    completed = subprocess.run(
+        [python, "-c", LEROBOT_SIDE, *args], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if completed.returncode != 0:
+        sys.exit(f"LeRobot's side failed:\n{completed.stderr[-2000:]}")
+    result: dict[str, object] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def timed(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s (runs: {', '.join(f'{v:.2f}' for v in values)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lerobot-python", help="a Python interpreter that has lerobot 0.4 installed")
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "encodectl-bench-lerobot")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    width, height = (int(v) for v in args.size.split("x"))
+    binary = find_ffmpeg()
+    frames = args.data / f"frames-{width}x{height}-{args.frames}"
+    if len(list(frames.glob("frame-*.png"))) != args.frames:
+        print(f"generating {args.frames} frames {width}x{height} in {frames} ...", flush=True)
+        write_frames(binary, frames, args.frames, (width, height), prefix="frame-")
+    sequence = scan_frames(frames)
+    print(f"ffmpeg {binary.version} ({binary.source} {binary.path}); {args.frames} frames {width}x{height}")
+    if not args.lerobot_python:
+        print("LeRobot's side not measured: give --lerobot-python (a virtualenv with lerobot 0.4)")
+
+    print("\n1. one episode")
+    out = args.data / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    encodectl = [sys.executable, "-m", "encodectl.cli", "encode", str(frames), "--profile", "lerobot"]
+    tool = [timed([*encodectl, "-o", str(out / "encodectl.mp4"), "--overwrite"]) for _ in range(args.runs)]
+    line = f"  encodectl encode --profile lerobot (whole process): {spread(tool)}"
+    videos = {"encodectl": out / "encodectl.mp4"}
+    if args.lerobot_python:
+        calls = [float(run_lerobot(args.lerobot_python, "encode", str(frames), str(out / "lerobot.mp4"))["seconds"])
+                 for _ in range(args.runs)]  # fmt: skip
+        videos["LeRobot"] = out / "lerobot.mp4"
+        print(f"  LeRobot encode_video_frames (the call alone):       {spread(calls)}")
+        line += f"; ratio {statistics.median(tool) / statistics.median(calls):.2f} (target <= 0.8)"
+    print(line)
+    for name, video in videos.items():
+        score = measure_quality(binary, str(video), sequence, Fraction(30))
+        size = video.stat().st_size
+        print(f"  {name:<9} PSNR {score.psnr_db:.2f} dB, SSIM {score.ssim:.4f}, {size / 1024:.0f} KiB")
+
+    if not args.lerobot_python:
+        return
+    print("\n2. a pending dataset: 3 episodes x 2 cameras, recorded by LeRobot (batch size never reached)")
+    made = run_lerobot(args.lerobot_python, "dataset", str(frames), str(args.data / "datasets"), "2", "3")
+    pending = Path(str(made["pending"]))
+    runs = []
+    for _ in range(args.runs):
+        copy = args.data / "datasets" / "copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(pending, copy)
+        runs.append(timed([sys.executable, "-m", "encodectl.cli", "encode", str(copy)]))
+    lerobot_seconds = float(str(made["encoding_seconds"]))
+    print(f"  encodectl encode ROOT (whole process, 6 videos):     {spread(runs)}")
+    print(
+        f"  LeRobot's save path, encoding the same 6 videos:     {lerobot_seconds:.2f} s "
+        f"(save_episode {float(str(made['save_with_encoding'])):.2f} s with encoding, "
+        f"{float(str(made['save_without'])):.2f} s without)"
+    )
+    print(f"  ratio {statistics.median(runs) / lerobot_seconds:.2f}")
+
+
+if __name__ == "__main__":
+    main()
