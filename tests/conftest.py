@@ -25,6 +25,12 @@ from encodectl.synthetic import write_frames
 
 SIZE = (64, 48)
 
+# For CI's second pass (see pyproject's markers): what encodectl decides before any ffmpeg runs.
+BEFORE_FFMPEG = pytest.mark.same_on_every_ffmpeg(
+    "encodectl's own checks of the options, the frames' headers and names, or its exit handling decide it "
+    "before (or without) any ffmpeg output"
+)
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     binary = find_ffmpeg()

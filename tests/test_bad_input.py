@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 from .corrupt import (
     damage_jpeg_huffman_table,
     garble_after_header,
@@ -18,6 +18,7 @@ from .corrupt import (
 )
 
 
+@BEFORE_FFMPEG
 def test_gap_in_numbering_is_an_error_listing_the_missing_frames(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 13)
     for path in frames[5:10]:
@@ -47,6 +48,7 @@ def test_on_gap_hold_keeps_the_timeline(tmp_path, make_frames, cli, decoded):
     assert not any(p.name.endswith((".partial", ".frames")) for p in tmp_path.iterdir())
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("kind", ["folder", "broken link", "FIFO"])
 def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_path, make_frames, cli, kind):
     frames = make_frames(tmp_path / "ep", 5)
@@ -63,6 +65,7 @@ def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_pat
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 def test_frame_of_another_size_is_named(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 6)
     make_frames(tmp_path / "other", 1, size=(32, 24), start_number=3)
@@ -74,6 +77,7 @@ def test_frame_of_another_size_is_named(tmp_path, make_frames):
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 def test_truncated_frame_is_named(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 6)
     data = frames[2].read_bytes()
@@ -144,6 +148,7 @@ def test_every_kind_of_undecodable_frame_is_named_with_the_decoders_words(
     assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames)
 
 
+@BEFORE_FFMPEG
 def test_file_that_is_not_an_image(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 4)
     (tmp_path / "ep" / "frame_000004.png").write_text("not a picture")
@@ -153,21 +158,25 @@ def test_file_that_is_not_an_image(tmp_path, make_frames):
     assert_one_line_error(outcome, "frame_000004.png is not a PNG or JPEG image")
 
 
+@BEFORE_FFMPEG
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run_encodectl("encode", tmp_path / "empty"), "no frames found in", "empty")
 
 
+@BEFORE_FFMPEG
 def test_folder_with_only_other_files(tmp_path):
     (tmp_path / "ep").mkdir()
     (tmp_path / "ep" / "notes.txt").write_text("hello")
     assert_one_line_error(run_encodectl("encode", tmp_path / "ep"), "no frames found")
 
 
+@BEFORE_FFMPEG
 def test_missing_path(tmp_path):
     assert_one_line_error(run_encodectl("encode", tmp_path / "nope"), "nope does not exist")
 
 
+@BEFORE_FFMPEG
 def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3)
     make_frames(tmp_path / "ep", 3, prefix="left_")
@@ -179,6 +188,7 @@ def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
     assert_one_line_error(run_encodectl("encode", tmp_path / "dup"), "frame number 1 appears twice")
 
 
+@BEFORE_FFMPEG
 def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
     from encodectl.synthetic import write_dataset
 
@@ -191,6 +201,7 @@ def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
     assert "no frames in" in failed[0]["reason"]
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -215,6 +226,7 @@ def test_bad_options_give_one_line(tmp_path, make_frames, args, fragment):
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("workers", ["0", "-3", "100000"])
 def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frames, workers):
     # 0 and -3 used to hang for ever, 100000 to start as many threads before a dry run printed anything.
@@ -223,6 +235,7 @@ def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frame
     assert_one_line_error(outcome, f"invalid --workers: must be auto or a number from 1 to 256, not {workers}")
 
 
+@BEFORE_FFMPEG
 def test_debug_shows_the_traceback(tmp_path):
     outcome = run_encodectl("--debug", "encode", tmp_path / "nope")
     assert outcome.exit_code == 2
