@@ -495,10 +495,16 @@ def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
         assert recorder.poll() is None
         assert not (root / "videos").exists()  # nothing while the recorder has the dataset open
         recorder.wait(timeout=10)
+        # Waiting by reading the metadata every 0.1 s kept it open so often that, on a busy machine, the
+        # watcher kept finding a program (this test) in the dataset and waited (past 60 s, twice). So: stat
+        # only, until the commit has replaced the episodes file, then read it once.
+        episodes = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
+        before = episodes.stat().st_ino
         deadline = time.monotonic() + 60
-        while episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is None:
+        while not episodes.exists() or episodes.stat().st_ino == before:
             assert watcher.poll() is None and time.monotonic() < deadline
             time.sleep(0.1)
+        assert episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is not None
     finally:
         watcher.send_signal(2)
         stdout, stderr = watcher.communicate(timeout=30)
