@@ -300,16 +300,20 @@ def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
     assert frame_signature(tmp_path / "ep") != before
 
 
-def being_streamed(root: Path, episode: Path) -> bool:
-    """The watcher has started a stream for `episode`: its ledger holds it as being encoded (read-only here)."""
+def ledger_records(root: Path) -> list[EpisodeRecord]:
+    """What a running watcher's ledger holds, read-only (none before it exists)."""
     database = root / ".encodectl" / "state.sqlite"
     try:
         with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
             rows = connection.execute("SELECT record FROM episodes").fetchall()
     except sqlite3.Error:
-        return False  # not created yet
-    records = [EpisodeRecord.model_validate_json(row[0]) for row in rows]
-    return any(r.source == episode and r.state is LedgerState.encoding for r in records)
+        return []  # not created yet
+    return [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+
+
+def being_streamed(root: Path, episode: Path) -> bool:
+    """The watcher has started a stream for `episode`: its ledger holds it as being encoded."""
+    return any(r.source == episode and r.state is LedgerState.encoding for r in ledger_records(root))
 
 
 def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
@@ -390,6 +394,8 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     watcher = start_watch(tmp_path, "--stream")
     record(tmp_path, 2, *(["--partial-writes"] if writes == "partial" else []))
     wait_for_videos(tmp_path, 4, watcher)
+    # A video is in place a moment before the watcher has reported it: stop only once all four are recorded.
+    wait_for(lambda: [r.state for r in ledger_records(tmp_path)] == [LedgerState.done] * 4, what="4 done")
     code, out, err = stop(watcher)
     assert code == 130, err
     assert_exactly_one_verified_video_per_episode(tmp_path, 2, 15, decoded)
