@@ -474,7 +474,8 @@ def test_watch_stream_takes_a_frame_that_arrives_before_its_predecessor(tmp_path
     episode = root / "images" / CAMERAS[0] / "episode_000000"
     episode.mkdir(parents=True)
     video = root / "videos" / CAMERAS[0] / "episode_000000.mp4"
-    watcher = start_watch(root, "--stream", "--marker", "DONE")
+    # --settle 5: frame 1 alone must not be still long enough to count as the whole episode (DONE ends it).
+    watcher = start_watch(root, "--stream", "--marker", "DONE", "--settle", "5")
     try:
         staging = make_frames(tmp_path / "staging", 12)  # outside the watched folder: not an episode of its own
         staging[1].rename(episode / staging[1].name)
