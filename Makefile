@@ -1,13 +1,17 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   virtualenv, install (with the embedded ffmpeg), generate a sample recording, encode it
 #   make test   the test suite (real ffmpeg on tiny generated frames)
+# make test-ffmpeg FFMPEG=/usr/bin/ffmpeg runs it on another ffmpeg build.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-data
+# Tests run in two processes: one at a time kept about one of two cores busy (process start-ups, real-time waits).
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-ffmpeg lint bench clean
 
 install: $(STAMP)
 
@@ -25,7 +29,12 @@ demo: install
 	@echo "Videos: $(DEMO_DIR)/videos/<camera>/<episode>.mp4"
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(PYTEST) $(PYTEST_ARGS)
+
+# The suite on another ffmpeg build (CI runs it on Debian's), less the tests marked same_on_every_ffmpeg.
+test-ffmpeg: install
+	@test -n "$(FFMPEG)" || { echo "usage: make test-ffmpeg FFMPEG=/path/to/ffmpeg"; exit 2; }
+	ENCODECTL_FFMPEG="$(FFMPEG)" $(PYTEST) -m "not same_on_every_ffmpeg" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check encodectl tests examples benchmarks scripts

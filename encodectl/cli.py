@@ -26,7 +26,7 @@ from .dask_executor import encode_on_dask, parse_executor
 from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .engine import encode_paths, encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
-from .ffmpeg_binary import find_ffmpeg
+from .ffmpeg_binary import find_ffmpeg, other_ffmpegs
 from .frames import has_frames
 from .gpu_probe import probe_hardware
 from .layout import EpisodeSource
@@ -53,6 +53,7 @@ from .report import (
     LiveRunView,
     bench_notes,
     bench_tables,
+    ffmpeg_choice,
     make_report,
     plot_bench,
     print_commands,
@@ -60,6 +61,7 @@ from .report import (
     print_report,
     require_plotting,
     result_line,
+    supported_ffmpeg,
     to_json,
     tolerant_output,
 )
@@ -165,7 +167,9 @@ def print_version(ffmpeg: str | None) -> None:
     stdout.print(f"encodectl {__version__}")
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
-        _line(stdout, f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})")
+        for line in ffmpeg_choice(binary, list(other_ffmpegs(binary))):
+            _line(stdout, line)
+        _line(stdout, supported_ffmpeg())
 
 
 @app.callback()
@@ -273,7 +277,7 @@ ThreadsOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")]
 FFmpegOption = Annotated[
     str | None,
-    typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, PATH, then the bundled one]."),
+    typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, the bundled one, then PATH's]."),
 ]
 
 
@@ -635,17 +639,25 @@ def probe_gpu(
             else nullcontext()
         ):
             report = probe_hardware(binary, refresh=refresh)
-        choices = {
-            codec.value: plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report) for codec in Codec
-        }
+        choices: dict[str, EncoderPlan | str] = {}
+        for codec in Codec:
+            try:
+                choices[codec.value] = plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report)
+            except UsageError as refusal:  # e.g. AV1 on an ffmpeg before 5.1: say so, and go on with the others
+                choices[codec.value] = refusal.message
+        others = list(other_ffmpegs(binary))
         if json_output:
             payload = report.model_dump(mode="json")
             payload["auto_choice"] = {
-                codec: {"encoder": plan.primary.encoder, "reason": plan.reason} for codec, plan in choices.items()
+                codec: {"encoder": None, "reason": plan}
+                if isinstance(plan, str)
+                else {"encoder": plan.primary.encoder, "reason": plan.reason}
+                for codec, plan in choices.items()
             }
+            payload["other_ffmpeg"] = [other.model_dump(mode="json", exclude={"reason"}) for other in others]
             sys.stdout.write(to_json(payload) + "\n")
             return
-        print_probe(stdout, report, choices, table=stdout.is_terminal)
+        print_probe(stdout, report, choices, table=stdout.is_terminal, others=others)
 
 
 @contextmanager

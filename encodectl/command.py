@@ -22,6 +22,9 @@ from .models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary,
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
+# Frames are decoded strictly: the JPEG decoder hides damaged scan data (grey or smeared blocks, exit 0,
+# on every ffmpeg from 4.2 to 9.0) unless told that an error is an error.
+STRICT_DECODING = {"err_detect": "explode"}
 PROGRESS_ARGS = ("-progress", "pipe:1", "-nostats")
 
 
@@ -52,7 +55,9 @@ def build_encode_command(
     # always, the encoder when it runs on the CPU.
     decoder_threads = {"threads": str(job.threads)} if job.threads else {}
     encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
-    stream = ffmpeg.input(_INPUT, f="image2", framerate=str(job.fps), start_number=str(start), **decoder_threads)
+    stream = ffmpeg.input(
+        _INPUT, f="image2", framerate=str(job.fps), start_number=str(start), **STRICT_DECODING, **decoder_threads
+    )
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
     output_options = _video_options(
@@ -296,7 +301,7 @@ def build_stream_command(
     The frames are raw (`raw_format`: RGB, or gray16le for depth), or with `images` whole PNG/JPEG files
     one after the other."""
     if images:
-        stream = ffmpeg.input("pipe:0", f="image2pipe", framerate=str(fps))
+        stream = ffmpeg.input("pipe:0", f="image2pipe", framerate=str(fps), **STRICT_DECODING)
     else:
         stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt=raw_format, s=f"{width}x{height}", framerate=str(fps))
     video = pixel_pipeline(stream.video, width, height, settings)

@@ -59,7 +59,7 @@ def encode_on_dask(
         # Validation on the client: bad episodes never reach the cluster.
         prepared = prepare_job(source, options, validation_settings)
         if isinstance(prepared, JobResult):
-            results[index] = prepared
+            results[index] = prepared.with_ffmpeg(ffmpeg_binary)
             tracker.finish(job_id, prepared)
         else:
             to_send.append((index, source, job_id))
@@ -96,6 +96,7 @@ def encode_on_dask(
             except Exception as error:  # noqa: BLE001 - a lost job is a failed result, never a crash
                 result = source_result(source, JobStatus.failed, failure=FailureKind.encoding,
                                        reason=f"Dask could not run it: {type(error).__name__}: {error}")  # fmt: skip
+                result.with_ffmpeg(ffmpeg_binary)  # the client's: no worker's answer says which it had
             results[index] = result
             tracker.finish(job_id, result)
     finally:

@@ -136,7 +136,27 @@ def plan_encoder(
     binary: FFmpegBinary,
     probe: Callable[[FFmpegBinary], ProbeReport] = probe_hardware,
 ) -> EncoderPlan:
-    """Decide which encoder every job of this run starts on."""
+    """Decide which encoder every job of this run starts on (and falls back to), on this ffmpeg."""
+    plan = _plan(options, binary, probe)
+    problem = _too_old_for(plan.primary, binary)
+    if problem is not None:
+        raise UsageError(f"{problem}; --ffmpeg PATH or ENCODECTL_FFMPEG=PATH picks another")
+    if plan.fallback is not None and _too_old_for(plan.fallback, binary) is not None:
+        plan.fallback = None  # a hardware failure then fails the job, as with --strict, rather than run it wrong
+    return plan
+
+
+def _too_old_for(settings: EncoderSettings, binary: FFmpegBinary) -> str | None:
+    needed, version = get_spec(settings.encoder).min_ffmpeg, binary.version_tuple
+    if needed is None or version is None or version >= needed:
+        return None
+    return (
+        f"{settings.encoder} needs ffmpeg {'.'.join(map(str, needed))} or newer, whose wrapper takes its quality "
+        f"options; this is ffmpeg {binary.version} at {binary.path}"
+    )
+
+
+def _plan(options: EncodeOptions, binary: FFmpegBinary, probe: Callable[[FFmpegBinary], ProbeReport]) -> EncoderPlan:
     lerobot = options.profile is Profile.lerobot
     codec = Codec.av1 if lerobot and "codec" not in options.model_fields_set else options.codec
     cpu = _cpu_for(codec, options)

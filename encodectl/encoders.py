@@ -37,6 +37,8 @@ class EncoderSpec(BaseModel):
     input_pix_fmt: str = "yuv420p"  # what the encoder is fed in system memory
     device_option: str | None = None  # global option naming the render device (VAAPI, QSV)
     upload_filter: str | None = None  # filter that moves frames to the GPU (VAAPI)
+    # The first ffmpeg release whose wrapper of this encoder takes the options above; None: all supported ones.
+    min_ffmpeg: tuple[int, int] | None = None
 
 
 _X26X_PRESETS = {"fast": "fast", "medium": "medium", "slow": "slow"}
@@ -170,6 +172,9 @@ ENCODERS: dict[str, EncoderSpec] = {
             quality_max=63,
             presets=_SVT_PRESETS,
             native_presets=_SVT_NATIVE,
+            # Before 5.1 the wrapper had no -crf: ffmpeg takes the option (libx264 knows it), says it went
+            # unused (a warning, hidden by -loglevel error) and SVT-AV1 encodes at its default qp 50.
+            min_ffmpeg=(5, 1),
         ),
         _nvenc(Codec.h264, 51),
         _nvenc(Codec.hevc, 51),

@@ -90,7 +90,9 @@ def encode_paths(
             )
     sources = discover(others, options.output) if others else []
     results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
-    return (run(sources, options) if sources else []) + results
+    results = (run(sources, options) if sources else []) + results
+    # A dataset's episodes that needed no encode (already in it, cut off) were never near an ffmpeg: this one's.
+    return [result if result.ffmpeg_path is not None else result.with_ffmpeg(binary) for result in results]
 
 
 def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:

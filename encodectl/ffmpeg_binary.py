@@ -1,9 +1,13 @@
-"""Find the ffmpeg binary to drive, in a fixed order, and learn its version.
+"""Which ffmpeg encodectl drives, why that one, and whether it is new enough.
 
-Order: an explicit path (``--ffmpeg`` or ``ENCODECTL_FFMPEG``), then ``ffmpeg``
-on PATH, then the static binary shipped inside the ``imageio-ffmpeg`` wheel, so
-that a fresh machine works without installing anything by hand. Nothing here
-downloads anything.
+Order: an explicit path (``--ffmpeg``, then ``ENCODECTL_FFMPEG``); else the static
+build shipped in the ``imageio-ffmpeg`` wheel; else ``ffmpeg`` on PATH. The bundled
+build comes before PATH's because it is the one encodectl is tested against and
+the same on every machine, while distributions ship older ones that behave
+differently (Debian 12's ffmpeg 5.1 has an SVT-AV1 that encodes the LeRobot
+profile about 2.4x slower and refuses frames under 64 pixels high). PATH's is
+used when no bundled build exists for the platform or it does not run. Nothing
+here downloads anything.
 """
 
 from __future__ import annotations
@@ -13,35 +17,43 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import FFmpegNotFoundError
 from .ffmpeg_process import capture
-from .models import FFmpegBinary
+from .models import MINIMUM_FFMPEG, FFmpegBinary
 
 ENV_VAR = "ENCODECTL_FFMPEG"
+BUNDLED = "imageio-ffmpeg"
 _VERSION_RE = re.compile(r"ffmpeg version (\S+)")
+_HOW_TO_CHOOSE = f"--ffmpeg PATH or {ENV_VAR}=PATH picks another"
 
 
 def find_ffmpeg(explicit: str | os.PathLike[str] | None = None) -> FFmpegBinary:
-    """Return the ffmpeg to use; raise FFmpegNotFoundError with what was tried."""
+    """Return the ffmpeg to use, with why it was chosen; raise FFmpegNotFoundError in one line."""
     if explicit:
-        return _checked(Path(explicit), "--ffmpeg")
-    from_env = os.environ.get(ENV_VAR)
+        return _supported(_checked(Path(explicit), "--ffmpeg", "given with --ffmpeg"))
+    from_env = os.environ.get(ENV_VAR)  # set but empty counts as unset
     if from_env:
-        return _checked(Path(from_env), ENV_VAR)
+        return _supported(_checked(Path(from_env), ENV_VAR, f"set in {ENV_VAR}"))
+    bundled = bundled_ffmpeg()
+    trouble = "no bundled build is installed (pip install imageio-ffmpeg)"
+    if bundled is not None:
+        try:
+            return _supported(
+                _checked(bundled, BUNDLED, "the bundled build (imageio-ffmpeg), the one encodectl is tested against")
+            )
+        except FFmpegNotFoundError as error:
+            trouble = f"the bundled build cannot be used ({error.message})"
     on_path = shutil.which("ffmpeg")
     if on_path:
-        return _checked(Path(on_path), "PATH")
-    wheel_binary = _imageio_ffmpeg_binary()
-    if wheel_binary is not None:
-        return _checked(wheel_binary, "imageio-ffmpeg")
-    raise FFmpegNotFoundError(
-        f"no ffmpeg found: set --ffmpeg or {ENV_VAR}, put ffmpeg on PATH, or `pip install imageio-ffmpeg`"
-    )
+        return _supported(_checked(Path(on_path), "PATH", f"ffmpeg on PATH, since {trouble}"))
+    raise FFmpegNotFoundError(f"no ffmpeg found: {trouble}, and PATH has none; {_HOW_TO_CHOOSE}")
 
 
-def _imageio_ffmpeg_binary() -> Path | None:
+def bundled_ffmpeg() -> Path | None:
+    """The static ffmpeg inside the imageio-ffmpeg wheel, if it is installed and has one for this platform."""
     try:
         import imageio_ffmpeg
     except ImportError:
@@ -52,7 +64,20 @@ def _imageio_ffmpeg_binary() -> Path | None:
         return None
 
 
-def _checked(path: Path, source: str) -> FFmpegBinary:
+def other_ffmpegs(chosen: FFmpegBinary) -> Iterator[FFmpegBinary]:
+    """The bundled build and PATH's ffmpeg, when they run and are not the one chosen: what else there is."""
+    seen = {chosen.path.resolve()}
+    for path, source in ((bundled_ffmpeg(), BUNDLED), (shutil.which("ffmpeg"), "PATH")):
+        if path is None or Path(path).resolve() in seen:
+            continue
+        seen.add(Path(path).resolve())
+        try:
+            yield _checked(Path(path), source, "")
+        except FFmpegNotFoundError:
+            continue  # one that does not run is no alternative; choosing it would say why
+
+
+def _checked(path: Path, source: str, reason: str) -> FFmpegBinary:
     resolved = path if path.is_absolute() else Path(shutil.which(str(path)) or path).absolute()
     if not resolved.is_file():
         raise FFmpegNotFoundError(f"ffmpeg from {source} does not exist: {path}")
@@ -60,7 +85,18 @@ def _checked(path: Path, source: str) -> FFmpegBinary:
         raise FFmpegNotFoundError(f"ffmpeg from {source} is not executable: {path}")
     stat = resolved.stat()
     version = _version(str(resolved), stat.st_size, stat.st_mtime_ns)
-    return FFmpegBinary(path=resolved, version=version, source=source)
+    return FFmpegBinary(path=resolved, version=version, source=source, reason=reason)
+
+
+def _supported(binary: FFmpegBinary) -> FFmpegBinary:
+    if binary.supported:
+        return binary
+    oldest = ".".join(map(str, MINIMUM_FFMPEG))
+    bundled_hint = ", or pip install imageio-ffmpeg for the bundled one" if binary.source == "PATH" else ""
+    raise FFmpegNotFoundError(
+        f"ffmpeg {binary.version} at {binary.path} ({binary.source}) is older than {oldest}, the oldest encodectl "
+        f"supports; {_HOW_TO_CHOOSE}{bundled_hint}"
+    )
 
 
 @functools.cache

@@ -142,6 +142,7 @@ def probe_hardware(binary: FFmpegBinary, refresh: bool = False) -> ProbeReport:
             pass  # unreadable or from an older encodectl: probe again
         else:
             report.cached = True
+            report.ffmpeg = binary  # the same file; how it was found, and why, is this run's
             return report
     listed = listed_encoders(binary)
     hardware = [spec for spec in ENCODERS.values() if spec.hardware]

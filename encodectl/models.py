@@ -186,18 +186,29 @@ class EncodeOptions(BaseModel):
         return 10 if low else 0
 
 
+# The oldest release the whole test suite has passed on (4.2.2; also 5.1 and the bundled n9.0).
+MINIMUM_FFMPEG = (4, 2)
+
+
 class FFmpegBinary(BaseModel):
-    """The ffmpeg that encodectl drives, and where it came from."""
+    """The ffmpeg that encodectl drives, where it came from and why it was chosen."""
 
     path: Path
     version: str
-    source: str  # "--ffmpeg", "ENCODECTL_FFMPEG", "PATH" or "imageio-ffmpeg"
+    source: str  # "--ffmpeg", "ENCODECTL_FFMPEG", "imageio-ffmpeg" (the bundled build) or "PATH"
+    reason: str = ""  # why this one, in words
 
     @property
     def version_tuple(self) -> tuple[int, int] | None:
         """(major, minor) of a release like "5.1.2" or "n7.0"; None for git builds ("N-1234-g…")."""
         match = re.match(r"n?(\d+)\.(\d+)", self.version)
         return (int(match.group(1)), int(match.group(2))) if match else None
+
+    @property
+    def supported(self) -> bool:
+        """A release at least MINIMUM_FFMPEG, or a git build (its age is unknown: given the benefit of the doubt)."""
+        version = self.version_tuple
+        return version is None or version >= MINIMUM_FFMPEG
 
 
 class FrameSequence(BaseModel):
@@ -228,6 +239,11 @@ class FrameSequence(BaseModel):
     @property
     def last(self) -> int:
         return self.numbers[-1]
+
+    @property
+    def decoder(self) -> str:
+        """The ffmpeg decoder that reads these frames (image2 picks it by the extension)."""
+        return "png" if self.extension.lower() == ".png" else "mjpeg"
 
     def filename(self, number: int) -> str:
         digits = f"{number:0{self.padding}d}" if self.padding else str(number)
@@ -351,6 +367,8 @@ class JobResult(BaseModel):
     source_format: str | None = None
     depth: DepthResult | None = None  # depth frames only
     encoder: str | None = None
+    ffmpeg_path: Path | None = None  # the ffmpeg binary that ran the job (a Dask worker's own)
+    ffmpeg_version: str | None = None
     fallback: str | None = None  # why the job did not run on the encoder first chosen
     worker: str | None = None  # the Dask worker that ran it (--executor dask)
     dataset: Path | None = None  # the LeRobot dataset it belongs to (its video is placed after all are encoded)
@@ -367,6 +385,11 @@ class JobResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status is not JobStatus.failed
+
+    def with_ffmpeg(self, binary: FFmpegBinary) -> JobResult:
+        """Name the ffmpeg that ran (or, for a job that needed none, would have run) this job."""
+        self.ffmpeg_path, self.ffmpeg_version = binary.path, binary.version
+        return self
 
 
 class RunSummary(BaseModel):

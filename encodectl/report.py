@@ -23,7 +23,7 @@ from .benchmark import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport
 from .encoder_choice import EncoderPlan
 from .errors import UsageError
 from .gpu_probe import ProbeReport
-from .models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
+from .models import MINIMUM_FFMPEG, FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
 from .progress import JobState, JobView, RunSnapshot, RunTracker
 
 _STATUS_STYLE = {
@@ -212,7 +212,8 @@ def print_report(console: Console, report: RunReport, table: bool, lines: bool =
         for result in report.results:
             console.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
     style = "red" if report.summary.failed else "green"
-    console.print(Text(summary_line(report.summary), style=style))
+    ffmpeg = f" · ffmpeg {report.ffmpeg.version} ({report.ffmpeg.source})"
+    console.print(Text(summary_line(report.summary) + ffmpeg, style=style), soft_wrap=True)
 
 
 def print_commands(console: Console, results: list[JobResult]) -> None:
@@ -241,7 +242,31 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
             console.print(f"# {result.label}: {result.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_probe(console: Console, report: ProbeReport, choices: dict[str, EncoderPlan], table: bool = True) -> None:
+def ffmpeg_choice(binary: FFmpegBinary, others: list[FFmpegBinary], uses: str = "uses it") -> list[str]:
+    """Which ffmpeg, why, and what else is installed (and how to pick it): for `version` and `probe-gpu`."""
+    lines = [f"ffmpeg {binary.version} at {binary.path} (found via {binary.source})"]
+    if binary.reason:
+        lines.append(f"  chosen: {binary.reason}")
+    for other in others:
+        where = "PATH also has" if other.source == "PATH" else "the bundled build is"
+        if other.supported:
+            lines.append(f"  {where} ffmpeg {other.version} at {other.path}; --ffmpeg {other.path} {uses}")
+        else:
+            lines.append(f"  {where} ffmpeg {other.version} at {other.path}, older than encodectl supports")
+    return lines
+
+
+def supported_ffmpeg() -> str:
+    return f"encodectl supports ffmpeg {'.'.join(map(str, MINIMUM_FFMPEG))} and newer, and git builds"
+
+
+def print_probe(
+    console: Console,
+    report: ProbeReport,
+    choices: dict[str, EncoderPlan | str],
+    table: bool = True,
+    others: list[FFmpegBinary] | None = None,
+) -> None:
     """The probe as a Rich table in a terminal, as one tab-separated line per encoder elsewhere."""
     if table:
         console.print(_probe_table(report))
@@ -254,15 +279,15 @@ def print_probe(console: Console, report: ProbeReport, choices: dict[str, Encode
                 f"{probe.encoder}\t{probe.vendor}\t{probe.codec.value}\t{listed}\t{works}\t{seconds}\t{probe.reason}\n"
             )
     when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
-    console.print(
-        f"ffmpeg {report.ffmpeg.path} ({report.ffmpeg.source}); {when} (--refresh to probe again)",
-        markup=False, highlight=False, soft_wrap=True,
-    )  # fmt: skip
+    console.print(f"{when} (--refresh to probe again)", markup=False, highlight=False, soft_wrap=True)
+    for line in ffmpeg_choice(report.ffmpeg, others or [], uses="probes it"):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     for codec, plan in choices.items():
-        console.print(
-            f"encode --codec {codec} would use {plan.primary.encoder}: {plan.reason}",
-            markup=False, highlight=False, soft_wrap=True,
-        )  # fmt: skip
+        if isinstance(plan, str):
+            choice = f"would refuse: {plan}"
+        else:
+            choice = f"would use {plan.primary.encoder}: {plan.reason}"
+        console.print(f"encode --codec {codec} {choice}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _probe_table(report: ProbeReport) -> Table:

@@ -191,7 +191,7 @@ def encode_one(
     """One episode, start to finish, the same way in sync mode and in a pool worker."""
     prepared = prepare_job(source, options, plan.primary)
     if isinstance(prepared, JobResult):
-        return prepared
+        return prepared.with_ffmpeg(ffmpeg_binary)
     prepared.threads = prepared.threads or threads  # plan_job took --threads; else the pool's share
     colour = not prepared.encoder.keeps_depth  # depth kept exactly has an encoder of its own, on the CPU
     result = run_with_fallback(
@@ -376,7 +376,7 @@ def run_job(
     """Encode one job; failures come back as a failed JobResult, Ctrl-C/cancel as Interrupted.
 
     Without `overwrite`, a video that appeared at the output while this one was made is kept."""
-    result = base_result(job, JobStatus.done)
+    result = base_result(job, JobStatus.done).with_ffmpeg(ffmpeg_binary)
     temp_output, staging_dir = temp_paths(job.output)
     argv = build_encode_command(job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None)
     result.command = argv
@@ -445,7 +445,7 @@ def _raise_ffmpeg_failure(
 ) -> None:
     """Turn a failed ffmpeg run into the error that names its cause (and the bad frame, if one was)."""
     cause = meaningful_error(log_tail)
-    if is_decoder_failure(log_tail):
+    if is_decoder_failure(log_tail, job.frames.decoder):
         pattern, start = image2_input(job, staging_dir if job.held_frames else None)
         bad = undecodable_frames(ffmpeg_binary, job, pattern, start)
         if bad:

@@ -36,7 +36,7 @@ from .encoders import depth_settings
 from .errors import EncodectlError, EncodeError, InputError, UsageError, VerificationError
 from .ffmpeg_binary import find_ffmpeg
 from .ffmpeg_log import encoder_failure
-from .ffmpeg_process import LogTail, lower_priority
+from .ffmpeg_process import LogTail, lower_priority, signals_deferred
 from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from .image_headers import image_header_of_bytes
 from .layout import DEPTH_SUFFIX, VIDEO_SUFFIX
@@ -228,7 +228,7 @@ class StreamEncoder:
             source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
             status=JobStatus.done, frames=stats.frames_added, source_frames=stats.frames_added,
             fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
-        )  # fmt: skip
+        ).with_ffmpeg(self.ffmpeg)  # fmt: skip
         result.width, result.height = (
             (self.width, self.height) if self._settings.keeps_depth else even_size(self.width, self.height)
         )
@@ -242,12 +242,14 @@ class StreamEncoder:
                 raise EncodeError("no frames were added to this stream")
             if self._error is not None:
                 raise EncodeError(self._error)
-            self._finish()
+            # A Ctrl-C between the rename and the unlink left the stream file beside its finished video.
+            with signals_deferred():
+                self._finish()
+                self.fragmented.unlink(missing_ok=True)
             if result.depth is not None and self._settings.depth is DepthMode.lossless:
                 result.depth.hashed_frames = len(self._hashes)
                 result.notes.append("16-bit depth kept exactly: every decoded frame hashed equal to the frame given")
             result.size_bytes = self.output.stat().st_size
-            self.fragmented.unlink(missing_ok=True)
         except (EncodectlError, OSError) as error:
             result.status = JobStatus.failed
             result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"

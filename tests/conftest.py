@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +24,25 @@ from encodectl.models import FFmpegBinary
 from encodectl.synthetic import write_frames
 
 SIZE = (64, 48)
+
+# For CI's second pass (see pyproject's markers): what encodectl decides before any ffmpeg runs.
+BEFORE_FFMPEG = pytest.mark.same_on_every_ffmpeg(
+    "encodectl's own checks of the options, the frames' headers and names, or its exit handling decide it "
+    "before (or without) any ffmpeg output"
+)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    binary = find_ffmpeg()
+    return f"ffmpeg: {binary.version} at {binary.path} ({binary.source})"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test left out of the second CI pass must say why its outcome cannot depend on the ffmpeg build."""
+    for item in items:
+        for mark in item.iter_markers("same_on_every_ffmpeg"):
+            if not (mark.args and str(mark.args[0]).strip()):
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.same_on_every_ffmpeg needs a reason")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,10 +87,52 @@ def fake_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ffmpeg_binary: FFm
     return FakeGpu(wrapper, log)
 
 
+class FrameCache:
+    """Frames made by the real ffmpeg once per test session, then copied: ffmpeg's start-up per call
+    was a sixth of the suite's time. Frame i depends only on the look (size, format, seed, noise), not on
+    how many frames were asked for or how they are named, so one run per look serves every request."""
+
+    def __init__(self, ffmpeg_binary: FFmpegBinary, root: Path) -> None:
+        self.ffmpeg = ffmpeg_binary
+        self.root = root
+
+    def frames(self, count: int, size: tuple[int, int], extension: str, **look: Any) -> list[Path]:
+        key = hashlib.sha1(repr((size, extension.lower(), sorted(look.items()))).encode()).hexdigest()[:12]
+        folder = self.root / key
+        made = sorted(folder.glob(f"*{extension}")) if folder.is_dir() else []
+        if len(made) < count:
+            shutil.rmtree(folder, ignore_errors=True)
+            made = write_frames(self.ffmpeg, folder, max(count, 16), size, extension=extension, **look)
+        return made[:count]
+
+
+@pytest.fixture(scope="session")
+def frame_cache(ffmpeg_binary: FFmpegBinary, tmp_path_factory: pytest.TempPathFactory) -> FrameCache:
+    return FrameCache(ffmpeg_binary, tmp_path_factory.mktemp("frame-cache"))
+
+
 @pytest.fixture
-def make_frames(ffmpeg_binary: FFmpegBinary) -> Callable[..., list[Path]]:
-    def make(directory: Path, count: int = 8, size: tuple[int, int] = SIZE, **kwargs: Any) -> list[Path]:
-        return write_frames(ffmpeg_binary, directory, count, size, **kwargs)
+def make_frames(frame_cache: FrameCache) -> Callable[..., list[Path]]:
+    """write_frames(ffmpeg, directory, count, size, ...) as the tests call it, the same files each time."""
+
+    def make(
+        directory: Path,
+        count: int = 8,
+        size: tuple[int, int] = SIZE,
+        *,
+        start_number: int = 0,
+        prefix: str = "frame_",
+        padding: int = 6,
+        extension: str = ".png",
+        **look: Any,
+    ) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for number, made in enumerate(frame_cache.frames(count, size, extension, **look), start_number):
+            digits = f"{number:0{padding}d}" if padding else str(number)
+            paths.append(directory / f"{prefix}{digits}{extension}")
+            shutil.copyfile(made, paths[-1])  # a copy: tests damage frames in place
+        return paths
 
     return make
 

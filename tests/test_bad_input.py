@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
+from .corrupt import (
+    damage_jpeg_huffman_table,
+    garble_after_header,
+    garble_jpeg_scan,
+    garble_png_image_data,
+    png_bad_bit_depth,
+)
 
 
+@BEFORE_FFMPEG
 def test_gap_in_numbering_is_an_error_listing_the_missing_frames(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 13)
     for path in frames[5:10]:
@@ -40,6 +48,7 @@ def test_on_gap_hold_keeps_the_timeline(tmp_path, make_frames, cli, decoded):
     assert not any(p.name.endswith((".partial", ".frames")) for p in tmp_path.iterdir())
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("kind", ["folder", "broken link", "FIFO"])
 def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_path, make_frames, cli, kind):
     frames = make_frames(tmp_path / "ep", 5)
@@ -56,6 +65,7 @@ def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_pat
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 def test_frame_of_another_size_is_named(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 6)
     make_frames(tmp_path / "other", 1, size=(32, 24), start_number=3)
@@ -67,6 +77,7 @@ def test_frame_of_another_size_is_named(tmp_path, make_frames):
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 def test_truncated_frame_is_named(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 6)
     data = frames[2].read_bytes()
@@ -82,10 +93,7 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
     # Header and end chunk intact, compressed data garbled: only decoding can tell, so ffmpeg's
     # decode error must fail the job instead of yielding a video with a bad frame.
     frames = make_frames(tmp_path / "ep", 6)
-    data = bytearray(frames[3].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[3].write_bytes(bytes(data))
+    garble_after_header(frames[3])
 
     outcome = run_encodectl("encode", tmp_path / "ep", "--json")
 
@@ -102,10 +110,7 @@ def test_corrupt_frame_with_intact_header_and_tail_fails_the_encode(tmp_path, ma
 
 def test_a_corrupt_frame_held_over_a_gap_is_named_once(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 8)
-    data = bytearray(frames[3].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[3].write_bytes(bytes(data))
+    garble_after_header(frames[3])
     frames[4].unlink()
     frames[5].unlink()  # frame 3 is held over 4 and 5: three undecodable pictures, one bad file
     outcome = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
@@ -113,6 +118,37 @@ def test_a_corrupt_frame_held_over_a_gap_is_named_once(tmp_path, make_frames):
     assert "more)" not in outcome.stderr
 
 
+@pytest.mark.parametrize(
+    ("extension", "damage", "message"),
+    [
+        (".png", garble_after_header, "png: chunk too big"),
+        (".png", garble_png_image_data, "png: inflate returned error -3"),
+        (".png", png_bad_bit_depth, "png: Invalid bit depth"),
+        (".jpg", damage_jpeg_huffman_table, "mjpeg: huffman table decode error"),
+        # Its words depend on the bytes and the build: "error count: 64", "mjpeg_decode_dc: bad vlc: 0", ...
+        (".jpg", garble_jpeg_scan, "mjpeg: "),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_every_kind_of_undecodable_frame_is_named_with_the_decoders_words(
+    tmp_path, make_frames, cli, extension, damage, message
+):
+    # ffmpeg 4.x and 5.x print only the decoder's line ("[png @ 0x…] chunk too big"), 6 and later add
+    # generic lines after it; the same frame must be named, with the same words, on every build.
+    # The garbled JPEG scan is one the decoder would hide (exit 0, a smeared picture) unless told not to.
+    frames = make_frames(tmp_path / "ep", 5, extension=extension)
+    damage(frames[2])
+
+    outcome = cli("encode", tmp_path / "ep", "--json")
+
+    assert outcome.exit_code == 2, outcome.stdout
+    result = outcome.json()["results"][0]
+    assert (result["status"], result["failure"]) == ("failed", "input")
+    assert result["reason"].startswith(f"{frames[2]} cannot be decoded: {message}"), result["reason"]
+    assert files_in(tmp_path) == sorted(f"ep/{p.name}" for p in frames)
+
+
+@BEFORE_FFMPEG
 def test_file_that_is_not_an_image(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 4)
     (tmp_path / "ep" / "frame_000004.png").write_text("not a picture")
@@ -122,21 +158,25 @@ def test_file_that_is_not_an_image(tmp_path, make_frames):
     assert_one_line_error(outcome, "frame_000004.png is not a PNG, JPEG or TIFF image")
 
 
+@BEFORE_FFMPEG
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run_encodectl("encode", tmp_path / "empty"), "no frames found in", "empty")
 
 
+@BEFORE_FFMPEG
 def test_folder_with_only_other_files(tmp_path):
     (tmp_path / "ep").mkdir()
     (tmp_path / "ep" / "notes.txt").write_text("hello")
     assert_one_line_error(run_encodectl("encode", tmp_path / "ep"), "no frames found")
 
 
+@BEFORE_FFMPEG
 def test_missing_path(tmp_path):
     assert_one_line_error(run_encodectl("encode", tmp_path / "nope"), "nope does not exist")
 
 
+@BEFORE_FFMPEG
 def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3)
     make_frames(tmp_path / "ep", 3, prefix="left_")
@@ -148,6 +188,7 @@ def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
     assert_one_line_error(run_encodectl("encode", tmp_path / "dup"), "frame number 1 appears twice")
 
 
+@BEFORE_FFMPEG
 def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
     from encodectl.synthetic import write_dataset
 
@@ -160,6 +201,7 @@ def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
     assert "no frames in" in failed[0]["reason"]
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -186,6 +228,7 @@ def test_bad_options_give_one_line(tmp_path, make_frames, args, fragment):
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("workers", ["0", "-3", "100000"])
 def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frames, workers):
     # 0 and -3 used to hang for ever, 100000 to start as many threads before a dry run printed anything.
@@ -194,6 +237,7 @@ def test_workers_outside_the_allowed_range_is_a_usage_error(tmp_path, make_frame
     assert_one_line_error(outcome, f"invalid --workers: must be auto or a number from 1 to 256, not {workers}")
 
 
+@BEFORE_FFMPEG
 def test_debug_shows_the_traceback(tmp_path):
     outcome = run_encodectl("--debug", "encode", tmp_path / "nope")
     assert outcome.exit_code == 2

@@ -12,7 +12,17 @@ from encodectl.report import require_plotting
 
 from .conftest import run_encodectl
 
+# Smaller than --quick (whose own test is the first below): one 1-s episode per mode is enough to
+# check a mode's labels and table, and each second of an episode is a second of real-time recording.
+SMALL = ("--episodes", "1", "--seconds", "1", "--size", "160x120")
 
+BENCH_MACHINERY = pytest.mark.same_on_every_ffmpeg(
+    "the bench's real-time recording, modes and tables; what it runs (encodes, streams, PSNR/SSIM) is "
+    "tested on every build in test_encode and test_stream"
+)
+
+
+@BENCH_MACHINERY
 def test_quick_bench_measures_cpu_modes_and_says_gpu_modes_are_unavailable(tmp_path):
     chart = tmp_path / "bench.png"
     outcome = run_encodectl("bench", "--quick", "--json", "--plot", chart, timeout=240)
@@ -40,16 +50,18 @@ def test_quick_bench_measures_cpu_modes_and_says_gpu_modes_are_unavailable(tmp_p
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
 
 
+@BENCH_MACHINERY
 def test_allow_fallback_runs_gpu_modes_on_the_cpu_and_labels_them():
-    outcome = run_encodectl("bench", "--quick", "--modes", "async-gpu", "--allow-fallback", "--json", timeout=240)
+    outcome = run_encodectl("bench", *SMALL, "--modes", "async-gpu", "--allow-fallback", "--json", timeout=240)
     assert outcome.exit_code == 0, outcome.stderr
     (row,) = json.loads(outcome.stdout)["results"]
     assert row["available"] and row["fallback"] and row["encoder"] == "libx264"
     assert row["reason"].startswith("CPU fallback: no working GPU encoder for h264")
 
 
+@BENCH_MACHINERY
 def test_bench_text_output_has_the_guides_table():
-    outcome = run_encodectl("bench", "--quick", "--modes", "sync-cpu,sync-gpu", timeout=240)
+    outcome = run_encodectl("bench", *SMALL, "--modes", "sync-cpu,sync-gpu", timeout=240)
     assert outcome.exit_code == 0, outcome.stderr
     assert "The guide's table, measured here" in outcome.stdout
     assert "~45-60s · Blocks recording · ~135-150s" in outcome.stdout
@@ -69,13 +81,14 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch):
         require_plotting()
 
 
+@BENCH_MACHINERY
 def test_stream_mode_is_measured_too():
-    outcome = run_encodectl("bench", "--quick", "--modes", "stream-cpu", "--json", timeout=240)
+    outcome = run_encodectl("bench", *SMALL, "--modes", "stream-cpu", "--json", timeout=240)
     assert outcome.exit_code == 0, outcome.stderr
     (row,) = json.loads(outcome.stdout)["results"]
     assert row["mode"] == "stream-cpu" and row["available"] and row["failed"] == 0
-    assert row["frames_encoded"] == 2 * 2 * 60
-    assert row["add_frame_calls"] == 2 * 2 * 60 and row["add_frame_p99_ms"] > 0  # measured, not judged here
+    assert row["frames_encoded"] == 1 * 2 * 30  # 1 episode x 2 cameras x 1 s at 30 fps
+    assert row["add_frame_calls"] == 1 * 2 * 30 and row["add_frame_p99_ms"] > 0  # measured, not judged here
     assert row["quality"]["psnr_db"] > 30
 
 

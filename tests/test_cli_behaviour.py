@@ -13,9 +13,10 @@ from encodectl import EncoderPool, UsageError, encode
 from encodectl.models import EncodeOptions
 from encodectl.synthetic import write_dataset
 
-from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -31,18 +32,21 @@ def test_usage_errors_are_one_line_too(args, fragment):
     assert "╭" not in outcome.stderr
 
 
+@BEFORE_FFMPEG
 def test_json_mode_reports_errors_as_json(tmp_path):
     outcome = run_encodectl("encode", tmp_path / "nope", "--json")
     assert outcome.exit_code == 2
     assert json.loads(outcome.stdout) == {"error": f"{tmp_path / 'nope'} does not exist", "exit_code": 2}
 
 
+@BEFORE_FFMPEG
 def test_ntsc_rates_mean_what_people_mean():
     assert EncodeOptions(fps="29.97").fps == Fraction(30000, 1001)
     assert EncodeOptions(fps=59.94).fps == Fraction(60000, 1001)
     assert EncodeOptions(fps="12.5").fps == Fraction(25, 2)
 
 
+@BEFORE_FFMPEG
 def test_rerun_skips_existing_videos_before_reading_any_frame(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 8)
     first = run_encodectl("encode", tmp_path / "ep", "--on-gap", "hold")
@@ -56,6 +60,7 @@ def test_rerun_skips_existing_videos_before_reading_any_frame(tmp_path, make_fra
     assert dry.exit_code == 0 and "-c:v" not in dry.stdout  # nothing planned for a finished episode
 
 
+@BEFORE_FFMPEG
 def test_python_api_raises_one_line_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="invalid --quality: Input should be less than or equal to 51"):
         encode(tmp_path, quality=99)
@@ -68,9 +73,12 @@ def test_probe_gpu_in_a_pipe_prints_plain_lines():
     assert outcome.exit_code == 0
     lines = outcome.stdout.splitlines()
     assert any(line.startswith("h264_nvenc\tnvidia\th264\t") for line in lines)
+    assert any(line.startswith("ffmpeg ") and "(found via " in line for line in lines)
+    assert any(line.startswith("  chosen: ") for line in lines)  # which ffmpeg was probed, and why that one
     assert "┃" not in outcome.stdout
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("command", [["encode", "--async"], ["encode", "--sync"], ["watch", "--once", "--settle", "0"]])
 def test_a_closed_stdout_ends_the_run_quietly(tmp_path, ffmpeg_binary, command):
     # `encodectl encode DATASET | true`: the first result line meets a closed pipe. It used to kill the

@@ -19,6 +19,10 @@ from encodectl.synthetic import write_dataset, write_depth_frames
 
 from .conftest import files_in, run_encodectl
 
+pytestmark = pytest.mark.same_on_every_ffmpeg(
+    "Dask's scheduling and retries: each job on a worker is the runner's encode, which runs on every build elsewhere"
+)
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -22,7 +22,8 @@ from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
 from encodectl.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.verify import check_video, parse_framecrc
 
-from .conftest import assert_one_line_error, files_in, process_state, run_encodectl
+from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, process_state, run_encodectl
+from .corrupt import garble_after_header
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def test_frame_numbers_beyond_ffmpegs_reach(tmp_path, make_frames):
     assert outcome.exit_code == 2 and "frame numbers above 2147483647 are too large" in outcome.stderr
 
 
+@BEFORE_FFMPEG
 def test_mixed_zero_padding_is_refused(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3, padding=4)
     (tmp_path / "ep" / "frame_0002.png").rename(tmp_path / "ep" / "frame_2.png")
@@ -97,12 +99,14 @@ def test_mixed_zero_padding_is_refused(tmp_path, make_frames):
     assert outcome.exit_code == 2 and "frame_2.png is numbered differently" in outcome.stderr
 
 
+@BEFORE_FFMPEG
 def test_unrepresentable_frame_rate_is_refused_up_front(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 2)
     outcome = run_encodectl("encode", tmp_path / "ep", "--fps", "29.9700299700")
     assert outcome.exit_code == 2 and "cannot be stored exactly" in outcome.stderr
 
 
+@BEFORE_FFMPEG
 def test_relative_output_folder_still_catches_collisions(tmp_path, make_frames, monkeypatch):
     make_frames(tmp_path / "ep1", 2)
     make_frames(tmp_path / "gen2" / "ep1", 2)
@@ -120,6 +124,7 @@ def test_a_stray_preview_image_does_not_make_a_root_an_episode(tmp_path, make_fr
     assert decoded(tmp_path / "root" / "ep.mp4").frames == 3
 
 
+@BEFORE_FFMPEG
 def test_stale_temp_files_of_dead_runs_are_swept_but_live_ones_kept(tmp_path):
     output = tmp_path / "ep.mp4"
     dead = tmp_path / ".ep.mp4.999999999-abcdef.partial"
@@ -172,10 +177,7 @@ def test_target_bitrate_replaces_constant_quality_on_every_encoder(encoder, expe
 
 def test_input_errors_are_not_retried_on_the_cpu(tmp_path, make_frames, fake_gpu):
     frames = make_frames(tmp_path / "ep", 5)
-    data = bytearray(frames[2].read_bytes())
-    for offset in range(60, len(data) - 20):
-        data[offset] = (data[offset] * 7 + 13) % 256
-    frames[2].write_bytes(bytes(data))
+    garble_after_header(frames[2])
     outcome = run_encodectl("encode", tmp_path / "ep", "--ffmpeg", fake_gpu.path, "--json")
     result = json.loads(outcome.stdout)["results"][0]
     assert (result["failure"], result["encoder"], result["fallback"]) == ("input", "h264_nvenc", None)
@@ -183,6 +185,7 @@ def test_input_errors_are_not_retried_on_the_cpu(tmp_path, make_frames, fake_gpu
     assert not any(name.endswith(".mp4") for name in files_in(tmp_path))
 
 
+@BEFORE_FFMPEG
 def test_binary_encoder_config_file_is_one_line(tmp_path):
     (tmp_path / "ep").mkdir()
     (tmp_path / "cfg.json").write_bytes(b"\xff\xfe\x00\x81")
@@ -191,6 +194,7 @@ def test_binary_encoder_config_file_is_one_line(tmp_path):
     assert "Traceback" not in outcome.stderr
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("kind", ["device", "fifo", "folder", "huge"])
 def test_encoder_config_file_is_capped_and_must_be_a_regular_file(tmp_path, kind):
     # /dev/zero used to be read until memory ran out, and a FIFO blocked the open for ever.
@@ -302,6 +306,7 @@ def test_a_frame_replaced_by_one_of_another_size_during_the_encode_fails_it(tmp_
     assert files_in(tmp_path) == sorted(f"ep/{frame.name}" for frame in frames)
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("how", ["renameat2", "link"])
 def test_rename_without_replacing(tmp_path, monkeypatch, how):
     from encodectl import syscalls

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
+from encodectl.frames import scan_frames
 from encodectl.ledger import Ledger
 from encodectl.models import VerifyMode
+from encodectl.quality import measure_quality
 from encodectl.synthetic import write_dataset
 
 from .conftest import files_in, run_encodectl
@@ -21,7 +23,7 @@ def expected_timestamps(count: int, fps: Fraction) -> list[Fraction]:
     return [i / fps for i in range(count)]
 
 
-def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, decoded):
+def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, decoded, ffmpeg_binary):
     episode = tmp_path / "episode_000000"
     make_frames(episode, 12)
 
@@ -36,6 +38,7 @@ def test_episode_becomes_verified_video_beside_it(tmp_path, make_frames, cli, de
     assert video.timestamps == expected_timestamps(12, Fraction(30))
     assert video.keyframes[:2] == [0]  # one keyframe a second: 12 frames at 30 fps hold only the first
     assert "1 done, 0 failed of 1 job(s)" in outcome.stdout
+    assert f" · ffmpeg {ffmpeg_binary.version} ({ffmpeg_binary.source})\n" in outcome.stdout
 
 
 @pytest.mark.parametrize("fps", ["25", "30000/1001", "12.5"])
@@ -198,8 +201,20 @@ def test_quality_against_source_frames_is_above_35_db(tmp_path, make_frames, cli
     assert float(match.group(1)) > 35
 
 
+def test_quality_is_read_from_ffmpegs_own_psnr_and_ssim(tmp_path, make_frames, cli, ffmpeg_binary):
+    # The bench's PSNR/SSIM columns parse what each build's psnr and ssim filters print.
+    make_frames(tmp_path / "ep", 6)
+    assert cli("encode", tmp_path / "ep", "--quality", "0").exit_code == 0
+    assert cli("encode", tmp_path / "ep", "--quality", "45", "-o", tmp_path / "worse.mp4").exit_code == 0
+    frames = scan_frames(tmp_path / "ep")
+    best = measure_quality(ffmpeg_binary, str(tmp_path / "ep.mp4"), frames, Fraction(30))
+    worse = measure_quality(ffmpeg_binary, str(tmp_path / "worse.mp4"), frames, Fraction(30))
+    assert best.psnr_db > 45 and 0.99 < best.ssim <= 1
+    assert 15 < worse.psnr_db < best.psnr_db and 0 < worse.ssim < best.ssim
+
+
 def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli, decoded):
-    make_frames(tmp_path / "ep", 8)
+    make_frames(tmp_path / "ep", 8, size=(64, 64))  # SVT-AV1 before 2.0 (Debian 12's 1.4.1) needs 64 high
     outcome = cli("encode", tmp_path / "ep", "--profile", "lerobot", "--json")
     assert outcome.exit_code == 0, outcome.stderr
     result = outcome.json()["results"][0]
@@ -210,6 +225,20 @@ def test_lerobot_profile_reproduces_lerobot_defaults(tmp_path, make_frames, cli,
     assert command[command.index("-preset") + 1] == "12"  # LeRobot 0.4's SVT-AV1 preset when none is given
     video = decoded(tmp_path / "ep.mp4")
     assert (video.codec, video.pix_fmt, video.frames) in {("av1", "yuv420p", 8), ("libdav1d", "yuv420p", 8)}
+
+
+def test_an_encoder_that_refuses_the_frames_says_why_not_its_banner(tmp_path, make_frames, cli, decoded):
+    # SVT-AV1 1.4.1 (Debian 12) refuses frames under 64 pixels high, after a banner of info lines;
+    # the bundled build's SVT-AV1 4.x takes them. Either way the user learns what happened.
+    make_frames(tmp_path / "ep", 4, size=(64, 48))
+    outcome = cli("encode", tmp_path / "ep", "--profile", "lerobot", "--json")
+    result = outcome.json()["results"][0]
+    if result["status"] == "done":
+        assert decoded(tmp_path / "ep.mp4").frames == 4
+    else:
+        assert (outcome.exit_code, result["failure"]) == (1, "encode")
+        assert result["reason"].startswith("libsvtav1 failed (exit "), result["reason"]
+        assert result["reason"].endswith("): SVT-AV1: Source Height must be at least 64"), result["reason"]
 
 
 def test_existing_output_is_skipped_unless_overwrite(tmp_path, make_frames, cli):

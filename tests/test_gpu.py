@@ -23,7 +23,7 @@ from encodectl.models import Codec, Device, EncodeOptions, JobStatus
 from encodectl.runner import plan_job, run_with_fallback
 from encodectl.sessions import SessionLimiter
 
-from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 
 GUIDE_CONFIG = '{"encoder_type": "nvenc", "codec": "h264", "preset": "fast"}'
 GUIDE_CONFIG_WITH_QUALITY = '{"encoder_type": "nvenc", "codec": "h264", "preset": "fast", "quality": 23}'
@@ -57,6 +57,8 @@ def test_probe_gpu_command_tells_the_truth(ffmpeg_binary):
         assert row["reason"], row
     assert report["auto_choice"]["h264"]["encoder"] == "libx264"
     assert report["auto_choice"]["av1"]["encoder"] == "libsvtav1"
+    assert (report["ffmpeg"]["path"], report["ffmpeg"]["reason"]) == (str(ffmpeg_binary.path), ffmpeg_binary.reason)
+    assert isinstance(report["other_ffmpeg"], list)
 
     table = run_encodectl("probe-gpu")
     assert table.exit_code == 0
@@ -91,6 +93,7 @@ def test_the_guides_encoder_config_is_accepted_as_printed(tmp_path, make_frames,
     assert result["fallback"].startswith("no working nvidia encoder for h264")
 
 
+@BEFORE_FFMPEG
 def test_encoder_config_from_a_file_and_lerobots_extra_keys(tmp_path):
     path = tmp_path / "gpu.json"
     path.write_text(json.dumps({"encoder_type": "qsv", "codec": "hevc", "preset": "hq", "quality": 20,
@@ -106,6 +109,7 @@ def test_encoder_config_from_a_file_and_lerobots_extra_keys(tmp_path):
     assert settings.global_args == ["-qsv_device", "/dev/dri/renderD129"]
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("config", "message"),
     [

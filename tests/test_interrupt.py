@@ -13,6 +13,10 @@ import pytest
 
 from .conftest import children_of, files_in, process_state
 
+pytestmark = pytest.mark.same_on_every_ffmpeg(
+    "encodectl's signal handling and clean-up: ffmpeg is killed, whichever build it is"
+)
+
 
 @pytest.mark.parametrize("mode", ["--sync", "--async"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -31,6 +31,13 @@ CAMERAS = ("observation.images.top", "observation.images.wrist")
 LENGTHS = (5, 6, 4)
 FPS = 30
 TOLERANCE_S = 1e-4
+
+# The commit's journal, locks and open-file checks, and the refusals: their outcome is encodectl's; the
+# encodes and joins they wrap are checked on every build by the other tests of this file.
+COMMIT_MACHINERY = pytest.mark.same_on_every_ffmpeg(
+    "the LeRobot commit's journal, locks, open-file checks and refusals decide it; the encodes and "
+    "stream-copy joins they wrap run on every build in this file's other tests"
+)
 # What LeRobot 0.4.4 itself writes into info.json for these frames (from a dataset it encoded).
 LEROBOT_VIDEO_INFO = {
     "video.height": 64,
@@ -277,6 +284,7 @@ def test_delete_frames_removes_only_what_the_dataset_now_holds(tmp_path, cli):
     assert left == sorted(f"{c}/episode-000003/frame-{i:06d}.png" for c in CAMERAS for i in range(3))
 
 
+@COMMIT_MACHINERY
 def test_dry_run_changes_nothing(tmp_path, cli):
     root = copy_fixture("v30_pending", tmp_path)
     before = digests(root)
@@ -295,6 +303,7 @@ def test_dry_run_changes_nothing(tmp_path, cli):
         (lambda info: None, ["--overwrite"], "--overwrite does not apply to a LeRobot dataset"),
     ],
 )
+@COMMIT_MACHINERY
 def test_what_cannot_be_done_is_one_line_and_changes_nothing(tmp_path, change, args, fragment):
     root = copy_fixture("v30_pending", tmp_path)
     info_path = root / "meta" / "info.json"
@@ -306,11 +315,13 @@ def test_what_cannot_be_done_is_one_line_and_changes_nothing(tmp_path, change, a
     assert digests(root) == before
 
 
+@COMMIT_MACHINERY
 def test_mixing_codecs_in_one_dataset_is_refused(tmp_path):
     root = copy_fixture("v30_partial", tmp_path)
     assert_one_line_error(run_encodectl("encode", root, "--codec", "h264"), "the dataset's videos are av1 yuv420p")
 
 
+@COMMIT_MACHINERY
 def test_a_dataset_still_being_recorded_is_left_alone(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     before = digests(root)
@@ -330,6 +341,7 @@ def test_a_dataset_still_being_recorded_is_left_alone(tmp_path):
     assert digests(root) == before
 
 
+@COMMIT_MACHINERY
 def test_an_episodes_file_without_its_footer_is_left_alone(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     parquet = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
@@ -339,6 +351,7 @@ def test_an_episodes_file_without_its_footer_is_left_alone(tmp_path):
     assert digests(root) == before
 
 
+@COMMIT_MACHINERY
 def test_a_second_encodectl_on_the_dataset_is_refused_with_the_first_named(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     first = subprocess.Popen(
@@ -355,6 +368,7 @@ def test_a_second_encodectl_on_the_dataset_is_refused_with_the_first_named(tmp_p
     assert_one_line_error(outcome, f"another encodectl (pid {first.pid}", "is finishing")
 
 
+@COMMIT_MACHINERY
 def test_without_pyarrow_a_v30_dataset_is_one_line_naming_the_extra(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     blocker = tmp_path / "no-pyarrow"
@@ -384,6 +398,7 @@ main()
 """
 
 
+@COMMIT_MACHINERY
 @pytest.mark.parametrize(
     ("name", "kill_at"),
     [
@@ -425,6 +440,7 @@ def test_a_run_killed_while_committing_leaves_the_dataset_as_before_and_the_next
     assert not (root / ".encodectl").exists()
 
 
+@COMMIT_MACHINERY
 def test_a_run_killed_while_encoding_leaves_nothing_and_the_next_run_finishes(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     before = digests(root)
@@ -459,6 +475,7 @@ def test_watch_once_finishes_a_pending_dataset(tmp_path):
     assert episode_rows(root)[2][f"videos/{CAMERAS[0]}/to_timestamp"] == pytest.approx(0.5)
 
 
+@COMMIT_MACHINERY
 def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     recorder = subprocess.Popen(
@@ -478,10 +495,16 @@ def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
         assert recorder.poll() is None
         assert not (root / "videos").exists()  # nothing while the recorder has the dataset open
         recorder.wait(timeout=10)
+        # Waiting by reading the metadata every 0.1 s kept it open so often that, on a busy machine, the
+        # watcher kept finding a program (this test) in the dataset and waited (past 60 s, twice). So: stat
+        # only, until the commit has replaced the episodes file, then read it once.
+        episodes = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
+        before = episodes.stat().st_ino
         deadline = time.monotonic() + 60
-        while episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is None:
+        while not episodes.exists() or episodes.stat().st_ino == before:
             assert watcher.poll() is None and time.monotonic() < deadline
             time.sleep(0.1)
+        assert episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is not None
     finally:
         watcher.send_signal(2)
         stdout, stderr = watcher.communicate(timeout=30)
@@ -490,11 +513,13 @@ def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
     assert stdout.count("done    ") == 6
 
 
+@COMMIT_MACHINERY
 def test_watch_stream_does_not_apply_to_a_lerobot_dataset(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     assert_one_line_error(run_encodectl("watch", root, "--stream", "--once"), "--stream and --marker do not apply")
 
 
+@COMMIT_MACHINERY
 def test_a_dataset_changed_while_encoding_is_not_committed(tmp_path, cli, monkeypatch):
     import encodectl.lerobot_finish as finish
 
@@ -518,6 +543,7 @@ def test_a_dataset_changed_while_encoding_is_not_committed(tmp_path, cli, monkey
     assert json.loads(info_path.read_text())["total_episodes"] == 4 and not (root / ".encodectl").exists()
 
 
+@COMMIT_MACHINERY
 def test_a_cut_off_commit_is_dropped_when_the_dataset_changed_since(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     killed = subprocess.run(
@@ -559,6 +585,7 @@ def test_a_video_lerobot_was_killed_writing_is_made_again(tmp_path, cli):
     assert len(frames_of(video)) == 4
 
 
+@COMMIT_MACHINERY
 def test_a_folder_inside_a_dataset_is_refused(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     before = digests(root)
@@ -578,6 +605,7 @@ def test_stale_column_descriptions_are_not_kept(tmp_path, cli):
     assert pq.read_schema(path).metadata == {b"other": b"kept"}
 
 
+@COMMIT_MACHINERY
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,12 +29,28 @@ from .conftest import assert_one_line_error, files_in, run_encodectl
 RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
 CAMERAS = ("observation.images.top", "observation.images.wrist")
 
+WATCHERS_RULES = pytest.mark.same_on_every_ffmpeg(
+    "the watcher's rules (completeness, late frames, the ledger, restarts) decide it; its encodes are the"
+    " pool's and its streams StreamEncoder's, which run on every build elsewhere, and "
+    "test_watch_stream_encodes_while_recording keeps watch's own frame-file stream on every build"
+)
+
 
 def start_watch(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """A watcher, returned once it holds its lock (or has exited): frames written from then on are new to it.
+
+    Without the wait, a watcher slow to start (two test processes share two cores) could first see
+    frames written after Popen as older than --settle, i.e. as recorded before it started."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "encodectl.cli", "watch", str(root), "--settle", "1", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    lock = root / ".encodectl" / "watch.lock"
+    deadline = time.monotonic() + 30
+    while process.poll() is None and not (lock.exists() and lock.read_text() == f"pid {process.pid}\n"):
+        assert time.monotonic() < deadline, "the watcher did not start"
+        time.sleep(0.02)
+    return process
 
 
 def record(root: Path, episodes: int, *args: str, first: int = 0) -> str:
@@ -76,6 +93,7 @@ def assert_exactly_one_verified_video_per_episode(root: Path, episodes: int, fra
     assert leftovers == []
 
 
+@WATCHERS_RULES
 @pytest.mark.parametrize("writes", ["atomic", "partial"])
 def test_each_episode_becomes_one_verified_video_while_recording(tmp_path, decoded, writes):
     watcher = start_watch(tmp_path)
@@ -87,6 +105,7 @@ def test_each_episode_becomes_one_verified_video_while_recording(tmp_path, decod
     assert_exactly_one_verified_video_per_episode(tmp_path, 3, 15, decoded)
 
 
+@WATCHERS_RULES
 def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, decoded):
     watcher = start_watch(tmp_path)
     recorder = subprocess.Popen(
@@ -111,6 +130,7 @@ def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, 
     ledger.close()
 
 
+@WATCHERS_RULES
 def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -131,6 +151,7 @@ def test_an_interrupted_encode_is_redone_from_scratch(tmp_path, ffmpeg_binary, d
     assert decoded(output).frames == 6
 
 
+@WATCHERS_RULES
 def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -147,6 +168,7 @@ def test_late_frames_get_the_video_redone(tmp_path, ffmpeg_binary, make_frames, 
     assert decoded(video).frames == 9
 
 
+@WATCHERS_RULES
 @pytest.mark.parametrize("damage", ["not a database", "a bad record"])
 def test_an_unreadable_ledger_is_named_and_its_lock_released(tmp_path, ffmpeg_binary, damage):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=3)
@@ -176,6 +198,7 @@ def test_an_unreadable_ledger_is_named_and_its_lock_released(tmp_path, ffmpeg_bi
         assert again.exit_code == 0 and json.loads(again.stdout)["done"] == 1
 
 
+@WATCHERS_RULES
 def test_two_watchers_on_one_output_refuse(tmp_path):
     first = start_watch(tmp_path)
     try:
@@ -193,6 +216,7 @@ def test_two_watchers_on_one_output_refuse(tmp_path):
         stop(first)
 
 
+@WATCHERS_RULES
 def test_marker_completes_an_episode_and_unfinished_ones_wait(tmp_path, make_frames, decoded):
     make_frames(tmp_path / "images" / CAMERAS[0] / "episode_000000", 5)
     (tmp_path / "images" / CAMERAS[0] / "episode_000000" / "DONE").touch()
@@ -203,6 +227,7 @@ def test_marker_completes_an_episode_and_unfinished_ones_wait(tmp_path, make_fra
     assert videos(tmp_path) == [f"videos/{CAMERAS[0]}/episode_000000.mp4"]
 
 
+@WATCHERS_RULES
 def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     bad = tmp_path / "images" / CAMERAS[0] / "episode_000001" / "frame_000002.png"
@@ -216,6 +241,7 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
     assert len(list((tmp_path / "images" / CAMERAS[0] / "episode_000001").glob("frame_*.png"))) == 4
 
 
+@WATCHERS_RULES
 def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
     tmp_path, make_frames, monkeypatch, ffmpeg_binary
 ):
@@ -242,6 +268,7 @@ def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
     assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # the encoded ones went
 
 
+@WATCHERS_RULES
 def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=4)
     assert run_encodectl("encode", tmp_path).exit_code == 0
@@ -250,6 +277,7 @@ def test_existing_verified_videos_are_adopted_not_redone(tmp_path, ffmpeg_binary
     assert (summary["adopted"], summary["done"]) == (2, 0)
 
 
+@WATCHERS_RULES
 def test_an_existing_video_that_does_not_match_is_redone_not_adopted(tmp_path, ffmpeg_binary, decoded):
     # Its frame count matches; its rate does not (and the same check_video covers size, pixels and codec).
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=4)
@@ -262,6 +290,7 @@ def test_an_existing_video_that_does_not_match_is_redone_not_adopted(tmp_path, f
     assert (redone.codec, redone.timestamps[1]) == ("h264", Fraction(1, 30))
 
 
+@WATCHERS_RULES
 def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
     frames = make_frames(tmp_path / "ep", 3)
     before = frame_signature(tmp_path / "ep")
@@ -271,6 +300,22 @@ def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
     assert frame_signature(tmp_path / "ep") != before
 
 
+def ledger_records(root: Path) -> list[EpisodeRecord]:
+    """What a running watcher's ledger holds, read-only (none before it exists)."""
+    database = root / ".encodectl" / "state.sqlite"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT record FROM episodes").fetchall()
+    except sqlite3.Error:
+        return []  # not created yet
+    return [EpisodeRecord.model_validate_json(row[0]) for row in rows]
+
+
+def being_streamed(root: Path, episode: Path) -> bool:
+    """The watcher has started a stream for `episode`: its ledger holds it as being encoded."""
+    return any(r.source == episode and r.state is LedgerState.encoding for r in ledger_records(root))
+
+
 def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -278,6 +323,7 @@ def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
         time.sleep(0.1)
 
 
+@WATCHERS_RULES
 def test_late_frames_are_noticed_while_the_watcher_runs(tmp_path, make_frames, decoded):
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
@@ -293,6 +339,7 @@ def test_late_frames_are_noticed_while_the_watcher_runs(tmp_path, make_frames, d
     assert "frames changed in" in err and "(10 frames then, 15 now); redoing its video" in err
 
 
+@WATCHERS_RULES
 def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, make_frames, decoded):
     # `cp -p` / `rsync -a` keep the source's old modification times: they must not make a
     # folder look finished while it is still being copied.
@@ -319,6 +366,7 @@ def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, m
         stop(watcher)
 
 
+@WATCHERS_RULES
 def test_new_frames_after_deleted_frames_never_replace_the_video(tmp_path, ffmpeg_binary, make_frames, decoded):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=1, frames=6)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
@@ -333,6 +381,7 @@ def test_new_frames_after_deleted_frames_never_replace_the_video(tmp_path, ffmpe
     assert len(list(episode.glob("frame_*.png"))) == 4  # and the new frames are left alone
 
 
+@WATCHERS_RULES
 def test_watching_an_episode_folder_itself_is_refused(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3)
     outcome = run_encodectl("watch", tmp_path / "ep", "--once")
@@ -345,6 +394,8 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     watcher = start_watch(tmp_path, "--stream")
     record(tmp_path, 2, *(["--partial-writes"] if writes == "partial" else []))
     wait_for_videos(tmp_path, 4, watcher)
+    # A video is in place a moment before the watcher has reported it: stop only once all four are recorded.
+    wait_for(lambda: [r.state for r in ledger_records(tmp_path)] == [LedgerState.done] * 4, what="4 done")
     code, out, err = stop(watcher)
     assert code == 130, err
     assert_exactly_one_verified_video_per_episode(tmp_path, 2, 15, decoded)
@@ -352,11 +403,13 @@ def test_watch_stream_encodes_while_recording(tmp_path, decoded, writes):
     assert (out + err).count("after the last frame") == 4  # all four streamed, none fell back to the files
 
 
+@WATCHERS_RULES
 def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_frames):
-    # No marker: the episode is known complete only after --settle (1 s) of stillness, and the
-    # latency it reports must include that wait, not just the close() after it.
+    # No marker: the episode is known complete only after --settle (3 s here) of stillness, and the
+    # latency it reports must include that wait, not just the close() after it. (With 1 s, a watcher
+    # slow to take its first look, on a busy machine, saw the frames as recorded before it started.)
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
-    watcher = start_watch(tmp_path, "--stream")
+    watcher = start_watch(tmp_path, "--stream", "--settle", "3")
     try:
         make_frames(episode, 5)
         video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
@@ -365,9 +418,10 @@ def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_
         _, out, err = stop(watcher)
     latency = re.search(r"verified ([0-9.]+) s after the last frame", out + err)
     assert latency is not None, out + err
-    assert 1.0 <= float(latency.group(1)) < 10
+    assert 3.0 <= float(latency.group(1)) < 15
 
 
+@WATCHERS_RULES
 def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     outcome = run_encodectl("watch", tmp_path / "nope", "--once")
     assert outcome.exit_code == 2
@@ -376,6 +430,7 @@ def test_watching_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     )
 
 
+@WATCHERS_RULES
 def test_watch_stream_leaves_episodes_recorded_before_it_started_to_the_batch_path(tmp_path, make_frames):
     # A dataset already on disk: nothing is being recorded, so nothing is streamed, and a video
     # that `encode` already made is adopted, not made again.
@@ -396,9 +451,10 @@ def test_watch_stream_leaves_episodes_recorded_before_it_started_to_the_batch_pa
     assert "after the last frame" not in out + err  # no stream was started
 
 
+@WATCHERS_RULES
 def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decoded):
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
-    watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold")
+    watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold", "--settle", "3")  # see the latency test
     try:
         make_frames(episode, 5)
         time.sleep(0.5)
@@ -411,19 +467,22 @@ def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decod
     assert decoded(video).frames == 11  # the gap held, as --on-gap hold asks
 
 
+@WATCHERS_RULES
 def test_watch_stream_takes_a_frame_that_arrives_before_its_predecessor(tmp_path, make_frames, decoded):
     # Recorders that save frames from several threads can finish frame 1 before frame 0.
-    episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
+    root = tmp_path / "root"
+    episode = root / "images" / CAMERAS[0] / "episode_000000"
     episode.mkdir(parents=True)
-    watcher = start_watch(tmp_path, "--stream", "--marker", "DONE")
+    video = root / "videos" / CAMERAS[0] / "episode_000000.mp4"
+    # --settle 5: frame 1 alone must not be still long enough to count as the whole episode (DONE ends it).
+    watcher = start_watch(root, "--stream", "--marker", "DONE", "--settle", "5")
     try:
-        make_frames(tmp_path / "staging", 12)
-        (tmp_path / "staging" / "frame_000001.png").rename(episode / "frame_000001.png")
-        time.sleep(1.0)
-        for path in sorted((tmp_path / "staging").glob("*.png")):
+        staging = make_frames(tmp_path / "staging", 12)  # outside the watched folder: not an episode of its own
+        staging[1].rename(episode / staging[1].name)
+        wait_for(lambda: being_streamed(root, episode), what="stream from frame 1")
+        for path in staging[:1] + staging[2:]:
             path.rename(episode / path.name)
         (episode / "DONE").touch()
-        video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
         wait_for(lambda: video.exists(), what="video")
     finally:
         err = stop(watcher)[2]
