@@ -25,6 +25,15 @@ GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror"
 # Frames are decoded strictly: the JPEG decoder hides damaged scan data (grey or smeared blocks, exit 0,
 # on every ffmpeg from 4.2 to 9.0) unless told that an error is an error.
 STRICT_DECODING = {"err_detect": "explode"}
+# Not for TIFF: its decoder treats a tag it does not know (DateTime, ResolutionUnit...) as an error then.
+_LENIENT_EXTENSIONS = (".tif", ".tiff")
+
+
+def strict_decoding(extension: str) -> dict[str, str]:
+    """The decoding options for frames of `extension`."""
+    return {} if extension.lower() in _LENIENT_EXTENSIONS else STRICT_DECODING
+
+
 PROGRESS_ARGS = ("-progress", "pipe:1", "-nostats")
 
 
@@ -56,7 +65,12 @@ def build_encode_command(
     decoder_threads = {"threads": str(job.threads)} if job.threads else {}
     encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
     stream = ffmpeg.input(
-        _INPUT, f="image2", framerate=str(job.fps), start_number=str(start), **STRICT_DECODING, **decoder_threads
+        _INPUT,
+        f="image2",
+        framerate=str(job.fps),
+        start_number=str(start),
+        **strict_decoding(job.frames.extension),
+        **decoder_threads,
     )
     settings = job.encoder
     video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .command import STRICT_DECODING, build_depth_check_command, build_hash_command, build_read_command
+from .command import build_depth_check_command, build_hash_command, build_read_command, strict_decoding
 from .errors import VerificationError
 from .ffmpeg_log import meaningful_error
 from .ffmpeg_process import capture
@@ -295,7 +295,7 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
     """
     argv = [
         str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error",
-        *(arg for name, value in STRICT_DECODING.items() for arg in (f"-{name}", value)),
+        *(arg for name, value in strict_decoding(job.frames.extension).items() for arg in (f"-{name}", value)),
         "-f", "image2", "-framerate", str(job.fps), "-start_number", str(start), "-i", pattern,
         "-map", "0:v:0", "-f", "framecrc", "-",
     ]  # fmt: skip

@@ -8,7 +8,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from encodectl.frame_buffer import BufferPolicy, FrameBuffer
+
+pytestmark = pytest.mark.same_on_every_ffmpeg("the buffer runs no ffmpeg at all")
 
 FRAME = 100_000  # bytes
 
