@@ -22,7 +22,7 @@ from typing import IO
 from pydantic import BaseModel
 
 from .errors import Interrupted
-from .syscalls import preexec_die_with_parent
+from .syscalls import preexec_for_ffmpeg
 
 LOG_TAIL_LINES = 40
 
@@ -73,7 +73,7 @@ def capture(argv: list[str], timeout: float | None = None) -> subprocess.Complet
     encode, it dies with the thread that waits for it; TimeoutExpired after `timeout` seconds."""
     return subprocess.run(
         argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout,
-        check=False, preexec_fn=preexec_die_with_parent(),
+        check=False, preexec_fn=preexec_for_ffmpeg(),
     )  # fmt: skip
 
 
@@ -81,7 +81,7 @@ def lower_priority(pid: int, nice: int) -> None:
     """Run `pid` `nice` steps below the caller, so that a recorder beside it keeps its frame rate.
 
     Set from outside rather than in a preexec_fn, which must do as little as possible once
-    the pool has threads (see syscalls.preexec_die_with_parent). Linux keeps a nice value
+    the pool has threads (see syscalls.preexec_for_ffmpeg). Linux keeps a nice value
     per thread, so every thread the child has by now is lowered; the ones it starts later
     inherit it. With Linux's autogroup scheduling a nice value only counts inside the
     session's group, so the group is lowered too, but only when the child has a session of
@@ -170,7 +170,7 @@ class FFmpegProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=preexec_die_with_parent(),
+            preexec_fn=preexec_for_ffmpeg(),
             text=True,
             errors="replace",
         )

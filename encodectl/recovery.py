@@ -31,7 +31,7 @@ from .frame_buffer import SPILL_FILE_SUFFIX
 from .layout import DEPTH_SUFFIX
 from .models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
 from .runner import commit_file, hidden_files, temp_paths
-from .syscalls import preexec_die_with_parent
+from .syscalls import preexec_for_ffmpeg
 from .verify import mp4_boxes, read_frame_times, read_video
 
 STREAM_SUFFIX = ".stream.mp4"
@@ -311,7 +311,7 @@ def _encode_spilled(
     try:
         with log.open("w+b") as errors:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
-                                       preexec_fn=preexec_die_with_parent())  # fmt: skip
+                                       preexec_fn=preexec_for_ffmpeg())  # fmt: skip
             assert process.stdin is not None
             with contextlib.suppress(BrokenPipeError):
                 for frame in frames:

@@ -61,7 +61,7 @@ from .recovery import (
     remux_verified,
 )
 from .runner import hidden_prefix, temp_stem
-from .syscalls import preexec_die_with_parent
+from .syscalls import preexec_for_ffmpeg
 from .verify import check_expected, decoded_frame_hashes
 
 STREAM_END_TIMEOUT_S = 600.0
@@ -354,11 +354,11 @@ class StreamEncoder:
         # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
         # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
         # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
-        dies_with_parent = preexec_die_with_parent() if self._die_with_parent else None
+        prepare = preexec_for_ffmpeg(die_with_parent=self._die_with_parent)
         try:
             process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=(self._fragment_lock,), preexec_fn=dies_with_parent,
+                pass_fds=(self._fragment_lock,), preexec_fn=prepare,
             )  # fmt: skip
         except OSError:
             self._release_fragment()

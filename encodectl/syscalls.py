@@ -5,14 +5,20 @@ to do without it elsewhere.
   meanwhile (another run's video), in one atomic step.
 - prctl(PR_SET_PDEATHSIG): an ffmpeg child is killed when the thread that started it dies, even by
   SIGKILL, instead of encoding on for nobody.
+- prctl(PR_CAPBSET_DROP, CAP_SYS_NICE) and RLIMIT_RTPRIO 0: an ffmpeg child never gets real-time
+  priority. SVT-AV1 (4.x) asks for it for its threads; run as root, or with an rtprio limit, it gets it,
+  and its threads then take the CPU from everything else, a recorder beside it included (measured: a
+  recorder's frame call runnable but not run for 60-130 ms).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
 import os
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -22,6 +28,8 @@ from typing import Any
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _PR_SET_PDEATHSIG = 1
+_PR_CAPBSET_DROP = 24
+_CAP_SYS_NICE = 23
 # What renameat2 answers where the kernel or the file system lacks it (older kernels, some network mounts).
 _NO_RENAMEAT2 = (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
 # What link answers on file systems without hard links (FAT, some FUSE and SMB mounts).
@@ -63,21 +71,30 @@ def rename_noreplace(source: Path, target: Path) -> None:
     source.unlink()
 
 
-def preexec_die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn that has the child killed when the thread that starts it dies; None off Linux.
+def preexec_for_ffmpeg(die_with_parent: bool = True) -> Callable[[], None] | None:
+    """A preexec_fn for an ffmpeg child: no real-time priority for it (see above) and, with
+    `die_with_parent`, killed when the thread that starts it dies; None off Linux.
 
     It runs in the child between fork and exec, so it does only what is safe there while other threads
-    of the parent may hold locks: one prctl call through a function looked up beforehand, and no import,
-    allocation of note or lock. A parent that died before the prctl took effect is caught by comparing
-    the parent's process id with the one it had at fork."""
+    of the parent may hold locks: a few system calls through functions looked up beforehand, and no
+    import, allocation of note or lock. A parent that died before the prctl took effect is caught by
+    comparing the parent's process id with the one it had at fork."""
     prctl = _libc_function("prctl")
     if prctl is None:
         return None
-    parent, kill = os.getpid(), int(signal.SIGKILL)
+    parent, kill, root = os.getpid(), int(signal.SIGKILL), os.geteuid() == 0
+    no_realtime = (0, 0)
 
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != parent:
-            os.kill(os.getpid(), kill)
+    def prepare() -> None:
+        # Root's capabilities after exec come from the bounding set: without CAP_SYS_NICE, none to raise.
+        if root:
+            prctl(_PR_CAPBSET_DROP, _CAP_SYS_NICE, 0, 0, 0)
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_RTPRIO, no_realtime)
+        if die_with_parent:
+            prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), kill)
 
-    return set_death_signal
+    return prepare
+

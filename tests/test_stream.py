@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -382,6 +383,47 @@ def test_the_encoder_runs_below_the_recorder_in_a_scheduling_group_of_its_own(tm
             assert Path("/proc/self/autogroup").read_text() == own_group  # the recorder is not slowed
     finally:
         assert encoder.close().frames == 30
+
+
+def _scheduling_policies(pid: int) -> list[int]:
+    """Each thread's policy from /proc/PID/task/*/stat (field 41): 0 normal, 1 FIFO, 2 round-robin..."""
+    policies = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            policies.append(int((task / "stat").read_text().rsplit(")", 1)[1].split()[38]))
+    return policies
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_an_ffmpeg_child_cannot_take_real_time_priority():
+    # The mechanism, on a child that asks for SCHED_FIFO itself: as root (CI) it gets it without the
+    # preparation, which is why SVT-AV1's threads once took the CPU from the recorder.
+    from encodectl.syscalls import preexec_for_ffmpeg
+
+    ask = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1)); print('real-time')"
+    prepared = subprocess.run(
+        [sys.executable, "-c", ask], preexec_fn=preexec_for_ffmpeg(), capture_output=True, text=True
+    )
+    assert prepared.returncode == 1 and "PermissionError" in prepared.stderr and "real-time" not in prepared.stdout
+    if os.geteuid() == 0:  # the control: without it, root's child does get real-time priority
+        assert subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True).stdout == "real-time\n"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_svt_av1_threads_in_a_stream_stay_at_normal_priority(tmp_path):
+    # SVT-AV1 4.x sets SCHED_FIFO on its threads when it may (root): a stream's encoder must not.
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 64, device="cpu", codec="av1")
+    try:
+        for index in range(20):
+            encoder.add_frame(gray(index * 10, 64, 64))
+        pid = encoder._process.pid
+        deadline = time.monotonic() + 10
+        while len(_scheduling_policies(pid)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)  # SVT starts its threads once the first frame is in
+        policies = _scheduling_policies(pid)
+        assert len(policies) >= 4 and set(policies) == {0}, policies
+    finally:
+        assert encoder.close().frames == 20
 
 
 def test_short_stream_on_a_failing_hardware_encoder_still_falls_back(tmp_path, fake_gpu, monkeypatch):
