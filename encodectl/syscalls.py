@@ -97,4 +97,3 @@ def preexec_for_ffmpeg(die_with_parent: bool = True) -> Callable[[], None] | Non
                 os.kill(os.getpid(), kill)
 
     return prepare
-
