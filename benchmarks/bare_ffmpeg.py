@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import write_depth_frames, write_frames
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.synthetic import write_depth_frames, write_frames
 
 
 def arguments(description: str | None) -> argparse.ArgumentParser:

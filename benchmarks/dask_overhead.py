@@ -16,12 +16,12 @@ from pathlib import Path
 
 import distributed
 
-from encodectl.dask_executor import encode_on_dask
-from encodectl.engine import encode_sources
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.layout import discover
+from encodectl.run.dask_executor import encode_on_dask
+from encodectl.run.engine import encode_sources
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.layout import discover
 from encodectl.models import EncodeOptions
-from encodectl.synthetic import write_dataset
+from encodectl.frames.synthetic import write_dataset
 
 
 def main() -> None:

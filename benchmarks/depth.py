@@ -3,7 +3,7 @@ bit-exact) against the 16-bit PNG frames it starts from; 300 frames of 640x480 d
 
     python benchmarks/depth.py [--frames 300] [--size 640x480] [--runs 3] [--candidates]
 
-The frames are encodectl.synthetic.depth_maps (a table scene with an arm moving, noise growing with the
+The frames are encodectl.frames.synthetic.depth_maps (a table scene with an arm moving, noise growing with the
 square of the distance, zero holes), written as PNG by ffmpeg. Each run times `encodectl encode` (a fresh
 process: validation, encode, and the check that every decoded frame hashes like its source frame) and the
 bare ffmpeg command it runs, alternated; the figures are medians. --candidates also measures, with bare
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from bare_ffmpeg import arguments, episode_frames, runs_line, timed
 
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import depth_maps
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.synthetic import depth_maps
 
 MIB = 1024 * 1024
 

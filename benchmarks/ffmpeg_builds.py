@@ -21,8 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from encodectl.ffmpeg_binary import bundled_ffmpeg, find_ffmpeg
-from encodectl.synthetic import write_frames
+from encodectl.ffmpeg.binary import bundled_ffmpeg, find_ffmpeg
+from encodectl.frames.synthetic import write_frames
 
 SETTINGS = {
     "libx264 --preset fast": ["--codec", "h264", "--preset", "fast"],

@@ -28,10 +28,10 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.frames import scan_frames
-from encodectl.quality import measure_quality
-from encodectl.synthetic import write_frames
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.sequence import scan_frames
+from encodectl.bench.quality import measure_quality
+from encodectl.frames.synthetic import write_frames
 
 # Runs in LeRobot's interpreter. argv: mode, frames folder, output, [cameras, episodes]
 LEROBOT_SIDE = r"""

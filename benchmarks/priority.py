@@ -19,7 +19,7 @@ import sys
 
 from bare_ffmpeg import arguments, prepare, runs_line, timed
 
-from encodectl.pool import cpu_count
+from encodectl.run.pool import cpu_count
 
 HOG = "while True: pass"
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 from record_streaming import camera_frames
 
-from encodectl.ffmpeg_binary import find_ffmpeg
+from encodectl.ffmpeg.binary import find_ffmpeg
 
 
 def png_bytes_per_frame(width: int, height: int) -> float:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from encodectl.ledger import Ledger, LedgerState
+from encodectl.job.ledger import Ledger, LedgerState
 
 RECORDER = Path(__file__).parent.parent / "examples" / "simulated_recorder.py"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engine import encode
+from .run.engine import encode
 from .errors import (
     EncodectlError,
     EncodeError,
@@ -14,7 +14,7 @@ from .errors import (
     VerificationError,
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
-from .pool import EncoderPool
+from .run.pool import EncoderPool
 from .version import __version__
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # StreamEncoder needs numpy; load it on first use so the CLI starts fast.
     if name in ("StreamEncoder", "BufferPolicy"):
-        from . import stream
+        from .stream import encoder as stream
 
         return getattr(stream, name)
     raise AttributeError(f"module 'encodectl' has no attribute {name!r}")

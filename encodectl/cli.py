@@ -21,19 +21,19 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from .benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
-from .dask_executor import encode_on_dask, parse_executor
-from .encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
-from .engine import encode_paths, encode_sources, exit_code
+from .bench.benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
+from .run.dask_executor import encode_on_dask, parse_executor
+from .ffmpeg.encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
+from .run.engine import encode_paths, encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
-from .ffmpeg_binary import find_ffmpeg, other_ffmpegs
-from .frames import has_frames
-from .gpu_probe import probe_hardware
-from .layout import EpisodeSource
-from .lerobot_commit import is_staged
-from .lerobot_meta import is_lerobot_dataset
-from .lerobot_plan import SourceRunner
-from .lerobot_watch import watch_dataset
+from .ffmpeg.binary import find_ffmpeg, other_ffmpegs
+from .frames.sequence import has_frames
+from .ffmpeg.gpu_probe import probe_hardware
+from .frames.layout import EpisodeSource
+from .lerobot.commit import is_staged
+from .lerobot.meta import is_lerobot_dataset
+from .lerobot.plan import SourceRunner
+from .watch.lerobot import watch_dataset
 from .models import (
     Codec,
     DepthMode,
@@ -48,8 +48,8 @@ from .models import (
     VerifyMode,
     options_from,
 )
-from .progress import RunTracker
-from .report import (
+from .job.progress import RunTracker
+from .report.results import (
     LiveRunView,
     bench_notes,
     bench_tables,
@@ -66,7 +66,7 @@ from .report import (
     tolerant_output,
 )
 from .version import __version__
-from .watch import Watcher, WatchOptions
+from .watch.watcher import Watcher, WatchOptions
 
 app = typer.Typer(
     name="encodectl",
@@ -606,7 +606,7 @@ def recover(
     with handled_errors(json_output):
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
-        from .recovery import recover as recover_streams
+        from .stream.recovery import recover as recover_streams
 
         results = recover_streams(directory.absolute(), find_ffmpeg(ffmpeg))
         if json_output:

@@ -9,8 +9,8 @@ import argparse
 import time
 from pathlib import Path
 
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import write_dataset
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.synthetic import write_dataset
 
 
 def main() -> None:

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from encodectl import StreamEncoder
-from encodectl.encoder_choice import plan_encoder
-from encodectl.ffmpeg_binary import find_ffmpeg
+from encodectl.ffmpeg.encoder_choice import plan_encoder
+from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.models import EncodeOptions
-from encodectl.synthetic import CAMERA_KEYS
+from encodectl.frames.synthetic import CAMERA_KEYS
 
 
 def camera_frames(width: int, height: int, count: int, seed: int) -> list[np.ndarray]:

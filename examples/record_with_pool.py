@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from encodectl import EncoderPool
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import CAMERA_KEYS, FrameLoop
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.synthetic import CAMERA_KEYS, FrameLoop
 
 
 def main() -> None:

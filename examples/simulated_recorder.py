@@ -17,8 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
-from encodectl.ffmpeg_binary import find_ffmpeg
-from encodectl.synthetic import CAMERA_KEYS, FrameLoop
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.frames.synthetic import CAMERA_KEYS, FrameLoop
 
 
 def write_in_chunks(path: Path, data: bytes, chunks: int = 4, pause: float = 0.002) -> None:

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from encodectl.cli import app
-from encodectl.ffmpeg_binary import find_ffmpeg
+from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.models import FFmpegBinary
-from encodectl.synthetic import write_frames
+from encodectl.frames.synthetic import write_frames
 
 SIZE = (64, 48)
 

@@ -190,7 +190,7 @@ def test_mixed_sequences_and_duplicate_numbers(tmp_path, make_frames):
 
 @BEFORE_FFMPEG
 def test_empty_episode_in_a_dataset_is_reported(tmp_path, ffmpeg_binary, cli):
-    from encodectl.synthetic import write_dataset
+    from encodectl.frames.synthetic import write_dataset
 
     write_dataset(ffmpeg_binary, tmp_path / "ds", cameras=1, episodes=1, frames=3)
     (tmp_path / "ds/images/observation.images.top/episode_000001").mkdir()
@@ -245,12 +245,12 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
-    from encodectl.encoder_choice import plan_encoder
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.errors import VerificationError
-    from encodectl.layout import EpisodeSource
+    from encodectl.frames.layout import EpisodeSource
     from encodectl.models import EncodeOptions
-    from encodectl.runner import plan_job, run_job
-    from encodectl.verify import check_video, read_video
+    from encodectl.job.runner import plan_job, run_job
+    from encodectl.job.verify import check_video, read_video
 
     make_frames(tmp_path / "ep", 6)
     options = EncodeOptions(device="cpu")

@@ -11,7 +11,7 @@ import pytest
 
 from encodectl import EncoderPool, UsageError, encode
 from encodectl.models import EncodeOptions
-from encodectl.synthetic import write_dataset
+from encodectl.frames.synthetic import write_dataset
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 

@@ -1,6 +1,6 @@
 """Depth frames (16-bit single-channel PNG and TIFF) kept exactly, checked by an independent decoder (PyAV).
 
-The frames come from encodectl.synthetic.depth_maps, which has the zero holes real depth has; every
+The frames come from encodectl.frames.synthetic.depth_maps, which has the zero holes real depth has; every
 round trip is compared value for value with those arrays, not with what ffmpeg reads of the files.
 """
 
@@ -18,7 +18,7 @@ import av
 import numpy as np
 import pytest
 
-from encodectl.synthetic import depth_maps, write_depth_frames
+from encodectl.frames.synthetic import depth_maps, write_depth_frames
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
 
@@ -173,10 +173,10 @@ def test_dry_run_says_what_becomes_of_depth(tmp_path, cli, ffmpeg_binary):
 
 
 def test_values_changed_under_the_encode_fail_verification(tmp_path, ffmpeg_binary):
-    from encodectl.encoder_choice import plan_encoder
-    from encodectl.layout import EpisodeSource
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
+    from encodectl.frames.layout import EpisodeSource
     from encodectl.models import EncodeOptions, JobStatus
-    from encodectl.runner import prepare_job, run_job
+    from encodectl.job.runner import prepare_job, run_job
 
     paths = write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
     other = write_depth_frames(ffmpeg_binary, tmp_path / "other", 5, SIZE, seed=9)
@@ -271,7 +271,7 @@ def test_an_unmarked_16_bit_lerobot_camera_is_refused(tmp_path, ffmpeg_binary):
 
 
 def test_watch_keeps_depth_exactly_and_knows_its_mkv_after_a_restart(tmp_path, ffmpeg_binary):
-    from encodectl.ledger import Ledger
+    from encodectl.job.ledger import Ledger
 
     episode = tmp_path / "images" / DEPTH_KEY / "episode_000000"
     write_depth_frames(ffmpeg_binary, episode, 8, SIZE, extension=".tiff")

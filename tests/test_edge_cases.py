@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.command import build_encode_command
-from encodectl.encoder_choice import plan_encoder
-from encodectl.encoders import ENCODERS, encoder_settings
+from encodectl.ffmpeg.command import build_encode_command
+from encodectl.ffmpeg.encoder_choice import plan_encoder
+from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings
 from encodectl.errors import VerificationError
-from encodectl.layout import EpisodeSource
+from encodectl.frames.layout import EpisodeSource
 from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
-from encodectl.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
-from encodectl.verify import check_video, parse_framecrc
+from encodectl.job.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
+from encodectl.job.verify import check_video, parse_framecrc
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, process_state, run_encodectl
 from .corrupt import garble_after_header
@@ -263,9 +263,9 @@ class _At:
 
 
 def _encode_one(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: _At, **options: object) -> JobResult:
-    from encodectl.ffmpeg_process import CancelToken
-    from encodectl.runner import encode_one
-    from encodectl.sessions import SessionLimiter
+    from encodectl.ffmpeg.process import CancelToken
+    from encodectl.job.runner import encode_one
+    from encodectl.job.sessions import SessionLimiter
 
     source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
     settings = EncodeOptions(device="cpu", **options)

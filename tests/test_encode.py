@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
-from encodectl.frames import scan_frames
-from encodectl.ledger import Ledger
+from encodectl.frames.sequence import scan_frames
+from encodectl.job.ledger import Ledger
 from encodectl.models import VerifyMode
-from encodectl.quality import measure_quality
-from encodectl.synthetic import write_dataset
+from encodectl.bench.quality import measure_quality
+from encodectl.frames.synthetic import write_dataset
 
 from .conftest import files_in, run_encodectl
 
@@ -267,15 +267,15 @@ def test_dry_run_prints_quoted_commands_and_writes_nothing(tmp_path, make_frames
 
 
 def test_verify_decode_mode(tmp_path, make_frames, cli, monkeypatch):
-    import encodectl.verify
+    import encodectl.job.verify
 
-    modes, real_read_video = [], encodectl.verify.read_video
+    modes, real_read_video = [], encodectl.job.verify.read_video
 
     def spy(binary, path, mode=VerifyMode.packets, fps=None):  # the real read-back, noting how it was asked to read
         modes.append(mode)
         return real_read_video(binary, path, mode, fps)
 
-    monkeypatch.setattr(encodectl.verify, "read_video", spy)
+    monkeypatch.setattr(encodectl.job.verify, "read_video", spy)
     make_frames(tmp_path / "ep", 6)
     outcome = cli("encode", tmp_path / "ep", "--verify", "decode", "--json")
     assert outcome.exit_code == 0, outcome.stderr

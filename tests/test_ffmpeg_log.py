@@ -7,7 +7,7 @@ both sides of a difference on one build (the bundled SVT-AV1 takes what 1.4.1 re
 
 from __future__ import annotations
 
-from encodectl.ffmpeg_log import encoder_failure, is_decoder_failure, meaningful_error
+from encodectl.ffmpeg.log import encoder_failure, is_decoder_failure, meaningful_error
 
 # libsvtav1 at 64x48 on Debian 12's ffmpeg 5.1.9: a banner, the cause, then ffmpeg's own lines.
 SVT_1_4_REFUSES_48_HIGH = [

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from encodectl.frame_buffer import BufferPolicy, FrameBuffer
+from encodectl.stream.frame_buffer import BufferPolicy, FrameBuffer
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("the buffer runs no ffmpeg at all")
 

@@ -61,7 +61,7 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_children_started_while_signals_are_deferred_still_take_sigterm():
-    from encodectl.ffmpeg_process import signals_deferred
+    from encodectl.ffmpeg.process import signals_deferred
 
     with signals_deferred():
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
@@ -77,7 +77,7 @@ def test_children_started_while_signals_are_deferred_still_take_sigterm():
 
 
 def test_a_signal_during_a_deferred_block_arrives_when_it_ends():
-    from encodectl.ffmpeg_process import signals_deferred
+    from encodectl.ffmpeg.process import signals_deferred
 
     reached_the_end = False
     with pytest.raises(KeyboardInterrupt), signals_deferred():

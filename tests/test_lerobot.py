@@ -384,7 +384,7 @@ def test_without_pyarrow_a_v30_dataset_is_one_line_naming_the_extra(tmp_path):
 # finishes it. The driver kills encodectl itself (SIGKILL) right before its Nth move into the dataset.
 KILL_DRIVER = """
 import os, signal, sys
-import encodectl.lerobot_commit as finish
+import encodectl.lerobot.commit as finish
 limit, real, moves = int(os.environ["KILL_AT_MOVE"]), finish.publish, []
 def publish(source, target):
     if len(moves) == limit:
@@ -521,7 +521,7 @@ def test_watch_stream_does_not_apply_to_a_lerobot_dataset(tmp_path):
 
 @COMMIT_MACHINERY
 def test_a_dataset_changed_while_encoding_is_not_committed(tmp_path, cli, monkeypatch):
-    import encodectl.lerobot_finish as finish
+    import encodectl.lerobot.finish as finish
 
     root = copy_fixture("v30_pending", tmp_path)
     info_path = root / "meta" / "info.json"

@@ -16,12 +16,12 @@ import pytest
 from rich.console import Console
 
 from encodectl import EncoderPool, Interrupted, JobStatus, QueueFullError
-from encodectl.encoder_choice import plan_encoder
+from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.models import EncodeOptions
-from encodectl.pool import resolve_workers
-from encodectl.progress import JobState, RunTracker
-from encodectl.report import live_view
-from encodectl.synthetic import write_dataset
+from encodectl.run.pool import resolve_workers
+from encodectl.job.progress import JobState, RunTracker
+from encodectl.report.results import live_view
+from encodectl.frames.synthetic import write_dataset
 
 from .conftest import children_of, files_in, process_state, run_encodectl
 
@@ -211,7 +211,7 @@ def test_live_table_shows_running_and_queued_jobs_and_a_footer():
     tracker.add("episode_000001", "observation.images.top")
     listener = tracker.listener(running)
     listener.started("libx264", 90)
-    from encodectl.ffmpeg_process import Progress
+    from encodectl.ffmpeg.process import Progress
 
     listener.progress(Progress(frame=45, fps=30.0, speed=1.0))
     snapshot = tracker.snapshot()
@@ -227,7 +227,7 @@ def test_live_table_shows_running_and_queued_jobs_and_a_footer():
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values and autogroups are Linux's")
 def test_lowering_a_child_lowers_the_threads_it_already_has():
-    from encodectl.ffmpeg_process import lower_priority
+    from encodectl.ffmpeg.process import lower_priority
 
     child = subprocess.Popen(
         [sys.executable, "-c", "import threading, time; "
@@ -250,7 +250,7 @@ def test_lowering_a_child_lowers_the_threads_it_already_has():
 def test_a_refused_autogroup_change_is_tried_again(monkeypatch):
     # Without CAP_SYS_ADMIN, Linux takes one autogroup change per 0.1 s machine-wide (EAGAIN otherwise):
     # the kernel's refusal is played here, since these tests may run as root, who is never refused.
-    from encodectl import ffmpeg_process
+    from encodectl.ffmpeg import process as ffmpeg_process
 
     calls: list[tuple[int, int]] = []
 

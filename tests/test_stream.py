@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder, UsageError
-from encodectl.ffmpeg_process import _group_nice
+from encodectl.ffmpeg.process import _group_nice
 
 from .conftest import decode, files_in, process_state, run_encodectl
 
@@ -74,7 +74,7 @@ def test_abort_leaves_nothing(tmp_path):
 
 
 def test_a_chatty_encoder_never_stalls_the_stream(tmp_path, ffmpeg_binary):
-    from encodectl.ffmpeg_binary import find_ffmpeg
+    from encodectl.ffmpeg.binary import find_ffmpeg
 
     # TEST DOUBLE: the real ffmpeg behind a wrapper that first writes 1 MiB to its log, as a verbose
     # encoder can. Unread, the log fills its pipe, the encoder stops reading frames, and close() waits.
@@ -99,7 +99,7 @@ def test_a_chatty_encoder_never_stalls_the_stream(tmp_path, ffmpeg_binary):
 
 
 def test_abort_during_a_cpu_restart_kills_the_restarted_encoder(tmp_path, fake_gpu, monkeypatch):
-    from encodectl.ffmpeg_binary import find_ffmpeg
+    from encodectl.ffmpeg.binary import find_ffmpeg
 
     monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
     restarting = threading.Event()
@@ -153,7 +153,7 @@ def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
 
 
 def test_hardware_encoder_failing_at_start_falls_back_without_losing_frames(tmp_path, fake_gpu, monkeypatch):
-    from encodectl.ffmpeg_binary import find_ffmpeg
+    from encodectl.ffmpeg.binary import find_ffmpeg
 
     monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
     encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
@@ -265,8 +265,8 @@ def test_a_recorder_crash_loses_no_frame_that_reached_the_encoder(tmp_path):
 def test_a_watch_stream_encoder_dies_with_the_watcher(tmp_path):
     # watch --stream has every frame on disk: its encoder is killed with it instead of writing out the
     # frames it holds (the recorder's encoder above does that), so only finished fragments remain.
-    from encodectl.ffmpeg_binary import find_ffmpeg
-    from encodectl.recovery import recover
+    from encodectl.ffmpeg.binary import find_ffmpeg
+    from encodectl.stream.recovery import recover
 
     output = tmp_path / "episode.mp4"
     assert start_recorder_then_kill(tmp_path, output, False, "die-with-parent", frames=15) == 15
@@ -427,7 +427,7 @@ def test_svt_av1_threads_in_a_stream_stay_at_normal_priority(tmp_path):
 
 
 def test_short_stream_on_a_failing_hardware_encoder_still_falls_back(tmp_path, fake_gpu, monkeypatch):
-    from encodectl.ffmpeg_binary import find_ffmpeg
+    from encodectl.ffmpeg.binary import find_ffmpeg
 
     monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
     encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
@@ -459,8 +459,8 @@ def test_a_failed_stream_is_handed_over_to_recover_at_once(tmp_path):
 
 def test_recover_keeps_off_a_stream_that_close_is_still_finishing(tmp_path, monkeypatch, ffmpeg_binary):
     # ffmpeg has exited, but close() is still rewriting and verifying the file: it is not recover's yet.
-    import encodectl.recovery as recovery_module
-    from encodectl.recovery import recover
+    import encodectl.stream.recovery as recovery_module
+    from encodectl.stream.recovery import recover
 
     seen_by_recover = []
     real_remux = recovery_module.remux_to_mp4

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.encoder_choice import plan_encoder
+from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.errors import StateError
-from encodectl.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
 from encodectl.models import EncodeOptions
-from encodectl.progress import RunTracker
-from encodectl.synthetic import write_dataset
-from encodectl.watch import Watcher, WatchOptions, frame_signature
+from encodectl.job.progress import RunTracker
+from encodectl.frames.synthetic import write_dataset
+from encodectl.watch.watcher import Watcher, WatchOptions, frame_signature
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
 
@@ -245,7 +245,7 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
 def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
     tmp_path, make_frames, monkeypatch, ffmpeg_binary
 ):
-    from encodectl import watch
+    from encodectl.watch import watcher as watch
 
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     make_frames(episode, 4)

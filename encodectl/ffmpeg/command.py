@@ -1,0 +1,333 @@
+"""Build the ffmpeg command line for one job (with ffmpeg-python).
+
+The command reads the validated frames with the image2 demuxer at an exact
+frame rate, encodes exactly the validated number of frames, and writes an MP4
+whose time base is a multiple of the frame rate, so frame i has timestamp
+i/fps exactly. Depth frames kept exactly go into Matroska, whose time base is
+a millisecond: frame i is at i/fps rounded to the nearest millisecond there.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import struct
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from ..models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
+
+# -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
+GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
+# Frames are decoded strictly: the JPEG decoder hides damaged scan data (grey or smeared blocks, exit 0,
+# on every ffmpeg from 4.2 to 9.0) unless told that an error is an error.
+STRICT_DECODING = {"err_detect": "explode"}
+# Not for TIFF: its decoder treats a tag it does not know (DateTime, ResolutionUnit...) as an error then.
+_LENIENT_EXTENSIONS = (".tif", ".tiff")
+
+
+def strict_decoding(extension: str) -> dict[str, str]:
+    """The decoding options for frames of `extension`."""
+    return {} if extension.lower() in _LENIENT_EXTENSIONS else STRICT_DECODING
+
+
+PROGRESS_ARGS = ("-progress", "pipe:1", "-nostats")
+
+
+def image2_pattern(directory: Path, prefix: str, padding: int, extension: str) -> str:
+    """An image2 pattern for the frames; '%' in names is escaped as image2 expects."""
+    number = f"%0{padding}d" if padding else "%d"
+    escaped_dir = str(directory.absolute()).replace("%", "%%")
+    return f"{escaped_dir}/{prefix.replace('%', '%%')}{number}{extension}"
+
+
+def mp4_timescale(fps: Fraction) -> int:
+    """A track time base in which every frame lasts a whole number of ticks."""
+    if 15360 % fps.numerator == 0:
+        return 15360
+    return fps.numerator * -(-10000 // fps.numerator)
+
+
+def build_encode_command(
+    job: EncodeJob,
+    ffmpeg_binary: FFmpegBinary,
+    temp_output: Path,
+    staging_dir: Path | None = None,
+    progress: bool = True,
+) -> list[str]:
+    """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held)."""
+    pattern, start = image2_input(job, staging_dir)
+    # Thread budgets keep N parallel jobs from oversubscribing the cores: the decoder
+    # always, the encoder when it runs on the CPU.
+    decoder_threads = {"threads": str(job.threads)} if job.threads else {}
+    encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
+    stream = ffmpeg.input(
+        _INPUT,
+        f="image2",
+        framerate=str(job.fps),
+        start_number=str(start),
+        **strict_decoding(job.frames.extension),
+        **decoder_threads,
+    )
+    settings = job.encoder
+    video = pixel_pipeline(stream.video, job.frames.width, job.frames.height, settings)
+    output_options = _video_options(
+        settings,
+        **{"frames:v": str(job.frame_count)},
+        **_container_options(ffmpeg_binary, settings, job.fps),
+        **encoder_threads,
+    )
+    output = video.output(_OUTPUT, an=None, **output_options)
+    return [
+        str(ffmpeg_binary.path),
+        *GLOBAL_ARGS,
+        *(PROGRESS_ARGS if progress else ()),
+        *settings.global_args,
+        *_arguments(output, input_path=pattern, output_path=str(temp_output.absolute())),
+    ]
+
+
+# Stand-ins for the paths while ffmpeg-python builds the command: it hashes every argument as UTF-8,
+# and a Linux path need not be UTF-8 (a folder named with other bytes would fail the whole run).
+_INPUT, _OUTPUT = "<encodectl-input>", "<encodectl-output>"
+
+
+def _arguments(output: Any, output_path: str, input_path: str = _INPUT) -> list[str]:
+    real = {_INPUT: input_path, _OUTPUT: output_path}
+    return [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
+
+
+def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:
+    """The image2 pattern and start number that read the job's frames in order.
+
+    With a staging folder (gaps filled by holding frames), the frames are read
+    from its contiguous links instead of the episode folder.
+    """
+    frames = job.frames
+    if staging_dir is not None:
+        return image2_pattern(staging_dir, "", 6, frames.extension), 0
+    return image2_pattern(frames.directory, frames.prefix, frames.padding, frames.extension), frames.first
+
+
+def pixel_pipeline(video: Any, width: int, height: int, settings: EncoderSettings) -> Any:
+    """Pad odd sizes to even (never rescale), convert to limited range and the encoder's input format.
+
+    Limited ("tv") range is what players and LeRobot expect; JPEG frames are full range
+    and would otherwise come out as yuvj420p. Depth frames kept exactly are only brought to
+    little-endian 16 bits (PNG stores them big-endian), or quantized as LeRobot does.
+    """
+    if settings.quantization is not None:
+        return quantize_depth(video.filter("format", "gray16le"), settings.quantization)
+    if settings.keeps_depth:
+        return video.filter("format", settings.input_pix_fmt)
+    even_width, even_height = even_size(width, height)
+    if (even_width, even_height) != (width, height):
+        video = video.filter("pad", even_width, even_height, 0, 0)
+    video = video.filter("scale", out_range="tv").filter("format", settings.input_pix_fmt)
+    if settings.upload_filter:
+        video = video.filter(settings.upload_filter)
+    return video
+
+
+def _video_options(settings: EncoderSettings, **between: str) -> dict[str, str]:
+    """The encoder and its keyframe interval, then `between`, then the encoder's own arguments (last: they win)."""
+    return {"c:v": settings.encoder, "g": str(settings.gop), **between, **settings.arguments}
+
+
+def _mp4_timing(ffmpeg_binary: FFmpegBinary, fps: Fraction) -> dict[str, str]:
+    """MP4 with a timescale in which frame i lands exactly on i/fps, and no frame duplicated or dropped."""
+    return {"video_track_timescale": str(mp4_timescale(fps)), "f": "mp4", **_passthrough_timing(ffmpeg_binary)}
+
+
+def _container_options(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, fps: Fraction) -> dict[str, str]:
+    """The finished file's container, its index first (a reader over the network seeks without the tail)."""
+    if settings.container == "matroska":
+        return {"cues_to_front": "1", "f": "matroska", **_passthrough_timing(ffmpeg_binary)}
+    return {"movflags": "+faststart", **_mp4_timing(ffmpeg_binary, fps)}
+
+
+DEPTH_CODES = 4095  # LeRobot's 12-bit depth codes: 0..4095
+# ffmpeg's lut filter clips 16-bit results at 65280 (255 << 8), 5.1 and 9.0 alike: codes above this one, times
+# 16, would be cut short, so they are added by a second lut.
+_LUT_CODE_LIMIT = 4080
+
+
+def _float32(value: float) -> float:
+    """`value` as a float32 holds it: LeRobot works out its millimetre bounds in float32."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+def depth_code_expression(quantization: DepthQuantization) -> str:
+    """The ffmpeg expression of LeRobot's quantize_depth (lerobot/datasets/depth_utils.py) for a value `val`
+    in millimetres: its code, rint(norm * 4095) clipped to 0..4095, worked out in double precision."""
+    low, high = _float32(quantization.depth_min * 1000), _float32(quantization.depth_max * 1000)
+    if quantization.use_log:
+        shift = _float32(quantization.shift * 1000)
+        log_low = math.log(_float32(low + shift))
+        span = math.log(_float32(high + shift)) - log_low
+        norm = f"(log(val+{shift!r})-{log_low!r})/{span!r}"
+    else:
+        norm = f"(val-{low!r})/{high - low!r}"
+    return f"clip(round({norm}*{DEPTH_CODES}),0,{DEPTH_CODES})"
+
+
+def quantize_depth(video: Any, quantization: DepthQuantization) -> Any:
+    """gray16le millimetres -> gray12le holding LeRobot's codes, bit for bit.
+
+    lut computes code*16 (in 16 bits), and swscale without dithering turns a multiple of 16 into 12 bits
+    exactly (measured on every code, 5.1 and 9.0); a second lut adds what lut's 65280 limit cuts off."""
+    code = depth_code_expression(quantization)
+    parts = video.filter_multi_output("split")
+    below = parts[0].filter("lut", c0=f"{code}*16")
+    above = parts[1].filter("lut", c0=f"max({code}-{_LUT_CODE_LIMIT},0)*16")
+    merged = ffmpeg.filter([below, above], "blend", all_mode="addition")
+    return merged.filter("scale", sws_dither="none").filter("format", "gray12le")
+
+
+def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
+    # Never let ffmpeg duplicate or drop frames to "fix" the rate; -fps_mode is 5.1+.
+    version = ffmpeg_binary.version_tuple
+    if version is not None and version < (5, 1):
+        return {"vsync": "passthrough"}
+    return {"fps_mode": "passthrough"}
+
+
+def _demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
+    # Decoded frames keep the file's own timestamps (not rounded to 1/fps); 7.0 renamed -1 to "demux".
+    version = ffmpeg_binary.version_tuple
+    return "-1" if version is not None and version < (7, 0) else "demux"
+
+
+def build_hash_command(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) -> list[str]:
+    """Every decoded frame of the first video stream, in `pix_fmt`, hashed (framemd5): to compare with frames
+    hashed as they were given."""
+    output = ffmpeg.input(_INPUT)["v:0"].output(
+        _OUTPUT, f="framemd5", pix_fmt=pix_fmt, **_passthrough_timing(ffmpeg_binary)
+    )
+    arguments = _arguments(output, "-", input_path=str(path.absolute()))
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
+
+
+def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
+    """List every frame of the first video stream with its timestamp in the file's own time base.
+
+    Packets only (no decoding) unless `decode`: then every frame is decoded, and the
+    first decode error fails the command."""
+    stream = ffmpeg.input(_INPUT)["v:0"]
+    if decode:
+        options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
+    else:
+        options = {"c": "copy"}
+    output = stream.output(_OUTPUT, f="framecrc", **options)
+    flags = ["-xerror"] if decode else []
+    arguments = _arguments(output, "-", input_path=str(path.absolute()))
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
+
+
+def build_depth_check_command(
+    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
+) -> list[str]:
+    """The video's frames and the source frames, each decoded (the source through the job's own pipeline) and
+    hashed in one pass: framemd5 lines of stream 0 (the video, with its timestamps in its own time base) and
+    of stream 1 (the frames, as many as the video must hold)."""
+    pattern, start = image2_input(job, staging_dir)
+    settings = job.encoder
+    decoded = ffmpeg.input(_INPUT)["v:0"]
+    frames = ffmpeg.input(_FRAMES, f="image2", framerate=str(job.fps), start_number=str(start))
+    source = pixel_pipeline(frames.video, job.frames.width, job.frames.height, settings)
+    options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
+    output = ffmpeg.output(
+        decoded, source, _OUTPUT, f="framemd5", pix_fmt=settings.pix_fmt, **{"frames:1": str(job.frame_count)},
+        **options,
+    )  # fmt: skip
+    real = {_INPUT: str(video.absolute()), _FRAMES: pattern, _OUTPUT: "-"}
+    arguments = [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
+    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
+
+
+_FRAMES = "<encodectl-frames>"
+
+
+def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
+    """An ffconcat list of (file, exact duration in seconds), quoted as the concat demuxer reads them.
+
+    Each file's duration is given, because ffmpeg 5.1 otherwise starts the next file at the
+    container's duration, rounded to a millisecond (a 10-tick gap at 30 fps). The list
+    takes microseconds; each duration is the difference of the rounded exact starts, so
+    the rounding never adds up across files (every start stays within 0.5 us)."""
+    lines = ["ffconcat version 1.0"]
+    start = Fraction(0)
+    for path, duration in parts:
+        begin_us, end_us = round(start * 1_000_000), round((start + duration) * 1_000_000)
+        start += duration
+        microseconds = end_us - begin_us
+        lines.append("file '" + str(path.absolute()).replace("'", "'\\''") + "'")
+        lines.append(f"duration {microseconds // 1_000_000}.{microseconds % 1_000_000:06d}")
+    return "\n".join(lines) + "\n"
+
+
+def build_join_command(
+    ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int, matroska: bool = False
+) -> list[str]:
+    """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
+    stream = ffmpeg.input(_INPUT, f="concat", safe="0")["v:0"]
+    if matroska:  # Matroska keeps its own millisecond time base
+        output = stream.output(_OUTPUT, c="copy", cues_to_front="1", f="matroska")
+    else:
+        output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
+    arguments = _arguments(output, str(target.absolute()), input_path=str(list_file.absolute()))
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *arguments]
+
+
+def shell_quote(argv: list[str]) -> str:
+    return shlex.join(argv)
+
+
+PROBE_SIZE = (256, 256)  # above every hardware encoder's minimum, a multiple of 16 for QSV
+PROBE_FRAMES = 10
+
+
+def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) -> list[str]:
+    """A short test encode of generated frames to the null muxer, with the same options a real job uses."""
+    width, height = PROBE_SIZE
+    stream = ffmpeg.input(f"testsrc2=size={width}x{height}:rate=30", f="lavfi")
+    video = pixel_pipeline(stream.video, width, height, settings)
+    output = video.output("-", f="null", **_video_options(settings, **{"frames:v": str(PROBE_FRAMES)}))
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
+
+
+def build_stream_command(
+    ffmpeg_binary: FFmpegBinary,
+    settings: EncoderSettings,
+    width: int,
+    height: int,
+    fps: Fraction,
+    target: Path,
+    images: bool = False,
+    raw_format: str = "rgb24",
+) -> list[str]:
+    """Frames on stdin -> a fragmented MP4 (a fragment a keyframe), readable even when cut off; for depth
+    kept exactly, live Matroska (a cluster a second), which ffmpeg 5.1 takes FFV1 into and MP4 it does not.
+
+    The frames are raw (`raw_format`: RGB, or gray16le for depth), or with `images` whole PNG/JPEG files
+    one after the other."""
+    if images:
+        stream = ffmpeg.input("pipe:0", f="image2pipe", framerate=str(fps), **STRICT_DECODING)
+    else:
+        stream = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt=raw_format, s=f"{width}x{height}", framerate=str(fps))
+    video = pixel_pipeline(stream.video, width, height, settings)
+    flush = {"flush_packets": "1"}  # each finished fragment reaches the file at once, not when a buffer fills
+    if settings.container == "matroska":
+        container = {"f": "matroska", "live": "1", "cluster_time_limit": "1000", **_passthrough_timing(ffmpeg_binary)}
+    else:
+        container = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", **_mp4_timing(ffmpeg_binary, fps)}
+    output_options = _video_options(settings, **flush, **container)
+    if settings.encoder == "libx264":
+        # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
+        # within half a keyframe interval (x264's presets hold up to 60 frames back).
+        output_options["rc-lookahead"] = str(max(1, settings.gop // 2))
+    output = video.output(_OUTPUT, an=None, **output_options)
+    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *_arguments(output, str(target.absolute()))]

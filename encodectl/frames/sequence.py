@@ -1,0 +1,225 @@
+"""Find the numbered frames in one episode folder and check them before encoding.
+
+ffmpeg's image2 reader stops silently at a numbering gap and rescales a frame of
+another size without a word; these checks turn both into clear errors, reading
+only each file's header and tail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import stat
+from pathlib import Path
+
+from ..errors import InputError
+from .headers import ImageHeader, read_image_header
+from ..models import FrameSequence
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+MAX_FRAME_NUMBER = 2**31 - 1  # ffmpeg's image2 reader counts in a signed 32-bit int
+MAX_HELD_FRAMES = 10_000
+_FRAME_NAME = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(?:png|jpe?g|tiff?))$", re.IGNORECASE)
+
+
+def has_frames(directory: Path) -> bool:
+    """True when the folder directly holds at least one numbered image file."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(is_frame_name(entry.name) and entry.is_file() for entry in entries)
+    except OSError:
+        return False
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def frames_by_number(directory: Path) -> dict[int, Path]:
+    """The numbered frames in `directory` by number (for streaming them in order as they appear)."""
+    numbered = {}
+    for path in frame_files(directory):
+        match = _FRAME_NAME.match(path.name)
+        if match is not None:
+            numbered[int(match["digits"])] = path
+    return numbered
+
+
+def is_frame_name(name: str) -> bool:
+    """A numbered image: a stray preview.png does not make a folder an episode."""
+    return not name.startswith(".") and _FRAME_NAME.match(name) is not None
+
+
+def frame_files(directory: Path) -> list[Path]:
+    """The numbered image files directly in `directory` (no validation; for watching and cleaning up).
+
+    A folder that has gone is empty; one that cannot be read raises OSError."""
+    try:
+        with os.scandir(directory) as entries:
+            return [Path(entry.path) for entry in entries if is_frame_name(entry.name) and entry.is_file()]
+    except FileNotFoundError:
+        return []
+
+
+def scan_frames(directory: Path) -> FrameSequence:
+    """Read a folder of frames into a FrameSequence; raise InputError on anything ffmpeg would get wrong."""
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a folder")
+    try:
+        with os.scandir(directory) as entries:
+            listed = sorted((entry.name, entry.is_file()) for entry in entries if _is_image_name(entry.name))
+    except OSError as error:
+        raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
+    for name, is_file in listed:
+        # Skipped, it would be reported as a missing number, and --on-gap hold would fill it in silently.
+        what = None if is_file else _what_instead_of_a_file(directory / name)
+        if what is not None:
+            raise InputError(f"{directory / name} is {what}, not a frame file")
+    names = [name for name, is_file in listed if is_file]
+    if not names:
+        raise InputError(f"no frames in {directory} (expected .png, .jpg, .jpeg or .tiff files)")
+
+    parsed: list[tuple[str, re.Match[str]]] = []
+    for name in names:
+        match = _FRAME_NAME.match(name)
+        if match is None:
+            raise InputError(f"{directory / name} has no frame number in its name")
+        parsed.append((name, match))
+    sequences = {(match["prefix"], match["ext"]) for _, match in parsed}
+    if len(sequences) > 1:
+        shown = ", ".join(sorted(f"{prefix}*{ext}" for prefix, ext in sequences))
+        raise InputError(f"{directory} mixes several frame sequences ({shown}); give each its own folder")
+    (prefix, extension) = sequences.pop()
+
+    by_number: dict[int, str] = {}
+    paddings: set[int] = set()
+    for name, match in parsed:
+        digits = match["digits"]
+        number = int(digits)
+        if number in by_number:
+            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
+        by_number[number] = name
+        if digits.startswith("0") and len(digits) > 1:
+            paddings.add(len(digits))
+    if len(paddings) > 1:
+        raise InputError(f"{directory} mixes zero-paddings of {sorted(paddings)} digits")
+    padding = paddings.pop() if paddings else 0
+
+    numbers = sorted(by_number)
+    if numbers[-1] > MAX_FRAME_NUMBER:
+        raise InputError(f"{directory / by_number[numbers[-1]]}: frame numbers above {MAX_FRAME_NUMBER} are too large")
+    # From neighbours, not by walking every number: timestamp-named frames leave huge gaps.
+    gaps = [(a + 1, b - 1) for a, b in itertools.pairwise(numbers) if b - a > 1]
+    sequence = FrameSequence(
+        directory=directory,
+        prefix=prefix,
+        extension=extension,
+        padding=padding,
+        numbers=numbers,
+        gaps=gaps,
+        width=0,
+        height=0,
+        source_format="",
+    )
+    # Every name must be reproducible from the pattern ffmpeg is given.
+    for number in numbers:
+        if sequence.filename(number) != by_number[number]:
+            raise InputError(
+                f"{directory / by_number[number]} is numbered differently from the other frames (mixed zero-padding)"
+            )
+    _check_headers(sequence)
+    return sequence
+
+
+def _what_instead_of_a_file(path: Path) -> str | None:
+    """What stands at `path` where a frame file should be (a folder, a broken link, a FIFO, …);
+    None if it is a regular file after all, or has gone since it was listed."""
+    try:
+        mode = path.stat().st_mode  # through links: a link to a frame is a frame
+    except FileNotFoundError:
+        try:
+            return f"a broken link (to {path.readlink()})"
+        except OSError:
+            return None  # not a link: it has gone since it was listed
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    kinds = [(stat.S_ISREG, None), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")]
+    return next((kind for test, kind in kinds if test(mode)), "a device")
+
+
+def _check_headers(sequence: FrameSequence) -> None:
+    first = read_image_header(sequence.path(sequence.first))
+    expected_format = first.describe()
+    for number in sequence.numbers[1:]:
+        path = sequence.path(number)
+        header = read_image_header(path)
+        if (header.width, header.height) != (first.width, first.height):
+            raise InputError(
+                f"{path} is {header.width}x{header.height} but the first frame is "
+                f"{first.width}x{first.height} (ffmpeg would silently rescale it)"
+            )
+        if header.format != first.format:
+            raise InputError(f"{path} is a {header.format} but the first frame is a {first.format}")
+        if header.is_depth != first.is_depth:
+            # One video holds either depth values or pictures: encoded together, one kind would be ruined.
+            raise InputError(f"{path} is {_kind(header)} but the first frame is {_kind(first)}; not encoded")
+    sequence.width, sequence.height = first.width, first.height
+    sequence.source_format = expected_format
+    sequence.depth = first.is_depth
+
+
+def _kind(header: ImageHeader) -> str:
+    what = "a 16-bit single-channel (depth) frame" if header.is_depth else "an image"
+    return f"{what} ({header.describe()})"
+
+
+def first_frame_is_depth(directory: Path) -> bool:
+    """Whether the lowest-numbered frame in `directory` is a depth frame (read from its header alone);
+    False when there is none yet or it cannot be read: validating the episode then says why."""
+    try:
+        numbered = frames_by_number(directory)
+        return bool(numbered) and read_image_header(numbered[min(numbered)]).is_depth
+    except (OSError, InputError):
+        return False
+
+
+def check_sizes_unchanged(sequence: FrameSequence) -> None:
+    """After ffmpeg has read the frames: raise InputError naming a frame that has become another size
+    since it was checked (replaced while the encode ran). ffmpeg rescales such a frame without a word;
+    with -reinit_filter 0 too (5.1 and 9.0 alike only log a warning), so encodectl checks for itself."""
+    for number in sequence.numbers:
+        path = sequence.path(number)
+        try:
+            header = read_image_header(path)
+        except InputError:
+            continue  # gone or being rewritten now: what ffmpeg read of it was decoded (-xerror) and counted
+        if (header.width, header.height) != (sequence.width, sequence.height):
+            raise InputError(
+                f"{path} changed while it was encoded: it is now {header.width}x{header.height}, the other "
+                f"frames {sequence.width}x{sequence.height} (ffmpeg would silently rescale it); no video kept"
+            )
+
+
+def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:
+    """'5-9, 14' for [(5, 9), (14, 14)]; long lists are cut with a count."""
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:limit])
+    return shown + (f", … ({len(ranges) - limit} more ranges)" if len(ranges) > limit else "")
+
+
+def check_gaps(sequence: FrameSequence, hold: bool) -> None:
+    """Raise InputError for a numbering gap unless the gap is to be filled by holding frames."""
+    if not sequence.gaps:
+        return
+    count, ranges = sequence.missing_count, describe_ranges(sequence.gaps)
+    if not hold:
+        raise InputError(
+            f"{sequence.directory}: {count} frame(s) missing from the numbering "
+            f"({ranges}); use --on-gap hold to repeat the previous frame"
+        )
+    limit = max(MAX_HELD_FRAMES, 10 * len(sequence.numbers))
+    if count > limit:
+        raise InputError(
+            f"{sequence.directory}: {count} frame(s) missing ({ranges}) is too many to hold "
+            f"(limit {limit}); are these frames numbered by timestamp?"
+        )

@@ -1,0 +1,233 @@
+"""What a LeRobot dataset lacks, and the settings to make it with.
+
+Every camera-episode the metadata has without a video becomes a job: its frames
+(checked against the episode's length and the feature's shape) into a staged video.
+Frames of episodes the metadata does not have are reported and left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..ffmpeg.encoders import LEROBOT_GOP
+from ..errors import UsageError
+from ..frames.layout import EpisodeSource
+from ..job.ledger import STATE_DIR
+from .commit import STAGING, FileState
+from .meta import (
+    EPISODES_DIR,
+    INFO_PATH,
+    LEGACY_EPISODES_PATH,
+    DatasetEpisode,
+    DatasetInfo,
+    read_episodes,
+    read_info,
+)
+from ..models import Codec, DepthMode, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
+from ..job.runner import source_result
+
+# Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
+ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}
+_EPISODE_DIR = re.compile(r"^episode[-_](\d+)$")
+
+SourceRunner = Callable[[list[EpisodeSource], EncodeOptions], list[JobResult]]
+
+
+class FrameFile(BaseModel):
+    """A frame file as it was when planned: only a file still exactly this is ever deleted."""
+
+    path: Path
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+class PendingVideo(BaseModel):
+    """One camera-episode the dataset has no video for, and the frames that will make it."""
+
+    key: str
+    episode: DatasetEpisode
+    source: EpisodeSource
+    frames: list[FrameFile]
+
+
+class DatasetPlan(BaseModel):
+    info: DatasetInfo
+    episodes: list[DatasetEpisode]
+    options: EncodeOptions
+    record: dict[str, str]  # encodectl options other than LeRobot's own, kept in info.json
+    pending: list[PendingVideo]
+    reported: list[JobResult]  # camera-episodes not encoded: done already, cut off, or without frames
+    files: dict[Path, FileState | None] = {}  # the metadata files as read: a change before the commit stops it
+
+    @property
+    def sources(self) -> list[EpisodeSource]:
+        return [pending.source for pending in self.pending]
+
+    @property
+    def staging(self) -> Path:
+        return self.info.root / STATE_DIR / STAGING
+
+
+def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOptions, dict[str, str]]:
+    """The options for this dataset, and what to record of them in info.json (nothing for LeRobot's own).
+
+    Without encoder options a dataset keeps what it uses (its codec and pixel format,
+    or the settings an earlier encodectl run recorded), else LeRobot's defaults."""
+    given = options.model_fields_set
+    root = info.root
+    if "output" in given and options.output is not None:
+        raise UsageError(f"-o does not apply to a LeRobot dataset: its videos go where LeRobot reads them ({root})")
+    if options.overwrite:
+        raise UsageError(
+            f"--overwrite does not apply to a LeRobot dataset ({root}): encodectl adds the videos it lacks and "
+            "never rewrites those it has"
+        )
+    if "fps" in given and options.fps != info.fps:
+        raise UsageError(f"--fps {options.fps} disagrees with the dataset's fps {info.fps} ({root}/meta/info.json)")
+    _check_depth_cameras(info, options)
+    colour_keys = [key for key in info.video_keys if not info.is_depth(key)]
+    existing = next((v for v in (info.feature_info(key) for key in colour_keys) if v is not None), None)
+    codec = _codec_of(existing.codec, root) if existing is not None else Codec.av1
+    values: dict[str, Any] = {name: getattr(options, name) for name in given if name not in {"output", "overwrite"}}
+    values["fps"] = info.fps
+    explicit = given & ENCODER_OPTIONS
+    if options.profile is Profile.lerobot:
+        explicit.discard("profile")  # what a dataset gets anyway
+    recorded = info.recorded_options(info.video_keys[0]) if info.video_keys else {}
+    record: dict[str, str] = {}
+    if not explicit and recorded and "profile" not in given:
+        values.update(recorded)
+        record = {name: str(value) for name, value in recorded.items()}
+    elif not explicit:
+        values.update(profile=Profile.lerobot, codec=codec)
+    else:
+        if "codec" not in given and "encoder" not in given:
+            values["codec"] = codec
+        record = {name: str(getattr(options, name)) for name in sorted(given & ENCODER_OPTIONS)}
+    values.setdefault("gop", LEROBOT_GOP)
+    values.setdefault("pix_fmt", existing.pix_fmt if existing is not None else "yuv420p")
+    settings = options_from(values)
+    if existing is not None and (settings.codec.value, settings.pix_fmt) != (existing.codec, existing.pix_fmt):
+        raise UsageError(
+            f"the dataset's videos are {existing.codec} {existing.pix_fmt} ({root}/meta/info.json); "
+            f"{settings.codec.value} {settings.pix_fmt} would mix two kinds in one dataset: drop --codec"
+        )
+    return settings, record
+
+
+# LeRobot 0.6's DepthEncoderConfig defaults: what encodectl writes for a depth camera.
+LEROBOT_DEPTH_VIDEO = ("hevc", "gray12le")
+
+
+def _check_depth_cameras(info: DatasetInfo, options: EncodeOptions) -> None:
+    """A depth camera (is_depth_map in info.json) gets LeRobot's own depth encoding, the one form LeRobot's
+    loader decodes (it reads gray12le codes and dequantizes them); never another, asked for or not."""
+    depth_keys = [key for key in info.video_keys if info.is_depth(key)]
+    if depth_keys and "depth" in options.model_fields_set and options.depth is not DepthMode.lerobot:
+        raise UsageError(
+            f"--depth {options.depth.value} does not apply to the depth cameras of {info.root} "
+            f"({', '.join(depth_keys)}): LeRobot reads their videos as its 12-bit codes; drop --depth"
+        )
+    for key in depth_keys:
+        video = info.feature_info(key)
+        if video is not None and (video.codec, video.pix_fmt) != LEROBOT_DEPTH_VIDEO:
+            raise UsageError(
+                f"the dataset's {key} depth videos are {video.codec} {video.pix_fmt} ({info.root / INFO_PATH}); "
+                f"encodectl writes LeRobot's default depth encoding ({' '.join(LEROBOT_DEPTH_VIDEO)}) only"
+            )
+
+
+def _codec_of(name: str, root: Path) -> Codec:
+    try:
+        return Codec(name)
+    except ValueError:
+        raise UsageError(
+            f"the dataset's videos are {name} ({root}/meta/info.json), which encodectl does not write"
+        ) from None
+
+
+def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
+    """Every camera-episode the metadata has without its video, with the frames to encode it from."""
+    metadata = [root / INFO_PATH, root / LEGACY_EPISODES_PATH, *sorted((root / EPISODES_DIR).glob("*/*.parquet"))]
+    files = {path: FileState.of(path) for path in metadata}  # before reading: a change while reading shows too
+    info = read_info(root)
+    episodes = read_episodes(info)
+    settings, record = dataset_options(info, options)
+    plan = DatasetPlan(
+        info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[], files=files
+    )
+    for episode in episodes:
+        for key in info.video_keys:
+            frames_dir = info.frames_dir(key, episode.index)
+            source = EpisodeSource(
+                directory=frames_dir,
+                output=plan.staging / key / f"episode-{episode.index:06d}.mp4",
+                episode=frames_dir.name,
+                camera=key,
+                expected_frames=episode.length,
+                expected_size=info.frame_shape(key),
+                expected_depth=info.is_depth(key),
+                depth_quantization=info.depth_quantization(key) if info.is_depth(key) else None,
+            )
+            if key in episode.videos:
+                if frames_dir.is_dir():
+                    placed = episode.videos[key]
+                    plan.reported.append(
+                        source_result(
+                            source.model_copy(update={"output": info.video_file(key, placed, episode.index)}),
+                            JobStatus.skipped,
+                            reason="already in the dataset (its frames are left alone)",
+                        )
+                    )
+                continue
+            if not frames_dir.is_dir():
+                plan.reported.append(
+                    source_result(
+                        source,
+                        JobStatus.failed,
+                        failure=FailureKind.input,
+                        reason=f"episode {episode.index} has no video and no frames at {frames_dir}",
+                    )
+                )
+                continue
+            plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(frames_dir)))
+    plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
+    return plan
+
+
+def _frame_files(directory: Path) -> list[FrameFile]:
+    files = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                files.append(
+                    FrameFile(path=Path(entry.path), inode=stat.st_ino, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+                )
+    return files
+
+
+def _cut_off_episodes(info: DatasetInfo, known: set[int]) -> list[JobResult]:
+    """Frames of episodes the metadata does not have (a recording cut off mid-episode): reported, left alone."""
+    reported = []
+    for key in info.video_keys:
+        folder = info.root / "images" / key
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
+            match = _EPISODE_DIR.match(entry.name)
+            if entry.is_dir() and match and int(match.group(1)) not in known:
+                source = EpisodeSource(directory=entry, output=entry, episode=entry.name, camera=key)
+                reason = (
+                    f"episode {int(match.group(1))} is not in the dataset's metadata (a recording cut off "
+                    "mid-episode?): its frames are left alone"
+                )
+                reported.append(source_result(source, JobStatus.skipped, reason=reason))
+    return reported

@@ -1,0 +1,123 @@
+"""The engine behind ``encodectl encode`` and ``encodectl.encode()``: sync or async.
+
+It knows nothing of the terminal: progress goes into a RunTracker that callers
+may render, and every camera-episode comes back as a JobResult.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
+from ..errors import Interrupted, UsageError
+from ..ffmpeg.binary import find_ffmpeg
+from ..ffmpeg.process import CancelToken
+from ..frames.layout import EpisodeSource, discover
+from ..lerobot.finish import finish_datasets
+from ..lerobot.meta import dataset_containing, is_lerobot_dataset
+from ..lerobot.plan import SourceRunner
+from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
+from .pool import EncoderPool
+from ..job.progress import RunTracker
+from ..job.runner import encode_one
+from ..job.sessions import SessionLimiter
+
+
+def encode_sources(
+    sources: list[EpisodeSource],
+    options: EncodeOptions,
+    ffmpeg_binary: FFmpegBinary,
+    *,
+    tracker: RunTracker | None = None,
+    plan: EncoderPlan | None = None,
+) -> list[JobResult]:
+    """Encode episodes (in the order given); one bad episode never stops the others."""
+    tracker = tracker or RunTracker()
+    plan = plan or plan_encoder(options, ffmpeg_binary)
+    if options.mode is Mode.sync:
+        return _encode_inline(sources, options, ffmpeg_binary, tracker, plan)
+    try:
+        # The pool's exit cancels on any exception (its ffmpegs and temporary files with it) and waits otherwise.
+        with EncoderPool(tracker=tracker, ffmpeg_binary=ffmpeg_binary, plan=plan, encode_options=options) as pool:
+            futures = [pool.submit_source(source) for source in sources]  # blocks while the queue is full
+            return pool.results(futures)
+    except KeyboardInterrupt as interrupt:
+        raise Interrupted() from interrupt
+
+
+def _encode_inline(
+    sources: list[EpisodeSource],
+    options: EncodeOptions,
+    ffmpeg_binary: FFmpegBinary,
+    tracker: RunTracker,
+    plan: EncoderPlan,
+) -> list[JobResult]:
+    token = CancelToken()
+    limiter = SessionLimiter(options.gpu_sessions)
+    job_ids = [tracker.add(source.episode, source.camera) for source in sources]
+    results: list[JobResult] = []
+    try:
+        for source, job_id in zip(sources, job_ids, strict=True):
+            result = encode_one(
+                source, options, plan, ffmpeg_binary, limiter=limiter, token=token, listener=tracker.listener(job_id)
+            )
+            tracker.finish(job_id, result)
+            results.append(result)
+    except KeyboardInterrupt as interrupt:
+        token.cancel()
+        raise Interrupted() from interrupt
+    return results
+
+
+def encode_paths(
+    paths: list[Path], options: EncodeOptions, run: SourceRunner, binary: FFmpegBinary, *, delete_frames: bool = False
+) -> list[JobResult]:
+    """Every path: LeRobot datasets finished in place (see lerobot_finish), the others as episode folders.
+
+    `run` encodes a list of episodes with given options (the local pool, or Dask)."""
+    if not paths:
+        discover(paths)  # the one "no path given" message
+    datasets = [path.absolute() for path in paths if is_lerobot_dataset(path)]
+    others = [path for path in paths if not is_lerobot_dataset(path)]
+    for path in others:
+        inside = dataset_containing(path)
+        if inside is not None and (options.output is None or options.output.absolute().is_relative_to(inside)):
+            raise UsageError(
+                f"{path} is inside the LeRobot dataset {inside}: give the dataset's root to add its videos where "
+                "LeRobot reads them (or -o a folder outside it for loose videos)"
+            )
+    sources = discover(others, options.output) if others else []
+    results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
+    results = (run(sources, options) if sources else []) + results
+    # A dataset's episodes that needed no encode (already in it, cut off) were never near an ffmpeg: this one's.
+    return [result if result.ffmpeg_path is not None else result.with_ffmpeg(binary) for result in results]
+
+
+def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:
+    """Encode an episode folder, a dataset tree or a LeRobot dataset; the Python face of ``encodectl encode``.
+
+    Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
+    overwrite, device, mode, workers, …), and delete_frames. Like the command, it encodes at
+    normal priority unless told `priority="low"`: someone is waiting for the videos.
+    """
+    paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
+    delete_frames = bool(options.pop("delete_frames", False))
+    settings = options_from({"priority": Priority.normal, **options})
+    ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
+
+    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
+        return encode_sources(sources, run_options, ffmpeg_binary)
+
+    return encode_paths(paths, settings, run, ffmpeg_binary, delete_frames=delete_frames)
+
+
+def exit_code(results: list[JobResult]) -> int:
+    """0 all done; 2 when nothing could be encoded because the input was rejected; 1 any other failure."""
+    failed = [r for r in results if r.status is JobStatus.failed]
+    if not failed:
+        return 0
+    if len(failed) == len(results) and all(r.failure is FailureKind.input for r in failed):
+        return 2
+    return 1
