@@ -97,8 +97,10 @@ def main() -> None:
         if p99:
             p99s.append(float(p99.group(1)))
     if p99s:
+        # Issue 7's target holds where the encoder keeps up; issue 15's where it cannot and frames spill.
+        target = "< 2 ms" if width * height <= 640 * 480 else "< 5 ms"
         print(f"add_frame p99 over {len(p99s)} run(s): {', '.join(f'{v:.2f}' for v in sorted(p99s))} ms "
-              f"(median {statistics.median(p99s):.2f} ms; target < 2 ms)")  # fmt: skip
+              f"(median {statistics.median(p99s):.2f} ms; target {target})")  # fmt: skip
     frames = round(args.seconds * 30)
     png = png_bytes_per_frame(width, height) * frames
     print(f"disk bytes per camera-episode ({frames} frames {width}x{height}):")
