@@ -16,12 +16,12 @@ from pathlib import Path
 
 import distributed
 
-from encodectl.run.dask_executor import encode_on_dask
-from encodectl.run.engine import encode_sources
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.frames.layout import discover
-from encodectl.models import EncodeOptions
 from encodectl.frames.synthetic import write_dataset
+from encodectl.models import EncodeOptions
+from encodectl.run.dask_executor import encode_on_dask
+from encodectl.run.engine import encode_sources
 
 
 def main() -> None:

@@ -28,9 +28,9 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from encodectl.bench.quality import measure_quality
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.frames.sequence import scan_frames
-from encodectl.bench.quality import measure_quality
 from encodectl.frames.synthetic import write_frames
 
 # Runs in LeRobot's interpreter. argv: mode, frames folder, output, [cameras, episodes]

@@ -22,15 +22,15 @@ from typing import Any
 from rich.console import Console
 
 from encodectl import EncoderPool
-from encodectl.run.engine import encode_sources
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.ffmpeg.process import Progress
 from encodectl.frames.layout import discover
-from encodectl.models import EncodeOptions
-from encodectl.run.pool import cpu_count
-from encodectl.job.progress import RunTracker
-from encodectl.report.results import live_view
 from encodectl.frames.synthetic import write_dataset, write_frames
+from encodectl.job.progress import RunTracker
+from encodectl.models import EncodeOptions
+from encodectl.report.results import live_view
+from encodectl.run.engine import encode_sources
+from encodectl.run.pool import cpu_count
 
 
 def submit_latency(work: Path, count: int) -> None:

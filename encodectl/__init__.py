@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .run.engine import encode
 from .errors import (
     EncodectlError,
     EncodeError,
@@ -14,6 +13,7 @@ from .errors import (
     VerificationError,
 )
 from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
+from .run.engine import encode
 from .run.pool import EncoderPool
 from .version import __version__
 

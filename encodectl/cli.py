@@ -22,18 +22,16 @@ from rich.console import Console
 from rich.live import Live
 
 from .bench.benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
-from .run.dask_executor import encode_on_dask, parse_executor
-from .ffmpeg.encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
-from .run.engine import encode_paths, encode_sources, exit_code
 from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg.binary import find_ffmpeg, other_ffmpegs
-from .frames.sequence import has_frames
+from .ffmpeg.encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
 from .ffmpeg.gpu_probe import probe_hardware
 from .frames.layout import EpisodeSource
+from .frames.sequence import has_frames
+from .job.progress import RunTracker
 from .lerobot.commit import is_staged
 from .lerobot.meta import is_lerobot_dataset
 from .lerobot.plan import SourceRunner
-from .watch.lerobot import watch_dataset
 from .models import (
     Codec,
     DepthMode,
@@ -48,7 +46,6 @@ from .models import (
     VerifyMode,
     options_from,
 )
-from .job.progress import RunTracker
 from .report.results import (
     LiveRunView,
     bench_notes,
@@ -65,7 +62,10 @@ from .report.results import (
     to_json,
     tolerant_output,
 )
+from .run.dask_executor import encode_on_dask, parse_executor
+from .run.engine import encode_paths, encode_sources, exit_code
 from .version import __version__
+from .watch.lerobot import watch_dataset
 from .watch.watcher import Watcher, WatchOptions
 
 app = typer.Typer(

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from encodectl import StreamEncoder
-from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.ffmpeg.binary import find_ffmpeg
-from encodectl.models import EncodeOptions
+from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import CAMERA_KEYS
+from encodectl.models import EncodeOptions
 
 
 def camera_frames(width: int, height: int, count: int, seed: int) -> list[np.ndarray]:

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from encodectl.cli import app
 from encodectl.ffmpeg.binary import find_ffmpeg
-from encodectl.models import FFmpegBinary
 from encodectl.frames.synthetic import write_frames
+from encodectl.models import FFmpegBinary
 
 SIZE = (64, 48)
 

@@ -245,12 +245,12 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames, ffmpeg_binary):
-    from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.errors import VerificationError
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
-    from encodectl.models import EncodeOptions
     from encodectl.job.runner import plan_job, run_job
     from encodectl.job.verify import check_video, read_video
+    from encodectl.models import EncodeOptions
 
     make_frames(tmp_path / "ep", 6)
     options = EncodeOptions(device="cpu")

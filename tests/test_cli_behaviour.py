@@ -10,8 +10,8 @@ from fractions import Fraction
 import pytest
 
 from encodectl import EncoderPool, UsageError, encode
-from encodectl.models import EncodeOptions
 from encodectl.frames.synthetic import write_dataset
+from encodectl.models import EncodeOptions
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from encodectl.run.dask_executor import encode_on_dask, options_for_workers
 from encodectl.errors import UsageError
 from encodectl.frames.layout import discover
-from encodectl.models import EncodeOptions, JobStatus
 from encodectl.frames.synthetic import write_dataset, write_depth_frames
+from encodectl.models import EncodeOptions, JobStatus
+from encodectl.run.dask_executor import encode_on_dask, options_for_workers
 
 from .conftest import files_in, run_encodectl
 

@@ -175,8 +175,8 @@ def test_dry_run_says_what_becomes_of_depth(tmp_path, cli, ffmpeg_binary):
 def test_values_changed_under_the_encode_fail_verification(tmp_path, ffmpeg_binary):
     from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
-    from encodectl.models import EncodeOptions, JobStatus
     from encodectl.job.runner import prepare_job, run_job
+    from encodectl.models import EncodeOptions, JobStatus
 
     paths = write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
     other = write_depth_frames(ffmpeg_binary, tmp_path / "other", 5, SIZE, seed=9)

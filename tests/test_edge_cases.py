@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from encodectl.errors import VerificationError
 from encodectl.ffmpeg.command import build_encode_command
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings
-from encodectl.errors import VerificationError
 from encodectl.frames.layout import EpisodeSource
-from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
 from encodectl.job.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.job.verify import check_video, parse_framecrc
+from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, process_state, run_encodectl
 from .corrupt import garble_after_header

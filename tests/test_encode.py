@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
+from encodectl.bench.quality import measure_quality
 from encodectl.frames.sequence import scan_frames
+from encodectl.frames.synthetic import write_dataset
 from encodectl.job.ledger import Ledger
 from encodectl.models import VerifyMode
-from encodectl.bench.quality import measure_quality
-from encodectl.frames.synthetic import write_dataset
 
 from .conftest import files_in, run_encodectl
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.errors import FFmpegNotFoundError, UsageError
 from encodectl.ffmpeg.binary import find_ffmpeg, other_ffmpegs
+from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.models import EncodeOptions, FFmpegBinary
 
 from .conftest import assert_one_line_error, run_encodectl

@@ -13,15 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from encodectl.ffmpeg.encoder_choice import GpuEncoderConfig, parse_encoder_config, plan_encoder
-from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings, native_quality
 from encodectl.errors import EncodeError, UsageError
 from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.ffmpeg.encoder_choice import GpuEncoderConfig, parse_encoder_config, plan_encoder
+from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings, native_quality
 from encodectl.ffmpeg.gpu_probe import listed_encoders, probe_hardware
 from encodectl.frames.layout import EpisodeSource
-from encodectl.models import Codec, Device, EncodeOptions, JobStatus
 from encodectl.job.runner import plan_job, run_with_fallback
 from encodectl.job.sessions import SessionLimiter
+from encodectl.models import Codec, Device, EncodeOptions, JobStatus
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, run_encodectl
 

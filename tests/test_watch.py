@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.errors import StateError
-from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
-from encodectl.models import EncodeOptions
-from encodectl.job.progress import RunTracker
+from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import write_dataset
+from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from encodectl.job.progress import RunTracker
+from encodectl.models import EncodeOptions
 from encodectl.watch.watcher import Watcher, WatchOptions, frame_signature
 
 from .conftest import assert_one_line_error, files_in, run_encodectl

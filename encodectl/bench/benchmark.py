@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
-from ..run.engine import encode_sources
 from ..errors import EncodectlError, EncodeError, UsageError
+from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.log import meaningful_error
-from ..frames.sequence import scan_frames
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import source_below
+from ..frames.sequence import scan_frames
+from ..frames.synthetic import CAMERA_KEYS, FrameLoop
 from ..models import Device, EncodeOptions, FFmpegBinary, FrameRate, JobResult, JobStatus, Mode
+from ..run.engine import encode_sources
 from ..run.pool import EncoderPool, cpu_count
 from .quality import QualityScore, measure_quality
-from ..frames.synthetic import CAMERA_KEYS, FrameLoop
 
 if TYPE_CHECKING:  # numpy and the stream encoder load only when a stream mode runs
     import numpy as np

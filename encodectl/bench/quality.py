@@ -7,8 +7,8 @@ from fractions import Fraction
 
 from pydantic import BaseModel
 
-from ..ffmpeg.command import image2_pattern
 from ..errors import EncodeError
+from ..ffmpeg.command import image2_pattern
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
 from ..models import FFmpegBinary, FrameSequence

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import FFmpegNotFoundError
-from .process import capture
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
+from .process import capture
 
 ENV_VAR = "ENCODECTL_FFMPEG"
 BUNDLED = "imageio-ffmpeg"

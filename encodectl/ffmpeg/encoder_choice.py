@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .encoders import CPU_ENCODER, encoder_settings, get_spec, hardware_candidates
 from ..errors import EncodeError, UsageError
-from .gpu_probe import ProbeReport, listed_encoders, probe_hardware
 from ..models import Codec, Device, EncodeOptions, EncoderSettings, FFmpegBinary, Profile, one_line
+from .encoders import CPU_ENCODER, encoder_settings, get_spec, hardware_candidates
+from .gpu_probe import ProbeReport, listed_encoders, probe_hardware
 
 MAX_CONFIG_BYTES = 64 * 1024
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from ..errors import EncodeError
+from ..models import Codec, EncodeOptions, FFmpegBinary
 from .command import build_probe_command
 from .encoders import ENCODERS, EncoderSpec, encoder_settings
-from ..errors import EncodeError
 from .log import meaningful_error
 from .process import capture
-from ..models import Codec, EncodeOptions, FFmpegBinary
 
 PROBE_TIMEOUT_S = 20.0
 CACHE_ENV = "ENCODECTL_CACHE_DIR"

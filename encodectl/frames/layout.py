@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import InputError, UsageError
-from .sequence import has_frames
 from ..models import DepthQuantization
+from .sequence import has_frames
 
 VIDEO_SUFFIX = ".mp4"
 DEPTH_SUFFIX = ".mkv"  # depth frames kept exactly: FFV1 in Matroska

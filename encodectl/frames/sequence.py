@@ -14,8 +14,8 @@ import stat
 from pathlib import Path
 
 from ..errors import InputError
-from .headers import ImageHeader, read_image_header
 from ..models import FrameSequence
+from .headers import ImageHeader, read_image_header
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAX_FRAME_NUMBER = 2**31 - 1  # ffmpeg's image2 reader counts in a signed 32-bit int

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..ffmpeg.command import image2_pattern
 from ..errors import EncodeError
+from ..ffmpeg.command import image2_pattern
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
 from ..models import FFmpegBinary

@@ -18,14 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from ..ffmpeg.command import build_encode_command, image2_input
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.encoders import depth_settings
-from ..errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
 from ..ffmpeg.log import encoder_failure, is_decoder_failure, meaningful_error
 from ..ffmpeg.process import CancelToken, run_ffmpeg, signals_deferred
-from ..frames.sequence import check_gaps, check_sizes_unchanged, first_frame_is_depth, scan_frames
 from ..frames.layout import EpisodeSource
+from ..frames.sequence import check_gaps, check_sizes_unchanged, first_frame_is_depth, scan_frames
 from ..models import (
     DepthMode,
     DepthResult,
@@ -39,9 +39,9 @@ from ..models import (
     JobResult,
     JobStatus,
 )
+from ..syscalls import rename_noreplace
 from .progress import JobListener
 from .sessions import SessionLimiter, is_session_limit
-from ..syscalls import rename_noreplace
 from .verify import source_frame, undecodable_frames, verify_output
 
 TEMP_SUFFIX = ".partial"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..ffmpeg.command import build_depth_check_command, build_hash_command, build_read_command, strict_decoding
 from ..errors import VerificationError
+from ..ffmpeg.command import build_depth_check_command, build_hash_command, build_read_command, strict_decoding
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
 from ..models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo

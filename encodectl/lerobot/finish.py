@@ -20,10 +20,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..ffmpeg.command import build_join_command, concat_list
 from ..errors import EncodectlError, InputError, VerificationError
+from ..ffmpeg.command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
+from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
+from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
+from ..version import __version__
 from .commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from .meta import (
     DatasetEpisode,
@@ -35,9 +38,6 @@ from .meta import (
     write_episodes_table,
 )
 from .plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
-from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
-from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
-from ..version import __version__
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 MIB = 1024 * 1024

@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError, UsageError
-from ..models import DepthQuantization, one_line
 from ..job.verify import mp4_complete
+from ..models import DepthQuantization, one_line
 
 INFO_PATH = Path("meta") / "info.json"
 EPISODES_DIR = Path("meta") / "episodes"

@@ -15,10 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..ffmpeg.encoders import LEROBOT_GOP
 from ..errors import UsageError
+from ..ffmpeg.encoders import LEROBOT_GOP
 from ..frames.layout import EpisodeSource
 from ..job.ledger import STATE_DIR
+from ..job.runner import source_result
+from ..models import Codec, DepthMode, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
 from .commit import STAGING, FileState
 from .meta import (
     EPISODES_DIR,
@@ -29,8 +31,6 @@ from .meta import (
     read_episodes,
     read_info,
 )
-from ..models import Codec, DepthMode, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
-from ..job.runner import source_result
 
 # Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
 ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}

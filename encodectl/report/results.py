@@ -20,11 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..bench.benchmark import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport
-from ..ffmpeg.encoder_choice import EncoderPlan
 from ..errors import UsageError
+from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.gpu_probe import ProbeReport
-from ..models import MINIMUM_FFMPEG, FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
 from ..job.progress import JobState, JobView, RunSnapshot, RunTracker
+from ..models import MINIMUM_FFMPEG, FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
 
 _STATUS_STYLE = {
     JobStatus.done: "green",

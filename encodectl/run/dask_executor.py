@@ -15,13 +15,13 @@ import hashlib
 import os
 from typing import Any
 
-from ..ffmpeg.encoder_choice import plan_encoder
 from ..errors import UsageError
+from ..ffmpeg.encoder_choice import plan_encoder
 from ..frames.layout import EpisodeSource
-from ..models import Device, EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
-from .pool import cpu_count
 from ..job.progress import RunTracker
 from ..job.runner import prepare_job, source_result
+from ..models import Device, EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
+from .pool import cpu_count
 
 DASK_EXTRA = "pip install 'encodectl[dask]'"
 

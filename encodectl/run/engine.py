@@ -10,19 +10,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..errors import Interrupted, UsageError
 from ..ffmpeg.binary import find_ffmpeg
+from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.process import CancelToken
 from ..frames.layout import EpisodeSource, discover
+from ..job.progress import RunTracker
+from ..job.runner import encode_one
+from ..job.sessions import SessionLimiter
 from ..lerobot.finish import finish_datasets
 from ..lerobot.meta import dataset_containing, is_lerobot_dataset
 from ..lerobot.plan import SourceRunner
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
 from .pool import EncoderPool
-from ..job.progress import RunTracker
-from ..job.runner import encode_one
-from ..job.sessions import SessionLimiter
 
 
 def encode_sources(

@@ -15,15 +15,15 @@ from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, Literal
 
-from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..errors import Interrupted, QueueFullError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
+from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.process import CancelToken
 from ..frames.layout import EpisodeSource, episode_output
-from ..models import EncodeOptions, FFmpegBinary, JobResult, options_from
 from ..job.progress import RunTracker
 from ..job.runner import encode_one
 from ..job.sessions import SessionLimiter
+from ..models import EncodeOptions, FFmpegBinary, JobResult, options_from
 
 Workers = int | Literal["auto"]
 

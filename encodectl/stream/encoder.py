@@ -30,16 +30,17 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EncodectlError, EncodeError, InputError, UsageError, VerificationError
+from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.command import build_stream_command
 from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.encoders import depth_settings
-from ..errors import EncodectlError, EncodeError, InputError, UsageError, VerificationError
-from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import LogTail, lower_priority, signals_deferred
-from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import DEPTH_SUFFIX, VIDEO_SUFFIX
+from ..job.runner import hidden_prefix, temp_stem
+from ..job.verify import check_expected, decoded_frame_hashes
 from ..models import (
     DepthMode,
     DepthResult,
@@ -51,6 +52,8 @@ from ..models import (
     even_size,
     options_from,
 )
+from ..syscalls import preexec_for_ffmpeg
+from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from .recovery import (
     MATROSKA_STREAM_SUFFIX,
     SPILL_DESCRIPTION,
@@ -60,9 +63,6 @@ from .recovery import (
     hold_stream_file,
     remux_verified,
 )
-from ..job.runner import hidden_prefix, temp_stem
-from ..syscalls import preexec_for_ffmpeg
-from ..job.verify import check_expected, decoded_frame_hashes
 
 STREAM_END_TIMEOUT_S = 600.0
 

@@ -23,16 +23,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..ffmpeg.command import build_join_command, build_stream_command, concat_list
 from ..errors import EncodectlError, EncodeError
+from ..ffmpeg.command import build_join_command, build_stream_command, concat_list
 from ..ffmpeg.log import encoder_failure, meaningful_error
 from ..ffmpeg.process import capture
-from .frame_buffer import SPILL_FILE_SUFFIX
 from ..frames.layout import DEPTH_SUFFIX
-from ..models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
 from ..job.runner import commit_file, hidden_files, temp_paths
-from ..syscalls import preexec_for_ffmpeg
 from ..job.verify import mp4_boxes, read_frame_times, read_video
+from ..models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
+from ..syscalls import preexec_for_ffmpeg
+from .frame_buffer import SPILL_FILE_SUFFIX
 
 STREAM_SUFFIX = ".stream.mp4"
 MATROSKA_STREAM_SUFFIX = ".stream.mkv"  # a depth stream kept exactly (FFV1): live Matroska

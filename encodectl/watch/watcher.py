@@ -25,19 +25,19 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:  # numpy loads only for watch --stream
     from ..stream.encoder import StreamEncoder
 
-from ..ffmpeg.encoder_choice import EncoderPlan
 from ..errors import EncodectlError, InputError, Interrupted, UsageError
+from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.process import signals_deferred
-from ..frames.sequence import IMAGE_EXTENSIONS, frame_files, frames_by_number, has_frames, is_frame_name
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import EpisodeSource, natural_key, source_below
+from ..frames.sequence import IMAGE_EXTENSIONS, frame_files, frames_by_number, has_frames, is_frame_name
 from ..job.ledger import STATE_DIR, EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
-from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
-from ..run.pool import EncoderPool
 from ..job.progress import RunTracker
-from ..stream.recovery import discard_abandoned_streams
 from ..job.runner import plan_job, remove_stale_temp_files, with_output_container
 from ..job.verify import verify_output
+from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
+from ..run.pool import EncoderPool
+from ..stream.recovery import discard_abandoned_streams
 
 BACKLOG_REPORT_EVERY_S = 10.0
 BACKLOG_GRACE_S = 5.0  # a queue this old means encoding is not keeping up
