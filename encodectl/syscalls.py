@@ -13,7 +13,6 @@ to do without it elsewhere.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import functools
@@ -83,14 +82,17 @@ def preexec_for_ffmpeg(die_with_parent: bool = True) -> Callable[[], None] | Non
     if prctl is None:
         return None
     parent, kill, root = os.getpid(), int(signal.SIGKILL), os.geteuid() == 0
-    no_realtime = (0, 0)
+    setrlimit, rtprio, no_realtime = resource.setrlimit, resource.RLIMIT_RTPRIO, (0, 0)
 
     def prepare() -> None:
         # Root's capabilities after exec come from the bounding set: without CAP_SYS_NICE, none to raise.
         if root:
             prctl(_PR_CAPBSET_DROP, _CAP_SYS_NICE, 0, 0, 0)
-        with contextlib.suppress(OSError, ValueError):
-            resource.setrlimit(resource.RLIMIT_RTPRIO, no_realtime)
+        # Not contextlib.suppress: no object made between fork and exec. Lowering a limit is always allowed.
+        try:  # noqa: SIM105
+            setrlimit(rtprio, no_realtime)
+        except (OSError, ValueError):
+            pass
         if die_with_parent:
             prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
             if os.getppid() != parent:

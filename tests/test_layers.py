@@ -39,7 +39,7 @@ def imported_modules(module: str, source: str) -> set[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                base = package[: len(package) - node.level + 1]  # each dot past the first: one package up
                 target = ".".join([*base, *(node.module.split(".") if node.module else [])])
                 if not node.module:
                     found.update(f"{target}.{alias.name}".strip(".") for alias in node.names)
