@@ -28,7 +28,7 @@ from encodectl.frames.layout import discover
 from encodectl.frames.synthetic import write_dataset, write_frames
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions
-from encodectl.report.results import live_view
+from encodectl.report.live import live_view
 from encodectl.run.engine import encode_sources
 from encodectl.run.pool import cpu_count
 

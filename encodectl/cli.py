@@ -46,22 +46,12 @@ from .models import (
     VerifyMode,
     options_from,
 )
-from .report.results import (
-    LiveRunView,
-    bench_notes,
-    bench_tables,
-    ffmpeg_choice,
-    make_report,
-    plot_bench,
-    print_commands,
-    print_probe,
-    print_report,
-    require_plotting,
-    result_line,
-    supported_ffmpeg,
-    to_json,
-    tolerant_output,
-)
+from .report.bench import bench_notes, bench_tables
+from .report.live import LiveRunView
+from .report.plot import plot_bench, require_plotting
+from .report.probe import ffmpeg_choice, print_probe, supported_ffmpeg
+from .report.results import make_report, print_commands, print_report, result_line
+from .report.text import plain_line, to_json, tolerant_output
 from .run.dask_executor import encode_on_dask, parse_executor
 from .run.engine import encode_paths, encode_sources, exit_code
 from .version import __version__
@@ -97,11 +87,6 @@ class _State:
     json = False  # errors become a JSON object on stdout too
 
 
-def _line(console: Console, text: str) -> None:
-    """One line as it is: no markup, no highlighting, never wrapped into several."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
 def fail(error: BaseException) -> NoReturn:
     """Print one line for the user (and a JSON object with --json) and exit with the error's code."""
     if _State.debug:
@@ -109,7 +94,7 @@ def fail(error: BaseException) -> NoReturn:
     code = error.exit_code if isinstance(error, EncodectlError) else 1
     if _State.json:
         sys.stdout.write(to_json({"error": str(error), "exit_code": code}, indent=None) + "\n")
-    _line(stderr, f"encodectl: error: {error}")
+    plain_line(stderr, f"encodectl: error: {error}")
     raise typer.Exit(code)
 
 
@@ -168,8 +153,8 @@ def print_version(ffmpeg: str | None) -> None:
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
         for line in ffmpeg_choice(binary, list(other_ffmpegs(binary))):
-            _line(stdout, line)
-        _line(stdout, supported_ffmpeg())
+            plain_line(stdout, line)
+        plain_line(stdout, supported_ffmpeg())
 
 
 @app.callback()
@@ -284,7 +269,7 @@ FFmpegOption = Annotated[
 def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
     """Say once, on stderr, when a GPU was asked for but the CPU will be used."""
     if plan.fallback_note and not json_output:
-        _line(
+        plain_line(
             stderr,
             f"encodectl: {plan.fallback_note} ({plan.detail}); encoding on the CPU with "
             f"{plan.primary.encoder} (--strict to fail instead)",
@@ -379,7 +364,7 @@ def encode(
 
         def say(message: str) -> None:
             if not json_output:
-                _line(stderr, f"encodectl: {message}")
+                plain_line(stderr, f"encodectl: {message}")
 
         with _run_display(enabled=not json_output and not dry_run, several=several) as tracker:
             local = _local_runner(binary, tracker, json_output)
@@ -394,7 +379,7 @@ def encode(
         if several and not json_output and not dry_run and not stdout.is_terminal:
             for result in results:
                 if result.dataset is not None:  # placed in their dataset only now
-                    _line(stdout, result_line(result))
+                    plain_line(stdout, result_line(result))
         report = make_report(results, binary, time.perf_counter() - started)
         code = exit_code(results)
         if json_output:
@@ -402,7 +387,7 @@ def encode(
         elif code == 2:
             # Nothing could be encoded because the input was rejected: just say why, one line each.
             for result in results:
-                _line(stderr, f"encodectl: error: {result.reason}")
+                plain_line(stderr, f"encodectl: error: {result.reason}")
         elif dry_run:
             print_commands(stdout, results)
         else:
@@ -477,14 +462,14 @@ def watch(
             # Through the live display's console in a terminal, so lines appear above the table intact.
             if not json_output:
                 console = stdout if stdout.is_terminal else stderr
-                _line(console, f"encodectl watch: {message}")
+                plain_line(console, f"encodectl watch: {message}")
 
         with _run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
             if is_lerobot_dataset(directory):
 
                 def placed(result: JobResult) -> None:
                     if not json_output:
-                        _line(stdout, result_line(result))
+                        plain_line(stdout, result_line(result))
 
                 runner = _local_runner(binary, tracker, json_output)
                 summary = watch_dataset(settings, options, binary, runner, say, on_result=placed)
@@ -495,7 +480,7 @@ def watch(
         if json_output:
             sys.stdout.write(to_json(summary) + "\n")
         else:
-            _line(
+            plain_line(
                 stdout,
                 f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
                 f"encoded, {summary.failed} failed, {summary.waiting} still being recorded",
@@ -556,7 +541,7 @@ def bench(
 
         def say(message: str) -> None:
             if not json_output:
-                _line(stderr, f"encodectl bench: {message}")
+                plain_line(stderr, f"encodectl bench: {message}")
 
         report = run_bench(settings, binary, options, say)
         if json_output:
@@ -567,7 +552,7 @@ def bench(
             for table in bench_tables(report, terminal=stdout.is_terminal):
                 out.print(table)
             for note in bench_notes(report):
-                _line(out, note)
+                plain_line(out, note)
         if plot is not None:
             plot_bench(report, plot)
             say(f"chart written to {plot}")
@@ -612,14 +597,14 @@ def recover(
         if json_output:
             sys.stdout.write(to_json(results) + "\n")
         elif not results:
-            _line(stdout, f"nothing to recover under {directory}")
+            plain_line(stdout, f"nothing to recover under {directory}")
         for result in [] if json_output else results:
             if result.status == "recovered":
                 line = f"recovered {result.output}: {result.frames} frames ({result.seconds:.2f} s)"
                 line += f"; {result.reason}" if result.reason else ""
             else:
                 line = f"{result.status}: {result.fragmented}: {result.reason}"
-            _line(stdout, line)
+            plain_line(stdout, line)
         code = 1 if any(r.status == "nothing to recover" for r in results) else 0
     raise typer.Exit(code)
 
@@ -672,7 +657,7 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
 
     def print_result(result: JobResult) -> None:  # in a terminal, above the live table
         if not is_staged(result.output):  # a dataset's episodes are listed once placed
-            _line(stdout, result_line(result))
+            plain_line(stdout, result_line(result))
 
     if not stdout.is_terminal:
         yield RunTracker(on_finished=print_result if several else None)
@@ -696,7 +681,7 @@ def main() -> None:
             message += " (a path that starts with '-' goes after `--`)"
         context = getattr(error, "ctx", None)
         command = context.command_path if context is not None else "encodectl"
-        _line(stderr, f"encodectl: error: {message} (see `{command} --help`)")
+        plain_line(stderr, f"encodectl: error: {message} (see `{command} --help`)")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from encodectl.errors import UsageError
-from encodectl.report.results import require_plotting
+from encodectl.report.plot import require_plotting
 
 from .conftest import run_encodectl
 
@@ -98,7 +98,7 @@ def test_a_mode_that_failed_before_measuring_does_not_cost_the_others_their_tabl
     from rich.console import Console
 
     from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
-    from encodectl.report.results import bench_notes, bench_tables
+    from encodectl.report.bench import bench_notes, bench_tables
 
     measured = ModeResult(
         mode=BenchMode("sync-cpu"),

@@ -20,7 +20,7 @@ from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import write_dataset
 from encodectl.job.progress import JobState, RunTracker
 from encodectl.models import EncodeOptions
-from encodectl.report.results import live_view
+from encodectl.report.live import live_view
 from encodectl.run.pool import resolve_workers
 
 from .conftest import children_of, files_in, process_state, run_encodectl
