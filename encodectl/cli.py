@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 
@@ -266,6 +267,35 @@ FFmpegOption = Annotated[
 ]
 
 
+class SharedOptions(BaseModel):
+    """The options `encode` and `watch` share (the *Option types above), collected once from either
+    command's parameters: `SharedOptions.model_validate(locals())` at the top of the command."""
+
+    encoder_config: str | None
+    fps: str | None
+    codec: Codec | None
+    encoder: str | None
+    device: Device | None
+    strict: bool
+    gpu_sessions: int
+    preset: str | None
+    quality: int | None
+    gop: int | None
+    profile: Profile | None
+    depth: DepthMode | None
+    on_gap: GapPolicy
+    verify: VerifyMode
+    workers: str
+    queue_size: int
+    priority: Priority
+    threads: int | None
+    ffmpeg: str | None
+
+    def encode_options(self, **specific: Any) -> EncodeOptions:
+        """EncodeOptions from these, with the options of one command only (`specific`) added."""
+        return build_options(self.encoder_config, {**self.model_dump(exclude={"encoder_config"}), **specific})
+
+
 def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
     """Say once, on stderr, when a GPU was asked for but the CPU will be used."""
     if plan.fallback_note and not json_output:
@@ -346,17 +376,10 @@ def encode(
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
     with handled_errors(json_output):
-        options = build_options(
-            encoder_config,
-            {
-                "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
-                "quality": quality, "gop": gop, "profile": profile, "depth": depth, "on_gap": on_gap, "verify": verify,
-                "threads": threads, "overwrite": overwrite, "dry_run": dry_run, "output": output,
-                "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
-                "mode": Mode.async_ if run_async else Mode.sync, "workers": workers,
-                "queue_size": queue_size, "priority": priority,
-            },
-        )  # fmt: skip
+        shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
+        options = shared.encode_options(
+            overwrite=overwrite, dry_run=dry_run, output=output, mode=Mode.async_ if run_async else Mode.sync
+        )
         binary = find_ffmpeg(options.ffmpeg)
         kind, address = parse_executor(executor)
         several = not (len(paths) == 1 and has_frames(paths[0]))
@@ -443,15 +466,8 @@ def watch(
 ) -> None:
     """Encode each episode as soon as the recorder has finished it; survives restarts."""
     with handled_errors(json_output):
-        options = build_options(
-            encoder_config,
-            {
-                "fps": fps, "codec": codec, "encoder": encoder, "device": device, "preset": preset,
-                "quality": quality, "gop": gop, "profile": profile, "depth": depth, "on_gap": on_gap, "verify": verify,
-                "threads": threads, "ffmpeg": ffmpeg, "strict": strict, "gpu_sessions": gpu_sessions,
-                "workers": workers, "queue_size": queue_size, "priority": priority,
-            },
-        )  # fmt: skip
+        shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
+        options = shared.encode_options()
         settings = WatchOptions(
             root=directory, output=output, marker=marker, settle=settle, poll=poll, once=once,
             delete_frames=delete_frames, drain=drain, stream=stream,
