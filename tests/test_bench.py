@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from typing import Any
 
 import pytest
 
@@ -23,9 +25,9 @@ BENCH_MACHINERY = pytest.mark.same_on_every_ffmpeg(
 
 
 @BENCH_MACHINERY
-def test_quick_bench_measures_cpu_modes_and_says_gpu_modes_are_unavailable(tmp_path):
-    chart = tmp_path / "bench.png"
-    outcome = run_encodectl("bench", "--quick", "--json", "--plot", chart, timeout=240)
+def test_quick_bench_measures_cpu_modes_and_says_gpu_modes_are_unavailable(tmp_path, decoded):
+    chart, kept = tmp_path / "bench.png", tmp_path / "kept"
+    outcome = run_encodectl("bench", "--quick", "--json", "--plot", chart, "--keep", kept, timeout=240)
     assert outcome.exit_code == 0, outcome.stderr
     report = json.loads(outcome.stdout)
     rows = {row["mode"]: row for row in report["results"]}
@@ -34,20 +36,40 @@ def test_quick_bench_measures_cpu_modes_and_says_gpu_modes_are_unavailable(tmp_p
         row = rows[mode]
         assert row["available"] and row["encoder"] == "libx264" and row["failed"] == 0
         assert row["frames_encoded"] == 2 * 2 * 60  # 2 episodes x 2 cameras x 2 s at 30 fps
+        # What the simulated recorder wrote, and what the videos hold, counted here.
+        assert len(list((kept / mode / "images").glob("*/*/*.png"))) == row["frames_encoded"]
+        assert sum(decoded(video).frames for video in (kept / mode / "videos").glob("*/*.mp4")) == row["frames_encoded"]
         assert row["quality"]["psnr_db"] > 30 and 0 < row["quality"]["ssim"] <= 1
         assert row["bytes"] > 0 and row["frames_due"] == 120
-        for episode in row["episodes"]:
-            assert episode["encode_s"] > 0
-    # Sync: the recorder waits for the whole encode. Async: the hand-off returns before the encode is done.
-    for episode in rows["sync-cpu"]["episodes"]:
-        assert episode["blocked_s"] == episode["encode_s"]
-    for episode in rows["async-cpu"]["episodes"]:
-        assert episode["blocked_s"] < episode["encode_s"]
     for mode in ("sync-gpu", "async-gpu"):
         assert not rows[mode]["available"]
         assert rows[mode]["reason"].startswith("no working GPU encoder for h264 here: ")
         assert rows[mode]["episodes"] == []  # no invented numbers
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    assert_sync_blocks_for_every_encode(rows["sync-cpu"])
+    assert_async_hands_off_and_encodes_in_the_background(rows["async-cpu"], workers=2)
+
+
+def busy_seconds(row: dict[str, Any]) -> float:
+    """The jobs' own encode times (ffmpeg started to video verified, timed by each job), summed: the bench
+    reports their frames and the frames per second of them, not its own clock."""
+    return row["frames_encoded"] / row["encode_fps"]
+
+
+def assert_sync_blocks_for_every_encode(row: dict[str, Any]) -> None:
+    """Sync: the recorder waits while its episode's jobs run one after the other, so the time it was
+    blocked (and the episode's encode time) holds every job's whole encode."""
+    assert len(row["episodes"]) == 2
+    for measure in ("blocked_s", "encode_s"):
+        assert sum(episode[measure] for episode in row["episodes"]) >= busy_seconds(row) > 0
+
+
+def assert_async_hands_off_and_encodes_in_the_background(row: dict[str, Any], workers: int) -> None:
+    """Async: the hand-off returns long before the episode's videos are verified, and an episode's encode
+    time spans its jobs (at most `workers` at once)."""
+    for episode in row["episodes"]:
+        assert episode["blocked_s"] * 10 < episode["encode_s"]
+    assert workers * sum(episode["encode_s"] for episode in row["episodes"]) >= busy_seconds(row) > 0
 
 
 @BENCH_MACHINERY
@@ -81,15 +103,44 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch):
         require_plotting()
 
 
+# Calls of add_frame made slow on purpose (index: seconds): the two slowest of 120 calls, so that the
+# nearest-rank 99th percentile (the 119th of 120) is the shorter of the two, and the maximum the longer.
+SLOW_CALLS = {10: 0.3, 20: 0.1}
+
+
 @BENCH_MACHINERY
-def test_stream_mode_is_measured_too():
-    outcome = run_encodectl("bench", *SMALL, "--modes", "stream-cpu", "--json", timeout=240)
-    assert outcome.exit_code == 0, outcome.stderr
-    (row,) = json.loads(outcome.stdout)["results"]
-    assert row["mode"] == "stream-cpu" and row["available"] and row["failed"] == 0
-    assert row["frames_encoded"] == 1 * 2 * 30  # 1 episode x 2 cameras x 1 s at 30 fps
-    assert row["add_frame_calls"] == 1 * 2 * 30 and row["add_frame_p99_ms"] > 0  # measured, not judged here
-    assert row["quality"]["psnr_db"] > 30
+def test_stream_mode_times_every_add_frame_and_encodes_every_frame(tmp_path, monkeypatch, ffmpeg_binary, decoded):
+    from encodectl.bench.benchmark import BenchMode, BenchOptions, run_bench
+    from encodectl.models import EncodeOptions
+    from encodectl.stream.encoder import StreamEncoder
+
+    timed: list[float] = []  # each call as timed here, inside the bench's own timing of it
+    add_frame = StreamEncoder.add_frame
+
+    def slow_add_frame(self: StreamEncoder, frame: Any) -> None:
+        called = time.perf_counter()
+        add_frame(self, frame)
+        if len(timed) in SLOW_CALLS:
+            time.sleep(SLOW_CALLS[len(timed)])
+        timed.append(time.perf_counter() - called)
+
+    monkeypatch.setattr(StreamEncoder, "add_frame", slow_add_frame)
+    options = BenchOptions(modes=[BenchMode.stream_cpu], episodes=1, seconds=2, cameras=2, size=(64, 48), keep=tmp_path)
+    (row,) = run_bench(options, ffmpeg_binary, EncodeOptions()).results
+
+    assert row.mode is BenchMode.stream_cpu and row.available and row.failed == 0
+    # Every frame the simulated recorder produced was handed over once, encoded and is in a video.
+    assert row.add_frame_calls == len(timed) == row.frames_encoded == 1 * 2 * 60  # 1 episode x 2 cameras x 2 s
+    videos = sorted((tmp_path / "stream-cpu" / "videos").glob("*/*.mp4"))
+    assert len(videos) == 2 and sum(decoded(video).frames for video in videos) == row.frames_encoded
+    assert row.quality is not None and row.quality.psnr_db > 30
+    # The bench's time of a call includes the time measured here: its order statistics are at least ours.
+    timed.sort()
+    assert row.add_frame_p99_ms is not None and row.add_frame_max_ms is not None
+    assert row.add_frame_max_ms >= timed[-1] * 1000 >= SLOW_CALLS[10] * 1000
+    assert timed[len(timed) // 2] * 1000 <= timed[-2] * 1000 <= row.add_frame_p99_ms <= row.add_frame_max_ms
+    # ...and it is the 119th call of 120, not the slowest: another call would need a 0.2-s stall to pass it.
+    assert SLOW_CALLS[20] * 1000 <= row.add_frame_p99_ms < SLOW_CALLS[10] * 1000
 
 
 def test_a_mode_that_failed_before_measuring_does_not_cost_the_others_their_table():
