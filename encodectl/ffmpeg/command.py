@@ -1,7 +1,7 @@
 """Build the ffmpeg command lines that encode frames into a video (with ffmpeg-python): a job's, a stream's,
 a hardware probe's; and the pixel pipeline and timing options the read-back commands share.
 
-The command reads the validated frames with the image2 demuxer at an exact
+A job's command reads the validated frames with the image2 demuxer at an exact
 frame rate, encodes exactly the validated number of frames, and writes an MP4
 whose time base is a multiple of the frame rate, so frame i has timestamp
 i/fps exactly. Depth frames kept exactly go into Matroska, whose time base is
