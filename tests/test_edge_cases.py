@@ -24,6 +24,7 @@ from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
 
 from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, process_state, run_encodectl
 from .corrupt import garble_after_header
+from .encoder_check import encoder_argv, encoder_options, output_options, skip_unless_runnable, unknown_options
 
 
 @pytest.fixture
@@ -161,18 +162,30 @@ def test_frame_timing_option_fits_the_ffmpeg_version(job, version, option):
     assert argv[argv.index(option) + 1] == "passthrough"
 
 
-@pytest.mark.parametrize(
-    ("encoder", "expected"),
-    [
-        ("h264_amf", {"rc": "vbr_peak", "b:v": "5M", "quality": "speed"}),
-        ("h264_vaapi", {"rc_mode": "VBR", "b:v": "5M"}),
-        ("h264_nvenc", {"rc": "vbr", "b:v": "5M", "preset": "p2"}),
-        ("libx264", {"b:v": "5M", "preset": "fast"}),
-        ("libx265", {"x265-params": "log-level=error", "b:v": "5M", "preset": "fast"}),
-    ],
-)
-def test_target_bitrate_replaces_constant_quality_on_every_encoder(encoder, expected):
-    assert encoder_settings(ENCODERS[encoder], EncodeOptions(bitrate="5M")).arguments == expected
+@pytest.mark.parametrize("encoder", list(ENCODERS))
+def test_a_target_bitrate_replaces_constant_quality_on_every_encoder(ffmpeg_binary, tmp_path, make_frames, encoder):
+    make_frames(tmp_path / "ep", 2)
+
+    def argv(**options: object) -> list[str]:
+        settings = encoder_settings(ENCODERS[encoder], EncodeOptions(bitrate="5M", **options))
+        return encoder_argv(ffmpeg_binary, tmp_path / "ep", tmp_path / "ep.mp4", settings)
+
+    at_bitrate = argv(quality=10)
+    assert ("b:v", "5M") in output_options(at_bitrate)
+    assert argv(quality=45) == at_bitrate  # --quality no longer reaches the encoder
+    if encoder_options(ffmpeg_binary, encoder) is not None:  # the rate control it is switched to exists
+        assert unknown_options(ffmpeg_binary, encoder, at_bitrate) == []
+
+
+@pytest.mark.parametrize("encoder", [name for name, spec in ENCODERS.items() if not spec.hardware])
+def test_every_software_encoder_encodes_at_a_target_bitrate(ffmpeg_binary, tmp_path, make_frames, decoded, encoder):
+    skip_unless_runnable(ffmpeg_binary, encoder)
+    make_frames(tmp_path / "ep", 3, (64, 64))  # SVT-AV1 before 2.0 refuses anything under 64 lines
+    settings = encoder_settings(ENCODERS[encoder], EncodeOptions(bitrate="200k"))
+    argv = encoder_argv(ffmpeg_binary, tmp_path / "ep", tmp_path / "ep.mp4", settings)
+    completed = subprocess.run(argv, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert decoded(tmp_path / "ep.mp4").frames == 3
 
 
 def test_input_errors_are_not_retried_on_the_cpu(tmp_path, make_frames, fake_gpu):

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..errors import EncodectlError, EncodeError, UsageError
 from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
+from ..ffmpeg.frames_command import build_decode_images_command
 from ..ffmpeg.log import meaningful_error
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import source_below
@@ -345,10 +346,8 @@ def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray
     header = image_header_of_bytes(loop.frames[0])
     width, height = header.width, header.height
     completed = subprocess.run(
-        [str(ffmpeg_binary.path), "-v", "error", "-f", "image2pipe", "-i", "pipe:0", "-f", "rawvideo",
-         "-pix_fmt", "rgb24", "pipe:1"],
-        input=b"".join(loop.frames), capture_output=True, check=False,
-    )  # fmt: skip
+        build_decode_images_command(ffmpeg_binary), input=b"".join(loop.frames), capture_output=True, check=False
+    )
     if completed.returncode != 0:  # an EncodectlError: this mode fails, the others keep their numbers
         log = completed.stderr.decode(errors="replace").splitlines()
         raise EncodeError(f"cannot decode the frame loop: {meaningful_error(log)}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import FFmpegNotFoundError
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
+from .command_line import version_command
 from .process import capture
 
 ENV_VAR = "ENCODECTL_FFMPEG"
@@ -103,7 +104,7 @@ def _supported(binary: FFmpegBinary) -> FFmpegBinary:
 def _version(path: str, size: int, mtime_ns: int) -> str:
     # Cached per binary identity: every job would otherwise pay a process start.
     try:
-        completed = capture([path, "-hide_banner", "-version"], timeout=30)
+        completed = capture(version_command(path), timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise FFmpegNotFoundError(f"ffmpeg at {path} does not run: {error}") from error
     match = _VERSION_RE.search(completed.stdout)

@@ -1,6 +1,7 @@
-"""Build the ffmpeg command line for one job (with ffmpeg-python).
+"""Build the ffmpeg command lines that encode frames into a video (with ffmpeg-python): a job's, a stream's,
+a hardware probe's; and the pixel pipeline and timing options the read-back commands share.
 
-The command reads the validated frames with the image2 demuxer at an exact
+A job's command reads the validated frames with the image2 demuxer at an exact
 frame rate, encodes exactly the validated number of frames, and writes an MP4
 whose time base is a multiple of the frame rate, so frame i has timestamp
 i/fps exactly. Depth frames kept exactly go into Matroska, whose time base is
@@ -19,6 +20,7 @@ from typing import Any
 import ffmpeg
 
 from ..models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
+from .command_line import INPUT, OUTPUT, command_line, graph_args
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -65,7 +67,7 @@ def build_encode_command(
     decoder_threads = {"threads": str(job.threads)} if job.threads else {}
     encoder_threads = {"threads": str(job.threads)} if job.threads and not job.encoder.hardware else {}
     stream = ffmpeg.input(
-        _INPUT,
+        INPUT,
         f="image2",
         framerate=str(job.fps),
         start_number=str(start),
@@ -80,24 +82,14 @@ def build_encode_command(
         **_container_options(ffmpeg_binary, settings, job.fps),
         **encoder_threads,
     )
-    output = video.output(_OUTPUT, an=None, **output_options)
-    return [
-        str(ffmpeg_binary.path),
-        *GLOBAL_ARGS,
-        *(PROGRESS_ARGS if progress else ()),
-        *settings.global_args,
-        *_arguments(output, input_path=pattern, output_path=str(temp_output.absolute())),
-    ]
-
-
-# Stand-ins for the paths while ffmpeg-python builds the command: it hashes every argument as UTF-8,
-# and a Linux path need not be UTF-8 (a folder named with other bytes would fail the whole run).
-_INPUT, _OUTPUT = "<encodectl-input>", "<encodectl-output>"
-
-
-def _arguments(output: Any, output_path: str, input_path: str = _INPUT) -> list[str]:
-    real = {_INPUT: input_path, _OUTPUT: output_path}
-    return [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
+    output = video.output(OUTPUT, an=None, **output_options)
+    return command_line(
+        ffmpeg_binary,
+        GLOBAL_ARGS,
+        PROGRESS_ARGS if progress else (),
+        settings.global_args,
+        graph_args(output, {INPUT: pattern, OUTPUT: str(temp_output.absolute())}),
+    )
 
 
 def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:
@@ -139,13 +131,13 @@ def _video_options(settings: EncoderSettings, **between: str) -> dict[str, str]:
 
 def _mp4_timing(ffmpeg_binary: FFmpegBinary, fps: Fraction) -> dict[str, str]:
     """MP4 with a timescale in which frame i lands exactly on i/fps, and no frame duplicated or dropped."""
-    return {"video_track_timescale": str(mp4_timescale(fps)), "f": "mp4", **_passthrough_timing(ffmpeg_binary)}
+    return {"video_track_timescale": str(mp4_timescale(fps)), "f": "mp4", **passthrough_timing(ffmpeg_binary)}
 
 
 def _container_options(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, fps: Fraction) -> dict[str, str]:
     """The finished file's container, its index first (a reader over the network seeks without the tail)."""
     if settings.container == "matroska":
-        return {"cues_to_front": "1", "f": "matroska", **_passthrough_timing(ffmpeg_binary)}
+        return {"cues_to_front": "1", "f": "matroska", **passthrough_timing(ffmpeg_binary)}
     return {"movflags": "+faststart", **_mp4_timing(ffmpeg_binary, fps)}
 
 
@@ -187,7 +179,7 @@ def quantize_depth(video: Any, quantization: DepthQuantization) -> Any:
     return merged.filter("scale", sws_dither="none").filter("format", "gray12le")
 
 
-def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
+def passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     # Never let ffmpeg duplicate or drop frames to "fix" the rate; -fps_mode is 5.1+.
     version = ffmpeg_binary.version_tuple
     if version is not None and version < (5, 1):
@@ -195,91 +187,10 @@ def _passthrough_timing(ffmpeg_binary: FFmpegBinary) -> dict[str, str]:
     return {"fps_mode": "passthrough"}
 
 
-def _demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
+def demuxer_time_base(ffmpeg_binary: FFmpegBinary) -> str:
     # Decoded frames keep the file's own timestamps (not rounded to 1/fps); 7.0 renamed -1 to "demux".
     version = ffmpeg_binary.version_tuple
     return "-1" if version is not None and version < (7, 0) else "demux"
-
-
-def build_hash_command(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) -> list[str]:
-    """Every decoded frame of the first video stream, in `pix_fmt`, hashed (framemd5): to compare with frames
-    hashed as they were given."""
-    output = ffmpeg.input(_INPUT)["v:0"].output(
-        _OUTPUT, f="framemd5", pix_fmt=pix_fmt, **_passthrough_timing(ffmpeg_binary)
-    )
-    arguments = _arguments(output, "-", input_path=str(path.absolute()))
-    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
-
-
-def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
-    """List every frame of the first video stream with its timestamp in the file's own time base.
-
-    Packets only (no decoding) unless `decode`: then every frame is decoded, and the
-    first decode error fails the command."""
-    stream = ffmpeg.input(_INPUT)["v:0"]
-    if decode:
-        options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
-    else:
-        options = {"c": "copy"}
-    output = stream.output(_OUTPUT, f="framecrc", **options)
-    flags = ["-xerror"] if decode else []
-    arguments = _arguments(output, "-", input_path=str(path.absolute()))
-    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", *flags, *arguments]
-
-
-def build_depth_check_command(
-    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
-) -> list[str]:
-    """The video's frames and the source frames, each decoded (the source through the job's own pipeline) and
-    hashed in one pass: framemd5 lines of stream 0 (the video, with its timestamps in its own time base) and
-    of stream 1 (the frames, as many as the video must hold)."""
-    pattern, start = image2_input(job, staging_dir)
-    settings = job.encoder
-    decoded = ffmpeg.input(_INPUT)["v:0"]
-    frames = ffmpeg.input(_FRAMES, f="image2", framerate=str(job.fps), start_number=str(start))
-    source = pixel_pipeline(frames.video, job.frames.width, job.frames.height, settings)
-    options = {**_passthrough_timing(ffmpeg_binary), "enc_time_base": _demuxer_time_base(ffmpeg_binary)}
-    output = ffmpeg.output(
-        decoded, source, _OUTPUT, f="framemd5", pix_fmt=settings.pix_fmt, **{"frames:1": str(job.frame_count)},
-        **options,
-    )  # fmt: skip
-    real = {_INPUT: str(video.absolute()), _FRAMES: pattern, _OUTPUT: "-"}
-    arguments = [real.get(argument, argument) for argument in ffmpeg.get_args(output)]
-    return [str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-xerror", *arguments]
-
-
-_FRAMES = "<encodectl-frames>"
-
-
-def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
-    """An ffconcat list of (file, exact duration in seconds), quoted as the concat demuxer reads them.
-
-    Each file's duration is given, because ffmpeg 5.1 otherwise starts the next file at the
-    container's duration, rounded to a millisecond (a 10-tick gap at 30 fps). The list
-    takes microseconds; each duration is the difference of the rounded exact starts, so
-    the rounding never adds up across files (every start stays within 0.5 us)."""
-    lines = ["ffconcat version 1.0"]
-    start = Fraction(0)
-    for path, duration in parts:
-        begin_us, end_us = round(start * 1_000_000), round((start + duration) * 1_000_000)
-        start += duration
-        microseconds = end_us - begin_us
-        lines.append("file '" + str(path.absolute()).replace("'", "'\\''") + "'")
-        lines.append(f"duration {microseconds // 1_000_000}.{microseconds % 1_000_000:06d}")
-    return "\n".join(lines) + "\n"
-
-
-def build_join_command(
-    ffmpeg_binary: FFmpegBinary, list_file: Path, target: Path, timescale: int, matroska: bool = False
-) -> list[str]:
-    """Join the videos named in `list_file` one after the other by stream copy (no re-encode)."""
-    stream = ffmpeg.input(_INPUT, f="concat", safe="0")["v:0"]
-    if matroska:  # Matroska keeps its own millisecond time base
-        output = stream.output(_OUTPUT, c="copy", cues_to_front="1", f="matroska")
-    else:
-        output = stream.output(_OUTPUT, c="copy", movflags="+faststart", video_track_timescale=str(timescale), f="mp4")
-    arguments = _arguments(output, str(target.absolute()), input_path=str(list_file.absolute()))
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *arguments]
 
 
 def shell_quote(argv: list[str]) -> str:
@@ -296,7 +207,7 @@ def build_probe_command(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) 
     stream = ffmpeg.input(f"testsrc2=size={width}x{height}:rate=30", f="lavfi")
     video = pixel_pipeline(stream.video, width, height, settings)
     output = video.output("-", f="null", **_video_options(settings, **{"frames:v": str(PROBE_FRAMES)}))
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *ffmpeg.get_args(output)]
+    return command_line(ffmpeg_binary, GLOBAL_ARGS, settings.global_args, graph_args(output, {}))
 
 
 def build_stream_command(
@@ -321,7 +232,7 @@ def build_stream_command(
     video = pixel_pipeline(stream.video, width, height, settings)
     flush = {"flush_packets": "1"}  # each finished fragment reaches the file at once, not when a buffer fills
     if settings.container == "matroska":
-        container = {"f": "matroska", "live": "1", "cluster_time_limit": "1000", **_passthrough_timing(ffmpeg_binary)}
+        container = {"f": "matroska", "live": "1", "cluster_time_limit": "1000", **passthrough_timing(ffmpeg_binary)}
     else:
         container = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", **_mp4_timing(ffmpeg_binary, fps)}
     output_options = _video_options(settings, **flush, **container)
@@ -329,5 +240,7 @@ def build_stream_command(
         # A crash loses what the encoder still holds as well as the open fragment: keep its lookahead
         # within half a keyframe interval (x264's presets hold up to 60 frames back).
         output_options["rc-lookahead"] = str(max(1, settings.gop // 2))
-    output = video.output(_OUTPUT, an=None, **output_options)
-    return [str(ffmpeg_binary.path), *GLOBAL_ARGS, *settings.global_args, *_arguments(output, str(target.absolute()))]
+    output = video.output(OUTPUT, an=None, **output_options)
+    return command_line(
+        ffmpeg_binary, GLOBAL_ARGS, settings.global_args, graph_args(output, {OUTPUT: str(target.absolute())})
+    )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import EncodeError
 from ..models import Codec, EncodeOptions, FFmpegBinary
 from .command import build_probe_command
+from .command_line import encoders_command
 from .encoders import ENCODERS, EncoderSpec, encoder_settings
 from .log import meaningful_error
 from .process import capture
@@ -96,7 +97,7 @@ def listed_encoders(binary: FFmpegBinary) -> frozenset[str]:
 @functools.cache
 def _listed_encoders(path: str, size: int, mtime_ns: int) -> frozenset[str]:
     try:
-        completed = capture([path, "-hide_banner", "-nostdin", "-encoders"], timeout=PROBE_TIMEOUT_S)
+        completed = capture(encoders_command(path), timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
         raise EncodeError(f"{path} -encoders did not answer in {PROBE_TIMEOUT_S:.0f} s") from error
     names = set()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EncodeError
-from ..ffmpeg.command import image2_pattern
+from ..ffmpeg.frames_command import build_depth_frames_command, build_test_frames_command
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
 from ..models import FFmpegBinary
@@ -37,35 +37,10 @@ def write_frames(
 ) -> list[Path]:
     """Write `count` numbered frames into `directory` and return their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    width, height = size
-    # A moving test pattern, a per-seed hue so cameras and episodes differ, and temporal noise.
-    source = f"testsrc2=size={width + width % 2}x{height + height % 2}:rate=30,hue=h={(seed * 47) % 360}"
-    if noise:
-        source += f",noise=alls={noise}:allf=t+u:all_seed={seed + 1}"
-    # testsrc2 makes even sizes only; crop in RGB to get odd ones exactly.
-    source += f",format=rgb24,crop={width}:{height}:0:0"
-    pattern = image2_pattern(directory, prefix, padding, extension)
-    argv = [
-        str(ffmpeg_binary.path),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        source,
-        "-frames:v",
-        str(count),
-        "-start_number",
-        str(start_number),
-    ]
-    if pix_fmt:
-        argv += ["-pix_fmt", pix_fmt]
-    if extension.lower() in (".jpg", ".jpeg"):
-        argv += ["-q:v", "3"]
-    argv += ["-f", "image2", pattern]
+    argv = build_test_frames_command(
+        ffmpeg_binary, directory, count, size, start_number=start_number, prefix=prefix, padding=padding,
+        extension=extension, pix_fmt=pix_fmt, seed=seed, noise=noise,
+    )  # fmt: skip
     completed = capture(argv)
     if completed.returncode != 0:
         why = meaningful_error(completed.stderr.splitlines())
@@ -175,15 +150,10 @@ def write_depth_frames(
     """Write `count` 16-bit single-channel depth frames (see depth_maps) as PNG (gray16) or TIFF, encoded by
     ffmpeg itself, and return their paths. TIFFs are uncompressed by default, as LeRobot writes its own."""
     directory.mkdir(parents=True, exist_ok=True)
-    width, height = size
-    tiff = extension.lower() in (".tif", ".tiff")
-    argv = [
-        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "gray16le", "-s", f"{width}x{height}", "-framerate", "30", "-i", "pipe:0",
-        "-pix_fmt", "gray16le" if tiff else "gray16be",
-        *(["-compression_algo", tiff_compression] if tiff else []),
-        "-start_number", "0", "-f", "image2", image2_pattern(directory, prefix, padding, extension),
-    ]  # fmt: skip
+    argv = build_depth_frames_command(
+        ffmpeg_binary, directory, size, prefix=prefix, padding=padding, extension=extension,
+        tiff_compression=tiff_compression,
+    )  # fmt: skip
     data = b"".join(frame.tobytes() for frame in depth_maps(count, size, seed))
     completed = subprocess.run(argv, input=data, capture_output=True, check=False)
     if completed.returncode != 0:

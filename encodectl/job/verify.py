@@ -19,9 +19,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import VerificationError
-from ..ffmpeg.command import build_depth_check_command, build_hash_command, build_read_command, strict_decoding
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
+from ..ffmpeg.readback_command import (
+    build_decodable_frames_command,
+    build_depth_check_command,
+    build_hash_command,
+    build_read_command,
+)
 from ..models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
@@ -293,12 +298,7 @@ def undecodable_frames(ffmpeg_binary: FFmpegBinary, job: EncodeJob, pattern: str
     Only run after an encode failed on a decoder error, to name the culprit: ffmpeg
     itself does not say which file of an image sequence was bad.
     """
-    argv = [
-        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-loglevel", "error",
-        *(arg for name, value in strict_decoding(job.frames.extension).items() for arg in (f"-{name}", value)),
-        "-f", "image2", "-framerate", str(job.fps), "-start_number", str(start), "-i", pattern,
-        "-map", "0:v:0", "-f", "framecrc", "-",
-    ]  # fmt: skip
+    argv = build_decodable_frames_command(ffmpeg_binary, pattern, start, job.fps, job.frames.extension)
     try:
         completed = capture(argv, timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired:

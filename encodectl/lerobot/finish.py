@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import EncodectlError, InputError, VerificationError
-from ..ffmpeg.command import build_join_command, concat_list
+from ..ffmpeg.copy_command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
 from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times

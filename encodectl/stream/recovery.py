@@ -24,7 +24,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import EncodectlError, EncodeError
-from ..ffmpeg.command import build_join_command, build_stream_command, concat_list
+from ..ffmpeg.command import build_stream_command
+from ..ffmpeg.copy_command import build_join_command, build_remux_command, concat_list
 from ..ffmpeg.log import encoder_failure, meaningful_error
 from ..ffmpeg.process import capture
 from ..frames.layout import DEPTH_SUFFIX
@@ -93,20 +94,16 @@ def complete_fragments(path: Path) -> int:
 
 def remux_to_mp4(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
     """Copy the packets of a (possibly cut-off) fragmented MP4 into a plain MP4 with faststart."""
-    _remux(ffmpeg_binary, fragmented, target, ["-movflags", "+faststart", "-f", "mp4"])
+    _remux(ffmpeg_binary, fragmented, target, matroska=False)
 
 
 def remux_to_matroska(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path) -> None:
     """The same into Matroska, its index first: the container of a video named .mkv (depth kept exactly)."""
-    _remux(ffmpeg_binary, fragmented, target, ["-cues_to_front", "1", "-f", "matroska"])
+    _remux(ffmpeg_binary, fragmented, target, matroska=True)
 
 
-def _remux(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, container: list[str]) -> None:
-    argv = [
-        str(ffmpeg_binary.path), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-i", str(fragmented), "-map", "0:v:0", "-c", "copy", *container, str(target),
-    ]  # fmt: skip
-    completed = capture(argv)
+def _remux(ffmpeg_binary: FFmpegBinary, fragmented: Path, target: Path, matroska: bool) -> None:
+    completed = capture(build_remux_command(ffmpeg_binary, fragmented, target, matroska))
     if completed.returncode != 0 or not target.exists():
         raise EncodeError(f"cannot rewrite {fragmented.name}: {meaningful_error(completed.stderr.splitlines())}")
 
