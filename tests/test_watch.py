@@ -242,16 +242,14 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
 
 
 @WATCHERS_RULES
-def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
-    tmp_path, make_frames, monkeypatch, ffmpeg_binary
-):
-    from encodectl.watch import watcher as watch
+def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(tmp_path, make_frames, monkeypatch):
+    from encodectl.watch import signature as frames_of
 
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     make_frames(episode, 4)
     signature = frame_signature(episode)  # what the video was made from
     late = episode / "frame_000004.png"
-    listed = watch.frame_files
+    listed = frames_of.frame_files
 
     def listing_then_a_frame_arrives(directory: Path) -> list[Path]:
         found = listed(directory)
@@ -259,11 +257,8 @@ def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
             late.write_bytes((episode / "frame_000000.png").read_bytes())  # the recorder goes on
         return found
 
-    monkeypatch.setattr(watch, "frame_files", listing_then_a_frame_arrives)
-    options = EncodeOptions(device="cpu")
-    watcher = Watcher(WatchOptions(root=tmp_path, delete_frames=True), options, ffmpeg_binary,
-                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
-    assert watcher._delete_frames(episode, signature)
+    monkeypatch.setattr(frames_of, "frame_files", listing_then_a_frame_arrives)
+    assert frames_of.delete_encoded_frames(episode, signature)
     assert late.exists(), "a frame that was never encoded was deleted"
     assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # the encoded ones went
 
