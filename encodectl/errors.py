@@ -60,6 +60,12 @@ class StateError(EncodectlError):
     exit_code = 2
 
 
+class LedgerStateError(EncodectlError):
+    """An episode's ledger record was asked for a change its state does not allow: a bug in the watcher."""
+
+    exit_code = 1
+
+
 class QueueFullError(EncodectlError):
     """submit() found the encode queue full and was told not to wait (longer)."""
 

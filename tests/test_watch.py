@@ -19,7 +19,7 @@ import pytest
 from encodectl.errors import StateError
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import write_dataset
-from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, WatchLock
+from encodectl.job.ledger import EpisodeRecord, Ledger, LedgerState, WatchLock
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions
 from encodectl.watch.watcher import Watcher, WatchOptions, frame_signature
@@ -242,16 +242,14 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
 
 
 @WATCHERS_RULES
-def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
-    tmp_path, make_frames, monkeypatch, ffmpeg_binary
-):
-    from encodectl.watch import watcher as watch
+def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(tmp_path, make_frames, monkeypatch):
+    from encodectl.watch import signature as frames_of
 
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     make_frames(episode, 4)
     signature = frame_signature(episode)  # what the video was made from
     late = episode / "frame_000004.png"
-    listed = watch.frame_files
+    listed = frames_of.frame_files
 
     def listing_then_a_frame_arrives(directory: Path) -> list[Path]:
         found = listed(directory)
@@ -259,11 +257,8 @@ def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(
             late.write_bytes((episode / "frame_000000.png").read_bytes())  # the recorder goes on
         return found
 
-    monkeypatch.setattr(watch, "frame_files", listing_then_a_frame_arrives)
-    options = EncodeOptions(device="cpu")
-    watcher = Watcher(WatchOptions(root=tmp_path, delete_frames=True), options, ffmpeg_binary,
-                      plan_encoder(options, ffmpeg_binary), RunTracker(), lambda _: None)  # fmt: skip
-    assert watcher._delete_frames(episode, signature)
+    monkeypatch.setattr(frames_of, "frame_files", listing_then_a_frame_arrives)
+    assert frames_of.delete_encoded_frames(episode, signature)
     assert late.exists(), "a frame that was never encoded was deleted"
     assert sorted(p.name for p in episode.iterdir()) == ["frame_000004.png"]  # the encoded ones went
 
@@ -290,14 +285,72 @@ def test_an_existing_video_that_does_not_match_is_redone_not_adopted(tmp_path, f
     assert (redone.codec, redone.timestamps[1]) == ("h264", Fraction(1, 30))
 
 
+def _add_a_frame(frames: list[Path]) -> None:
+    frames[0].with_name("frame_000003.png").write_bytes(frames[0].read_bytes())
+
+
+def _begin_a_frame_with_an_old_time(frames: list[Path]) -> None:
+    begun = frames[0].with_name("frame_000003.png")  # no bytes yet, and a time older than the newest
+    begun.touch()
+    os.utime(begun, ns=(frames[0].stat().st_mtime_ns, frames[0].stat().st_mtime_ns))
+
+
+def _rewrite_with_a_later_time(frames: list[Path]) -> None:
+    later = max(p.stat().st_mtime_ns for p in frames) + 10**9  # the same bytes written again, now
+    frames[0].write_bytes(frames[0].read_bytes())
+    os.utime(frames[0], ns=(later, later))
+
+
+def _rewrite_with_another_size_and_the_same_time(frames: list[Path]) -> None:
+    before = frames[1].stat()
+    frames[1].write_bytes(frames[1].read_bytes() + b"\0")  # a frame finished in place, say
+    os.utime(frames[1], ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _remove_the_oldest_frame(frames: list[Path]) -> None:
+    oldest = min(frames, key=lambda p: p.stat().st_mtime_ns)
+    oldest.unlink()
+
+
+def _read_the_frames(frames: list[Path]) -> None:
+    for frame in frames:
+        frame.read_bytes()
+
+
+def _add_files_that_are_not_frames(frames: list[Path]) -> None:
+    for name in ("DONE", "preview.png", ".frame_000003.png", "notes.txt"):  # a marker, a stray image, a temp file
+        frames[0].with_name(name).write_bytes(b"x" * 100)
+
+
+def _rename_a_frame(frames: list[Path]) -> None:
+    frames[2].rename(frames[2].with_name("frame_000009.png"))
+
+
 @WATCHERS_RULES
-def test_signature_notices_new_and_rewritten_frames(tmp_path, make_frames):
+@pytest.mark.parametrize(
+    ("change", "changes_it"),
+    [
+        (_add_a_frame, True),
+        (_begin_a_frame_with_an_old_time, True),
+        (_rewrite_with_a_later_time, True),
+        (_rewrite_with_another_size_and_the_same_time, True),
+        (_remove_the_oldest_frame, True),
+        (_read_the_frames, False),
+        (_add_files_that_are_not_frames, False),
+        # Names are not part of it: count, bytes and times are. (The ledger stores signatures: adding names
+        # would make every recorded episode look changed.)
+        (_rename_a_frame, False),
+    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else str(value),
+)
+def test_signature_changes_exactly_when_the_frames_do(tmp_path, make_frames, change, changes_it):
     frames = make_frames(tmp_path / "ep", 3)
+    for number, frame in enumerate(frames):  # distinct times, a second apart, none of them the newest twice
+        os.utime(frame, ns=(10**18 + number * 10**9, 10**18 + number * 10**9))
     before = frame_signature(tmp_path / "ep")
-    assert before == FrameSignature(frames=3, total_bytes=sum(p.stat().st_size for p in frames),
-                                    newest_mtime_ns=max(p.stat().st_mtime_ns for p in frames))  # fmt: skip
-    os.utime(frames[0], ns=(before.newest_mtime_ns + 10**9, before.newest_mtime_ns + 10**9))
-    assert frame_signature(tmp_path / "ep") != before
+    assert frame_signature(tmp_path / "ep") == before  # nothing changed: the same signature
+    change(frames)
+    assert (frame_signature(tmp_path / "ep") != before) is changes_it
 
 
 def ledger_records(root: Path) -> list[EpisodeRecord]:

@@ -17,7 +17,7 @@ from ..lerobot.commit import processes_using
 from ..lerobot.finish import finish_datasets
 from ..lerobot.plan import SourceRunner
 from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
-from .watcher import WatchOptions, WatchSummary
+from .options import WatchOptions, WatchSummary
 
 
 def dataset_signature(root: Path) -> tuple[int, ...]:
