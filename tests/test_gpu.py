@@ -195,11 +195,6 @@ def test_a_better_quality_makes_a_bigger_video_on_every_software_encoder(ffmpeg_
     assert sizes[0] > sizes[1] * 1.2, sizes
 
 
-# Found by the test below: ffmpeg's av1_vaapi has no -qp (its constant quality is -global_quality), and since
-# other encoders have one ffmpeg takes it without a word and encodes at its default quality.
-_KNOWN_WRONG = {"av1_vaapi": "av1_vaapi is given -qp, which it does not have (it takes -global_quality)"}
-
-
 @pytest.mark.parametrize("encoder", list(ENCODERS))
 @pytest.mark.parametrize(
     "options",
@@ -213,11 +208,8 @@ def test_every_encoders_options_are_ones_its_ffmpeg_lists(ffmpeg_binary, tmp_pat
     argv = encoder_argv(ffmpeg_binary, tmp_path / "ep", tmp_path / "ep.mp4", encoder_settings(ENCODERS[encoder],
                         options))  # fmt: skip
     if encoder_options(ffmpeg_binary, encoder) is not None:
-        problems = unknown_options(ffmpeg_binary, encoder, argv)
-        if encoder in _KNOWN_WRONG:
-            assert problems, f"{encoder} is right now: take it out of _KNOWN_WRONG"
-            pytest.xfail(_KNOWN_WRONG[encoder])
-        assert problems == []
+        # This check found av1_vaapi given a -qp it does not have (now -global_quality).
+        assert unknown_options(ffmpeg_binary, encoder, argv) == []
         return
     # This build lacks the encoder: only the command's shape can be checked.
     assert argv[argv.index("-c:v") + 1] == encoder and argv.count("-c:v") == 1

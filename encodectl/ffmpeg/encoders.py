@@ -110,13 +110,13 @@ def _amf(codec: Codec, quality_max: int) -> EncoderSpec:
     )
 
 
-def _vaapi(codec: Codec, quality_max: int) -> EncoderSpec:
+def _vaapi(codec: Codec, quality_max: int, quality_option: str = "qp") -> EncoderSpec:
     return EncoderSpec(
         name=f"{codec.value}_vaapi",
         codec=codec,
         vendor="vaapi",
         hardware=True,
-        quality_option=("qp",),
+        quality_option=(quality_option,),
         quality_max=quality_max,
         fixed={"rc_mode": "CQP"},
         bitrate_fixed={"rc_mode": "VBR"},
@@ -187,7 +187,9 @@ ENCODERS: dict[str, EncoderSpec] = {
         _amf(Codec.av1, 255),
         _vaapi(Codec.h264, 51),
         _vaapi(Codec.hevc, 51),
-        _vaapi(Codec.av1, 255),
+        # av1_vaapi has no -qp (ffmpeg would ignore it and encode at its default quality); the generic
+        # -global_quality is what every VAAPI encoder's constant-quality mode reads.
+        _vaapi(Codec.av1, 255, quality_option="global_quality"),
         _videotoolbox(Codec.h264),
         _videotoolbox(Codec.hevc),
     ]
