@@ -234,7 +234,7 @@ class StreamEncoder:
         except (EncodectlError, OSError) as error:
             result.status = JobStatus.failed
             result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"
-            kept = keep_for_recovery(self.fragmented, self.output, "failed")
+            kept = self._hand_over("failed")
             if kept is not None:
                 result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
         finally:
@@ -303,7 +303,7 @@ class StreamEncoder:
         _open_streams.discard(self)
         self._write_out()
         shutil.rmtree(self._spill_dir, ignore_errors=True)
-        kept = keep_for_recovery(self.fragmented, self.output, "detached")
+        kept = self._hand_over("detached")
         self._release_fragment()
         self._end(StreamState.detached, "detach()")
         if kept is not None:
@@ -345,6 +345,13 @@ class StreamEncoder:
         self._buffer.finish()
         self._writer.join()
         self._buffer.stop()
+
+    def _hand_over(self, why: str) -> Path | None:
+        """The ended encoder's file, named for `recover`; not after an abort(), which removes it."""
+        with self._lock:  # an abort() from another thread is seen here, or finds the file handed over
+            if self._state.state is StreamState.aborted:
+                return None
+            return keep_for_recovery(self.fragmented, self.output, why)
 
     def _end(self, target: StreamState, call: str) -> None:
         with self._lock:
