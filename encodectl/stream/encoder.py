@@ -138,16 +138,7 @@ class StreamEncoder:
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self._describe_stream(self.plan.primary)
-        primary, fallback = self.plan.primary, self.plan.fallback
-        # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
-        replay = None
-        if primary.hardware and fallback is not None:
-            replay = Replay(fallback, primary.gop, self.capacity, self.fragmented)
-        self._writer = StreamWriter(
-            self._buffer, self._lock, self._start(primary), lambda settings: self._start(settings), replay,
-            stream_file=self.fragmented, fallback_note=self.plan.fallback_note,
-            warn=lambda message: self._warn(message),
-        )  # fmt: skip
+        self._writer = self._new_writer()
         self._started = time.perf_counter()
         self._writer.start()
         _open_streams.add(self)
@@ -339,6 +330,19 @@ class StreamEncoder:
             self.close()
 
     # -- the parts' wiring ---------------------------------------------------------------
+
+    def _new_writer(self) -> StreamWriter:
+        """The writer, its first encoder started (OSError if it cannot be)."""
+        primary, fallback = self.plan.primary, self.plan.fallback
+        # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
+        replay = None
+        if primary.hardware and fallback is not None:
+            replay = Replay(fallback, primary.gop, self.capacity, self.fragmented)
+        return StreamWriter(
+            self._buffer, self._lock, self._start(primary), lambda settings: self._start(settings), replay,
+            stream_file=self.fragmented, fallback_note=self.plan.fallback_note,
+            warn=lambda message: self._warn(message),
+        )  # fmt: skip
 
     def _write_out(self) -> None:
         """Every frame taken so far to the encoder (spilled ones too), and the encoder ended."""
