@@ -30,6 +30,10 @@ class DatasetBusy(UsageError):
     """A dataset is being written by another program (or another encodectl); try again once it is done."""
 
 
+class StreamStateError(UsageError):
+    """A StreamEncoder was asked for what its state does not allow (close() twice, close() after abort())."""
+
+
 class InputError(EncodectlError):
     """The frames given cannot become a correct video as they are."""
 

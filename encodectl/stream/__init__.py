@@ -1,5 +1,11 @@
-"""Streaming: StreamEncoder takes frames from a recorder into a fragmented file and a verified video
-(encoder), keeps the recorder on time with a bounded buffer that spills to disk (frame_buffer), and
-`recover` finishes what an interrupted stream left (recovery). It may import the base modules, ffmpeg,
-frames and job; it never imports run, watch, bench or report.
+"""Streaming: StreamEncoder takes frames from a recorder into a fragmented file and a verified video,
+keeps the recorder on time with a bounded buffer that spills to disk, and `recover` finishes what an
+interrupted stream left. It may import the base modules, ffmpeg, frames and job; it never imports run,
+watch, bench or report.
+
+Where to change what: the public class and its calls, encoder.py (a facade over the rest); its states
+and their moves, state.py; the buffer and spill, frame_buffer.py; the writer thread and the CPU restart,
+writer.py; one ffmpeg child (start, feed, stderr, end), encoder_process.py; the frames kept for that
+restart, replay.py; the stream file into the final video or kept for recover, finish.py; recover and the
+stream file's names and lock, recovery.py.
 """

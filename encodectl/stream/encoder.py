@@ -13,13 +13,8 @@ never waits; or, with ``policy="block"``, add_frame waits for room.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import fcntl
-import hashlib
 import os
-import secrets
 import shutil
-import subprocess
 import threading
 import time
 import weakref
@@ -30,17 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EncodectlError, EncodeError, InputError, UsageError, VerificationError
+from ..errors import EncodectlError, EncodeError, InputError, StreamStateError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.command import build_stream_command
 from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.encoders import depth_settings
-from ..ffmpeg.log import encoder_failure
-from ..ffmpeg.process import LogTail, lower_priority, signals_deferred
+from ..ffmpeg.process import signals_deferred
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import DEPTH_SUFFIX, VIDEO_SUFFIX
-from ..job.runner import hidden_prefix, temp_stem
-from ..job.verify import check_expected, decoded_frame_hashes
+from ..job.runner import temp_stem
 from ..models import (
     DepthMode,
     DepthResult,
@@ -48,11 +41,11 @@ from ..models import (
     FFmpegBinary,
     JobResult,
     JobStatus,
-    VideoInfo,
     even_size,
     options_from,
 )
-from ..syscalls import preexec_for_ffmpeg
+from .encoder_process import EncoderProcess
+from .finish import finish_video, keep_for_recovery
 from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
 from .recovery import (
     MATROSKA_STREAM_SUFFIX,
@@ -61,10 +54,10 @@ from .recovery import (
     STREAM_SUFFIX,
     SpillDescription,
     hold_stream_file,
-    remux_verified,
 )
-
-STREAM_END_TIMEOUT_S = 600.0
+from .replay import Replay
+from .state import StreamLifecycle, StreamState
+from .writer import StreamWriter
 
 
 class StreamStats(BufferStats):
@@ -78,6 +71,10 @@ class StreamEncoder:
     >>> for frame in camera:                # HxWx3 uint8 RGB (numpy)
     ...     encoder.add_frame(frame)        # returns at once
     >>> result = encoder.close()            # verified video, JobResult
+
+    Its parts: the FrameBuffer (frame_buffer.py), the writer thread (writer.py) feeding one
+    EncoderProcess at a time (encoder_process.py) with a Replay for a GPU encoder (replay.py), the state
+    (state.py: open -> closing -> closed / detached, or aborted), and the file's last step (finish.py).
     """
 
     def __init__(
@@ -134,33 +131,32 @@ class StreamEncoder:
             self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
             on_first_spill=self._describe_spill,
         )  # fmt: skip
-        self._frames_written = 0
+        # One lock for the state and for what the writer and abort() both reach for (writer.py): the
+        # process, the error, the replay; and for the stream file's lock, which both may release.
         self._lock = threading.Lock()
-        self._error: str | None = None
-        self._closed = False
-        self._aborted = False
-        self._fallback: str | None = self.plan.fallback_note
-        # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
-        self._replay: list[bytes] | None = [] if self.plan.primary.hardware and self.plan.fallback else None
-        self._settings = self.plan.primary
+        self._state = StreamLifecycle()
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
-        self._hashes: list[str] = []  # depth kept exactly: every frame's md5, as given, to check the video against
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._describe_stream()
-        # abort() and the writer's CPU restart both reach for the ffmpeg: one kills, the other replaces it.
-        self._process_lock = threading.Lock()
-        self._process, self._log = self._start(self._settings)
+        self._describe_stream(self.plan.primary)
+        self._writer = self._new_writer()
         self._started = time.perf_counter()
-        # A daemon, so a recorder that forgets close() can still exit; _detach_open_streams
-        # makes sure the frames it already took are written out first.
-        self._writer = threading.Thread(target=self._write_loop, name="encodectl-stream-writer", daemon=True)
         self._writer.start()
         _open_streams.add(self)
 
     @property
+    def state(self) -> StreamState:
+        """open, closing, closed, detached or aborted."""
+        return self._state.state
+
+    @property
     def stats(self) -> StreamStats:
         """Frames added, written, spilled (and the bytes on disk), waits: a snapshot."""
-        return StreamStats(**self._buffer.stats.model_dump(), frames_written=self._frames_written)
+        return StreamStats(**self._buffer.stats.model_dump(), frames_written=self._writer.frames_written)
+
+    @property
+    def _process(self) -> EncoderProcess:
+        """The encoder of the moment (a test reaches for its pid)."""
+        return self._writer.process
 
     # -- the recorder's side -------------------------------------------------------------
 
@@ -202,10 +198,12 @@ class StreamEncoder:
         self._enqueue(data)
 
     def _check_open(self, call: str) -> None:
-        if self._closed:
-            raise UsageError(f"{call} after close() or abort()")
-        if self._error is not None:
-            raise EncodeError(self._error)
+        # Without the lock: add_frame must never wait behind a CPU restart's ffmpeg start; a stale
+        # answer only puts off the refusal by one frame.
+        if not self._state.is_open:
+            raise StreamStateError(f"{call} after close() or abort()")
+        if self._writer.error is not None:
+            raise EncodeError(self._writer.error)
         if not self._writer.is_alive():
             raise EncodeError("the stream's writer has stopped")
 
@@ -214,81 +212,69 @@ class StreamEncoder:
 
     def close(self) -> JobResult:
         """Finish the video, verify it and give it its final name; the result says how it went."""
-        if self._closed:
-            raise UsageError("close() called twice")
-        self._closed = True
+        with self._lock:
+            self._state.move(StreamState.closing, "close()")
         _open_streams.discard(self)
         last_frame = time.perf_counter()
         backlog = self._buffer.backlog
-        self._buffer.finish()
-        self._writer.join()
-        self._buffer.stop()
+        self._write_out()
         stats = self.stats
-        result = JobResult(
-            source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
-            status=JobStatus.done, frames=stats.frames_added, source_frames=stats.frames_added,
-            fps=self.options.fps, encoder=self._settings.encoder, fallback=self._fallback,
-        ).with_ffmpeg(self.ffmpeg)  # fmt: skip
-        result.width, result.height = (
-            (self.width, self.height) if self._settings.keeps_depth else even_size(self.width, self.height)
-        )
-        if self._settings.depth is not None:
-            result.depth = DepthResult(
-                mode=self._settings.depth, lossless=self._settings.depth is DepthMode.lossless,
-                container=self._settings.container, quantization=self._settings.quantization,
-            )  # fmt: skip
+        result = self._result(stats.frames_added)
         try:
-            if stats.frames_added == 0:
-                raise EncodeError("no frames were added to this stream")
-            if self._error is not None:
-                raise EncodeError(self._error)
-            # A Ctrl-C between the rename and the unlink left the stream file beside its finished video.
-            with signals_deferred():
-                self._finish()
-                self.fragmented.unlink(missing_ok=True)
-            if result.depth is not None and self._settings.depth is DepthMode.lossless:
-                result.depth.hashed_frames = len(self._hashes)
-                result.notes.append("16-bit depth kept exactly: every decoded frame hashed equal to the frame given")
-            result.size_bytes = self.output.stat().st_size
+            self._finish(result)
         except (EncodectlError, OSError) as error:
             result.status = JobStatus.failed
             result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"
-            self._hand_over_for_recovery(result)
+            kept = self._hand_over("failed")
+            if kept is not None:
+                result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
         finally:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
             self._release_fragment()  # only now: recover must not take the file while close() reads it
+            self._end(StreamState.closed, "close()")
         now = time.perf_counter()
         result.latency_s = now - last_frame
         result.seconds = now - self._started  # the whole stream: frames arrive in real time
-        if stats.spilled:
-            written, peak = stats.spilled_bytes / 2**20, stats.disk_bytes_peak / 2**20
-            result.notes.append(
-                f"{stats.spilled} frame(s) spilled to disk while the encoder caught up "
-                f"({written:.0f} MB written, at most {peak:.0f} MB at once)"
-            )
-        if backlog > 1:
-            result.notes.append(
-                f"{backlog} frame(s) still to encode after the last one: verified {result.latency_s:.2f} s later"
-            )
-        if stats.blocked_calls:
-            result.notes.append(f"add_frame waited {stats.blocked_calls} time(s), {stats.blocked_seconds:.2f} s in all")
+        result.notes.extend(_buffer_notes(stats, backlog, result.latency_s))
         return result
 
-    def _hand_over_for_recovery(self, result: JobResult) -> None:
-        kept = self._keep_for_recovery("failed")
-        if kept is not None:
-            result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
+    def _result(self, frames: int) -> JobResult:
+        """What close() reports, before the video is finished: done, unless finishing fails."""
+        settings = self._writer.settings
+        result = JobResult(
+            source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
+            status=JobStatus.done, frames=frames, source_frames=frames, fps=self.options.fps,
+            encoder=settings.encoder, fallback=self._writer.fallback,
+        ).with_ffmpeg(self.ffmpeg)  # fmt: skip
+        result.width, result.height = self._video_size(settings)
+        if settings.depth is not None:
+            result.depth = DepthResult(
+                mode=settings.depth, lossless=settings.depth is DepthMode.lossless,
+                container=settings.container, quantization=settings.quantization,
+            )  # fmt: skip
+        return result
 
-    def _keep_for_recovery(self, why: str) -> Path | None:
-        """Called once the encoder has ended: its file gets a name of its own for `recover`, which
-        takes it at once (nobody holds it any more); None when nothing was written."""
-        if not self.fragmented.exists() or self.fragmented.stat().st_size == 0:
+    def _finish(self, result: JobResult) -> None:
+        """The stream file into the verified video under its final name; raises what went wrong."""
+        settings, added = self._writer.settings, result.frames
+        if added == 0:
+            raise EncodeError("no frames were added to this stream")
+        if self._writer.error is not None:
+            raise EncodeError(self._writer.error)
+        # A Ctrl-C between the rename and the unlink left the stream file beside its finished video.
+        with signals_deferred():
+            finish_video(
+                self.ffmpeg, self.fragmented, self.output, added=added, written=self._writer.frames_written,
+                fps=self.options.fps, size=self._video_size(settings), settings=settings, hashes=self._writer.hashes,
+            )  # fmt: skip
             self.fragmented.unlink(missing_ok=True)
-            return None
-        suffix = MATROSKA_STREAM_SUFFIX if self.fragmented.name.endswith(MATROSKA_STREAM_SUFFIX) else STREAM_SUFFIX
-        kept = self.output.with_name(f"{hidden_prefix(self.output)}{why}-{secrets.token_hex(3)}{suffix}")
-        self.fragmented.replace(kept)
-        return kept
+        if result.depth is not None and settings.depth is DepthMode.lossless:
+            result.depth.hashed_frames = len(self._writer.hashes)
+            result.notes.append("16-bit depth kept exactly: every decoded frame hashed equal to the frame given")
+        result.size_bytes = self.output.stat().st_size
+
+    def _video_size(self, settings: EncoderSettings) -> tuple[int, int]:
+        return (self.width, self.height) if settings.keeps_depth else even_size(self.width, self.height)
 
     def detach(self) -> Path | None:
         """End the stream without finishing the video: every frame added so far (spilled ones too) is
@@ -297,31 +283,35 @@ class StreamEncoder:
         For an episode that ended badly: a `with` block does this when an exception leaves it, and
         so does the interpreter's exit for a stream that was never closed. A recorder's crash must
         not cost the frames it had already recorded; whether they make a complete episode is the
-        recorder's call, so the video is not finished under its final name."""
-        if self._closed:
-            return None
-        self._closed = True
+        recorder's call, so the video is not finished under its final name.
+
+        A stream no longer open (closed, being closed, detached, aborted) has nothing to write out:
+        None, and its state stays as it is (the with block and the exit handler call this after close())."""
+        with self._lock:
+            if not self._state.is_open:
+                return None
+            self._state.move(StreamState.closing, "detach()")
         _open_streams.discard(self)
-        self._buffer.finish()  # the writer hands ffmpeg every frame, spilled ones too, then ends it
-        self._writer.join()
-        self._buffer.stop()
+        self._write_out()
         shutil.rmtree(self._spill_dir, ignore_errors=True)
-        kept = self._keep_for_recovery("detached")
+        kept = self._hand_over("detached")
         self._release_fragment()
+        self._end(StreamState.detached, "detach()")
         if kept is not None:
             self._warn(
-                f"{self.output.name} was not closed: its {self._frames_written} frame(s) are kept in {kept}; "
+                f"{self.output.name} was not closed: its {self._writer.frames_written} frame(s) are kept in {kept}; "
                 "`encodectl recover` finishes it"
             )
         return kept
 
     def abort(self) -> None:
-        """Stop at once and remove everything this stream wrote."""
-        with self._process_lock:  # a CPU restart under way finishes first, and its ffmpeg is the one killed
-            self._closed = self._aborted = True
-            self._error = "aborted"  # the writer stops feeding frames (and does not try a fallback)
-            process = self._process
-            process.kill()
+        """Stop at once and remove everything this stream wrote. Nothing to do once it is closed,
+        detached or aborted; from another thread while close() or detach() runs, it has the last word."""
+        with self._lock:  # a CPU restart under way finishes first, and its ffmpeg is the one killed
+            if self._state.ended:
+                return
+            self._state.move(StreamState.aborted, "abort()")
+            process = self._writer.abort_locked()
         _open_streams.discard(self)
         process.wait()
         self._buffer.stop(discard=True)
@@ -336,172 +326,103 @@ class StreamEncoder:
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is not None:
             self.detach()
-        elif not self._closed:
+        elif self._state.is_open:
             self.close()
 
-    # -- the writer's side ---------------------------------------------------------------
+    # -- the parts' wiring ---------------------------------------------------------------
 
-    def _start(self, settings: EncoderSettings) -> tuple[subprocess.Popen[bytes], LogTail]:
-        """ffmpeg for `settings`, and the reader that keeps its stderr drained while it runs."""
+    def _new_writer(self) -> StreamWriter:
+        """The writer, its first encoder started (OSError if it cannot be)."""
+        primary, fallback = self.plan.primary, self.plan.fallback
+        # Frames kept until the encoder has proved itself, so a failed start can be redone on the CPU.
+        replay = None
+        if primary.hardware and fallback is not None:
+            replay = Replay(fallback, primary.gop, self.capacity, self.fragmented)
+        return StreamWriter(
+            self._buffer, self._lock, self._start(primary), lambda settings: self._start(settings), replay,
+            stream_file=self.fragmented, fallback_note=self.plan.fallback_note,
+            warn=lambda message: self._warn(message),
+        )  # fmt: skip
+
+    def _write_out(self) -> None:
+        """Every frame taken so far to the encoder (spilled ones too), and the encoder ended."""
+        self._buffer.finish()
+        self._writer.join()
+        self._buffer.stop()
+
+    def _hand_over(self, why: str) -> Path | None:
+        """The ended encoder's file, named for `recover`; not after an abort(), which removes it."""
+        with self._lock:  # an abort() from another thread is seen here, or finds the file handed over
+            if self._state.state is StreamState.aborted:
+                return None
+            return keep_for_recovery(self.fragmented, self.output, why)
+
+    def _end(self, target: StreamState, call: str) -> None:
+        with self._lock:
+            if self._state.state is StreamState.closing:  # else an abort() came meanwhile, and stands
+                self._state.move(target, call)
+
+    def _start(self, settings: EncoderSettings) -> EncoderProcess:
+        """ffmpeg for `settings`, holding the stream file. Called before the writer runs, or by the writer
+        with the lock held (a CPU restart)."""
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images,
             raw_format=self._raw_format,
         )  # fmt: skip
-        self._release_fragment()
+        self._drop_fragment_lock()
         self._fragment_lock = hold_stream_file(self.fragmented)
-        # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
-        # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
-        # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
-        # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
-        # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
-        prepare = preexec_for_ffmpeg(die_with_parent=self._die_with_parent)
         try:
-            process = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=(self._fragment_lock,), preexec_fn=prepare,
+            return EncoderProcess(
+                argv, settings, stream_file_lock=self._fragment_lock, nice=self.options.nice,
+                die_with_parent=self._die_with_parent, frame_pixels=self.width * self.height,
             )  # fmt: skip
         except OSError:
-            self._release_fragment()
+            self._drop_fragment_lock()
             self.fragmented.unlink(missing_ok=True)
             raise
-        lower_priority(process.pid, self.options.nice)  # the recorder calling add_frame comes first
-        if process.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
-            # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
-            # so the writer thread holds the GIL (and delays add_frame) less often.
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(
-                    process.stdin.fileno(), fcntl.F_SETPIPE_SZ, min(1 << 20, max(1 << 16, 3 * self.width * self.height))
-                )
-        return process, LogTail(process.stderr)
-
-    def _write_loop(self) -> None:
-        """Feed ffmpeg every frame in order until the buffer is finished; whatever goes wrong, the stream
-        ends and says why."""
-        try:
-            while (taken := self._buffer.get()) is not None:
-                if self._error is None:
-                    self._feed(taken.data)
-                taken.done()
-        except Exception as error:  # noqa: BLE001 - the recorder must hear of it, not lose a thread
-            self._error = self._error or f"stream writer failed: {type(error).__name__}: {error}"
-            self._buffer.stop()  # a waiting add_frame returns, and raises the error
-        finally:
-            self._end_process()
-
-    def _feed(self, data: bytes) -> None:
-        if self._settings.depth is DepthMode.lossless:
-            self._hashes.append(
-                hashlib.md5(data, usedforsecurity=False).hexdigest()
-            )  # here, not on the recorder's time
-        if self._replay is not None:
-            self._replay.append(data)  # before the write: the frame that meets a dead encoder is kept too
-        try:
-            assert self._process.stdin is not None
-            self._process.stdin.write(data)
-        except (BrokenPipeError, OSError):
-            self._on_encoder_death()
-            return
-        self._frames_written += 1
-        if self._replay is not None and (
-            (self._frames_written >= 2 * self._settings.gop and self._has_fragment())
-            or len(self._replay) >= self.capacity  # the replay counts against the buffer's memory too
-        ):
-            self._replay = None  # the encoder works (or memory says enough): no restart from here on
-
-    def _on_encoder_death(self) -> None:
-        reason = self._exit_reason(self._process.wait())
-        if not self._restart_on_cpu(reason):
-            self._error = reason
-
-    def _restart_on_cpu(self, reason: str) -> bool:
-        """A hardware encoder that failed before proving itself: redo every frame so far on the CPU."""
-        with self._process_lock:
-            if self._aborted or self._replay is None or self.plan.fallback is None:
-                return False
-            self._fallback, self._settings, replay, self._replay = reason, self.plan.fallback, self._replay, None
-            self.fragmented.unlink(missing_ok=True)
-            self._process, self._log = self._start(self._settings)
-        self._warn(f"{reason}; continuing on the CPU with {self._settings.encoder}")
-        self._frames_written = 0
-        for data in replay:
-            self._feed(data)
-        return True
-
-    def _exit_reason(self, returncode: int) -> str:
-        return encoder_failure(self._settings.encoder, returncode, self._log.lines())
-
-    def _end_process(self) -> None:
-        while True:
-            if self._process.stdin is not None:
-                with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
-                    self._process.stdin.close()
-            try:
-                returncode = self._process.wait(timeout=STREAM_END_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                returncode = self._process.wait()
-                self._error = self._error or f"ffmpeg did not finish within {STREAM_END_TIMEOUT_S:.0f} s"
-            if returncode == 0 or self._aborted:
-                return
-            reason = self._exit_reason(returncode)
-            # A short stream can fit in the pipe before a failing encoder is noticed: fall back here too.
-            if self._error is None and self._restart_on_cpu(reason):
-                continue
-            self._error = self._error or reason
-            return
 
     def _release_fragment(self) -> None:
         with self._lock:  # the writer and abort() may both get here: close the descriptor once
-            descriptor, self._fragment_lock = self._fragment_lock, None
+            self._drop_fragment_lock()
+
+    def _drop_fragment_lock(self) -> None:
+        descriptor, self._fragment_lock = self._fragment_lock, None
         if descriptor is not None:
             os.close(descriptor)
-
-    def _has_fragment(self) -> bool:
-        try:
-            return self.fragmented.stat().st_size > 4096
-        except FileNotFoundError:
-            return False
 
     @property
     def _raw_format(self) -> str:
         return "gray16le" if self.depth else "rgb24"
 
-    def _describe_stream(self) -> None:
+    def _describe_stream(self, settings: EncoderSettings) -> None:
         """What `recover` needs to finish this stream should the recorder die (its frame rate; how to encode
         spilled frames), in the stream's spill folder, from the start."""
         description = SpillDescription(
-            width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=self._settings,
+            width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=settings,
             raw_format=self._raw_format,
         )  # fmt: skip
         self._spill_dir.mkdir(exist_ok=True)
         (self._spill_dir / SPILL_DESCRIPTION).write_text(description.model_dump_json())
 
     def _describe_spill(self, spill_dir: Path) -> None:
-        self._describe_stream()  # the encoder may have changed since (a CPU fallback)
+        self._describe_stream(self._writer.settings)  # the encoder may have changed since (a CPU fallback)
         self._warn(f"encoder cannot keep up: spilling frames to {spill_dir} (the recorder does not wait)")
 
-    def _finish(self) -> None:
-        """Stream file -> final video with the index up front, verified, then renamed into place."""
-        added = self._buffer.stats.frames_added
-        if self._frames_written != added:
-            raise EncodeError(f"only {self._frames_written} of {added} frames reached ffmpeg")
-        size = (self.width, self.height) if self._settings.keeps_depth else even_size(self.width, self.height)
 
-        def check(info: VideoInfo) -> None:
-            check_expected(info, added, self.options.fps, *size, self._settings, self.output)
-            if self._settings.depth is DepthMode.lossless:
-                self._check_hashes()
-
-        remux_verified(self.ffmpeg, self.fragmented, self.output, check, replace=True, fps=self.options.fps)
-
-    def _check_hashes(self) -> None:
-        """Every decoded frame of the stream file, hashed, equals the frame given: depth kept exactly."""
-        decoded = decoded_frame_hashes(self.ffmpeg, self.fragmented, self._settings.pix_fmt)
-        for index, (given, got) in enumerate(zip(self._hashes, decoded, strict=False)):
-            if given != got:
-                raise VerificationError(f"{self.output.name}: frame {index} does not decode to the values given")
-        if len(decoded) != len(self._hashes):
-            raise VerificationError(f"{self.output.name}: {len(decoded)} frames decode, {len(self._hashes)} were given")
+def _buffer_notes(stats: StreamStats, backlog: int, latency_s: float) -> list[str]:
+    """What close() says of the buffer: frames spilled, frames still to encode after the last, waits."""
+    notes = []
+    if stats.spilled:
+        written, peak = stats.spilled_bytes / 2**20, stats.disk_bytes_peak / 2**20
+        notes.append(
+            f"{stats.spilled} frame(s) spilled to disk while the encoder caught up "
+            f"({written:.0f} MB written, at most {peak:.0f} MB at once)"
+        )
+    if backlog > 1:
+        notes.append(f"{backlog} frame(s) still to encode after the last one: verified {latency_s:.2f} s later")
+    if stats.blocked_calls:
+        notes.append(f"add_frame waited {stats.blocked_calls} time(s), {stats.blocked_seconds:.2f} s in all")
+    return notes
 
 
 def check_depth_output(output: Path, settings: EncoderSettings) -> None:

@@ -1,0 +1,91 @@
+"""One ffmpeg encoder of a stream: started, fed raw frames on its stdin, its stderr drained, ended.
+
+A StreamEncoder has one at a time; a hardware encoder that fails before proving itself is replaced
+by a CPU one (replay.py, writer.py). The child is prepared as every ffmpeg child of encodectl is
+(syscalls.preexec_for_ffmpeg: never real-time priority; killed with its parent when asked) and
+lowered below the recorder (ffmpeg.process.lower_priority); its log is read by a LogTail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import subprocess
+
+from ..ffmpeg.log import encoder_failure
+from ..ffmpeg.process import LogTail, lower_priority
+from ..models import EncoderSettings
+from ..syscalls import preexec_for_ffmpeg
+
+
+class EncoderProcess:
+    """A running ffmpeg that reads raw frames on its stdin and writes the stream file it was given."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        settings: EncoderSettings,
+        *,
+        stream_file_lock: int,
+        nice: int,
+        die_with_parent: bool,
+        frame_pixels: int,
+    ) -> None:
+        """Start ffmpeg (OSError if it cannot be); `stream_file_lock` is passed on so that ffmpeg holds the
+        stream file's lock too (recovery.py), `frame_pixels` sizes the pipe."""
+        self.settings = settings
+        # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
+        # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
+        # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
+        # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
+        # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
+        prepare = preexec_for_ffmpeg(die_with_parent=die_with_parent)
+        self._popen = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=(stream_file_lock,), preexec_fn=prepare,
+        )  # fmt: skip
+        lower_priority(self._popen.pid, nice)  # the recorder calling add_frame comes first
+        if self._popen.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+            # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
+            # so the writer thread holds the GIL (and delays add_frame) less often.
+            pipe_bytes = min(1 << 20, max(1 << 16, 3 * frame_pixels))
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._popen.stdin.fileno(), fcntl.F_SETPIPE_SZ, pipe_bytes)
+        self._log = LogTail(self._popen.stderr)
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def feed(self, data: bytes) -> bool:
+        """Write one frame; False when ffmpeg is gone (its exit code says why)."""
+        assert self._popen.stdin is not None
+        try:
+            self._popen.stdin.write(data)
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def end(self, timeout: float) -> int | None:
+        """Close ffmpeg's input and wait for its exit code; None when it had not exited after `timeout`
+        seconds, and was killed."""
+        if self._popen.stdin is not None:
+            with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
+                self._popen.stdin.close()
+        try:
+            return self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self._popen.wait()
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL; nothing if it has already exited. Safe from any thread."""
+        self._popen.kill()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self._popen.wait(timeout=timeout)
+
+    def failure(self, returncode: int) -> str:
+        """Why it failed, in one line, from its exit code and the tail of its log."""
+        return encoder_failure(self.settings.encoder, returncode, self._log.lines())

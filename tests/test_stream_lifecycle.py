@@ -1,0 +1,137 @@
+"""A StreamEncoder's state with the real ffmpeg: abort() at the awkward moments (a CPU restart under way,
+close() waiting for the encoder), and the calls its state refuses or makes no-ops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encodectl import JobResult, JobStatus, StreamEncoder, UsageError
+from encodectl.errors import StreamStateError
+from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.stream.encoder_process import EncoderProcess
+from encodectl.stream.state import StreamState
+
+from .conftest import files_in
+
+
+def gray(value: int) -> np.ndarray:
+    return np.full((48, 64, 3), value, dtype=np.uint8)
+
+
+def gone(process: EncoderProcess) -> bool:
+    """Exited and reaped: neither running nor a zombie."""
+    return not Path(f"/proc/{process.pid}").exists()
+
+
+def wait_for(condition, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_abort_during_a_cpu_restart_leaves_an_aborted_stream_and_nothing_behind(tmp_path, fake_gpu, monkeypatch):
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    restarting = threading.Event()
+    started: list[EncoderProcess] = []
+    start = StreamEncoder._start
+
+    def slow_restart(self: StreamEncoder, settings: object) -> EncoderProcess:
+        if settings is self.plan.fallback:  # the writer's restart on the CPU: abort() arrives meanwhile
+            restarting.set()
+            time.sleep(0.3)
+        started.append(start(self, settings))
+        return started[-1]
+
+    monkeypatch.setattr(StreamEncoder, "_start", slow_restart)
+    output = tmp_path / "cam" / "x.mp4"
+    encoder = StreamEncoder(output, 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    deadline = time.monotonic() + 20
+    while not restarting.is_set():  # frames until the failed "GPU" encoder is noticed
+        assert time.monotonic() < deadline
+        encoder.add_frame(gray(10))
+        time.sleep(0.01)
+    encoder.abort()
+    assert encoder.state is StreamState.aborted
+    assert [process.settings.encoder for process in started] == ["h264_nvenc", "libx264"]
+    assert started[1].wait(timeout=10) == -signal.SIGKILL  # the restarted one, not only the failed one
+    assert all(gone(process) for process in started)
+    assert not encoder._writer.is_alive()
+    assert not output.exists() and files_in(output.parent) == []  # no stream file, spill or kept file
+    with pytest.raises(StreamStateError, match=r"^close\(\) after abort\(\)$"):
+        encoder.close()
+    with pytest.raises(UsageError, match=r"^add_frame after close\(\) or abort\(\)$"):
+        encoder.add_frame(gray(0))
+    assert encoder.detach() is None
+    assert encoder.state is StreamState.aborted
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_abort_while_close_waits_for_the_encoder_removes_everything(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", gop=2)
+    for index in range(30):
+        encoder.add_frame(gray(index * 8))
+    wait_for(lambda: encoder.stats.frames_written == 30 and encoder.fragmented.stat().st_size > 0, "frames written")
+    process = encoder._process
+    os.kill(process.pid, signal.SIGSTOP)  # close() now waits for an encoder that does not finish
+    results: list[JobResult] = []
+    closer = threading.Thread(target=lambda: results.append(encoder.close()), daemon=True)
+    closer.start()
+    wait_for(lambda: encoder.state is StreamState.closing, "close() under way")
+    encoder.abort()
+    closer.join(timeout=30)
+    assert not closer.is_alive()
+    assert (results[0].status, results[0].reason) == (JobStatus.failed, "aborted")
+    assert encoder.state is StreamState.aborted  # close() ending after it does not undo the abort
+    assert gone(process)
+    assert files_in(tmp_path) == []  # nor is what the killed encoder wrote handed over to recover
+
+
+def test_after_close_abort_and_detach_change_nothing(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    for index in range(5):
+        encoder.add_frame(gray(index * 40))
+    assert encoder.close().status is JobStatus.done
+    assert encoder.state is StreamState.closed
+    video = (tmp_path / "x.mp4").read_bytes()
+    # closed -> detached is no move of the state table (test_stream_state); the call is a no-op, as the
+    # with block and the exit handler make it after close()
+    assert encoder.detach() is None
+    encoder.abort()
+    assert encoder.state is StreamState.closed
+    assert files_in(tmp_path) == ["x.mp4"] and (tmp_path / "x.mp4").read_bytes() == video
+    with pytest.raises(StreamStateError, match=r"^close\(\) called twice$"):
+        encoder.close()
+
+
+def test_an_exception_after_close_in_the_with_block_leaves_the_video(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    with pytest.raises(RuntimeError, match="after the episode"), encoder:
+        for index in range(5):
+            encoder.add_frame(gray(index * 40))
+        assert encoder.close().status is JobStatus.done
+        raise RuntimeError("after the episode")
+    assert encoder.state is StreamState.closed
+    assert files_in(tmp_path) == ["x.mp4"]
+
+
+def test_a_detached_stream_cannot_be_closed(tmp_path):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", gop=5)
+    for index in range(10):
+        encoder.add_frame(gray(index * 20))
+    kept = encoder.detach()
+    assert kept is not None and encoder.state is StreamState.detached
+    with pytest.raises(StreamStateError, match=r"^close\(\) after detach\(\)$"):
+        encoder.close()
+    encoder.abort()  # a no-op: the kept file is recover's now
+    assert encoder.state is StreamState.detached
+    assert files_in(tmp_path) == [kept.name]
