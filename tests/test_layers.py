@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.same_on_every_ffmpeg("the import levels are read from the source: no ffmpeg runs")
+
 PACKAGE = Path(__file__).resolve().parent.parent / "encodectl"
 # Lower first. Modules of one level may not import each other's package (run and stream are siblings).
 LEVELS: list[set[str]] = [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 
 from encodectl.job.progress import JobState, JobView
 from encodectl.report.live import LIVE_COLUMNS, BarColumn, LiveColumn, StateColumn, live_table
+
+pytestmark = pytest.mark.same_on_every_ffmpeg("the live view is rendered from fixed values: no ffmpeg runs")
 
 VIEWS = [
     JobView(camera="observation.images.top", episode="episode_000001", state=JobState.running, encoder="libx264",

@@ -14,6 +14,8 @@ from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerSt
 from encodectl.models import JobResult, JobStatus
 from encodectl.watch.ledger_gateway import LedgerGateway
 
+pytestmark = pytest.mark.same_on_every_ffmpeg("the ledger gateway is SQLite and encodectl alone: no ffmpeg runs")
+
 D, F, P, E = LedgerState.done, LedgerState.failed, LedgerState.pending, LedgerState.encoding
 BEFORE = FrameSignature(frames=4, total_bytes=400, newest_mtime_ns=1)
 AFTER = FrameSignature(frames=6, total_bytes=600, newest_mtime_ns=2)

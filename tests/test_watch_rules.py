@@ -18,6 +18,8 @@ from encodectl.watch.observe import Observation, changed_at_first_sight, may_ski
 from encodectl.watch.options import WatchOptions
 from encodectl.watch.rules import Reconcile, Step, StreamStep, Verdict
 
+pytestmark = pytest.mark.same_on_every_ffmpeg("the rules are pure functions of an Observation: no ffmpeg runs")
+
 NOW = 1000.0  # time.monotonic() of the pass
 WALL = 1_700_000_000.0  # time.time() of the pass
 SIGNATURE = FrameSignature(frames=10, total_bytes=1000, newest_mtime_ns=int((WALL - 1) * 1e9))  # written 1 s ago
