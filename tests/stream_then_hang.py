@@ -34,5 +34,15 @@ while encoder.stats.frames_written < frames and time.monotonic() < deadline and 
 while behind and encoder.stats.spilled < frames - 12 and time.monotonic() < deadline:
     time.sleep(0.05)
 time.sleep(1.0)  # let ffmpeg write what it has; the crash comes before close()
-print(encoder.stats.frames_written, encoder._process.pid, flush=True)
+holder = 0
+if die_with_parent:
+    # A process of its own session that keeps a copy of every descriptor, the write end of ffmpeg's input
+    # among them: when the recorder dies, ffmpeg sees no end of input, so only its death with its parent
+    # (PR_SET_PDEATHSIG) can end it. Without it, which came first, the end of input or the signal, was a race.
+    holder = os.fork()
+    if holder == 0:
+        os.setsid()
+        time.sleep(60)
+        os._exit(0)
+print(encoder.stats.frames_written, encoder._process.pid, holder, flush=True)
 time.sleep(60)

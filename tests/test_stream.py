@@ -125,8 +125,11 @@ def test_abort_during_a_cpu_restart_kills_the_restarted_encoder(tmp_path, fake_g
 
 @pytest.mark.parametrize("policy", [BufferPolicy.block, BufferPolicy.spill])
 def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
-    # A two-frame buffer in front of a slow encoder: frames arrive far faster than it encodes.
-    encoder = StreamEncoder(tmp_path / "x.mp4", 640, 480, device="cpu", buffer_frames=2, policy=policy,
+    # A small buffer in front of a slow encoder: frames arrive far faster than it encodes. With spill,
+    # 8 frames (160 ms at the recorder's pace) give the spill thread slack on a machine busy with other
+    # tests; with 2 it sometimes fell a frame behind there and add_frame waited.
+    buffer_frames = 2 if policy is BufferPolicy.block else 8
+    encoder = StreamEncoder(tmp_path / "x.mp4", 640, 480, device="cpu", buffer_frames=buffer_frames, policy=policy,
                             preset="veryslow")  # fmt: skip
     warnings: list[str] = []
     encoder._warn = warnings.append
@@ -174,7 +177,7 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *a
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
-    written, ffmpeg_pid = (int(word) for word in process.stdout.readline().split())
+    written, ffmpeg_pid, holder = (int(word) for word in process.stdout.readline().split())
     if also_ffmpeg:  # first, so that it cannot see the end of its input and write out the rest
         os.kill(ffmpeg_pid, signal.SIGKILL)  # it runs in a session of its own
     os.killpg(process.pid, signal.SIGKILL)
@@ -182,6 +185,8 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *a
     deadline = time.monotonic() + 20
     while process_running(ffmpeg_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if holder:  # the copy of ffmpeg's input kept open by the recorder's helper (see stream_then_hang.py)
+        os.kill(holder, signal.SIGKILL)
     assert not process_running(ffmpeg_pid)
     return written
 
@@ -201,7 +206,7 @@ def test_frames_spilled_when_the_recorder_dies_are_recovered_into_the_video(tmp_
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
-    _, ffmpeg_pid = (int(word) for word in process.stdout.readline().split())
+    _, ffmpeg_pid, _ = (int(word) for word in process.stdout.readline().split())
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     os.kill(ffmpeg_pid, signal.SIGCONT)  # it reads what it was given, to the end, and writes it out
