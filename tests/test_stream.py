@@ -98,31 +98,6 @@ def test_a_chatty_encoder_never_stalls_the_stream(tmp_path, ffmpeg_binary):
     assert (results[0].status, results[0].frames) == (JobStatus.done, 40), results[0].reason
 
 
-def test_abort_during_a_cpu_restart_kills_the_restarted_encoder(tmp_path, fake_gpu, monkeypatch):
-    from encodectl.ffmpeg.binary import find_ffmpeg
-
-    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
-    restarting = threading.Event()
-    start = StreamEncoder._start
-
-    def slow_second_start(self: StreamEncoder, settings: object) -> object:
-        if settings is self.plan.fallback:  # the writer's restart on the CPU: abort() arrives meanwhile
-            restarting.set()
-            time.sleep(0.3)
-        return start(self, settings)
-
-    monkeypatch.setattr(StreamEncoder, "_start", slow_second_start)
-    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
-    deadline = time.monotonic() + 20
-    while not restarting.is_set():  # frames until the failed "GPU" encoder is noticed
-        assert time.monotonic() < deadline
-        encoder.add_frame(gray(10))
-        time.sleep(0.01)
-    encoder.abort()
-    assert encoder._process.wait(timeout=10) == -signal.SIGKILL  # the CPU encoder did not run on unseen
-    assert files_in(tmp_path) == ["fake-gpu-bin/ffmpeg", "nvenc-commands.jsonl"]
-
-
 @pytest.mark.parametrize("policy", [BufferPolicy.block, BufferPolicy.spill])
 def test_a_full_buffer_never_drops_a_frame(tmp_path, policy):
     # A small buffer in front of a slow encoder: frames arrive far faster than it encodes. With spill,
