@@ -26,7 +26,8 @@ NOT_ENCODER_OPTIONS = {"f", "an", "c:v", "frames:v", "fps_mode", "vsync", "movfl
 VALUELESS = {"an"}
 
 _OPTION = re.compile(r"^  -(?P<name>\S+)\s+<(?P<type>\w+)>\s+\S+(?P<rest>.*)$")
-_CONSTANT = re.compile(r"^ {4,}(?P<name>\S+)\s+\S+\s+[E.][D.]")
+# ffmpeg 5.0 and later print a constant's value before its flags; 4.x prints none.
+_CONSTANT = re.compile(r"^ {4,}(?P<name>\S+)\s+(?:\S+\s+)?[E.][D.]")
 _RANGE = re.compile(r"\(from (?P<low>\S+) to (?P<high>\S+)\)")
 _LIMITS = {"INT_MIN": -math.inf, "INT_MAX": math.inf, "I64_MIN": -math.inf, "I64_MAX": math.inf,
            "UINT32_MAX": math.inf, "FLT_MAX": math.inf, "-FLT_MAX": -math.inf, "DBL_MAX": math.inf,

@@ -105,7 +105,7 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch):
 
 # Calls of add_frame made slow on purpose (index: seconds): the two slowest of 120 calls, so that the
 # nearest-rank 99th percentile (the 119th of 120) is the shorter of the two, and the maximum the longer.
-SLOW_CALLS = {10: 0.3, 20: 0.1}
+SLOW_CALLS = {10: 0.6, 20: 0.1}  # the slowest far above the rest: p99 must stay below it under load
 
 
 @BENCH_MACHINERY
@@ -138,8 +138,8 @@ def test_stream_mode_times_every_add_frame_and_encodes_every_frame(tmp_path, mon
     timed.sort()
     assert row.add_frame_p99_ms is not None and row.add_frame_max_ms is not None
     assert row.add_frame_max_ms >= timed[-1] * 1000 >= SLOW_CALLS[10] * 1000
-    assert timed[len(timed) // 2] * 1000 <= timed[-2] * 1000 <= row.add_frame_p99_ms <= row.add_frame_max_ms
-    # ...and it is the 119th call of 120, not the slowest: another call would need a 0.2-s stall to pass it.
+    assert timed[-2] * 1000 <= row.add_frame_p99_ms <= row.add_frame_max_ms
+    # ...and it is the 119th call of 120, not the slowest: another call would need a 0.5-s stall to pass it.
     assert SLOW_CALLS[20] * 1000 <= row.add_frame_p99_ms < SLOW_CALLS[10] * 1000
 
 

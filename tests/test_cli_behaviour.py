@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -93,3 +94,17 @@ def test_a_closed_stdout_ends_the_run_quietly(tmp_path, ffmpeg_binary, command):
     _, stderr = process.communicate(timeout=60)
     assert (process.returncode, stderr) == (141, b"")  # as a program killed by SIGPIPE, and no traceback
     assert [name for name in files_in(tmp_path) if "/." in f"/{name}" and ".encodectl/" not in name] == []
+
+
+@BEFORE_FFMPEG
+def test_the_shared_options_are_exactly_what_encode_and_watch_share():
+    # SharedOptions is filled from a command's parameters: a field that one command lacks would fail at
+    # run time, and an option both commands gained but SharedOptions lacks would be silently dropped.
+    from encodectl import cli
+
+    fields = set(cli.SharedOptions.model_fields)
+    encode_params, watch_params = (set(inspect.signature(command).parameters) for command in (cli.encode, cli.watch))
+    assert fields <= encode_params and fields <= watch_params
+    # Each command passes these itself: their meaning differs between the two (a file or a folder; a run's
+    # JSON or a watcher's lines; a dataset's frames after the commit or each episode's after its video).
+    assert (encode_params & watch_params) - fields == {"output", "json_output", "delete_frames"}

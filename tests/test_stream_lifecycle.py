@@ -96,6 +96,49 @@ def test_abort_while_close_waits_for_the_encoder_removes_everything(tmp_path):
     assert files_in(tmp_path) == []  # nor is what the killed encoder wrote handed over to recover
 
 
+def test_abort_once_close_commits_the_video_changes_nothing(tmp_path, monkeypatch):
+    # Too late: the video is verified and renamed into place. An abort() arriving then used to leave the
+    # video on disk while the state said aborted; now it does nothing and close() reports what is there.
+    import encodectl.stream.encoder as stream_encoder
+
+    finish = stream_encoder.finish_video
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+
+    def finish_then_abort(*args: object, **kwargs: object) -> None:
+        finish(*args, **kwargs)
+        aborter = threading.Thread(target=encoder.abort)
+        aborter.start()
+        aborter.join(timeout=10)
+        assert not aborter.is_alive()
+
+    monkeypatch.setattr(stream_encoder, "finish_video", finish_then_abort)
+    for index in range(5):
+        encoder.add_frame(gray(index * 40))
+    result = encoder.close()
+    assert (result.status, result.frames) == (JobStatus.done, 5)
+    assert encoder.state is StreamState.closed
+    assert files_in(tmp_path) == ["x.mp4"]
+
+
+def test_abort_once_detach_handed_the_file_over_changes_nothing(tmp_path, monkeypatch):
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+    release = encoder._release_fragment
+
+    def abort_then_release() -> None:  # detach() calls this right after handing the file over
+        aborter = threading.Thread(target=encoder.abort)
+        aborter.start()
+        aborter.join(timeout=10)
+        assert not aborter.is_alive()
+        release()
+
+    monkeypatch.setattr(encoder, "_release_fragment", abort_then_release)
+    for index in range(5):
+        encoder.add_frame(gray(index * 40))
+    kept = encoder.detach()
+    assert kept is not None and kept.exists()
+    assert encoder.state is StreamState.detached
+
+
 def test_after_close_abort_and_detach_change_nothing(tmp_path):
     encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
     for index in range(5):

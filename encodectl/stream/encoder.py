@@ -135,6 +135,9 @@ class StreamEncoder:
         # process, the error, the replay; and for the stream file's lock, which both may release.
         self._lock = threading.Lock()
         self._state = StreamLifecycle()
+        # Set (under the lock) once close() starts committing the video or detach() hands the stream file
+        # over: abort() is too late from then on, so what they return and what is on disk agree.
+        self._settled = False
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self._describe_stream(self.plan.primary)
@@ -261,6 +264,10 @@ class StreamEncoder:
             raise EncodeError("no frames were added to this stream")
         if self._writer.error is not None:
             raise EncodeError(self._writer.error)
+        with self._lock:
+            if self._state.state is StreamState.aborted:
+                raise EncodeError("aborted")
+            self._settled = True
         # A Ctrl-C between the rename and the unlink left the stream file beside its finished video.
         with signals_deferred():
             finish_video(
@@ -306,9 +313,11 @@ class StreamEncoder:
 
     def abort(self) -> None:
         """Stop at once and remove everything this stream wrote. Nothing to do once it is closed,
-        detached or aborted; from another thread while close() or detach() runs, it has the last word."""
+        detached or aborted. From another thread while close() or detach() runs, it has the last word
+        until close() begins to commit the verified video or detach() hands the stream file to `recover`;
+        from then on it does nothing (the video, or the kept file, is what they return)."""
         with self._lock:  # a CPU restart under way finishes first, and its ffmpeg is the one killed
-            if self._state.ended:
+            if self._state.ended or self._settled:
                 return
             self._state.move(StreamState.aborted, "abort()")
             process = self._writer.abort_locked()
@@ -355,6 +364,7 @@ class StreamEncoder:
         with self._lock:  # an abort() from another thread is seen here, or finds the file handed over
             if self._state.state is StreamState.aborted:
                 return None
+            self._settled = True
             return keep_for_recovery(self.fragmented, self.output, why)
 
     def _end(self, target: StreamState, call: str) -> None:

@@ -94,12 +94,15 @@ class Observer:
             if directory in busy:
                 continue
             record = record_of(directory)
+            # The marker before the frames: a recorder writes it after its last frame, so a marker seen
+            # here means the signature read next holds every frame.
+            marker_present = self._has_marker(directory)
             seen = self._look(directory, record, now, deep)
             if seen is None:
                 continue
             yield Observation(
                 source=seen.source, signature=seen.signature, changed_at=seen.changed_at, record=record,
-                marker_present=self._has_marker(directory), later_sibling=later.get(directory, False),
+                marker_present=marker_present, later_sibling=later.get(directory, False),
                 output_exists=seen.source.output.exists(), live=directory in live, stream_off=directory in stream_off,
             )  # fmt: skip
 

@@ -136,7 +136,6 @@ class Watcher:
                 executor.submit(observation, pool)
             self._report_backlog(executor, pool)
             if self.watch.once and not executor.running and not ready:
-                executor.gateway.note_waiting(waiting)
                 if waiting:
                     self.say(f"{waiting} episode(s) still being recorded (changed within --settle); left for later")
                 return
