@@ -75,6 +75,43 @@ def test_abort_during_a_cpu_restart_leaves_an_aborted_stream_and_nothing_behind(
     assert encoder.state is StreamState.aborted
 
 
+def test_after_a_cpu_restart_recover_is_told_to_encode_spilled_frames_on_the_cpu(tmp_path, fake_gpu, monkeypatch):
+    from encodectl.stream.recovery import SPILL_DESCRIPTION, SpillDescription
+
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    description = encoder._spill_dir / SPILL_DESCRIPTION
+    assert SpillDescription.model_validate_json(description.read_text()).settings.encoder == "h264_nvenc"
+    for index in range(10):
+        encoder.add_frame(gray(index * 20))
+    wait_for(lambda: encoder._writer.settings.encoder == "libx264", "the CPU restart")
+    # Frames spilled from now on are encoded by `recover` as the stream file was: on the CPU.
+    assert SpillDescription.model_validate_json(description.read_text()).settings.encoder == "libx264"
+    assert encoder.close().status is JobStatus.done
+
+
+def test_a_cpu_encoder_that_cannot_start_fails_the_stream_with_one_line(tmp_path, fake_gpu, monkeypatch):
+    monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
+    start = StreamEncoder._start
+
+    def no_cpu_encoder(self: StreamEncoder, settings: object) -> EncoderProcess:
+        if settings is self.plan.fallback:
+            raise OSError(24, "Too many open files")
+        return start(self, settings)
+
+    monkeypatch.setattr(StreamEncoder, "_start", no_cpu_encoder)
+    output = tmp_path / "cam" / "x.mp4"
+    encoder = StreamEncoder(output, 64, 48, device="auto", ffmpeg_binary=find_ffmpeg(fake_gpu.path))
+    for index in range(5):
+        encoder.add_frame(gray(index * 40))
+    result = encoder.close()
+    assert result.status is JobStatus.failed
+    assert result.reason is not None and "\n" not in result.reason
+    assert result.reason.endswith("; the CPU encoder could not start (Too many open files)"), result.reason
+    assert result.encoder == "h264_nvenc"  # the encoder that ran, not the one that never started
+    assert not output.exists()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_abort_while_close_waits_for_the_encoder_removes_everything(tmp_path):
     encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", gop=2)

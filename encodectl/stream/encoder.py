@@ -129,7 +129,7 @@ class StreamEncoder:
         self._spill_dir = self.output.with_name(stem + SPILL_SUFFIX)
         self._buffer = FrameBuffer(
             self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
-            on_first_spill=self._describe_spill,
+            on_first_spill=self._say_spilling,
         )  # fmt: skip
         # One lock for the state and for what the writer and abort() both reach for (writer.py): the
         # process, the error, the replay; and for the stream file's lock, which both may release.
@@ -140,7 +140,6 @@ class StreamEncoder:
         self._settled = False
         self._fragment_lock: int | None = None  # see recovery.py: held by us and by our ffmpeg
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._describe_stream(self.plan.primary)
         self._writer = self._new_writer()
         self._started = time.perf_counter()
         self._writer.start()
@@ -375,6 +374,7 @@ class StreamEncoder:
     def _start(self, settings: EncoderSettings) -> EncoderProcess:
         """ffmpeg for `settings`, holding the stream file. Called before the writer runs, or by the writer
         with the lock held (a CPU restart)."""
+        self._describe_stream(settings)  # at every start: a CPU restart changes how spilled frames are encoded
         argv = build_stream_command(
             self.ffmpeg, settings, self.width, self.height, self.options.fps, self.fragmented, images=self.images,
             raw_format=self._raw_format,
@@ -406,7 +406,7 @@ class StreamEncoder:
 
     def _describe_stream(self, settings: EncoderSettings) -> None:
         """What `recover` needs to finish this stream should the recorder die (its frame rate; how to encode
-        spilled frames), in the stream's spill folder, from the start."""
+        spilled frames), in the stream's spill folder, from its encoder's start."""
         description = SpillDescription(
             width=self.width, height=self.height, fps=self.options.fps, images=self.images, settings=settings,
             raw_format=self._raw_format,
@@ -414,8 +414,7 @@ class StreamEncoder:
         self._spill_dir.mkdir(exist_ok=True)
         (self._spill_dir / SPILL_DESCRIPTION).write_text(description.model_dump_json())
 
-    def _describe_spill(self, spill_dir: Path) -> None:
-        self._describe_stream(self._writer.settings)  # the encoder may have changed since (a CPU fallback)
+    def _say_spilling(self, spill_dir: Path) -> None:
         self._warn(f"encoder cannot keep up: spilling frames to {spill_dir} (the recorder does not wait)")
 
 

@@ -120,9 +120,13 @@ class StreamWriter:
             replay = self._replay
             if self._aborted or self.error is not None or replay is None:
                 return None
-            self.fallback, self.settings, self._replay = reason, replay.fallback, None
             self._stream_file.unlink(missing_ok=True)
-            self.process = self._start(self.settings)
+            try:
+                process = self._start(replay.fallback)
+            except OSError as error:  # the stream fails with this reason, on the encoder it was on
+                self.error = self.error or f"{reason}; the CPU encoder could not start ({error.strerror or error})"
+                return None
+            self.fallback, self.settings, self._replay, self.process = reason, replay.fallback, None, process
         self._warn(f"{reason}; continuing on the CPU with {self.settings.encoder}")
         self.frames_written = 0
         return replay.frames

@@ -34,6 +34,8 @@ _pending, _encoding, _done, _failed = LedgerState.pending, LedgerState.encoding,
 _FROM: dict[str, frozenset[LedgerState | None]] = {
     "start_stream": frozenset({None, _pending}),
     "start_encode": frozenset({None, _pending, _done, _failed}),
+    # start_encode of an abandoned stream: its record was left encoding (so a restart would redo it).
+    "take_over": frozenset({_encoding}),
     "finish": frozenset({_encoding}),
     "fail": frozenset({_encoding}),
     "requeue": frozenset({_encoding}),
@@ -83,8 +85,7 @@ class LedgerGateway:
         """A new job from the episode's files; a video encoded before and redone counts as redone."""
         directory = source.directory
         record = self.ledger.get(directory)
-        # An abandoned stream left its record encoding (so a restart would redo it): the files take over.
-        self._allow("start_encode", directory, record, also=_encoding if directory in self._abandoned else None)
+        self._allow("take_over" if directory in self._abandoned else "start_encode", directory, record)
         self._abandoned.discard(directory)
         self.ledger.put(_fresh(source, signature, _encoding))
         if record is not None and record.state is _done:
@@ -178,9 +179,9 @@ class LedgerGateway:
         return record
 
     @staticmethod
-    def _allow(change: str, directory: Path, record: EpisodeRecord | None, also: LedgerState | None = None) -> None:
+    def _allow(change: str, directory: Path, record: EpisodeRecord | None) -> None:
         state = record.state if record is not None else None
-        if state not in _FROM[change] and (also is None or state is not also):
+        if state not in _FROM[change]:
             known = f"from {state.value}" if state is not None else "not in the ledger"
             raise LedgerStateError(f"{directory}: {change} is not allowed: {known}")
 
