@@ -41,6 +41,7 @@ from .models import (
     FFmpegBinary,
     GapPolicy,
     JobResult,
+    JobStatus,
     Mode,
     Priority,
     Profile,
@@ -415,6 +416,10 @@ def encode(
             print_commands(stdout, results)
         else:
             print_report(stdout, report, table=stdout.is_terminal, lines=not several)
+            # The report is output; why a job failed is an error as well, where scripts and logs look for one.
+            for result in results:
+                if result.status is JobStatus.failed:
+                    plain_line(stderr, f"encodectl: error: {result.label}: {result.reason}")
     raise typer.Exit(code)
 
 
@@ -496,11 +501,13 @@ def watch(
         if json_output:
             sys.stdout.write(to_json(summary) + "\n")
         else:
+            earlier = summary.failed_in_ledger - summary.failed
             plain_line(
                 stdout,
                 f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
-                f"encoded, {summary.failed} failed, {summary.waiting} still being recorded",
-            )
+                f"encoded, {summary.failed} failed" + (f" (and {earlier} still failed from earlier runs)" if earlier > 0
+                else "") + f", {summary.waiting} still being recorded",
+            )  # fmt: skip
         code = 130 if summary.interrupted else (1 if summary.failed or summary.failed_in_ledger else 0)
     raise typer.Exit(code)
 

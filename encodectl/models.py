@@ -6,11 +6,12 @@ back as results (JobResult). Nothing else crosses module lines.
 
 from __future__ import annotations
 
+import os
 import re
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -211,6 +212,29 @@ class FFmpegBinary(BaseModel):
         return version is None or version >= MINIMUM_FFMPEG
 
 
+class FileIdentity(NamedTuple):
+    """A file as it was when encodectl looked at it. The change time is in it because `touch -r` can put
+    the modification time back after a same-size rewrite, but nothing outside the kernel sets ctime."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileIdentity:
+        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+    @classmethod
+    def of_path(cls, path: Path) -> FileIdentity | None:
+        """The identity of `path` now (through links, as ffmpeg opens it); None if it has gone."""
+        try:
+            return cls.of(path.stat())
+        except FileNotFoundError:
+            return None
+
+
 class FrameSequence(BaseModel):
     """One validated folder of numbered frames: what ffmpeg will be asked to read."""
 
@@ -224,6 +248,9 @@ class FrameSequence(BaseModel):
     height: int
     source_format: str  # e.g. "png rgb 8-bit"
     depth: bool = False  # 16-bit single-channel frames (a depth camera's), every one of them
+    # Each frame as it was when its header was checked, by number: a frame that is not still exactly
+    # this after the video is read back was changed under ffmpeg, and the video may hold either content.
+    identities: dict[int, FileIdentity] = {}
 
     @property
     def missing_count(self) -> int:

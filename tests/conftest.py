@@ -20,8 +20,10 @@ from typer.testing import CliRunner
 
 from encodectl.cli import app
 from encodectl.ffmpeg.binary import find_ffmpeg
+from encodectl.ffmpeg.encoder_choice import plan_encoder
+from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.synthetic import write_frames
-from encodectl.models import FFmpegBinary
+from encodectl.models import EncodeOptions, FFmpegBinary, JobResult
 
 SIZE = (64, 48)
 
@@ -249,3 +251,35 @@ def children_of(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(entry.name))
     return children
+
+
+class At:
+    """A job listener that does `act` at one moment of the job: "started" (ffmpeg is about to run, the
+    frames were checked) or "verifying" (ffmpeg is done, the video not yet read back)."""
+
+    def __init__(self, moment: str, act: Callable[[], object]) -> None:
+        self.moment, self.act = moment, act
+
+    def started(self, encoder: str, frames_total: int) -> None:
+        if self.moment == "started":
+            self.act()
+
+    def verifying(self) -> None:
+        if self.moment == "verifying":
+            self.act()
+
+    def progress(self, progress: object) -> None: ...
+
+    def falling_back(self, encoder: str) -> None: ...
+
+
+def encode_one_episode(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: At, **options: object) -> JobResult:
+    from encodectl.ffmpeg.process import CancelToken
+    from encodectl.job.runner import encode_one
+    from encodectl.job.sessions import SessionLimiter
+
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    settings = EncodeOptions(device="cpu", **options)
+    plan = plan_encoder(settings, ffmpeg_binary)
+    return encode_one(source, settings, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
+                      listener=listener)  # fmt: skip

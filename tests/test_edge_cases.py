@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,9 +19,17 @@ from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings
 from encodectl.frames.layout import EpisodeSource
 from encodectl.job.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
 from encodectl.job.verify import check_video, parse_framecrc
-from encodectl.models import EncodeOptions, FFmpegBinary, JobResult, VideoInfo
+from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
 
-from .conftest import BEFORE_FFMPEG, assert_one_line_error, files_in, process_state, run_encodectl
+from .conftest import (
+    BEFORE_FFMPEG,
+    At,
+    assert_one_line_error,
+    encode_one_episode,
+    files_in,
+    process_state,
+    run_encodectl,
+)
 from .corrupt import garble_after_header
 from .encoder_check import encoder_argv, encoder_options, output_options, skip_unless_runnable, unknown_options
 
@@ -255,44 +262,12 @@ def test_a_stream_with_a_long_name_is_finished_too(tmp_path):
     assert files_in(tmp_path) == [output.name]
 
 
-class _At:
-    """A job listener that does `act` at one moment of the job: "started" (ffmpeg is about to run, the
-    frames were checked) or "verifying" (ffmpeg is done, the video not yet read back)."""
-
-    def __init__(self, moment: str, act: Callable[[], object]) -> None:
-        self.moment, self.act = moment, act
-
-    def started(self, encoder: str, frames_total: int) -> None:
-        if self.moment == "started":
-            self.act()
-
-    def verifying(self) -> None:
-        if self.moment == "verifying":
-            self.act()
-
-    def progress(self, progress: object) -> None: ...
-
-    def falling_back(self, encoder: str) -> None: ...
-
-
-def _encode_one(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: _At, **options: object) -> JobResult:
-    from encodectl.ffmpeg.process import CancelToken
-    from encodectl.job.runner import encode_one
-    from encodectl.job.sessions import SessionLimiter
-
-    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
-    settings = EncodeOptions(device="cpu", **options)
-    plan = plan_encoder(settings, ffmpeg_binary)
-    return encode_one(source, settings, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
-                      listener=listener)  # fmt: skip
-
-
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_video_that_appears_meanwhile_is_kept_unless_overwrite(tmp_path, make_frames, ffmpeg_binary, overwrite):
     make_frames(tmp_path / "ep", 3)
     output = tmp_path / "ep.mp4"
-    another_run = _At("verifying", lambda: output.write_bytes(b"another run's verified video"))
-    result = _encode_one(tmp_path, ffmpeg_binary, another_run, overwrite=overwrite)
+    another_run = At("verifying", lambda: output.write_bytes(b"another run's verified video"))
+    result = encode_one_episode(tmp_path, ffmpeg_binary, another_run, overwrite=overwrite)
     if overwrite:
         assert result.status.value == "done" and output.read_bytes() != b"another run's verified video"
     else:
@@ -308,8 +283,8 @@ def test_a_frame_replaced_by_one_of_another_size_during_the_encode_fails_it(tmp_
     frames = make_frames(tmp_path / "ep", 8)
     make_frames(tmp_path / "other", 1, size=(32, 24))
     # After the frames were checked, before ffmpeg reads them: the recorder rewrites one at another size.
-    replace = _At("started", lambda: (tmp_path / "other" / "frame_000000.png").replace(frames[6]))
-    result = _encode_one(tmp_path, ffmpeg_binary, replace)
+    replace = At("started", lambda: (tmp_path / "other" / "frame_000000.png").replace(frames[6]))
+    result = encode_one_episode(tmp_path, ffmpeg_binary, replace)
     assert result.status.value == "failed", "the frame was rescaled into the video"
     assert result.failure.value == "input"
     assert result.reason == (

@@ -610,7 +610,7 @@ def test_stale_column_descriptions_are_not_kept(tmp_path, cli):
     ("change", "fragment"),
     [
         ({"fps": 29.97}, "fps 29.97 is not a whole number"),
-        ({"chunks_size": 0}, "chunks_size 0 is not a positive whole number"),
+        ({"chunks_size": 0}, "chunks_size 0 is not a whole number from 1 to 1000000"),
         ({"video_path": None}, "video_path '' lacks {video_key}"),
     ],
 )

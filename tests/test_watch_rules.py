@@ -161,7 +161,10 @@ def never_asked() -> bool:
         (record(E), False, never_asked, Reconcile.redo_interrupted),
         (record(E), True, never_asked, Reconcile.redo_interrupted),  # a video of an earlier run: redone anyway
         (record(P), False, never_asked, Reconcile.keep),
-        (record(F), False, never_asked, Reconcile.keep),
+        (record(F), False, lambda: True, Reconcile.keep),  # still failing: its frames are there
+        (record(F), False, lambda: False, Reconcile.forget),  # its folder was removed after the failure
+        (record(F), True, lambda: False, Reconcile.forget),
+        (record(F, frames_deleted=True), False, never_asked, Reconcile.keep),  # a loss, not the user's removal
         (record(D), True, never_asked, Reconcile.keep),
         (record(D), False, lambda: True, Reconcile.redo_missing),
         (record(D), False, lambda: False, Reconcile.lost),

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from ..errors import InputError
-from ..models import FrameSequence
+from ..models import FileIdentity, FrameSequence
 from .headers import ImageHeader, read_image_header
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -149,11 +149,19 @@ def _what_instead_of_a_file(path: Path) -> str | None:
 
 
 def _check_headers(sequence: FrameSequence) -> None:
-    first = read_image_header(sequence.path(sequence.first))
-    expected_format = first.describe()
-    for number in sequence.numbers[1:]:
+    identities = {}
+    first = None
+    for number in sequence.numbers:
         path = sequence.path(number)
+        # Taken before the header is read: a rewrite from here on changes the identity (ctime at least).
+        identity = FileIdentity.of_path(path)
         header = read_image_header(path)
+        if identity is None:
+            raise InputError(f"{path} was removed while encodectl read the frames")
+        identities[number] = identity
+        if first is None:
+            first = header
+            continue
         if (header.width, header.height) != (first.width, first.height):
             raise InputError(
                 f"{path} is {header.width}x{header.height} but the first frame is "
@@ -164,9 +172,11 @@ def _check_headers(sequence: FrameSequence) -> None:
         if header.is_depth != first.is_depth:
             # One video holds either depth values or pictures: encoded together, one kind would be ruined.
             raise InputError(f"{path} is {_kind(header)} but the first frame is {_kind(first)}; not encoded")
+    assert first is not None  # scan_frames found at least one frame
     sequence.width, sequence.height = first.width, first.height
-    sequence.source_format = expected_format
+    sequence.source_format = first.describe()
     sequence.depth = first.is_depth
+    sequence.identities = identities
 
 
 def _kind(header: ImageHeader) -> str:
@@ -184,21 +194,28 @@ def first_frame_is_depth(directory: Path) -> bool:
         return False
 
 
-def check_sizes_unchanged(sequence: FrameSequence) -> None:
-    """After ffmpeg has read the frames: raise InputError naming a frame that has become another size
-    since it was checked (replaced while the encode ran). ffmpeg rescales such a frame without a word;
-    with -reinit_filter 0 too (5.1 and 9.0 alike only log a warning), so encodectl checks for itself."""
+def check_frames_unchanged(sequence: FrameSequence) -> None:
+    """After the video is read back: raise InputError naming a frame that is no longer the file that was
+    checked (rewritten, replaced or removed while ffmpeg read the frames), so that no video is ever called
+    done with pictures other than those on disk. ffmpeg would also rescale a frame of another size without
+    a word (with -reinit_filter 0 too: 5.1 and 9.0 only log a warning)."""
     for number in sequence.numbers:
         path = sequence.path(number)
+        if FileIdentity.of_path(path) == sequence.identities.get(number):
+            continue
         try:
             header = read_image_header(path)
+            size = (header.width, header.height)
         except InputError:
-            continue  # gone or being rewritten now: what ffmpeg read of it was decoded (-xerror) and counted
-        if (header.width, header.height) != (sequence.width, sequence.height):
-            raise InputError(
-                f"{path} changed while it was encoded: it is now {header.width}x{header.height}, the other "
-                f"frames {sequence.width}x{sequence.height} (ffmpeg would silently rescale it); no video kept"
-            )
+            size = None
+        if size is not None and size != (sequence.width, sequence.height):
+            what = (f": it is now {size[0]}x{size[1]}, the other frames {sequence.width}x{sequence.height} "
+                    "(ffmpeg would silently rescale it)")  # fmt: skip
+        elif not path.exists():
+            what = ": it was removed"
+        else:
+            what = " (rewritten after encodectl checked it; the video may hold either picture)"
+        raise InputError(f"{path} changed while it was encoded{what}; no video kept")
 
 
 def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:

@@ -20,9 +20,20 @@ from typing import IO
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import StateError, UsageError
+from ..errors import InputError, StateError, UsageError
 
 STATE_DIR = ".encodectl"
+
+
+def state_dir(root: Path) -> Path:
+    """`root`'s own .encodectl folder. A folder that came with the data (a downloaded dataset) could be
+    a symlink to anywhere, and encodectl writes, moves and deletes in it: one that is not a real folder
+    is refused."""
+    path = root / STATE_DIR
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise InputError(f"{path} is not a folder (a symlink, or a file): encodectl keeps its own state there; "
+                         "move it away and run again")  # fmt: skip
+    return path
 
 
 class LedgerState(StrEnum):
@@ -120,6 +131,14 @@ class Ledger:
         with self._lock:
             return [record.model_copy() for record in self._records.values()]
 
+    def forget(self, source: Path) -> None:
+        with self._lock:
+            try:
+                self._db.execute("DELETE FROM episodes WHERE source = ?", (_key(source),))
+            except sqlite3.Error as error:
+                raise StateError(f"cannot write the watch ledger {self.path}: {error}") from error
+            self._records.pop(str(source), None)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -129,7 +148,7 @@ class WatchLock:
     """An exclusive lock on an output root: two watchers writing the same videos would race."""
 
     def __init__(self, output_root: Path) -> None:
-        self.path = output_root / STATE_DIR / "watch.lock"
+        self.path = state_dir(output_root) / "watch.lock"
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:

@@ -25,7 +25,7 @@ from ..ffmpeg.encoders import depth_settings
 from ..ffmpeg.log import encoder_failure, is_decoder_failure, meaningful_error
 from ..ffmpeg.process import CancelToken, run_ffmpeg, signals_deferred
 from ..frames.layout import EpisodeSource
-from ..frames.sequence import check_gaps, check_sizes_unchanged, first_frame_is_depth, scan_frames
+from ..frames.sequence import check_frames_unchanged, check_gaps, first_frame_is_depth, scan_frames
 from ..models import (
     DepthMode,
     DepthResult,
@@ -34,6 +34,7 @@ from ..models import (
     EncoderSettings,
     FailureKind,
     FFmpegBinary,
+    FileIdentity,
     FrameSequence,
     GapPolicy,
     JobResult,
@@ -404,10 +405,11 @@ def run_job(
             returncode, log_tail = run_ffmpeg(argv, token=token, on_progress=on_progress, nice=nice)
             if returncode != 0:
                 _raise_ffmpeg_failure(job, ffmpeg_binary, returncode, log_tail, staging_dir)
-            check_sizes_unchanged(job.frames)
+            check_frames_unchanged(job.frames)  # what ffmpeg read is what was checked (else say so, not "verify")
             if listener is not None:
                 listener.verifying()
             _, hashed = verify_output(ffmpeg_binary, job, temp_output, staging_dir)
+            check_frames_unchanged(job.frames)  # and still is, after the read-back: the last look before the rename
             if result.depth is not None:
                 result.depth.hashed_frames = hashed
             if token is not None and token.cancelled:
@@ -470,15 +472,23 @@ def _stage_held_frames(job: EncodeJob, staging_dir: Path) -> None:
     frames = job.frames
     staging_dir.mkdir()
     present = set(frames.numbers)
-    source = frames.path(frames.first).absolute()
+    held = frames.first
     for index, number in enumerate(range(frames.first, frames.last + 1)):
         if number in present:
-            source = frames.path(number).absolute()
-        link = staging_dir / f"{index:06d}{frames.extension}"
+            held = number
+        source, link = frames.path(held).absolute(), staging_dir / f"{index:06d}{frames.extension}"
         try:
             link.symlink_to(source)
         except OSError:
             os.link(source, link)  # file systems without symlinks (some network mounts)
+            _relinked(frames, held)
+
+
+def _relinked(frames: FrameSequence, number: int) -> None:
+    """A hard link changes its file's ctime: take the new one, if nothing else about the frame changed."""
+    before, now = frames.identities.get(number), FileIdentity.of_path(frames.path(number))
+    if before is not None and now is not None and before[:4] == now[:4]:
+        frames.identities[number] = now
 
 
 def commit_file(temp_output: Path, output: Path, replace: bool = True) -> None:

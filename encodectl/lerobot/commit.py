@@ -18,12 +18,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..errors import DatasetBusy, InputError
+from ..errors import DatasetBusy, EncodeError, InputError
 from ..ffmpeg.process import signals_deferred
-from ..job.ledger import STATE_DIR
+from ..job.ledger import STATE_DIR, state_dir
+from .confine import inside
 
 STAGING = "lerobot-staging"
 JOURNAL = "lerobot-commit.json"
+MADE = "lerobot-made.json"  # videos a dropped commit had already placed: encodectl's own, so replaceable
 
 
 class FileState(BaseModel):
@@ -52,6 +54,35 @@ class CommitJournal(BaseModel):
     """The moves of one commit, written before the first: a cut-off commit is completed by the next run."""
 
     moves: list[Move]
+
+
+class MadeFiles(BaseModel):
+    """Files encodectl placed in the dataset that no metadata refers to (a commit dropped half-way),
+    as they were then: a later run may replace such a file while it is still exactly that."""
+
+    files: dict[Path, FileState] = {}
+
+
+def made_by_encodectl(root: Path, path: Path) -> bool:
+    made = _read_made(root)
+    return path in made.files and FileState.of(path) == made.files[path]
+
+
+def _read_made(root: Path) -> MadeFiles:
+    try:
+        return MadeFiles.model_validate_json((state_dir(root) / MADE).read_text())
+    except (OSError, ValueError):
+        return MadeFiles()
+
+
+def _write_made(root: Path, made: MadeFiles) -> None:
+    """Only entries still true are kept; no entries, no file."""
+    made.files = {path: state for path, state in made.files.items() if FileState.of(path) == state}
+    path = state_dir(root) / MADE
+    if made.files:
+        path.write_text(made.model_dump_json())
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -144,7 +175,7 @@ def complete_cut_off_commit(root: Path) -> None:
     A move is made only if its target is still what the run planned on: if anything changed
     the dataset since (a resumed recording rewrote info.json, say), the rest of the commit is
     dropped, which is safe because videos move before the metadata that points into them."""
-    state = root / STATE_DIR
+    state = state_dir(root)
     journal = state / JOURNAL
     journal.with_suffix(".tmp").unlink(missing_ok=True)  # a journal never finished: its commit never began
     if journal.is_file():
@@ -154,24 +185,54 @@ def complete_cut_off_commit(root: Path) -> None:
             raise InputError(
                 f"{journal} cannot be read ({type(error).__name__}); move it aside to drop the commit it describes"
             ) from None
+        _check_journal(root, journal, commit)
         with signals_deferred():
-            for move in commit.moves:
+            for number, move in enumerate(commit.moves):
                 _copy_beside(move.target).unlink(missing_ok=True)
                 if FileState.of(move.source) is not None and move.staged == FileState.of(move.source):
                     if FileState.of(move.target) != move.before:
-                        break  # the dataset changed meanwhile: plan again rather than undo what changed it
-                    publish(move.source, move.target)
+                        # The dataset changed meanwhile: plan again rather than undo what changed it. What
+                        # was placed already is remembered as encodectl's, for the next run to replace.
+                        made = _read_made(root)
+                        made.files.update({m.target: m.staged for m in commit.moves[:number] if m.staged})
+                        _write_made(root, made)
+                        break
+                    try:
+                        publish(move.source, move.target)
+                    except OSError as error:  # a read-only target, a full disk: the journal keeps the rest
+                        raise EncodeError(
+                            f"cannot put {move.target} in place ({error.strerror or error}); the rest of the commit "
+                            f"waits in {journal}, and the next run completes it once that file can be written"
+                        ) from None
                 elif FileState.of(move.target) != move.staged:
                     break  # neither moved nor still staged (lost in a power cut): no metadata may follow it
             journal.unlink()
     remove_staging(root)
 
 
+def _check_journal(root: Path, journal: Path, commit: CommitJournal) -> None:
+    """A journal may have come with the dataset (downloaded with it): its moves are made only from this
+    dataset's staging folder to places inside the dataset, never from or to anywhere else."""
+    staging = (root / STATE_DIR / STAGING).resolve()
+    for move in commit.moves:
+        try:
+            source, target = inside(root, move.source, "a staged file"), inside(root, move.target, "a target")
+            fits = source.resolve().is_relative_to(staging) and not target.resolve().is_relative_to(staging.parent)
+        except InputError:
+            fits = False
+        if not fits:
+            raise InputError(
+                f"{journal} moves {move.source} to {move.target}, which is not from this dataset's staging folder "
+                "into the dataset: encodectl did not write it here; move it aside and run again"
+            )
+
+
 def remove_staging(root: Path) -> None:
     """Drop what a run staged, unless a journal still needs it (the next run completes that commit)."""
-    state = root / STATE_DIR
+    state = state_dir(root)
     if (state / JOURNAL).exists():
         return
+    _write_made(root, _read_made(root))
     shutil.rmtree(state / STAGING, ignore_errors=True)
     with contextlib.suppress(OSError):
         state.rmdir()  # only when empty: a watcher's ledger may live there too
@@ -221,18 +282,21 @@ def commit_moves(root: Path, moves: list[Move], planned: dict[Path, FileState | 
         raise DatasetBusy(
             f"{changed[0].relative_to(root)} changed while encoding; nothing was changed in the dataset: run again"
         )
-    for move in moves:
-        _fsync(move.source)
-        move.staged, move.before = FileState.of(move.source), planned.get(move.target, FileState.of(move.target))
-    for directory in {move.source.parent for move in moves}:
-        _fsync_directory(directory)
-    journal = root / STATE_DIR / JOURNAL
-    written = journal.with_suffix(".tmp")
-    written.write_text(CommitJournal(moves=moves).model_dump_json())
-    _fsync(written)
-    written.replace(journal)
-    _fsync_directory(journal.parent)
-    complete_cut_off_commit(root)
+    # Ctrl-C or SIGTERM waits for the commit (a second or so of syncs): stopped half-way, it would leave
+    # the dataset for the next run to complete, while the user was told the run stopped cleanly.
+    with signals_deferred():
+        for move in moves:
+            _fsync(move.source)
+            move.staged, move.before = FileState.of(move.source), planned.get(move.target, FileState.of(move.target))
+        for directory in {move.source.parent for move in moves}:
+            _fsync_directory(directory)
+        journal = state_dir(root) / JOURNAL
+        written = journal.with_suffix(".tmp")
+        written.write_text(CommitJournal(moves=moves).model_dump_json())
+        _fsync(written)
+        written.replace(journal)
+        _fsync_directory(journal.parent)
+        complete_cut_off_commit(root)
 
 
 def is_staged(path: Path) -> bool:

@@ -15,6 +15,7 @@ one from before (the episodes files are what make an episode's video exist).
 from __future__ import annotations
 
 import contextlib
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,10 +25,10 @@ from ..errors import EncodectlError, InputError, VerificationError
 from ..ffmpeg.copy_command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
-from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
+from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, mp4_complete, read_frame_times
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
 from ..version import __version__
-from .commit import FileState, Move, commit_moves, dataset_opened, remove_staging
+from .commit import FileState, Move, commit_moves, dataset_opened, made_by_encodectl, remove_staging
 from .meta import (
     DatasetEpisode,
     FormatVersion,
@@ -67,6 +68,7 @@ class TargetFile(BaseModel):
     base_spans: list[EpisodeSpan] = []  # the episodes the metadata already places in it
     base_end_s: float | None = None  # the largest to_timestamp the metadata has in this file
     episodes: list[StagedEpisode] = []
+    note: str | None = None  # what placing it replaced
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -136,6 +138,8 @@ def commit_dataset(
     for target in targets:
         try:
             candidate, times = _build(plan, target, binary, nice)
+            for episode in target.episodes:  # the last look before the commit: the frames are still the ones encoded
+                _check_frames_as_planned(episode.pending)
         except EncodectlError as error:
             _fail([episode.result for episode in target.episodes], error)
             continue
@@ -145,6 +149,8 @@ def commit_dataset(
             placement = target.placement.model_copy(update={"from_s": episode.from_s, "to_s": episode.to_s})
             placements[(episode.pending.episode.index, target.key)] = placement
             episode.result.output = target.path
+            if target.note is not None:
+                episode.result.notes.append(target.note)
             if plan.info.version is FormatVersion.v30:
                 episode.result.notes.append(f"at {episode.from_s:.6f}-{episode.to_s:.6f} s of {target.path.name}")
     if not moves:
@@ -156,6 +162,25 @@ def commit_dataset(
             if (episode.pending.episode.index, episode.pending.key) in placements:
                 episode.result.notes.append(_delete_frames(episode.pending))
     return results
+
+
+def _check_frames_as_planned(pending: PendingVideo) -> None:
+    """The episode's frames must still be the files that were planned, or the video may hold others."""
+    changed = next((frame.path for frame in pending.frames if not frame.unchanged()), None)
+    if changed is None and len(_frame_names(pending.source.directory)) != len(pending.frames):
+        changed = pending.source.directory
+    if changed is not None:
+        raise InputError(
+            f"{changed} changed after encodectl planned the episode (rewritten, added or removed): its video is "
+            "not placed; run again to encode the frames as they are now"
+        )
+
+
+def _frame_names(directory: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(directory) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 def _fail(results: list[JobResult], error: EncodectlError) -> None:
@@ -172,12 +197,9 @@ def _place(plan: DatasetPlan, key: str, episodes: list[StagedEpisode], binary: F
         targets = []
         for episode in episodes:
             index = episode.pending.episode.index
-            placement = VideoPlacement(chunk=index // info.chunks_size, file=0)
-            targets.append(
-                TargetFile(
-                    key=key, placement=placement, path=info.video_file(key, placement, index), episodes=[episode]
-                )
-            )
+            target = _new_target(plan, key, VideoPlacement(chunk=index // info.chunks_size, file=0), index)
+            target.episodes.append(episode)
+            targets.append(target)
         return targets
     placed = [(episode.videos[key], episode) for episode in plan.episodes if key in episode.videos]
     if placed:
@@ -185,22 +207,48 @@ def _place(plan: DatasetPlan, key: str, episodes: list[StagedEpisode], binary: F
         target = _existing_target(plan, key, current, placed, binary)
     else:
         first = VideoPlacement(chunk=0, file=0)
-        target = TargetFile(
-            key=key, placement=first, path=info.video_file(key, first, 0)
-        )  # a leftover there is replaced
+        target = _new_target(plan, key, first, 0)
     targets = [target]
     for episode in episodes:
         if target.reference is not None and not (
             _joinable(target.reference, episode.times)
             and (target.size + episode.size) / MIB < info.video_files_size_in_mb
         ):
-            placement = _next_file(target.placement, info.chunks_size)
-            target = TargetFile(key=key, placement=placement, path=info.video_file(key, placement, 0))
+            target = _new_target(plan, key, _next_file(target.placement, info.chunks_size), 0)
             targets.append(target)
         episode.start, episode.from_s = target.end, target.end_s
         episode.to_s = episode.from_s + float(episode.times.seconds(episode.times.end))
         target.episodes.append(episode)
     return [target for target in targets if target.episodes]
+
+
+def _new_target(plan: DatasetPlan, key: str, placement: VideoPlacement, episode: int) -> TargetFile:
+    """A file no episode row refers to yet. Something already there is encodectl's to replace only if it
+    is an MP4 its writer never finished (LeRobot killed while writing it): anything else may be the user's."""
+    path = plan.info.video_file(key, placement, episode)
+    note = None
+    if made_by_encodectl(plan.info.root, path):
+        note = f"replaced {path.name}, which an earlier run placed before its commit was dropped"
+    elif _cut_off_mp4(path):
+        note = f"replaced {path.name}, an MP4 its writer never finished (no index)"
+    elif path.is_symlink() or path.exists():
+        raise InputError(
+            f"{path} is already there, but no episode row of the dataset refers to it: encodectl replaces "
+            f"nothing it did not make; move it away and run again ({key} not placed)"
+        )
+    return TargetFile(key=key, placement=placement, path=path, note=note)
+
+
+def _cut_off_mp4(path: Path) -> bool:
+    """An MP4 file (ftyp first) whose writer never wrote its index: what LeRobot leaves when killed mid-write."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(8)
+    except OSError:
+        return False
+    return start[4:8] == b"ftyp" and not mp4_complete(path)
 
 
 def _existing_target(
@@ -337,14 +385,10 @@ def _delete_frames(pending: PendingVideo) -> str:
     """Remove exactly the frame files that were planned, if each is still the same file; then empty folders."""
     removed = kept = 0
     for frame in pending.frames:
-        try:
-            stat = frame.path.stat()
-        except FileNotFoundError:
-            continue
-        if (stat.st_ino, stat.st_size, stat.st_mtime_ns) == (frame.inode, frame.size, frame.mtime_ns):
+        if frame.unchanged():
             frame.path.unlink()
             removed += 1
-        else:
+        elif frame.path.exists():
             kept += 1
     folder = pending.source.directory
     for directory in (folder, folder.parent, folder.parent.parent):

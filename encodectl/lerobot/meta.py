@@ -10,7 +10,9 @@ column order and types LeRobot uses, and ``info.json`` with each video feature's
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import InputError, UsageError
 from ..job.verify import mp4_complete
 from ..models import DepthQuantization, one_line
+from .confine import check_camera_key, check_index, check_path_template, inside
 
 INFO_PATH = Path("meta") / "info.json"
 EPISODES_DIR = Path("meta") / "episodes"
@@ -31,6 +34,8 @@ VIDEO_PATH_FIELDS = {
     "v2.1": ("episode_chunk", "video_key", "episode_index"),
 }
 PYARROW_HINT = "pip install 'encodectl[lerobot]'"
+MAX_FPS = 1000  # as --fps: a rate past it is no camera's
+MAX_CHUNKS_SIZE = 10**6
 
 
 class FormatVersion(StrEnum):
@@ -54,6 +59,7 @@ class DatasetEpisode(BaseModel):
     length: int
     videos: dict[str, VideoPlacement] = {}
     meta_file: Path | None = None  # v3.0: the episodes parquet file that holds its row
+    data_range: tuple[int, int] | None = None  # v3.0: dataset_from_index, dataset_to_index
 
 
 class VideoFeatureInfo(BaseModel):
@@ -140,16 +146,20 @@ class DatasetInfo(BaseModel):
     def frames_dir(self, key: str, episode: int) -> Path:
         """Where LeRobot's recorder leaves an episode's frames until its video is encoded."""
         name = f"episode-{episode:06d}" if self.version is FormatVersion.v30 else f"episode_{episode:06d}"
-        return self.root / "images" / key / name
+        return inside(self.root, Path("images") / key / name, f"the frames of {key}")
+
+    def camera_frames_dir(self, key: str) -> Path:
+        return inside(self.root, Path("images") / key, f"the frames of {key}")
 
     def video_file(self, key: str, placement: VideoPlacement, episode: int) -> Path:
-        return self.root / self.video_path.format(
+        relative = self.video_path.format(
             video_key=key,
             chunk_index=placement.chunk,
             file_index=placement.file,
             episode_chunk=placement.chunk,
             episode_index=episode,
         )
+        return inside(self.root, relative, f"video_path of {key}")
 
     def recorded_options(self, key: str) -> dict[str, Any]:
         """The encodectl options a previous run recorded for this video key (none for LeRobot's own)."""
@@ -175,7 +185,7 @@ def dataset_containing(path: Path) -> Path | None:
 
 def read_info(root: Path) -> DatasetInfo:
     """meta/info.json, checked; a one-line InputError names what is wrong."""
-    path = root / INFO_PATH
+    path = inside(root, INFO_PATH, "meta/info.json")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -194,15 +204,26 @@ def read_info(root: Path) -> DatasetInfo:
     if not isinstance(features, dict) or not all(isinstance(feature, dict) for feature in features.values()):
         raise InputError(f"{path} has no 'features' (an object of objects)")
     fps, chunks = document.get("fps"), document.get("chunks_size", 1000)
-    if not isinstance(fps, int) or isinstance(fps, bool) or fps <= 0:
-        raise InputError(f"{path}: fps {fps!r} is not a whole number of frames per second, as LeRobot writes it")
-    if not isinstance(chunks, int) or chunks <= 0:
-        raise InputError(f"{path}: chunks_size {chunks!r} is not a positive whole number")
+    if not isinstance(fps, int) or isinstance(fps, bool) or not 0 < fps <= MAX_FPS:
+        raise InputError(
+            f"{path}: fps {fps!r} is not a whole number of frames per second from 1 to {MAX_FPS}, as LeRobot writes it"
+        )
+    if not isinstance(chunks, int) or isinstance(chunks, bool) or not 0 < chunks <= MAX_CHUNKS_SIZE:
+        raise InputError(f"{path}: chunks_size {chunks!r} is not a whole number from 1 to {MAX_CHUNKS_SIZE}")
     video_keys = [key for key, feature in features.items() if feature.get("dtype") == "video"]
+    for key in video_keys:
+        check_camera_key(key, path)
     video_path = document.get("video_path") or ""
     needed = VIDEO_PATH_FIELDS[FormatVersion(version)]
+    if video_keys and not isinstance(video_path, str):
+        raise InputError(f"{path}: video_path {video_path!r} is not a path template")
     if video_keys and not all("{" + name in video_path for name in needed):
         raise InputError(f"{path}: video_path {video_path!r} lacks {', '.join('{' + n + '}' for n in needed)}")
+    if video_keys:
+        check_path_template(video_path, VIDEO_PATH_FIELDS[FormatVersion(version)], path)
+    size = document.get("video_files_size_in_mb", 200.0)
+    if isinstance(size, bool) or not isinstance(size, int | float) or not 0 < size < 10**7:
+        raise InputError(f"{path}: video_files_size_in_mb {size!r} is not a size in MB")
     try:
         return DatasetInfo(
             root=root,
@@ -219,13 +240,82 @@ def read_info(root: Path) -> DatasetInfo:
 
 
 def read_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
-    """Every episode of the metadata, in index order, with the videos it already has."""
+    """Every episode of the metadata, in index order, with the videos it already has; InputError if the
+    rows contradict each other (nothing is written from metadata that does)."""
     episodes = _read_v30_episodes(info) if info.version is FormatVersion.v30 else _read_v21_episodes(info)
-    return sorted(episodes, key=lambda episode: episode.index)
+    episodes.sort(key=lambda episode: episode.index)
+    check_consistent(info, episodes)
+    return episodes
+
+
+def check_consistent(info: DatasetInfo, episodes: list[DatasetEpisode]) -> None:
+    """One row per episode, lengths and data ranges that fit, video spans that do not overlap."""
+    where = info.root / (EPISODES_DIR if info.version is FormatVersion.v30 else LEGACY_EPISODES_PATH)
+    seen: dict[int, DatasetEpisode] = {}
+    for episode in episodes:
+        check_index(episode.index, "episode_index", episode.meta_file or where)
+        if episode.index in seen:
+            files = sorted({str(e.meta_file or where) for e in (seen[episode.index], episode)})
+            raise InputError(
+                f"{' and '.join(files)}: episode_index {episode.index} has two rows; the metadata contradicts "
+                "itself, nothing was changed"
+            )
+        seen[episode.index] = episode
+        if not 0 < episode.length < 10**9:
+            raise InputError(f"{episode.meta_file or where}: episode {episode.index} has length {episode.length}")
+    ranged = [episode for episode in episodes if episode.data_range is not None]
+    previous: DatasetEpisode | None = None
+    for episode in ranged:
+        start, end = episode.data_range or (0, 0)
+        if end - start != episode.length:
+            raise InputError(
+                f"{episode.meta_file}: episode {episode.index} spans data rows {start}-{end} ({end - start} frames) "
+                f"but its length is {episode.length}; nothing was changed"
+            )
+        if previous is not None and previous.data_range is not None and start != previous.data_range[1]:
+            raise InputError(
+                f"{episode.meta_file}: episode {episode.index} starts at data row {start}, but episode "
+                f"{previous.index} ends at row {previous.data_range[1]}: the data ranges are not contiguous; "
+                "nothing was changed"
+            )
+        previous = episode
+    if info.version is FormatVersion.v30:  # v2.1 has a file per episode, no spans
+        for key in info.video_keys:
+            _check_spans(info, key, episodes, where)
+
+
+def _check_spans(info: DatasetInfo, key: str, episodes: list[DatasetEpisode], where: Path) -> None:
+    """Two episodes in one file at overlapping times would read each other's pictures."""
+    by_file: dict[tuple[int, int], list[tuple[float, float, int]]] = {}
+    for episode in episodes:
+        placement = episode.videos.get(key)
+        if placement is None:
+            continue
+        source = episode.meta_file or where
+        check_index(placement.chunk, f"episode {episode.index}'s {key} chunk_index", source)
+        check_index(placement.file, f"episode {episode.index}'s {key} file_index", source)
+        if not (math.isfinite(placement.from_s) and math.isfinite(placement.to_s)) or not (
+            0 <= placement.from_s < placement.to_s
+        ):
+            raise InputError(
+                f"{source}: episode {episode.index}'s {key} span {placement.from_s}-{placement.to_s} s is not a "
+                "span of time"
+            )
+        by_file.setdefault((placement.chunk, placement.file), []).append(
+            (placement.from_s, placement.to_s, episode.index)
+        )
+    for (chunk, file), spans in by_file.items():
+        spans.sort()
+        for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+            if start < end - 1e-6:
+                raise InputError(
+                    f"{where}: episodes {first} and {second} overlap in {key}'s chunk {chunk} file {file} "
+                    f"({start} s < {end} s): one would read the other's pictures; nothing was changed"
+                )
 
 
 def _read_v21_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
-    path = info.root / LEGACY_EPISODES_PATH
+    path = inside(info.root, LEGACY_EPISODES_PATH, "meta/episodes.jsonl")
     episodes = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -261,7 +351,9 @@ def pyarrow_modules() -> tuple[Any, Any]:
 
 
 def episodes_files(info: DatasetInfo) -> list[Path]:
-    return sorted((info.root / EPISODES_DIR).glob("chunk-*/file-*.parquet"))
+    folder = inside(info.root, EPISODES_DIR, "meta/episodes")
+    return [inside(info.root, path.relative_to(info.root), "an episodes file")
+            for path in sorted(folder.glob("chunk-*/file-*.parquet"))]  # fmt: skip
 
 
 def read_episodes_table(path: Path) -> Any:
@@ -287,19 +379,24 @@ def _read_v30_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
         if missing:
             raise InputError(f"{path} has no {', '.join(sorted(missing))} column")
         columns = table.to_pydict()
+        absent = [None] * table.num_rows
+        starts, ends = columns.get("dataset_from_index", absent), columns.get("dataset_to_index", absent)
         for row in range(table.num_rows):
+            index, length = columns["episode_index"][row], columns["length"][row]
             try:
-                index, length = columns["episode_index"][row], columns["length"][row]
-                episode = DatasetEpisode(index=index, length=length, meta_file=path)
-            except ValidationError:
+                start, end = starts[row], ends[row]
+                data_range = (start, end) if start is not None and end is not None else None
+                episode = DatasetEpisode(index=index, length=length, meta_file=path, data_range=data_range)
+                for key in info.video_keys:
+                    values = [columns.get(f"videos/{key}/{name}", absent)[row] for name in VIDEO_COLUMNS]
+                    if all(value is not None for value in values):
+                        chunk, file, start_s, end_s = values
+                        episode.videos[key] = VideoPlacement(chunk=chunk, file=file, from_s=start_s, to_s=end_s)
+            except ValidationError as error:
                 raise InputError(
-                    f"{path} row {row}: episode_index {index!r} or length {length!r} is not a count"
+                    f"{path} row {row} (episode_index {index!r}, length {length!r}) is not an episode record: "
+                    f"{one_line(error, as_option=False)}"
                 ) from None
-            for key in info.video_keys:
-                values = [columns.get(f"videos/{key}/{name}", [None] * table.num_rows)[row] for name in VIDEO_COLUMNS]
-                if all(value is not None for value in values):
-                    chunk, file, start, end = values
-                    episode.videos[key] = VideoPlacement(chunk=chunk, file=file, from_s=start, to_s=end)
             episodes.append(episode)
     return episodes
 

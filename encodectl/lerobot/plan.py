@@ -18,9 +18,19 @@ from pydantic import BaseModel
 from ..errors import UsageError
 from ..ffmpeg.encoders import LEROBOT_GOP
 from ..frames.layout import EpisodeSource
-from ..job.ledger import STATE_DIR
+from ..job.ledger import state_dir
 from ..job.runner import source_result
-from ..models import Codec, DepthMode, EncodeOptions, FailureKind, JobResult, JobStatus, Profile, options_from
+from ..models import (
+    Codec,
+    DepthMode,
+    EncodeOptions,
+    FailureKind,
+    FileIdentity,
+    JobResult,
+    JobStatus,
+    Profile,
+    options_from,
+)
 from .commit import STAGING, FileState
 from .meta import (
     EPISODES_DIR,
@@ -28,6 +38,8 @@ from .meta import (
     LEGACY_EPISODES_PATH,
     DatasetEpisode,
     DatasetInfo,
+    FormatVersion,
+    VideoPlacement,
     read_episodes,
     read_info,
 )
@@ -40,12 +52,13 @@ SourceRunner = Callable[[list[EpisodeSource], EncodeOptions], list[JobResult]]
 
 
 class FrameFile(BaseModel):
-    """A frame file as it was when planned: only a file still exactly this is ever deleted."""
+    """A frame file as it was when planned: a video is placed, and a file deleted, only while it is still this."""
 
     path: Path
-    inode: int
-    size: int
-    mtime_ns: int
+    identity: FileIdentity
+
+    def unchanged(self) -> bool:
+        return FileIdentity.of_path(self.path) == self.identity
 
 
 class PendingVideo(BaseModel):
@@ -72,7 +85,7 @@ class DatasetPlan(BaseModel):
 
     @property
     def staging(self) -> Path:
-        return self.info.root / STATE_DIR / STAGING
+        return state_dir(self.info.root) / STAGING
 
 
 def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOptions, dict[str, str]]:
@@ -199,7 +212,21 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
                 continue
             plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(frames_dir)))
     plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
+    _check_video_paths(info, episodes)
     return plan
+
+
+def _check_video_paths(info: DatasetInfo, episodes: list[DatasetEpisode]) -> None:
+    """Every video path the metadata leads to, and the first new one of each camera, inside the dataset
+    (DatasetInfo.video_file refuses any other): a dataset that leads out is refused before any encode."""
+    for key in info.video_keys:
+        placements = [(episode.videos[key], episode.index) for episode in episodes if key in episode.videos]
+        if info.version is FormatVersion.v21:
+            placements += [(VideoPlacement(chunk=e.index // info.chunks_size, file=0), e.index) for e in episodes]
+        else:
+            placements.append((VideoPlacement(chunk=0, file=0), 0))
+        for placement, index in placements:
+            info.video_file(key, placement, index)
 
 
 def _frame_files(directory: Path) -> list[FrameFile]:
@@ -207,10 +234,8 @@ def _frame_files(directory: Path) -> list[FrameFile]:
     with os.scandir(directory) as entries:
         for entry in entries:
             if entry.is_file(follow_symlinks=False):
-                stat = entry.stat(follow_symlinks=False)
-                files.append(
-                    FrameFile(path=Path(entry.path), inode=stat.st_ino, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-                )
+                identity = FileIdentity.of(entry.stat(follow_symlinks=False))
+                files.append(FrameFile(path=Path(entry.path), identity=identity))
     return files
 
 
@@ -218,7 +243,7 @@ def _cut_off_episodes(info: DatasetInfo, known: set[int]) -> list[JobResult]:
     """Frames of episodes the metadata does not have (a recording cut off mid-episode): reported, left alone."""
     reported = []
     for key in info.video_keys:
-        folder = info.root / "images" / key
+        folder = info.camera_frames_dir(key)
         if not folder.is_dir():
             continue
         for entry in sorted(folder.iterdir()):

@@ -201,6 +201,9 @@ class Executor:
             elif action is Reconcile.redo_missing:
                 self.say(f"{record.output} is missing; redoing it")
                 self.gateway.redo_missing(source)
+            elif action is Reconcile.forget:
+                self.gateway.forget(source)
+                self.say(f"{source} is gone; its failure is forgotten ({record.reason})")
 
 
 def _holds_frames(directory: Path) -> bool:

@@ -12,6 +12,7 @@ An episode's record moves only along these edges (``None``: the ledger does not 
     done                 --redo_missing-->   pending (its video went missing, its frames are there)
     done                 --lose-->           failed (its video went missing, and its frames too)
     done, failed         --refuse-->         failed (frames arrived after the encoded ones were deleted)
+    failed               --forget-->         None (its frames are gone: nothing is left to fail)
     None                 --adopt-->          done (a video already there, verified)
 
 Anything else is a bug of the watcher's and raises LedgerStateError, before the ledger is written.
@@ -42,6 +43,7 @@ _FROM: dict[str, frozenset[LedgerState | None]] = {
     "redo_missing": frozenset({_done}),
     "lose": frozenset({_done}),
     "refuse": frozenset({_done, _failed}),
+    "forget": frozenset({_failed}),
     "adopt": frozenset({None}),
 }
 
@@ -146,6 +148,12 @@ class LedgerGateway:
         self.ledger.put(record)
         self.summary.failed += 1
         return True
+
+    def forget(self, directory: Path) -> EpisodeRecord:
+        """Drop a failed episode whose frames have gone; the record as it was, to say what is forgotten."""
+        record = self._existing("forget", directory)
+        self.ledger.forget(directory)
+        return record
 
     def adopt(self, source: EpisodeSource, signature: FrameSignature) -> None:
         self._allow("adopt", source.directory, self.ledger.get(source.directory))

@@ -102,12 +102,18 @@ class Reconcile(StrEnum):
     redo_interrupted = "redo_interrupted"  # it was queued or encoding when the last watcher stopped
     redo_missing = "redo_missing"  # its video is gone, its frames are there
     lost = "lost"  # its video is gone, and so are its frames
+    forget = "forget"  # it failed, and its frames are gone since: nothing is left to fail
 
 
 def reconcile(record: EpisodeRecord, video_exists: bool, frames_left: Callable[[], bool]) -> Reconcile:
-    """`frames_left` is asked only for a video that is gone and whose frames were not deleted."""
+    """`frames_left` is asked only where the answer matters: a failed episode, or a video that is gone,
+    whose frames encodectl did not delete itself."""
     if record.state is LedgerState.encoding:
         return Reconcile.redo_interrupted
+    if record.state is LedgerState.failed:
+        # A folder the user removed after its failure is no failure any more; one whose frames encodectl
+        # deleted (--delete-frames, then the video went) is a loss to keep saying.
+        return Reconcile.keep if record.frames_deleted or frames_left() else Reconcile.forget
     if record.state is not LedgerState.done or video_exists:
         return Reconcile.keep
     if record.frames_deleted or not frames_left():

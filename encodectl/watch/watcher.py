@@ -23,7 +23,7 @@ from ..errors import EncodectlError, UsageError
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.process import signals_deferred
 from ..frames.sequence import IMAGE_EXTENSIONS, has_frames
-from ..job.ledger import STATE_DIR, Ledger, WatchLock
+from ..job.ledger import Ledger, WatchLock, state_dir
 from ..job.progress import RunTracker
 from ..models import EncodeOptions, FFmpegBinary
 from ..run.pool import EncoderPool
@@ -80,7 +80,7 @@ class Watcher:
         lock = WatchLock(self.out_root)
         lock.acquire()
         try:  # the lock is released whatever happens next, an unreadable ledger included
-            ledger = Ledger(self.out_root / STATE_DIR / "state.sqlite")
+            ledger = Ledger(state_dir(self.out_root) / "state.sqlite")
             try:
                 self._run(LedgerGateway(ledger, self.summary))
             finally:
