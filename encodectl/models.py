@@ -392,6 +392,8 @@ class JobResult(BaseModel):
     height: int | None = None
     padded_from: str | None = None
     source_format: str | None = None
+    # The frame files as encoded (names and file identities, hashed): --delete-frames deletes only those.
+    frames_digest: str | None = None
     depth: DepthResult | None = None  # depth frames only
     encoder: str | None = None
     ffmpeg_path: Path | None = None  # the ffmpeg binary that ran the job (a Dask worker's own)

@@ -208,7 +208,9 @@ def test_a_file_no_row_refers_to_is_not_replaced(tmp_path, cli, name):
 def rewrite_keeping_size_and_mtime(path: Path) -> bytes:
     """A same-size rewrite with the modification time put back, as `touch -r` does."""
     stat = path.stat()
-    new = bytes(byte ^ 0xFF for byte in path.read_bytes())
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the picture data: header and end chunk stay whole
+    new = bytes(data)
     path.write_bytes(new)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
@@ -346,3 +348,29 @@ def test_a_failed_job_says_why_on_stderr(tmp_path, make_frames):
     assert outcome.exit_code == 1  # one done, one failed
     errors = [line for line in outcome.stderr.splitlines() if line.startswith("encodectl: error: ")]
     assert len(errors) == 1 and errors[0].startswith("encodectl: error: ep_b: ") and "frame_000002.png" in errors[0]
+
+
+def test_watch_deletes_no_frame_rewritten_since_it_was_encoded(tmp_path, make_frames):
+    from encodectl.frames.sequence import scan_frames, sequence_digest
+    from encodectl.watch.signature import delete_encoded_frames, frame_signature
+
+    frames = make_frames(tmp_path / "ep", 4)
+    signature, encoded = frame_signature(tmp_path / "ep"), sequence_digest(scan_frames(tmp_path / "ep"))
+    new = rewrite_keeping_size_and_mtime(frames[1])
+    assert frame_signature(tmp_path / "ep") == signature  # count, bytes and newest mtime cannot tell
+    assert delete_encoded_frames(tmp_path / "ep", signature, encoded) is False
+    assert [frame.exists() for frame in frames] == [True] * 4 and frames[1].read_bytes() == new
+    # The frames as encoded are deleted, every one.
+    assert delete_encoded_frames(tmp_path / "ep", signature, sequence_digest(scan_frames(tmp_path / "ep")))
+    assert not any(frame.exists() for frame in frames)
+
+
+def test_a_frame_that_links_out_of_the_dataset_is_refused(tmp_path, make_frames):
+    root = copy_fixture("v30_pending", tmp_path)
+    secret = make_frames(tmp_path / "private", 1, size=(64, 64))[0]
+    frame = root / "images" / TOP / "episode-000000" / "frame-000002.png"
+    frame.unlink()
+    frame.symlink_to(secret)
+    before = tree(tmp_path)
+    assert_one_line_error(run_encodectl("encode", root), "a frame leads to", str(secret), "outside the dataset")
+    assert tree(tmp_path) == before

@@ -7,10 +7,12 @@ only each file's header and tail.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
@@ -216,6 +218,19 @@ def check_frames_unchanged(sequence: FrameSequence) -> None:
         else:
             what = " (rewritten after encodectl checked it; the video may hold either picture)"
         raise InputError(f"{path} changed while it was encoded{what}; no video kept")
+
+
+def identity_digest(identities: Iterable[tuple[str, FileIdentity]]) -> str:
+    """One value for a set of frame files, each as it is (name and identity): a frame rewritten, added or
+    removed changes it, whatever the sizes and modification times say."""
+    digest = hashlib.sha256()
+    for name, identity in sorted(identities):
+        digest.update(f"{name}\0{identity}\n".encode(errors="surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+def sequence_digest(sequence: FrameSequence) -> str:
+    return identity_digest((sequence.filename(n), identity) for n, identity in sequence.identities.items())
 
 
 def describe_ranges(ranges: list[tuple[int, int]], limit: int = 8) -> str:

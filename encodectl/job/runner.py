@@ -25,7 +25,13 @@ from ..ffmpeg.encoders import depth_settings
 from ..ffmpeg.log import encoder_failure, is_decoder_failure, meaningful_error
 from ..ffmpeg.process import CancelToken, run_ffmpeg, signals_deferred
 from ..frames.layout import EpisodeSource
-from ..frames.sequence import check_frames_unchanged, check_gaps, first_frame_is_depth, scan_frames
+from ..frames.sequence import (
+    check_frames_unchanged,
+    check_gaps,
+    first_frame_is_depth,
+    scan_frames,
+    sequence_digest,
+)
 from ..models import (
     DepthMode,
     DepthResult,
@@ -327,6 +333,7 @@ def base_result(job: EncodeJob, status: JobStatus) -> JobResult:
         height=height,
         padded_from=f"{frames.width}x{frames.height}" if padded else None,
         source_format=frames.source_format,
+        frames_digest=sequence_digest(frames),
         encoder=job.encoder.encoder,
         depth=_depth_result(job),
     )

@@ -32,6 +32,7 @@ from ..models import (
     options_from,
 )
 from .commit import STAGING, FileState
+from .confine import inside
 from .meta import (
     EPISODES_DIR,
     INFO_PATH,
@@ -210,7 +211,7 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
                     )
                 )
                 continue
-            plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(frames_dir)))
+            plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(info, frames_dir)))
     plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
     _check_video_paths(info, episodes)
     return plan
@@ -229,11 +230,15 @@ def _check_video_paths(info: DatasetInfo, episodes: list[DatasetEpisode]) -> Non
             info.video_file(key, placement, index)
 
 
-def _frame_files(directory: Path) -> list[FrameFile]:
+def _frame_files(info: DatasetInfo, directory: Path) -> list[FrameFile]:
+    """The episode's frame files as planned. A frame that is a link out of the dataset is refused: it would
+    put a picture from elsewhere on this disk into a video of a dataset that may be shared."""
     files = []
     with os.scandir(directory) as entries:
         for entry in entries:
-            if entry.is_file(follow_symlinks=False):
+            if entry.is_symlink():
+                inside(info.root, Path(entry.path).relative_to(info.root), "a frame")
+            elif entry.is_file(follow_symlinks=False):
                 identity = FileIdentity.of(entry.stat(follow_symlinks=False))
                 files.append(FrameFile(path=Path(entry.path), identity=identity))
     return files

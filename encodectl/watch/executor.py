@@ -177,9 +177,9 @@ class Executor:
         deleted = None
         if result.status is JobStatus.done and self.watch.delete_frames:
             # Only after the video is verified, only if no frame arrived since it was made.
-            deleted = delete_encoded_frames(directory, signature)
+            deleted = delete_encoded_frames(directory, signature, result.frames_digest)
             if not deleted:
-                self.say(f"not deleting frames in {directory}: new frames arrived while it was encoded")
+                self.say(f"not deleting frames in {directory}: frames arrived or changed while it was encoded")
         self.gateway.finish(directory, result, signature, frames_deleted=deleted)
 
     # -- after a restart -----------------------------------------------------------------------

@@ -7,8 +7,9 @@ import contextlib
 import os
 from pathlib import Path
 
-from ..frames.sequence import frame_files
+from ..frames.sequence import frame_files, identity_digest
 from ..job.ledger import FrameSignature
+from ..models import FileIdentity
 
 
 def frame_signature(directory: Path) -> FrameSignature:
@@ -34,13 +35,16 @@ def signature_of(stats: dict[Path, os.stat_result]) -> FrameSignature:
     )
 
 
-def delete_encoded_frames(directory: Path, signature: FrameSignature) -> bool:
-    """Delete the frames a video was made from; False (and nothing deleted) if frames arrived since.
+def delete_encoded_frames(directory: Path, signature: FrameSignature, encoded: str | None = None) -> bool:
+    """Delete the frames a video was made from; False (and nothing deleted) if frames arrived since, or
+    (`encoded`, the job's frames_digest) if any frame is not the file that was encoded.
 
     The folder is listed once, and each file is deleted only while it is still the file that was
-    listed (device, inode, size, modification time), so a frame that arrives meanwhile stays."""
+    listed (device, inode, size, modification and change times), so a frame that arrives meanwhile stays."""
     frames = frame_stats(directory)
     if signature_of(frames) != signature:
+        return False
+    if encoded is not None and encoded != identity_digest((p.name, FileIdentity.of(s)) for p, s in frames.items()):
         return False
     for path, listed in frames.items():
         if _same_file(path, listed):
@@ -52,9 +56,6 @@ def delete_encoded_frames(directory: Path, signature: FrameSignature) -> bool:
 
 def _same_file(path: Path, before: os.stat_result) -> bool:
     try:
-        now = path.stat()
+        return FileIdentity.of(path.stat()) == FileIdentity.of(before)
     except OSError:
         return False
-    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
-        before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns
-    )  # fmt: skip
