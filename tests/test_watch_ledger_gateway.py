@@ -156,6 +156,15 @@ def test_lose(ledger, source):
     assert gateway.summary.failed == 0  # counted at the end, as failed_in_ledger
 
 
+def test_forget(ledger, source):
+    gateway = in_state(ledger, source, F, reason="truncated frame")
+    forgotten = gateway.forget(source.directory)
+    assert (forgotten.state, forgotten.reason) == (F, "truncated frame")
+    assert ledger.get(source.directory) is None
+    assert Ledger(ledger.path).get(source.directory) is None  # gone from the file too, not only from memory
+    assert gateway.failed_records() == [] and gateway.summary.failed_in_ledger == 0
+
+
 @pytest.mark.parametrize("start", [D, F])
 def test_refuse_once_per_signature(ledger, source, start):
     gateway = in_state(ledger, source, start, frames_deleted=True)
@@ -201,6 +210,7 @@ def change(name: str, source: EpisodeSource) -> Callable[[LedgerGateway], object
         "lose": lambda g: g.lose(source.directory, "x"),
         "refuse": lambda g: g.refuse(source.directory, AFTER, "x"),
         "adopt": lambda g: g.adopt(source, AFTER),
+        "forget": lambda g: g.forget(source.directory),
     }[name]
 
 
@@ -216,6 +226,7 @@ ILLEGAL = [
     ("lose", None), ("lose", P), ("lose", E), ("lose", F),
     ("refuse", None), ("refuse", P), ("refuse", E),
     ("adopt", P), ("adopt", E), ("adopt", D), ("adopt", F),
+    ("forget", None), ("forget", P), ("forget", E), ("forget", D),
 ]  # fmt: skip
 
 
@@ -251,7 +262,7 @@ def test_every_change_is_either_tested_legal_or_illegal_from_every_state():
         ("start_stream", None), ("start_stream", P),
         ("start_encode", None), ("start_encode", P), ("start_encode", D), ("start_encode", F),
         ("finish", E), ("fail", E), ("requeue", E), ("redo_missing", D), ("lose", D),
-        ("refuse", D), ("refuse", F), ("adopt", None),
+        ("refuse", D), ("refuse", F), ("adopt", None), ("forget", F),
     }  # fmt: skip  # abandon_stream is legal from no state: only from a stream start_stream began
     names = {name for name, _ in ILLEGAL}
     every = {(name, state) for name in names for state in (None, P, E, D, F)}
