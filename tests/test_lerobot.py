@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -478,39 +481,66 @@ def test_watch_once_finishes_a_pending_dataset(tmp_path):
 @COMMIT_MACHINERY
 def test_watch_finishes_the_dataset_once_the_recorder_has_closed_it(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
+    # A recorder that keeps the episodes file open until told to close it (a line on its stdin).
     recorder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; f = open(sys.argv[1], 'ab'); print(flush=True); time.sleep(3)",
+        [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'ab'); print(flush=True); sys.stdin.readline()",
          str(root / "meta" / "episodes" / "chunk-000" / "file-000.parquet")],
-        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert recorder.stdout is not None and recorder.stdout.readline()
+    assert recorder.stdin is not None and recorder.stdout is not None and recorder.stdout.readline()
     watcher = subprocess.Popen(
         [sys.executable, "-m", "encodectl.cli", "watch", str(root), "--settle", "0.5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    said, printed = LineReader(watcher.stderr), LineReader(watcher.stdout)
     try:
-        time.sleep(1.5)
-        assert recorder.poll() is None
+        # Events, not the clock: the watcher says it found the recorder; only then is the recorder closed.
+        said.wait_for(lambda line: f"(pid {recorder.pid}) is writing the dataset" in line)
         assert not (root / "videos").exists()  # nothing while the recorder has the dataset open
-        recorder.wait(timeout=10)
-        # Waiting by reading the metadata every 0.1 s kept it open so often that, on a busy machine, the
-        # watcher kept finding a program (this test) in the dataset and waited (past 60 s, twice). So: stat
-        # only, until the commit has replaced the episodes file, then read it once.
-        episodes = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
-        before = episodes.stat().st_ino
-        deadline = time.monotonic() + 60
-        while not episodes.exists() or episodes.stat().st_ino == before:
-            assert watcher.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+        recorder.stdin.write("close\n")
+        recorder.stdin.flush()
+        assert recorder.wait(timeout=60) == 0
+        # The watcher prints a line per episode placed, once the commit is made: six, then it is stopped.
+        for _ in range(6):
+            printed.wait_for(lambda line: line.startswith("done    "))
         assert episode_rows(root)[2].get(f"videos/{CAMERAS[1]}/to_timestamp") is not None
     finally:
         watcher.send_signal(2)
-        stdout, stderr = watcher.communicate(timeout=30)
+        watcher.wait(timeout=60)
         recorder.kill()
-    assert f"(pid {recorder.pid}) is writing the dataset" in stderr
-    assert stdout.count("done    ") == 6
+    assert printed.all().count("done    ") == 6
+
+
+class LineReader:
+    """A child's output read on a thread of its own, so a test waits for a line (with a deadline long enough
+    for a loaded machine) instead of sleeping and hoping."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, wanted: Callable[[str], bool], timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, f"the output ended without the line waited for: {self.seen}"
+            self.seen.append(line)
+            if wanted(line):
+                return line
+
+    def all(self) -> str:
+        """Everything printed, once the child has ended."""
+        while (line := self.lines.get(timeout=60)) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
 
 
 @COMMIT_MACHINERY
