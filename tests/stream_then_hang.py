@@ -28,12 +28,16 @@ for index in range(frames):
     else:
         encoder.add_frame(np.full((48, 64, 3), index % 256, dtype=np.uint8))
     time.sleep(1 / 30)
-deadline = time.monotonic() + 20  # ffmpeg runs at low priority: on a busy machine it takes a while to read
+deadline = time.monotonic() + 60  # ffmpeg runs at low priority: on a busy machine it takes a while to read
 while encoder.stats.frames_written < frames and time.monotonic() < deadline and not behind:
     time.sleep(0.05)
 while behind and encoder.stats.spilled < frames - 12 and time.monotonic() < deadline:
     time.sleep(0.05)
-time.sleep(1.0)  # let ffmpeg write what it has; the crash comes before close()
+if not (behind or depth or die_with_parent):
+    # A power cut (the test kills ffmpeg too) keeps only the fragments on disk: wait for what the encoder
+    # writes (a fragment a keyframe interval, all but the last two), not for a second on the clock.
+    while encoder.fragmented.read_bytes().count(b"moof") < frames // 10 - 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
 holder = 0
 if die_with_parent:
     # A process of its own session that keeps a copy of every descriptor, the write end of ffmpeg's input
