@@ -116,13 +116,12 @@ def test_killed_watcher_restarts_without_losing_or_repeating_anything(tmp_path, 
     wait_for_videos(tmp_path, 2, watcher)
     watcher.kill()  # SIGKILL: no clean-up at all
     watcher.wait()
-    second = start_watch(tmp_path)
-    time.sleep(1.0)
+    second = start_watch(tmp_path)  # returned once it holds the lock, i.e. it has begun its work
     second.kill()  # and once more, while the recording goes on
     second.wait()
     recorder.communicate(timeout=60)
-    time.sleep(1.2)  # the last episode is complete once it has been still for --settle
-    final = run_encodectl("watch", tmp_path, "--settle", "1", "--once", timeout=120)
+    # The recorder has ended, so every episode is complete: no settle time to wait out on the clock.
+    final = run_encodectl("watch", tmp_path, "--settle", "0", "--once", timeout=120)
     assert final.exit_code == 0, final.stderr
     assert_exactly_one_verified_video_per_episode(tmp_path, 4, 15, decoded)
     ledger = Ledger(tmp_path / ".encodectl" / "state.sqlite")
@@ -403,17 +402,15 @@ def test_frames_copied_in_with_old_times_wait_for_the_copy_to_finish(tmp_path, m
         os.utime(path, (old, old))
     episode = tmp_path / "watched" / "images" / CAMERAS[0] / "episode_000000"
     episode.mkdir(parents=True)
-    watcher = start_watch(tmp_path / "watched", "--settle", "1.5")
+    watcher = start_watch(tmp_path / "watched", "--settle", "1.5")  # returned once it watches
     try:
-        time.sleep(1.0)
         for path in frames:
             target = episode / path.name
             target.write_bytes(path.read_bytes())
             os.utime(target, (old, old))
             time.sleep(0.05)
         video = tmp_path / "watched" / "videos" / CAMERAS[0] / "episode_000000.mp4"
-        wait_for(lambda: video.exists(), what="video")
-        time.sleep(0.5)
+        wait_for(lambda: video.exists(), what="video")  # renamed into place whole, after its read-back
         assert decoded(video).frames == 12
     finally:
         stop(watcher)
