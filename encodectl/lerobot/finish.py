@@ -178,7 +178,8 @@ def _check_frames_as_planned(pending: PendingVideo) -> None:
 
 def _frame_names(directory: Path) -> list[str]:
     try:
-        return [entry.name for entry in os.scandir(directory) if entry.is_file(follow_symlinks=False)]
+        with os.scandir(directory) as entries:
+            return [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
     except OSError:
         return []
 
@@ -224,7 +225,8 @@ def _place(plan: DatasetPlan, key: str, episodes: list[StagedEpisode], binary: F
 
 def _new_target(plan: DatasetPlan, key: str, placement: VideoPlacement, episode: int) -> TargetFile:
     """A file no episode row refers to yet. Something already there is encodectl's to replace only if it
-    is an MP4 its writer never finished (LeRobot killed while writing it): anything else may be the user's."""
+    is an MP4 its writer never finished (LeRobot killed while writing it) or a video an earlier encodectl
+    placed before its commit was dropped: anything else may be the user's."""
     path = plan.info.video_file(key, placement, episode)
     note = None
     if made_by_encodectl(plan.info.root, path):

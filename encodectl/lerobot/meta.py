@@ -272,7 +272,8 @@ def check_consistent(info: DatasetInfo, episodes: list[DatasetEpisode]) -> None:
                 f"{episode.meta_file}: episode {episode.index} spans data rows {start}-{end} ({end - start} frames) "
                 f"but its length is {episode.length}; nothing was changed"
             )
-        if previous is not None and previous.data_range is not None and start != previous.data_range[1]:
+        follows = previous is not None and previous.index == episode.index - 1  # rows not yet written leave a gap
+        if follows and previous is not None and previous.data_range is not None and start != previous.data_range[1]:
             raise InputError(
                 f"{episode.meta_file}: episode {episode.index} starts at data row {start}, but episode "
                 f"{previous.index} ends at row {previous.data_range[1]}: the data ranges are not contiguous; "

@@ -211,7 +211,9 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
                     )
                 )
                 continue
-            plan.pending.append(PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(info, frames_dir)))
+            plan.pending.append(
+                PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(info, frames_dir))
+            )
     plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
     _check_video_paths(info, episodes)
     return plan
