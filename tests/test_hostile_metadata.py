@@ -267,6 +267,9 @@ def test_watch_forgets_the_failure_of_a_folder_that_is_gone(tmp_path, make_frame
     assert first.exit_code == 1
     assert "failed: " in first.stderr + first.stdout
 
+    rerun = run_encodectl("watch", tmp_path, "--once", "--settle", "0")  # its summary agrees with its exit code
+    assert rerun.exit_code == 1 and "0 failed (and 1 still failed from earlier runs)" in rerun.stdout
+
     shutil.rmtree(tmp_path / "ep_b")
     second = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
     said = second.stdout + second.stderr
