@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import PurePath
 
@@ -41,8 +41,9 @@ def _plain(cell: Cell) -> str:
 def _needed(column: Column, cells: Sequence[Cell]) -> int:
     """The narrowest the column can be without cutting or splitting a word (a path: its last 24 characters)."""
     texts = [_plain(cell) for cell in cells]
-    if column.wrap:
+    if column.wrap:  # its longest word, and room for a few words a line
         longest = max((cell_len(word) for text in texts for word in text.split()), default=0)
+        longest = max(longest, min(max((cell_len(text) for text in texts), default=0), 24))
     else:
         longest = max((cell_len(text) for text in texts), default=0)
     if column.path:
@@ -61,7 +62,7 @@ def _overhead(columns: int) -> int:
 
 
 def _table(columns: Sequence[Column]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     for column in columns:
         table.add_column(
             column.header,
@@ -94,7 +95,10 @@ def fitted_table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], widt
     chosen = [columns[i] for i in kept]
     budget = width - sum(_needed(columns[i], [row[i] for row in rows]) for i in kept if not columns[i].path)
     budget -= _overhead(len(kept))
-    table = _table(chosen)
+    natural = sum(max(cell_len(col.header), *(cell_len(_plain(row[i])) for row in rows)) for i, col in
+                  zip(kept, chosen, strict=True)) + _overhead(len(kept))  # fmt: skip
+    # Wrapping only where it is needed: a table that fits keeps every cell on one line.
+    table = _table(chosen if natural > width else [replace(col, wrap=False) for col in chosen])
     for row in rows:
         cells: list[Cell] = []
         for index in kept:
