@@ -174,7 +174,9 @@ def main_options(
 def version(
     ffmpeg: Annotated[str | None, typer.Option("--ffmpeg", help="Path of the ffmpeg binary to use.")] = None,
 ) -> None:
-    """Print the encodectl version and which ffmpeg it uses (path, version, where it was found)."""
+    """Print the version and which ffmpeg encodectl uses.
+
+    The ffmpeg's path and version, where it was found and why that one, and what other builds are installed."""
     print_version(ffmpeg)
 
 
@@ -468,7 +470,10 @@ def watch(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """Encode each episode as soon as the recorder has finished it; survives restarts."""
+    """Encode each episode as soon as the recorder has finished it.
+
+    A ledger in the output folder remembers every episode, so a stopped, killed or restarted watch neither loses
+    nor repeats a video. --once encodes what is complete now and exits."""
     with handled_errors(json_output):
         shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
         options = shared.encode_options()
@@ -543,8 +548,10 @@ def bench(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """Measure the encoding modes (sync/async x CPU/GPU) side by side on this machine, with a simulated
-    recorder, against the claims of LeRobot's video-encoding guide."""
+    """Measure the encoding modes side by side on this machine.
+
+    A simulated recorder records in real time while each mode (sync/async x CPU/GPU, and streaming) encodes; the
+    numbers are shown beside the claims of LeRobot's video-encoding guide."""
     with handled_errors(json_output):
         selected = list(dict.fromkeys(mode for name in modes.split(",") for mode in _bench_modes(name)))
         width, height = _size(size)
@@ -619,7 +626,9 @@ def recover(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """Finish what interrupted StreamEncoders left: every complete fragment becomes a verified MP4."""
+    """Turn what interrupted streams left into verified videos.
+
+    Every complete fragment a StreamEncoder wrote before its program died becomes part of a verified MP4."""
     with handled_errors(json_output):
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
@@ -647,7 +656,9 @@ def probe_gpu(
     json_output: Annotated[bool, typer.Option("--json", help="Print only the probe as JSON.")] = False,
     ffmpeg: Annotated[str | None, typer.Option(help="ffmpeg binary to probe.")] = None,
 ) -> None:
-    """Which hardware encoders this ffmpeg has, and which really work here (a test encode each)."""
+    """Test which hardware encoders work here.
+
+    Every hardware encoder this ffmpeg lists gets a short test encode; the result is cached."""
     with handled_errors(json_output):
         binary = find_ffmpeg(ffmpeg)
         with (
@@ -727,13 +738,24 @@ def cli_command() -> Any:
     for sub in getattr(command, "commands", {}).values():
         for param in sub.params:
             if param.param_type_name == "argument":
-                name = param.metavar or param.name.upper()
+                name = param.metavar = param.metavar or param.name.upper()
                 shown = name if param.required else f"[{name}]"
                 param.get_usage_pieces = lambda ctx, shown=shown: [shown]
                 param.display_type_rich = lambda ctx: None  # help's name column: PATH..., not PATH... <list[Path]>
             elif not getattr(param, "is_flag", False) and param.metavar is None and not _is_choice(param):
                 param.metavar = _METAVARS.get(param.name, "N" if _is_number(param) else "PATH")
     return command
+
+
+def command_help(name: str | None = None, width: int = 80) -> str:
+    """`encodectl [NAME] --help` as text, `width` columns wide: the docs' command reference is made of it."""
+    root = cli_command()
+    context = root.context_class(root, info_name="encodectl", terminal_width=width, max_content_width=width)
+    if name is None:
+        return str(root.get_help(context))
+    sub = root.commands[name]
+    sub_context = sub.context_class(sub, info_name=name, parent=context, terminal_width=width, max_content_width=width)
+    return str(sub.get_help(sub_context))
 
 
 def _is_choice(param: Any) -> bool:

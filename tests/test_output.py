@@ -10,6 +10,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -369,3 +371,10 @@ def test_the_bench_in_a_pipe_is_plain_lines():
         "~45-60s · Blocks recording · ~135-150s" in lines
     )
     matches_snapshot("bench-pipe.txt", "\n".join(lines) + "\n")
+
+
+@RENDERING
+def test_the_command_reference_in_the_docs_is_the_cli_help():
+    script = Path(__file__).parent.parent / "scripts" / "command_reference.py"
+    outcome = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True, check=False)
+    assert outcome.returncode == 0, outcome.stderr
