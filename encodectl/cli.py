@@ -505,7 +505,10 @@ def watch(
         if json_output:
             sys.stdout.write(to_json(summary) + "\n")
         else:
-            plain_line(stdout, watch_summary_line(summary))
+            if stdout.is_terminal:  # wrapped between words, as the tables are
+                stdout.print(watch_summary_line(summary), markup=False, highlight=False)
+            else:
+                plain_line(stdout, watch_summary_line(summary))
         code = 130 if summary.interrupted else (1 if summary.failed or summary.failed_in_ledger else 0)
     raise typer.Exit(code)
 

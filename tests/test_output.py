@@ -378,3 +378,28 @@ def test_the_command_reference_in_the_docs_is_the_cli_help():
     script = Path(__file__).parent.parent / "scripts" / "command_reference.py"
     outcome = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True, check=False)
     assert outcome.returncode == 0, outcome.stderr
+
+
+def test_explicit_options_win_over_bench_quick():
+    outcome = run_encodectl("bench", "--quick", "--modes", "sync-cpu", "--episodes", "1", "--seconds", "0.5",
+                            "--cameras", "1", "--json", timeout=240)  # fmt: skip
+    assert outcome.exit_code == 0, outcome.stderr
+    options = json.loads(outcome.stdout)["options"]
+    # --episodes and --seconds given: they stay; --size not given: --quick's 320x240.
+    assert (options["episodes"], options["seconds"], options["size"]) == (1, 0.5, [320, 240])
+    assert options["fps"] == 30 and options["fps_exact"] == "30/1"
+
+
+def test_a_watch_rerun_counts_the_videos_in_its_ledger(tmp_path, ffmpeg_binary):
+    write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=3, size=(64, 48))
+    first = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.splitlines()[-1].startswith("2 done (0 redone after late frames)")
+    again = run_encodectl("watch", tmp_path, "--once", "--settle", "0")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == (
+        "0 done (0 redone after late frames), 0 found already encoded, 0 failed, 0 still being recorded; "
+        "2 verified video(s) in the ledger"
+    )
+    summary = json.loads(run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json").stdout)
+    assert (summary["done"], summary["done_in_ledger"]) == (0, 2)
