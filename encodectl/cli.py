@@ -750,6 +750,11 @@ def cli_command() -> Any:
     return command
 
 
+def command_names() -> list[str]:
+    """Every command, in the order `encodectl --help` lists them."""
+    return list(getattr(cli_command(), "commands", {}))
+
+
 def command_help(name: str | None = None, width: int = 80) -> str:
     """`encodectl [NAME] --help` as text, `width` columns wide: the docs' command reference is made of it."""
     root = cli_command()

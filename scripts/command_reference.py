@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from encodectl.cli import command_help
+from encodectl.cli import command_help, command_names
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
 
@@ -36,9 +36,9 @@ def reference() -> str:
         command_help().rstrip(),
         "```",
     ]
-    for name, example in EXAMPLES.items():
-        parts += ["", f"## encodectl {name}", "", "```bash", example, "```", "", "```text"]
-        parts += [command_help(name).rstrip(), "```"]
+    for name in command_names():  # every command, a new one included, in the order of `encodectl --help`
+        example = ["```bash", EXAMPLES[name], "```", ""] if name in EXAMPLES else []
+        parts += ["", f"## encodectl {name}", "", *example, "```text", command_help(name).rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
 from encodectl.bench.quality import QualityScore
+from encodectl.cli import command_names
 from encodectl.ffmpeg.gpu_probe import EncoderProbe, ProbeReport
 from encodectl.frames.synthetic import write_dataset
 from encodectl.job.progress import JobState, JobView, RunSnapshot
@@ -200,7 +201,7 @@ def test_the_live_footer_counts_frames_being_encoded_now():
     assert idle.live_fps == pytest.approx(2449 / 75.0)
 
 
-COMMANDS = ["", "version", "encode", "watch", "bench", "recover", "probe-gpu"]
+COMMANDS = ["", *command_names()]  # a new command gets its snapshot with ENCODECTL_UPDATE_SNAPSHOTS=1
 
 
 @RENDERING
