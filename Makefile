@@ -45,9 +45,16 @@ lint: install
 # The documentation site (MkDocs, Material theme) in site/; warnings are errors, so a broken link fails.
 # The command reference is generated from the CLI first, so it cannot drift from the code. (Not --quiet: it
 # hides the warnings that --strict counts.)
-docs: install
+DOCS_STAMP := $(VENV)/.installed-docs
+
+docs: $(DOCS_STAMP)
 	$(BIN)/python scripts/command_reference.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The docs extra only when the docs are built: `make test` installs no more than it needs.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --quiet -e '.[docs]'
+	@touch $(DOCS_STAMP)
 
 bench: install
 	$(BIN)/python benchmarks/overhead.py

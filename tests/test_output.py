@@ -182,7 +182,7 @@ def test_the_live_view_fits_and_matches_its_snapshot(width):
     allowed = vocabulary(
         "camera episode encoder progress frames fps speed eta state top wrist queued running verifying fallback",
         "done skipped failed · (+6 queued) 1:15 37/300 300/300 12/300 61 412 30 2.05x 13.70x 1.02x 0:04 0:09",
-        "queued 7 · running 3 · done 8 · skipped 1 · failed 1 · 92 fps",
+        "queue 7 · running 3 · done 8 · skipped 1 · failed 1 · 92 fps",
         *(view.model_dump_json() for view in snapshot.active),
     )
     assert_fits_and_splits_no_word(text.replace("━", " "), width, allowed)

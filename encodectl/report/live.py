@@ -159,7 +159,7 @@ def live_footer(snapshot: RunSnapshot) -> Text:
     progress), time, and how many queued jobs have no row."""
     hidden = snapshot.queued - sum(view.state is JobState.queued for view in snapshot.active)
     return Text(
-        f"queued {snapshot.queued} · running {snapshot.running} · done {snapshot.done}"
+        f"queue {snapshot.queued} · running {snapshot.running} · done {snapshot.done}"
         + (f" · skipped {snapshot.skipped}" if snapshot.skipped else "")
         + f" · failed {snapshot.failed} · {snapshot.live_fps:.0f} fps · {_clock(snapshot.elapsed)}"
         + (f" (+{hidden} queued)" if hidden > 0 else ""),
