@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -404,3 +405,31 @@ def test_a_watch_rerun_counts_the_videos_in_its_ledger(tmp_path, ffmpeg_binary):
     )
     summary = json.loads(run_encodectl("watch", tmp_path, "--once", "--settle", "0", "--json").stdout)
     assert (summary["done"], summary["done_in_ledger"]) == (0, 2)
+
+
+@RENDERING
+@pytest.mark.parametrize(("once", "expected"), [
+    (False, "behind the recording: 1 episode(s), 30 frames waiting; about 1 s to catch up at 30 fps"),
+    (True, "queued 1 episode(s), 30 frames waiting; about 1 s to finish at 30 fps"),
+])  # fmt: skip
+def test_watch_once_speaks_of_a_queue_not_of_a_recording(tmp_path, once, expected):
+    # `watch --once` encodes what a recording left, often with none running: its queue is work, not lag.
+    from types import SimpleNamespace
+
+    from encodectl.job.progress import RunTracker
+    from encodectl.models import EncodeOptions
+    from encodectl.watch.watcher import Watcher, WatchOptions
+
+    said: list[str] = []
+    tracker = RunTracker()
+    job = tracker.add("episode_000000")
+    tracker.listener(job).started("libx264", 30)
+    tracker.listener(job).progress(SimpleNamespace(frame=15, fps=30.0, speed=1.0))  # type: ignore[arg-type]
+    watcher = Watcher(WatchOptions(root=tmp_path, once=once), EncodeOptions(), None, None, tracker, said.append)  # type: ignore[arg-type]
+    watcher._queue_since = time.monotonic() - 60  # queued long enough to be said
+    waiting = SimpleNamespace(running=lambda: False)
+    executor = SimpleNamespace(running={tmp_path: (waiting, SimpleNamespace(frames=30))})
+    watcher._report_backlog(executor, SimpleNamespace(queue_depth=1))  # type: ignore[arg-type]
+    assert said == [expected]
+    watcher._report_backlog(executor, SimpleNamespace(queue_depth=0))  # type: ignore[arg-type]
+    assert said[1:] == ([] if once else ["caught up with the recording"])

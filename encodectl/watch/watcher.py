@@ -190,7 +190,7 @@ class Watcher:
             return
         waiting = [(future, signature) for future, signature in executor.running.values() if not future.running()]
         frames_waiting = sum(signature.frames for _, signature in waiting)
-        rate = self.tracker.snapshot(limit=0).throughput_fps
+        rate = self.tracker.snapshot(limit=0).live_fps  # the running encodes' rate now, from ffmpeg
         goal = "to finish" if self.watch.once else "to catch up"
         eta = f"about {frames_waiting / rate:.0f} s {goal} at {rate:.0f} fps" if rate > 0 else "no rate yet"
         # --once encodes what a recording left (often none runs): a queue then is work to do, not lag.
