@@ -29,7 +29,7 @@ from encodectl.models import Codec, FFmpegBinary, JobResult, JobStatus, RunRepor
 from encodectl.report.bench import bench_lines, bench_notes, bench_tables
 from encodectl.report.live import live_view
 from encodectl.report.probe import print_probe
-from encodectl.report.results import print_report, summarize
+from encodectl.report.results import print_report, summarize, summary_line
 from encodectl.report.text import human_size
 
 from .conftest import run_encodectl
@@ -150,6 +150,7 @@ def report_vocabulary(report: RunReport) -> set[str]:
             if result.seconds
         ),
         f"{report.summary} ffmpeg {report.ffmpeg.version} frames in {report.summary.wall_seconds}",
+        summary_line(report.summary),
     )
     return words | {"·", "(imageio-ffmpeg)", "(144"}
 
@@ -433,3 +434,17 @@ def test_watch_once_speaks_of_a_queue_not_of_a_recording(tmp_path, once, expecte
     assert said == [expected]
     watcher._report_backlog(executor, SimpleNamespace(queue_depth=0))  # type: ignore[arg-type]
     assert said[1:] == ([] if once else ["caught up with the recording"])
+
+
+@RENDERING
+def test_verbose_shows_every_detail_of_each_job_wrapped_between_words():
+    report = fixed_report()
+    console = Console(width=80, record=True, color_system=None, force_terminal=True, file=io.StringIO())
+    print_report(console, report, table=True, verbose=True)
+    text = console.export_text()
+    flat = " ".join(text.split())
+    for result in report.results:
+        assert result.label in flat
+    assert str(report.results[0].output) in flat  # the full path, which the table leaves out at 80 columns
+    assert "[fallback: h264_nvenc failed: OpenEncodeSessionEx failed: out of memory (10)]" in flat
+    assert_fits_and_splits_no_word(text, 80, report_vocabulary(report) | vocabulary("-> [300 frames, 60 fps, 50 43"))
