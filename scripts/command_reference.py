@@ -1,5 +1,6 @@
 """Write docs/commands.md, the command reference, from the CLI itself: each command's --help as encodectl
-prints it, so that the reference cannot drift from the code (tests/test_output.py checks that it has not).
+prints it, so that the reference cannot drift from the code; and docs/index.md, the site's home page, from
+the README, with its links made relative to docs/ (tests/test_output.py checks that neither has drifted).
 
     python scripts/command_reference.py [--check]
 """
@@ -11,7 +12,9 @@ from pathlib import Path
 
 from encodectl.cli import command_help, command_names
 
-REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "docs" / "commands.md"
+HOME = ROOT / "docs" / "index.md"
 
 # One example per command, shown above its help.
 EXAMPLES = {
@@ -42,14 +45,23 @@ def reference() -> str:
     return "\n".join(parts) + "\n"
 
 
+def home() -> str:
+    readme = (ROOT / "README.md").read_text()
+    readme = readme.replace("The documentation is in [`docs/`](docs/), a small site built with MkDocs\n"
+                            "(`make docs` builds it into `site/`):", "The pages of this site:")  # fmt: skip
+    return readme.replace("](docs/", "](")
+
+
 def main() -> int:
-    text = reference()
+    pages = {REFERENCE: reference(), HOME: home()}
     if "--check" in sys.argv[1:]:
-        if REFERENCE.read_text() != text:
-            print(f"{REFERENCE} is out of date: run python scripts/command_reference.py", file=sys.stderr)
+        stale = [str(path) for path, text in pages.items() if path.read_text() != text]
+        if stale:
+            print(f"{', '.join(stale)} out of date: run python scripts/command_reference.py", file=sys.stderr)
             return 1
         return 0
-    REFERENCE.write_text(text)
+    for path, text in pages.items():
+        path.write_text(text)
     return 0
 
 
