@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   virtualenv, install (with the embedded ffmpeg), generate a sample recording, encode it
 #   make test   the test suite (real ffmpeg on tiny generated frames)
+# make docs builds the documentation site (docs/ -> site/).
 # make test-ffmpeg FFMPEG=/usr/bin/ffmpeg runs it on another ffmpeg build.
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ DEMO_DIR ?= demo-data
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-.PHONY: install demo test test-ffmpeg lint bench clean
+.PHONY: install demo test test-ffmpeg lint docs bench clean
 
 install: $(STAMP)
 
@@ -41,9 +42,23 @@ lint: install
 	$(BIN)/ruff format --check encodectl tests examples benchmarks scripts
 	$(BIN)/mypy encodectl
 
+# The documentation site (MkDocs, Material theme) in site/; warnings are errors, so a broken link fails.
+# The command reference is generated from the CLI first, so it cannot drift from the code. (Not --quiet: it
+# hides the warnings that --strict counts.)
+DOCS_STAMP := $(VENV)/.installed-docs
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python scripts/command_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The docs extra only when the docs are built: `make test` installs no more than it needs.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --quiet -e '.[docs]'
+	@touch $(DOCS_STAMP)
+
 bench: install
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/pool.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) site .pytest_cache .mypy_cache .ruff_cache

@@ -48,11 +48,11 @@ from .models import (
     VerifyMode,
     options_from,
 )
-from .report.bench import bench_notes, bench_tables
+from .report.bench import bench_lines, bench_notes, bench_tables
 from .report.live import LiveRunView
 from .report.plot import plot_bench, require_plotting
 from .report.probe import ffmpeg_choice, print_probe, supported_ffmpeg
-from .report.results import make_report, print_commands, print_report, result_line
+from .report.results import make_report, print_commands, print_report, result_line, watch_summary_line
 from .report.text import plain_line, to_json, tolerant_output
 from .run.dask_executor import encode_on_dask, parse_executor
 from .run.engine import encode_paths, encode_sources, exit_code
@@ -175,7 +175,9 @@ def main_options(
 def version(
     ffmpeg: Annotated[str | None, typer.Option("--ffmpeg", help="Path of the ffmpeg binary to use.")] = None,
 ) -> None:
-    """Print the encodectl version and which ffmpeg it uses (path, version, where it was found)."""
+    """Print the version and which ffmpeg encodectl uses.
+
+    The ffmpeg's path and version, where it was found and why that one, and what other builds are installed."""
     print_version(ffmpeg)
 
 
@@ -202,7 +204,7 @@ DeviceOption = Annotated[
 EncoderConfigOption = Annotated[
     str | None,
     typer.Option(
-        help='The guide\'s gpu_encoder_config: JSON or @file.json, e.g. \'{"encoder_type": "nvenc", "codec": "h264"}\'.'
+        help='LeRobot\'s gpu_encoder_config: JSON or @file.json, e.g. \'{"encoder_type": "nvenc", "codec": "h264"}\'.'
     ),
 ]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Fail instead of falling back to the CPU.")]
@@ -262,6 +264,9 @@ ThreadsOption = Annotated[
     int | None, typer.Option(help="Threads per job [default: the cores shared among running jobs].")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")]
+VerboseOption = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Every detail of each job (paths, notes) instead of the table.")
+]
 FFmpegOption = Annotated[
     str | None,
     typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, the bundled one, then PATH's]."),
@@ -373,6 +378,7 @@ def encode(
         typer.Option(help="With dask: GPU jobs need this worker resource (workers started with --resources NAME=N)."),
     ] = None,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
@@ -415,7 +421,7 @@ def encode(
         elif dry_run:
             print_commands(stdout, results)
         else:
-            print_report(stdout, report, table=stdout.is_terminal, lines=not several)
+            print_report(stdout, report, table=stdout.is_terminal, lines=not several, verbose=verbose)
             # The report is output; why a job failed is an error as well, where scripts and logs look for one.
             for result in results:
                 if result.status is JobStatus.failed:
@@ -469,7 +475,10 @@ def watch(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """Encode each episode as soon as the recorder has finished it; survives restarts."""
+    """Encode each episode as soon as the recorder has finished it.
+
+    A ledger in the output folder remembers every episode, so a stopped, killed or restarted watch neither loses
+    nor repeats a video. --once encodes what is complete now and exits."""
     with handled_errors(json_output):
         shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
         options = shared.encode_options()
@@ -501,36 +510,39 @@ def watch(
         if json_output:
             sys.stdout.write(to_json(summary) + "\n")
         else:
-            earlier = summary.failed_in_ledger - summary.failed
-            plain_line(
-                stdout,
-                f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
-                f"encoded, {summary.failed} failed" + (f" (and {earlier} still failed from earlier runs)" if earlier > 0
-                else "") + f", {summary.waiting} still being recorded",
-            )  # fmt: skip
+            if stdout.is_terminal:  # wrapped between words, as the tables are
+                stdout.print(watch_summary_line(summary), markup=False, highlight=False)
+            else:
+                plain_line(stdout, watch_summary_line(summary))
         code = 130 if summary.interrupted else (1 if summary.failed or summary.failed_in_ledger else 0)
     raise typer.Exit(code)
 
 
 @app.command()
 def bench(
+    context: typer.Context,
     modes: Annotated[
         str,
         typer.Option(
-            help="all (the guide's four), or a comma list of sync-cpu, async-cpu, sync-gpu, async-gpu, "
-            "stream-cpu, stream-gpu."
+            help="all (the four modes of LeRobot's video-encoding guide), or a comma list of sync-cpu, "
+            "async-cpu, sync-gpu, async-gpu, stream-cpu, stream-gpu."
         ),
     ] = "all",
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per mode.")] = 2,
     seconds: Annotated[float, typer.Option(min=0.1, help="Length of each episode.")] = 10.0,
     cameras: Annotated[int, typer.Option(min=1, help="Cameras recording at once.")] = 2,
     size: Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")] = "1280x720",
-    fps: FpsOption = "30",
+    fps: Annotated[str, typer.Option(help="Frame rate of the simulated recording: 30, 29.97 or 30000/1001.")] = "30",
     frames: Annotated[
         Path | None, typer.Option(help="A folder of your own frames to record instead of synthetic ones.")
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="Short episodes at 320x240: under a minute on 2 cores.")
+        bool,
+        typer.Option(
+            "--quick",
+            help="2 episodes of 2 s at 320x240, under a minute on 2 cores; --episodes, --seconds and --size "
+            "given with it win.",
+        ),
     ] = False,
     allow_fallback: Annotated[
         bool, typer.Option("--allow-fallback", help="Run GPU modes on the CPU when no GPU works (labelled).")
@@ -544,7 +556,10 @@ def bench(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """The guide's four modes (sync/async x CPU/GPU), measured side by side on this machine."""
+    """Measure the encoding modes side by side on this machine.
+
+    A simulated recorder records in real time while each mode (sync/async x CPU/GPU, and streaming) encodes; the
+    numbers are shown beside the claims of LeRobot's video-encoding guide."""
     with handled_errors(json_output):
         selected = list(dict.fromkeys(mode for name in modes.split(",") for mode in _bench_modes(name)))
         width, height = _size(size)
@@ -552,8 +567,10 @@ def bench(
             modes=selected, episodes=episodes, seconds=seconds, cameras=cameras, size=(width, height), fps=fps,
             frames=frames, allow_fallback=allow_fallback, keep=keep,
         )  # fmt: skip
-        if quick:
-            settings = settings.model_copy(update={"episodes": 2, "seconds": 2.0, "size": (320, 240)})
+        if quick:  # a preset: what the command line says explicitly wins over it
+            quick_values: dict[str, object] = {"episodes": 2, "seconds": 2.0, "size": (320, 240)}
+            kept = {key: value for key, value in quick_values.items() if not _given(context, key)}
+            settings = settings.model_copy(update=kept)
         options = build_options(
             None,
             {"preset": preset, "quality": quality, "codec": codec, "ffmpeg": ffmpeg, "fps": fps, "workers": workers},
@@ -569,18 +586,25 @@ def bench(
         report = run_bench(settings, binary, options, say)
         if json_output:
             sys.stdout.write(to_json(report) + "\n")
-        else:
-            # In a pipe, as wide as the tables need rather than folded to 80 columns.
-            out = stdout if stdout.is_terminal else _Console(highlight=False, width=220, color_system=None)
-            for table in bench_tables(report, terminal=stdout.is_terminal):
-                out.print(table)
+        elif stdout.is_terminal:
+            for part in bench_tables(report, width=stdout.width):
+                stdout.print(part)
             for note in bench_notes(report):
-                plain_line(out, note)
+                stdout.print(note, markup=False, highlight=False)
+        else:  # a pipe or a log: plain lines, nothing padded
+            for line in bench_lines(report) + bench_notes(report):
+                plain_line(stdout, line)
         if plot is not None:
             plot_bench(report, plot)
             say(f"chart written to {plot}")
         code = 1 if any(result.failed for result in report.results) else 0
     raise typer.Exit(code)
+
+
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether the option was given on the command line (or its environment), not left at its default."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
 def _bench_modes(name: str) -> list[BenchMode]:
@@ -610,7 +634,9 @@ def recover(
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
-    """Finish what interrupted StreamEncoders left: every complete fragment becomes a verified MP4."""
+    """Turn what interrupted streams left into verified videos.
+
+    Every complete fragment a StreamEncoder wrote before its program died becomes part of a verified MP4."""
     with handled_errors(json_output):
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
@@ -638,7 +664,9 @@ def probe_gpu(
     json_output: Annotated[bool, typer.Option("--json", help="Print only the probe as JSON.")] = False,
     ffmpeg: Annotated[str | None, typer.Option(help="ffmpeg binary to probe.")] = None,
 ) -> None:
-    """Which hardware encoders this ffmpeg has, and which really work here (a test encode each)."""
+    """Test which hardware encoders work here.
+
+    Every hardware encoder this ffmpeg lists gets a short test encode; the result is cached."""
     with handled_errors(json_output):
         binary = find_ffmpeg(ffmpeg)
         with (
@@ -691,19 +719,108 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
         yield tracker
 
 
+# What an option of `encode` means to `watch`, which lacks it: said instead of a guess at another option.
+_NOT_IN_WATCH = {
+    "--overwrite": "watch redoes a video itself when its frames change or it fails its checks; delete a video "
+    "to have it made again",
+    "--dry-run": "`encodectl encode DIRECTORY --dry-run` prints the commands",
+    "--async": "watch always encodes in the background pool (--workers)",
+    "--sync": "watch always encodes in the background pool (--workers 1 for one at a time)",
+    "--executor": "watch encodes on this machine",
+    "--gpu-resource": "watch encodes on this machine",
+    "--verbose": "watch prints a line per video",
+    "-v": "watch prints a line per video",
+}
+# Help texts name values, never Python types (typer shows <str>, <list[Path]> otherwise).
+_METAVARS = {
+    "fps": "RATE", "encoder": "NAME", "encoder_config": "JSON|@FILE", "preset": "NAME", "workers": "N|auto",
+    "size": "WxH", "modes": "MODES", "executor": "local|dask|dask:ADDRESS", "gpu_resource": "NAME",
+    "marker": "NAME", "ffmpeg": "PATH", "settle": "SECONDS", "seconds": "SECONDS",
+}  # fmt: skip
+
+
+def cli_command() -> Any:
+    """The click command typer builds from `app`, with usage lines and help that name values, not types:
+    `encode PATH...`, `--quality N`, `--fps RATE`. The command reference in the docs is generated from it."""
+    command = typer.main.get_command(app)
+    for sub in getattr(command, "commands", {}).values():
+        for param in sub.params:
+            if param.param_type_name == "argument":
+                name = param.metavar = param.metavar or param.name.upper()
+                shown = name if param.required else f"[{name}]"
+                param.get_usage_pieces = lambda ctx, shown=shown: [shown]
+                param.display_type_rich = lambda ctx: None  # help's name column: PATH..., not PATH... <list[Path]>
+            elif not getattr(param, "is_flag", False) and param.metavar is None and not _is_choice(param):
+                param.metavar = _METAVARS.get(param.name, "N" if _is_number(param) else "PATH")
+    return command
+
+
+def command_names() -> list[str]:
+    """Every command, in the order `encodectl --help` lists them."""
+    return list(getattr(cli_command(), "commands", {}))
+
+
+def command_help(name: str | None = None, width: int = 80) -> str:
+    """`encodectl [NAME] --help` as text, `width` columns wide: the docs' command reference is made of it."""
+    root = cli_command()
+    context = root.context_class(root, info_name="encodectl", terminal_width=width, max_content_width=width)
+    if name is None:
+        return str(root.get_help(context))
+    sub = root.commands[name]
+    sub_context = sub.context_class(sub, info_name=name, parent=context, terminal_width=width, max_content_width=width)
+    return str(sub.get_help(sub_context))
+
+
+def _is_choice(param: Any) -> bool:
+    """An option of a few values (shown as they are: <h264|hevc|av1>), in typer's newer or older model."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None:
+        return bool(descriptor.is_choice)
+    return hasattr(getattr(param, "type", None), "choices")
+
+
+def _is_number(param: Any) -> bool:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None:
+        return descriptor.annotation in (int, float, int | None, float | None)
+    return getattr(getattr(param, "type", None), "name", "") in ("integer", "float")
+
+
+def _unknown_option_hint(error: Exception, command: str) -> str | None:
+    """Why a command lacks an option that another command has, or None when no other command has it."""
+    option = getattr(error, "option_name", None)
+    if not option:
+        return None
+    root = typer.main.get_command(app)
+    having = [
+        name
+        for name, sub in getattr(root, "commands", {}).items()
+        if any(option in (*param.opts, *param.secondary_opts) for param in sub.params)
+    ]
+    if not having:
+        return None
+    which = command.rsplit(" ", 1)[-1]
+    reason = _NOT_IN_WATCH.get(option) if which == "watch" else None
+    also = f"; {reason}" if reason else f" ({', '.join(having)} has)"
+    return f"No such option: {option}: `{which}` has none{also}"
+
+
 def main() -> None:
     """The console entry point: every usage error is one line too, not a help panel."""
     try:
-        code = app(standalone_mode=False, prog_name="encodectl")
+        code = cli_command()(standalone_mode=False, prog_name="encodectl")
     except _CLICK_USAGE_ERROR as error:
         message = str(error.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]
         if type(error).__name__ == "NoArgsIsHelpError":
             sys.stdout.write(message + "\n")
             sys.exit(0)
-        if message.startswith("No such option: -"):
-            message += " (a path that starts with '-' goes after `--`)"
         context = getattr(error, "ctx", None)
         command = context.command_path if context is not None else "encodectl"
+        hint = _unknown_option_hint(error, command)
+        if hint is not None:
+            message = hint
+        elif message.startswith("No such option: -"):
+            message += " (a path that starts with '-' goes after `--`)"
         plain_line(stderr, f"encodectl: error: {message} (see `{command} --help`)")
         sys.exit(2)
     except KeyboardInterrupt:

@@ -85,7 +85,8 @@ def test_allow_fallback_runs_gpu_modes_on_the_cpu_and_labels_them():
 def test_bench_text_output_has_the_guides_table():
     outcome = run_encodectl("bench", *SMALL, "--modes", "sync-cpu,sync-gpu", timeout=240)
     assert outcome.exit_code == 0, outcome.stderr
-    assert "The guide's table, measured here" in outcome.stdout
+    assert "The table of LeRobot's video-encoding guide, measured here" in outcome.stdout
+    assert all(line == line.rstrip() and "\x1b" not in line for line in outcome.stdout.splitlines())  # plain lines
     assert "~45-60s · Blocks recording · ~135-150s" in outcome.stdout
     assert "sync-gpu: unavailable: no working GPU encoder for h264 here" in outcome.stdout
 

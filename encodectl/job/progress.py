@@ -56,12 +56,20 @@ class RunSnapshot(BaseModel):
     done: int
     skipped: int
     failed: int
-    frames_encoded: int
+    frames_encoded: int  # by finished jobs, and so far by running ones (ffmpeg's progress)
     elapsed: float
 
     @property
     def throughput_fps(self) -> float:
+        """Frames encoded per second since the run started, running jobs' frames included."""
         return self.frames_encoded / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def live_fps(self) -> float:
+        """Frames encoded per second now: the running jobs' rates from ffmpeg's progress added up; between
+        jobs (none running), the run's average."""
+        running = [view.fps for view in self.active if view.state in (JobState.running, JobState.fallback)]
+        return sum(running) if running else self.throughput_fps
 
 
 _RESULT_STATE = {JobStatus.done: JobState.done, JobStatus.skipped: JobState.skipped, JobStatus.planned: JobState.done}
@@ -142,7 +150,7 @@ class RunTracker:
             queued_views = [v for v in self._active.values() if v.state is JobState.queued]
             shown_queued = [v.model_copy() for v in queued_views[: max(0, limit - len(running))]]
             counts = dict(self._counts)
-            frames = self._frames_encoded
+            frames = self._frames_encoded + sum(view.frames_done for view in running)
         return RunSnapshot(
             active=running + shown_queued,
             queued=len(queued_views),

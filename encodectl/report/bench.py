@@ -1,21 +1,73 @@
-"""`encodectl bench` for people: the measurements per mode, the guide's table with its claims beside
-the numbers measured here, and notes that say in full why a mode was unavailable or ran on the CPU.
+"""`encodectl bench` for people: the measurements per mode, the table of LeRobot's video-encoding guide with
+its claims beside the numbers measured here, and notes that say in full why a mode was unavailable or ran
+on the CPU. Tables in a terminal (fitted to its width), one plain line per mode in a pipe.
 """
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 
 from ..bench.benchmark import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport, ModeResult
+from .fit import Column, fitted_table
 from .text import short_seconds
 
+MEASURED_COLUMNS = (
+    Column("mode"),
+    Column("encoder", priority=2),
+    Column("blocked", right=True),
+    Column("encode", right=True),
+    Column("verified", priority=3, right=True),
+    Column("fps", priority=1, right=True),
+    Column("speed", priority=4, right=True),
+    Column("kb/s", priority=5, right=True),
+    Column("PSNR", priority=6, right=True),
+    Column("SSIM", priority=7, right=True),
+    Column("missed", priority=3, right=True),
+)
+GUIDE_COLUMNS = (
+    Column("mode"),
+    Column("encoding time", wrap=True),
+    Column("recording impact", wrap=True, priority=2),
+    Column("total episode time", wrap=True, priority=3),
+    Column("the guide claims", wrap=True, priority=1),
+)
 
-def bench_tables(report: BenchReport, terminal: bool) -> list[Table]:
-    """The measurements, then the guide's own table shape with its claims beside the measured numbers."""
-    box_style = box.HEAVY_HEAD if terminal else box.SIMPLE
-    return [_measured_table(report, box_style), _guide_table(report, box_style)]
+
+def bench_title(report: BenchReport) -> str:
+    options = report.options
+    return (
+        f"encodectl bench: {options.episodes} episode(s) x {options.seconds:g} s x {options.cameras} camera(s), "
+        f"{options.size[0]}x{options.size[1]} @ {options.fps} fps; {report.machine}; ffmpeg {report.ffmpeg}; "
+        f"{report.date:%Y-%m-%d}"
+    )
+
+
+def _guide_title(report: BenchReport) -> str:
+    scale = GUIDE_EPISODE_SECONDS / report.options.seconds
+    return (
+        f"The table of LeRobot's video-encoding guide, measured here (per episode; encoding time also scaled "
+        f"x{scale:g} to the guide's {GUIDE_EPISODE_SECONDS}-s episode):"
+    )
+
+
+def bench_tables(report: BenchReport, terminal: bool = True, width: int = 80) -> list[RenderableType]:
+    """The measurements, then the guide's own table shape with its claims beside the measured numbers,
+    each with its title as a paragraph above it, fitted to `width` (terminal=False: as wide as they need)."""
+    if not terminal:
+        width = 1000
+    legend = (
+        "per episode: recording blocked by encoding, and encode time; verified: every video, after the "
+        "recording ended; missed: the recorder's frame deadlines"
+    )
+    return [
+        Text(bench_title(report)),
+        Text(legend, style="dim"),
+        fitted_table(MEASURED_COLUMNS, [_measured_row(result) for result in report.results], width),
+        Text(""),
+        Text(_guide_title(report)),
+        fitted_table(GUIDE_COLUMNS, [_guide_row(report, result) for result in report.results], width),
+    ]
 
 
 def mode_label(result: ModeResult) -> str:
@@ -23,61 +75,65 @@ def mode_label(result: ModeResult) -> str:
     return result.mode.value + (" (CPU fallback)" if result.fallback else "")
 
 
-def _measured_table(report: BenchReport, box_style: box.Box) -> Table:
-    options = report.options
-    table = Table(
-        title=f"encodectl bench: {options.episodes} episode(s) x {options.seconds:g} s x {options.cameras} camera(s), "
-        f"{options.size[0]}x{options.size[1]} @ {options.fps} fps; {report.machine}; ffmpeg {report.ffmpeg}; "
-        f"{report.date:%Y-%m-%d}",
-        title_justify="left",
-        box=box_style,
-    )
-    for column in ("mode", "encoder", "blocked / episode", "encode / episode", "all verified after",
-                   "encode fps", "speed", "bitrate", "PSNR / SSIM", "missed deadlines"):  # fmt: skip
-        table.add_column(column, no_wrap=True, min_width=len(column) if column != "mode" else 12)
-    for result in report.results:
-        if not result.available:
-            table.add_row(result.mode.value, Text("unavailable (see below)", style="yellow"), *[""] * 8)
-            continue
-        quality = f"{result.quality.psnr_db:.1f} dB / {result.quality.ssim:.3f}" if result.quality else ""
-        table.add_row(
-            mode_label(result),
-            result.encoder or "",
-            short_seconds(result.blocked_per_episode_s),
-            short_seconds(result.encode_per_episode_s),
-            short_seconds(result.until_verified_s),
-            f"{result.encode_fps:.0f}",
-            f"{result.speed_x:.2f}x real time",
-            f"{result.bitrate_kbps:.0f} kb/s",
-            quality,
-            f"{result.missed_deadlines} of {result.frames_due}",
-        )
-    return table
+def _measured_row(result: ModeResult) -> list[str | Text]:
+    if not result.available:
+        return [result.mode.value, Text("unavailable", style="yellow"), *[""] * 9]
+    return [
+        mode_label(result),
+        result.encoder or "",
+        short_seconds(result.blocked_per_episode_s),
+        short_seconds(result.encode_per_episode_s),
+        short_seconds(result.until_verified_s),
+        f"{result.encode_fps:.0f}",
+        f"{result.speed_x:.2f}x",
+        f"{result.bitrate_kbps:.0f}",
+        f"{result.quality.psnr_db:.1f} dB" if result.quality else "",
+        f"{result.quality.ssim:.3f}" if result.quality else "",
+        f"{result.missed_deadlines}/{result.frames_due}",
+    ]
 
 
-def _guide_table(report: BenchReport, box_style: box.Box) -> Table:
+def _claim(result: ModeResult) -> str:
+    return " · ".join(part for part in GUIDE_CLAIMS[result.mode] if part)
+
+
+def _guide_row(report: BenchReport, result: ModeResult) -> list[str | Text]:
+    if not result.available:
+        return [result.mode.value, Text("unavailable", style="yellow"), "", "", _claim(result)]
     scale = GUIDE_EPISODE_SECONDS / report.options.seconds
-    table = Table(
-        title=f"The guide's table, measured here (encoding time also scaled x{scale:g} to the guide's 90-s episode)",
-        title_justify="left",
-        box=box_style,
-    )
-    for column in ("Mode", "Encoding time", "Recording impact", "Total episode time", "Guide claims (90-s episode)"):
-        table.add_column(column, no_wrap=True, min_width=12 if column == "Mode" else None)
+    encode = result.encode_per_episode_s
+    return [
+        mode_label(result),
+        f"{short_seconds(encode)} (~{encode * scale:.0f} s / {GUIDE_EPISODE_SECONDS} s)",
+        f"{_impact(result)} ({short_seconds(result.blocked_per_episode_s)})",
+        f"{result.total_episode_s:.1f} s" + (" + background" if result.mode.is_async else ""),
+        _claim(result),
+    ]
+
+
+def bench_lines(report: BenchReport) -> list[str]:
+    """The same for a pipe or a log: one plain line per mode and table, nothing padded."""
+    lines = [bench_title(report)]
     for result in report.results:
-        claim = " · ".join(part for part in GUIDE_CLAIMS[result.mode] if part)
         if not result.available:
-            table.add_row(result.mode.value, Text("unavailable", style="yellow"), "", "", claim)
+            lines.append(f"{result.mode.value}: unavailable (see below)")
             continue
-        encode = result.encode_per_episode_s
-        table.add_row(
-            mode_label(result),
-            f"{short_seconds(encode)} (~{encode * scale:.0f} s per 90 s)",
-            f"{_impact(result)}: {short_seconds(result.blocked_per_episode_s)} / episode",
-            f"{result.total_episode_s:.1f} s" + (" + background" if result.mode.is_async else ""),
-            claim,
+        quality = f"; PSNR {result.quality.psnr_db:.1f} dB, SSIM {result.quality.ssim:.3f}" if result.quality else ""
+        lines.append(
+            f"{mode_label(result)}: {result.encoder}; per episode blocked {short_seconds(result.blocked_per_episode_s)}"
+            f", encode {short_seconds(result.encode_per_episode_s)}; all verified "
+            f"{short_seconds(result.until_verified_s)} after the recording; {result.encode_fps:.0f} fps, "
+            f"{result.speed_x:.2f}x real time, {result.bitrate_kbps:.0f} kb/s{quality}; missed deadlines "
+            f"{result.missed_deadlines} of {result.frames_due}"
         )
-    return table
+    lines.append(_guide_title(report))
+    for result in report.results:
+        row = [cell.plain if isinstance(cell, Text) else cell for cell in _guide_row(report, result)]
+        if result.available:
+            lines.append(f"{row[0]}: encoding {row[1]}; {row[2]}; total {row[3]}; the guide claims {row[4]}")
+        else:
+            lines.append(f"{row[0]}: unavailable; the guide claims {row[4]}")
+    return lines
 
 
 def _impact(result: ModeResult) -> str:

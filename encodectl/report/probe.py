@@ -11,6 +11,7 @@ from rich.text import Text
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.gpu_probe import ProbeReport
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
+from .fit import Column, fitted_table
 from .text import plain_line
 
 
@@ -41,19 +42,23 @@ def print_probe(
 ) -> None:
     """The probe as a Rich table in a terminal, as one tab-separated line per encoder elsewhere."""
     if table:
-        console.print(_probe_table(report))
+        console.print(f"hardware encoders in ffmpeg {report.ffmpeg.version}", style="bold", markup=False)
+        console.print(_probe_table(report, console.width))
     else:
         _write_probe_lines(console, report)
     when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
-    plain_line(console, f"{when} (--refresh to probe again)")
-    for line in ffmpeg_choice(report.ffmpeg, others or [], uses="probes it"):
-        plain_line(console, line)
+    lines = [f"{when} (--refresh to probe again)", *ffmpeg_choice(report.ffmpeg, others or [], uses="probes it")]
     for codec, plan in choices.items():
         if isinstance(plan, str):
             choice = f"would refuse: {plan}"
         else:
             choice = f"would use {plan.primary.encoder}: {plan.reason}"
-        plain_line(console, f"encode --codec {codec} {choice}")
+        lines.append(f"encode --codec {codec} {choice}")
+    for line in lines:
+        if table:  # a terminal: wrapped between words
+            console.print(line, markup=False, highlight=False)
+        else:
+            plain_line(console, line)
 
 
 def _write_probe_lines(console: Console, report: ProbeReport) -> None:
@@ -66,13 +71,20 @@ def _write_probe_lines(console: Console, report: ProbeReport) -> None:
         )
 
 
-def _probe_table(report: ProbeReport) -> Table:
-    table = Table(title=f"hardware encoders in ffmpeg {report.ffmpeg.version}", title_justify="left")
-    for column in ("encoder", "vendor", "codec", "listed", "works", "test time"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("reason", overflow="fold")
-    for probe in report.encoders:
-        table.add_row(
+PROBE_COLUMNS = (
+    Column("encoder"),
+    Column("vendor", priority=3),
+    Column("codec", priority=2),
+    Column("listed", priority=4),
+    Column("works"),
+    Column("time", priority=5, right=True),
+    Column("reason", priority=1, wrap=True),
+)
+
+
+def _probe_table(report: ProbeReport, width: int) -> Table:
+    rows: list[list[str | Text]] = [
+        [
             probe.encoder,
             probe.vendor,
             probe.codec.value,
@@ -80,5 +92,7 @@ def _probe_table(report: ProbeReport) -> Table:
             Text("yes", style="bold green") if probe.works else Text("no", style="red" if probe.listed else "dim"),
             f"{probe.seconds:.2f} s" if probe.seconds is not None else "",
             Text(probe.reason, style="dim" if not probe.listed else ""),
-        )
-    return table
+        ]
+        for probe in report.encoders
+    ]
+    return fitted_table(PROBE_COLUMNS, rows, width)

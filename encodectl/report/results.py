@@ -5,6 +5,7 @@ Lines for pipes and CI logs are plain text (one per job, never wrapped); the tab
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
+from ..watch.options import WatchSummary
+from .fit import Column, common_folder, fitted_table, short_names
 from .text import human_size, plain_line
 
 _STATUS_STYLE = {
@@ -77,44 +80,80 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _status_cell(result: JobResult) -> Text:
-    status = Text(result.status.value, style=_STATUS_STYLE[result.status])
-    detail = result.reason or "; ".join(result.notes)
-    if detail:
-        status.append(f" {detail}", style="dim" if result.ok else "red")
-    if result.fallback and result.ok:
-        status.append(f" fallback: {result.fallback}", style="yellow")
-    return status
+def _time(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-def results_table(results: list[JobResult]) -> Table:
-    table = Table(title="encodectl encode", title_justify="left", expand=False)
-    for column, justify in [
-        ("camera", "left"),
-        ("episode", "left"),
-        ("frames", "right"),
-        ("encoder", "left"),
-        ("seconds", "right"),
-        ("fps", "right"),
-        ("size", "right"),
-        ("output", "left"),
-        ("status", "left"),
-    ]:
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for result in results:
-        speed = f"{result.frames / result.seconds:.0f}" if result.seconds > 0 and result.ok else ""
-        table.add_row(
-            result.camera or "",
-            result.episode,
-            str(result.frames) if result.frames else "",
-            result.encoder or "",
-            f"{result.seconds:.2f}" if result.seconds else "",
-            speed,
-            human_size(result.size_bytes) if result.size_bytes else "",
-            _shown_path(result.output) if result.ok else "",
-            _status_cell(result),
+RESULT_COLUMNS = (
+    Column("status"),
+    Column("camera", priority=2),
+    Column("episode"),
+    Column("frames", priority=3, right=True),
+    Column("encoder", priority=4),
+    Column("time", priority=5, right=True),
+    Column("size", priority=6, right=True),
+    Column("fps", priority=7, right=True),
+    Column("video", priority=8, path=True),
+)
+
+
+def results_table(results: list[JobResult], width: int = 80) -> Table:
+    """The closing table: short columns, the least needed dropped when narrow, videos named from their folder.
+
+    Why a job failed, was skipped or ran elsewhere is said under the table (result_details), not in a cell."""
+    cameras = short_names([result.camera for result in results])
+    folder = videos_folder(results)
+    rows: list[list[str | Text]] = []
+    for result, camera in zip(results, cameras, strict=True):
+        video = _shown_path(result.output) if result.ok else ""
+        if folder is not None and result.ok:
+            video = os.path.relpath(result.output, folder)
+        done = result.status is JobStatus.done
+        rows.append(
+            [
+                Text(result.status.value, style=_STATUS_STYLE[result.status]),
+                camera,
+                result.episode,
+                str(result.frames) if result.frames else "",
+                result.encoder or "",
+                _time(result.seconds) if result.seconds else "",
+                human_size(result.size_bytes) if result.size_bytes else "",
+                f"{result.frames / result.seconds:.0f}" if done and result.seconds > 0 else "",
+                video if done else "",
+            ]
         )
-    return table
+    return fitted_table(RESULT_COLUMNS, rows, width)
+
+
+def videos_folder(results: list[JobResult]) -> Path | None:
+    """The folder every video of the run is under, when there are several: the table names them from it."""
+    done = [str(result.output) for result in results if result.status is JobStatus.done]
+    folder = common_folder(done) if len(done) > 1 else None
+    return Path(folder) if folder is not None else None
+
+
+def result_details(results: list[JobResult]) -> list[str]:
+    """What the table leaves out: why a job failed or was skipped, its notes, a fallback, a worker.
+
+    The same reason for many skipped jobs (a rerun) is said once, with how many."""
+    lines: list[str] = []
+    skipped: dict[str, list[str]] = {}
+    for result in results:
+        if result.status is JobStatus.skipped:
+            skipped.setdefault(result.reason or "", []).append(result.label)
+            continue
+        details = [result.reason] if result.reason else []
+        details += result.notes
+        if result.fallback:
+            details.append(f"fallback: {result.fallback}")
+        if result.worker:
+            details.append(f"worker {result.worker}")
+        if details:
+            lines.append(f"{result.status.value} {result.label}: {'; '.join(details)}")
+    for reason, labels in skipped.items():
+        which = labels[0] if len(labels) == 1 else f"{len(labels)} jobs"
+        lines.append(f"skipped {which}: {reason}")
+    return lines
 
 
 def summary_line(summary: RunSummary) -> str:
@@ -135,16 +174,39 @@ def summary_line(summary: RunSummary) -> str:
     return line
 
 
-def print_report(console: Console, report: RunReport, table: bool, lines: bool = False) -> None:
-    """The closing report: a table in a terminal, else (when not already shown live) a line per job."""
-    if table:
-        console.print(results_table(report.results))
+def watch_summary_line(summary: WatchSummary) -> str:
+    """What `watch` says when it stops: this run's counts, then what its ledger holds (a rerun included)."""
+    earlier = summary.failed_in_ledger - summary.failed
+    still = f" (and {earlier} still failed from earlier runs)" if earlier > 0 else ""
+    line = (
+        f"{summary.done} done ({summary.redone} redone after late frames), {summary.adopted} found already "
+        f"encoded, {summary.failed} failed{still}, {summary.waiting} still being recorded"
+    )
+    if summary.done_in_ledger:
+        line += f"; {summary.done_in_ledger} verified video(s) in the ledger"
+    return line
+
+
+def print_report(console: Console, report: RunReport, table: bool, lines: bool = False, verbose: bool = False) -> None:
+    """The closing report: a table in a terminal (every job's full line with verbose), else (when not
+    already shown live) a line per job; then the summary."""
+    if table and verbose:
+        for result in report.results:
+            console.print(Text(result_line(result), style=_STATUS_STYLE[result.status]))
+    elif table:
+        console.print(results_table(report.results, console.width))
+        folder = videos_folder(report.results)
+        if folder is not None:
+            console.print(Text(f"videos under {_shown_path(folder)}", style="dim"))
+        for line in result_details(report.results):
+            console.print(line, markup=False, highlight=False)
     elif lines:
         for result in report.results:
             plain_line(console, result_line(result))
     style = "red" if report.summary.failed else "green"
     ffmpeg = f" · ffmpeg {report.ffmpeg.version} ({report.ffmpeg.source})"
-    console.print(Text(summary_line(report.summary) + ffmpeg, style=style), soft_wrap=True)
+    # A terminal gets it wrapped between words; a pipe gets it on one line.
+    console.print(Text(summary_line(report.summary) + ffmpeg, style=style), soft_wrap=not console.is_terminal)
 
 
 def print_commands(console: Console, results: list[JobResult]) -> None:

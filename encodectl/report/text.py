@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,8 +33,29 @@ def _printable_data(data: Any) -> Any:
     if isinstance(data, list):
         return [_printable_data(item) for item in data]
     if isinstance(data, dict):
-        return {printable(str(key)): _printable_data(value) for key, value in data.items()}
+        return {printable(str(key)): _printable_data(value) for key, value in _typed_rates(data).items()}
     return data
+
+
+def _typed_rates(data: dict[str, Any]) -> dict[str, Any]:
+    """A frame rate as a number for scripts (29.97002997), with the exact rational beside it ("30000/1001").
+
+    The models keep rates exact, as strings in their own JSON (the ledger, a Dask task); --json gives numbers."""
+    rate = data.get("fps")
+    if not isinstance(rate, str):
+        return data
+    try:
+        exact = Fraction(rate)
+    except (ValueError, ZeroDivisionError):
+        return data
+    typed: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "fps":
+            typed["fps"] = exact.numerator if exact.denominator == 1 else round(float(exact), 9)
+            typed["fps_exact"] = f"{exact.numerator}/{exact.denominator}"
+        else:
+            typed[key] = value
+    return typed
 
 
 def to_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any], indent: int | None = 2) -> str:

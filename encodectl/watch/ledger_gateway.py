@@ -171,9 +171,12 @@ class LedgerGateway:
         self.summary.interrupted = True
 
     def failed_records(self) -> list[EpisodeRecord]:
-        """Episodes the ledger holds as failed, from this run or earlier ones (counted as failed_in_ledger)."""
-        failed = [record for record in self.ledger.all() if record.state is _failed]
+        """Episodes the ledger holds as failed, from this run or earlier ones (counted as failed_in_ledger;
+        the done ones as done_in_ledger, so that a rerun's summary counts the videos it found made)."""
+        records = self.ledger.all()
+        failed = [record for record in records if record.state is _failed]
         self.summary.failed_in_ledger = len(failed)
+        self.summary.done_in_ledger = sum(record.state is _done for record in records)
         return failed
 
     # -- the rule --------------------------------------------------------------------------------

@@ -29,4 +29,5 @@ class WatchSummary(BaseModel):
     adopted: int = 0  # videos found already made and verified
     waiting: int = 0  # episodes still being recorded when the watcher stopped
     failed_in_ledger: int = 0  # episodes in a failed state at the end, from this run or earlier ones
+    done_in_ledger: int = 0  # episodes whose verified video the ledger holds at the end, from this run or earlier
     interrupted: bool = False

@@ -137,7 +137,8 @@ class Watcher:
             self._report_backlog(executor, pool)
             if self.watch.once and not executor.running and not ready:
                 if waiting:
-                    self.say(f"{waiting} episode(s) still being recorded (changed within --settle); left for later")
+                    self.say(f"{waiting} episode(s) changed within the last {self.watch.settle:g} s (--settle), so may "
+                             "still be recorded; left for later")  # fmt: skip
                 return
             now = time.monotonic()
             self._wake.wait(rules.next_wait(executor.observer.changed_times(executor.running), self.watch, now))
@@ -180,7 +181,7 @@ class Watcher:
         between one encode ending and the next starting."""
         now = time.monotonic()
         if pool.queue_depth == 0:
-            if self._behind:
+            if self._behind and not self.watch.once:
                 self.say("caught up with the recording")
             self._behind, self._queue_since = False, None
             return
@@ -189,7 +190,10 @@ class Watcher:
             return
         waiting = [(future, signature) for future, signature in executor.running.values() if not future.running()]
         frames_waiting = sum(signature.frames for _, signature in waiting)
-        rate = self.tracker.snapshot(limit=0).throughput_fps
-        eta = f"about {frames_waiting / rate:.0f} s to catch up at {rate:.0f} fps" if rate > 0 else "no rate yet"
-        self.say(f"behind the recording: {len(waiting)} episode(s), {frames_waiting} frames waiting; {eta}")
+        rate = self.tracker.snapshot(limit=0).live_fps  # the running encodes' rate now, from ffmpeg
+        goal = "to finish" if self.watch.once else "to catch up"
+        eta = f"about {frames_waiting / rate:.0f} s {goal} at {rate:.0f} fps" if rate > 0 else "no rate yet"
+        # --once encodes what a recording left (often none runs): a queue then is work to do, not lag.
+        what = "queued" if self.watch.once else "behind the recording:"
+        self.say(f"{what} {len(waiting)} episode(s), {frames_waiting} frames waiting; {eta}")
         self._behind, self._last_backlog_report = True, now
