@@ -25,7 +25,7 @@ from ..ffmpeg.copy_command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
 from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_frame_times
-from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
+from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, LeRobotRelease
 from ..version import __version__
 from .commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from .meta import (
@@ -38,6 +38,7 @@ from .meta import (
     write_episodes_table,
 )
 from .plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
+from .versions import encoder_record
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 MIB = 1024 * 1024
@@ -140,7 +141,7 @@ def commit_dataset(
             _fail([episode.result for episode in target.episodes], error)
             continue
         moves.append(Move(source=candidate, target=target.path))
-        feature_infos.setdefault(target.key, _feature_info(plan, target.key, times))
+        feature_infos.setdefault(target.key, _feature_info(plan, target.key, times, target.episodes[0].result))
         for episode in target.episodes:
             placement = target.placement.model_copy(update={"from_s": episode.from_s, "to_s": episode.to_s})
             placements[(episode.pending.episode.index, target.key)] = placement
@@ -282,27 +283,21 @@ def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: in
     return candidate, times
 
 
-def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes) -> VideoFeatureInfo:
+def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes, result: JobResult) -> VideoFeatureInfo:
+    """The camera's info as the dataset's LeRobot release writes it, with the settings `result`'s encode used."""
     video, info = times.video, plan.info
-    depth = None
-    if info.is_depth(key):
-        # What LeRobot 0.6 records of its DepthEncoderConfig (asdict, vcodec left out), so that its reader
-        # dequantizes with the same numbers and a later LeRobot re-encode keeps them.
-        quantization = info.depth_quantization(key)
-        depth = {
-            "pix_fmt": video.pix_fmt, "g": plan.options.gop, "crf": 30, "preset": None, "fast_decode": 0,
-            "video_backend": "pyav", "extra_options": {"x265-params": "lossless=1"},
-            "depth_min": quantization.depth_min, "depth_max": quantization.depth_max, "shift": quantization.shift,
-            "use_log": quantization.use_log,
-        }  # fmt: skip
+    depth = info.depth_quantization(key) if info.is_depth(key) else None
+    release = plan.release.release if plan.release is not None else LeRobotRelease.v04
     return VideoFeatureInfo(
         height=video.height,
         width=video.width,
         codec=video.codec,
         pix_fmt=video.pix_fmt,
+        is_depth_map=depth is not None,
         fps=info.fps,
         channels=channels_of(video.pix_fmt),
-        depth_encoder=depth,
+        release=release,
+        encoder=encoder_record(result.command, depth),
     )
 
 
