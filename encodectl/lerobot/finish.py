@@ -15,6 +15,7 @@ one from before (the episodes files are what make an episode's video exist).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, read_fram
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, LeRobotRelease
 from ..version import __version__
 from .commit import FileState, Move, commit_moves, dataset_opened, remove_staging
+from .heal import RebuiltRows, commit_rows, dry_run_results, rows_to_rebuild
 from .meta import (
     DatasetEpisode,
     FormatVersion,
@@ -363,10 +365,22 @@ def finish_datasets(
     """Plan every dataset first (so a bad one stops the run before anything is written), encode, commit."""
     with contextlib.ExitStack() as stack:
         plans = []
+        rebuilt: dict[Path, RebuiltRows] = {}
         for root in roots:
             stack.enter_context(dataset_opened(root, dry_run=options.dry_run))
-            plans.append(plan_dataset(root, options))
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="encodectl-rows-")))
+            rows = rows_to_rebuild(root, binary, scratch)  # refused here, before anything is written
+            if rows is not None:
+                rebuilt[root] = rows
         results: list[JobResult] = []
+        for root in roots:
+            rows = rebuilt.get(root)
+            if rows is not None and options.dry_run:
+                results += dry_run_results(rows)
+                continue
+            if rows is not None:
+                commit_rows(rows)  # the dataset's own journaled commit: then it is a pending dataset like any
+            plans.append(plan_dataset(root, options))
         for plan in plans:
             try:
                 encoded = run(plan.sources, plan.options) if plan.pending else []
@@ -375,7 +389,18 @@ def finish_datasets(
             finally:
                 if not plan.options.dry_run:
                     remove_staging(plan.info.root)
+            rows = rebuilt.get(plan.info.root)
             for result in plan.reported + encoded:
                 result.dataset = plan.info.root
+                _add_notes(result, plan, rows)
                 results.append(result)
         return results
+
+
+def _add_notes(result: JobResult, plan: DatasetPlan, rows: RebuiltRows | None) -> None:
+    """Say which LeRobot release the camera info was written for when the dataset could not tell, and which
+    episodes' rows were rebuilt."""
+    if result.status is JobStatus.done and plan.release is not None and plan.release.assumed:
+        result.notes.append(plan.release.note)
+    if rows is not None and any(result.episode.endswith(f"{index:06d}") for index in rows.episodes):
+        result.notes.append(rows.note)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -40,10 +41,13 @@ from ..errors import InputError
 from ..ffmpeg.copy_command import concat_list
 from ..ffmpeg.frames_command import build_decode_frame_files_command
 from ..frames.headers import read_image_header
+from ..frames.layout import EpisodeSource
 from ..frames.sequence import frames_by_number
-from ..models import FFmpegBinary
-from .commit import FileState, Move, commit_moves
-from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, episodes_files, pyarrow_modules
+from ..job.ledger import STATE_DIR
+from ..job.runner import source_result
+from ..models import FFmpegBinary, JobResult, JobStatus
+from .commit import STAGING, FileState, Move, commit_moves
+from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, episodes_files, pyarrow_modules, read_info
 from .stats import Stats, aggregate, downscaled, image_stats, sampled_frames, vector_stats
 
 STATS_PATH = Path("meta") / "stats.json"
@@ -77,7 +81,7 @@ class RebuiltRows(BaseModel):
     def note(self) -> str:
         first, last = self.episodes[0], self.episodes[-1]
         which = f"episode {first}" if first == last else f"episodes {first}-{last}"
-        return f"{which}: row rebuilt in meta/episodes (LeRobot never wrote it)"
+        return f"its episode row rebuilt in meta/episodes, as LeRobot writes it ({which} had none)"
 
 
 def missing_rows(info: DatasetInfo) -> list[int]:
@@ -162,8 +166,16 @@ def plan_rows(info: DatasetInfo, binary: FFmpegBinary, staging: Path) -> Rebuilt
 
 
 def commit_rows(plan: RebuiltRows) -> None:
-    """Put the rebuilt rows (and info.json, stats.json) in place by the dataset's journaled commit."""
-    commit_moves(plan.root, plan.moves, plan.planned)
+    """Put the rebuilt rows (and info.json, stats.json) in place by the dataset's journaled commit; what was staged
+    elsewhere is first moved into the dataset's staging folder, where the journal of a cut-off commit finds it."""
+    staging = plan.root / STATE_DIR / STAGING / "rows"
+    moves = []
+    for move in plan.moves:
+        inside = staging / move.source.relative_to(plan.staging)
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(move.source, inside)
+        moves.append(move.model_copy(update={"source": inside}))
+    commit_moves(plan.root, moves, plan.planned)
 
 
 # --- reading what LeRobot left ------------------------------------------------------------------------
@@ -431,3 +443,27 @@ def _read_stats(path: Path) -> dict[str, Stats]:
 
 def _listed(stats: dict[str, Stats]) -> dict[str, dict[str, Any]]:
     return {key: {name: np.asarray(value).tolist() for name, value in values.items()} for key, values in stats.items()}
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+
+def rows_to_rebuild(root: Path, binary: FFmpegBinary, staging: Path) -> RebuiltRows | None:
+    """The rows `root` lacks, planned and staged in `staging`; None for a dataset that lacks none."""
+    info = read_info(root)
+    if info.version is not FormatVersion.v30 or not (root / "data").is_dir():
+        return None
+    return plan_rows(info, binary, staging)
+
+
+def dry_run_results(plan: RebuiltRows) -> list[JobResult]:
+    """What a dry run reports of a dataset whose rows are missing: each camera-episode, to be rebuilt and encoded."""
+    info = read_info(plan.root)
+    results = []
+    for index in plan.episodes:
+        for key in info.video_keys:
+            directory = info.frames_dir(key, index)
+            source = EpisodeSource(directory=directory, output=directory, episode=directory.name, camera=key)
+            reason = "its episode row is missing (LeRobot never wrote it): would be rebuilt, then encoded"
+            results.append(source_result(source, JobStatus.skipped, reason=reason))
+    return results
