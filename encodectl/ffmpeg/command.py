@@ -19,7 +19,7 @@ from typing import Any
 
 import ffmpeg
 
-from ..models import DepthMode, DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
+from ..models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
 from .command_line import INPUT, OUTPUT, command_line, graph_args
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
@@ -138,22 +138,7 @@ def _container_options(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings, f
     """The finished file's container, its index first (a reader over the network seeks without the tail)."""
     if settings.container == "matroska":
         return {"cues_to_front": "1", "f": "matroska", **passthrough_timing(ffmpeg_binary)}
-    return {
-        "movflags": "+faststart",
-        **_mp4_timing(ffmpeg_binary, fps),
-        **_lerobot_depth_delay(ffmpeg_binary, settings),
-    }
-
-
-def _lerobot_depth_delay(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) -> dict[str, str]:
-    """LeRobot's own depth videos (x265 with B-frames) decode 2 frames late: their first packet's dts is 2 frames
-    before 0. Ours, without B-frames, are given the same delay, or LeRobot's concatenation (aggregate_datasets,
-    a stream copy that keeps each file's dts) fails on one of its videos appended after one of ours (dts going
-    backwards). setts is ffmpeg 4.4+: older releases write no delay."""
-    version = ffmpeg_binary.version_tuple
-    if settings.depth is not DepthMode.lerobot or (version is not None and version < (4, 4)):
-        return {}
-    return {"bsf:v": "setts=dts=DTS-2*DURATION"}
+    return {"movflags": "+faststart", **_mp4_timing(ffmpeg_binary, fps)}
 
 
 DEPTH_CODES = 4095  # LeRobot's 12-bit depth codes: 0..4095
