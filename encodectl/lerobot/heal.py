@@ -47,7 +47,16 @@ from ..job.ledger import STATE_DIR
 from ..job.runner import source_result
 from ..models import FFmpegBinary, JobResult, JobStatus
 from .commit import STAGING, FileState, Move, commit_moves
-from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, episodes_files, pyarrow_modules, read_info
+from .meta import (
+    EPISODES_DIR,
+    INFO_PATH,
+    DatasetInfo,
+    FormatVersion,
+    episodes_files,
+    pyarrow_modules,
+    read_episodes_table,
+    read_info,
+)
 from .stats import Stats, aggregate, downscaled, image_stats, sampled_frames, vector_stats
 
 STATS_PATH = Path("meta") / "stats.json"
@@ -205,7 +214,9 @@ def _data_files(info: DatasetInfo) -> list[tuple[Path, int, int]]:
 def _known_episodes(info: DatasetInfo) -> set[int]:
     known: set[int] = set()
     for path in episodes_files(info):
-        known.update(_read(path, columns=["episode_index"]).column("episode_index").to_pylist())
+        table = read_episodes_table(path)  # one still being written: refused as everywhere else
+        if "episode_index" in table.column_names:
+            known.update(table.column("episode_index").to_pylist())
     return known
 
 
@@ -214,7 +225,7 @@ def _existing_rows(info: DatasetInfo) -> dict[int, dict[str, Any]]:
     names = ["episode_index", "dataset_to_index", "meta/episodes/chunk_index", "meta/episodes/file_index"]
     rows: dict[int, dict[str, Any]] = {}
     for path in episodes_files(info):
-        table = _read(path)
+        table = read_episodes_table(path)
         absent = [name for name in names if name not in table.column_names]
         if absent:
             raise InputError(f"{path} has no {absent[0]} column")
