@@ -476,5 +476,7 @@ def dry_run_results(plan: RebuiltRows) -> list[JobResult]:
             directory = info.frames_dir(key, index)
             source = EpisodeSource(directory=directory, output=directory, episode=directory.name, camera=key)
             reason = "its episode row is missing (LeRobot never wrote it): would be rebuilt, then encoded"
-            results.append(source_result(source, JobStatus.skipped, reason=reason))
+            result = source_result(source, JobStatus.skipped, reason=reason)
+            result.dataset = plan.root
+            results.append(result)
     return results
