@@ -233,3 +233,18 @@ def test_inconsistent_data_is_refused_in_one_line_with_nothing_changed(tmp_path,
     before = digests(root)
     assert_one_line_error(cli("encode", root), fragment, "nothing was changed")
     assert digests(root) == before
+
+
+def test_rows_lost_by_a_resumed_recording_go_in_the_next_file_as_lerobot_puts_them(tmp_path, ffmpeg_binary):
+    # v30_061_partial: episodes 0-1 in file-000 (first session), episode 2's row in file-001 (the resumed one).
+    root = copy_fixture("v30_061_partial", tmp_path)
+    lost = root / "meta" / "episodes" / "chunk-000" / "file-001.parquet"
+    lerobot = rows_of(lost)
+    lost.unlink()
+    plan = plan_rows(read_info(root), ffmpeg_binary, tmp_path / "staging")
+    assert plan is not None and plan.episodes == [2]
+    assert [move.target for move in plan.moves] == [lost]
+    rebuilt = rows_of(plan.moves[0].source)
+    assert rebuilt.schema.equals(lerobot.schema, check_metadata=False)
+    assert all(close(a, b) for a, b in zip(rebuilt.to_pylist(), lerobot.to_pylist(), strict=True))
+    assert rebuilt.to_pylist()[0]["dataset_from_index"] == 11  # where episode 1 ends, in data/'s second file
