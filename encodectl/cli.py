@@ -263,6 +263,15 @@ WatchPriorityOption = Annotated[
 ThreadsOption = Annotated[
     int | None, typer.Option(help="Threads per job [default: the cores shared among running jobs].")
 ]
+LeRobotVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lerobot-version",
+        help="A LeRobot dataset: write its camera info as this LeRobot release does (0.3, 0.4, 0.6) "
+        "[default: the release that made the dataset, from its metadata].",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the results as JSON.")]
 VerboseOption = Annotated[
     bool, typer.Option("-v", "--verbose", help="Every detail of each job (paths, notes) instead of the table.")
@@ -296,6 +305,7 @@ class SharedOptions(BaseModel):
     priority: Priority
     threads: int | None
     ffmpeg: str | None
+    lerobot_version: str | None
 
     def encode_options(self, **specific: Any) -> EncodeOptions:
         """EncodeOptions from these, with the options of one command only (`specific`) added."""
@@ -360,6 +370,7 @@ def encode(
     queue_size: QueueSizeOption = 100,
     priority: EncodePriorityOption = Priority.normal,
     threads: ThreadsOption = None,
+    lerobot_version: LeRobotVersionOption = None,
     overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
     delete_frames: Annotated[
         bool,
@@ -472,6 +483,7 @@ def watch(
     queue_size: QueueSizeOption = 100,
     priority: WatchPriorityOption = Priority.low,
     threads: ThreadsOption = None,
+    lerobot_version: LeRobotVersionOption = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:

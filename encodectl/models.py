@@ -99,6 +99,24 @@ class Profile(StrEnum):
     lerobot = "lerobot"
 
 
+class LeRobotRelease(StrEnum):
+    """The LeRobot releases whose datasets differ in what encodectl writes (see encodectl/lerobot/versions.py)."""
+
+    v03 = "0.3"  # format v2.1 (LeRobot <= 0.3)
+    v04 = "0.4"  # format v3.0, LeRobot 0.4 and 0.5: the camera info without encoder fields
+    v06 = "0.6"  # format v3.0, LeRobot 0.6: encoder fields and the canonical is_depth_map in the camera info
+
+    @classmethod
+    def parse(cls, value: Any) -> Any:
+        """ "0.6.1" -> 0.6, "0.5.1" -> 0.4 (0.5 writes as 0.4 does); anything else is left for the enum to refuse."""
+        if isinstance(value, str):
+            match = re.fullmatch(r"v?0\.(\d+)(?:\.\d+)*", value.strip())
+            if match:
+                minor = int(match.group(1))
+                return {3: "0.3", 4: "0.4", 5: "0.4", 6: "0.6"}.get(minor, value)
+        return value
+
+
 class DepthMode(StrEnum):
     """What becomes of 16-bit single-channel (depth) frames."""
 
@@ -151,6 +169,13 @@ class EncodeOptions(BaseModel):
     priority: Priority | None = None
     output: Path | None = None
     ffmpeg: str | None = None
+    # A LeRobot dataset: the release whose camera info to write; None: decided from the dataset itself.
+    lerobot_version: LeRobotRelease | None = None
+
+    @field_validator("lerobot_version", mode="before")
+    @classmethod
+    def _lerobot_version(cls, value: Any) -> Any:
+        return LeRobotRelease.parse(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> EncodeOptions:

@@ -290,7 +290,9 @@ def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettin
 # mapping, and ffmpeg 5.1 refuses to write it.
 FFV1_DEPTH_ARGUMENTS = {"level": "3", "slices": "4", "slicecrc": "1", "context": "0"}
 # LeRobot 0.6's DepthEncoderConfig: HEVC of its 12-bit codes, x265 lossless (crf 30 and g 2 as it passes them).
-LEROBOT_DEPTH_ARGUMENTS = {"crf": "30", "x265-params": "lossless=1:log-level=error"}
+# Without B-frames: x265's lossless mode codes a B-frame at the end of a stream not quite losslessly (measured:
+# the 5th of 5 frames at g 2, in LeRobot 0.6.1's own video too), and every code must read back exactly.
+LEROBOT_DEPTH_ARGUMENTS = {"crf": "30", "x265-params": "lossless=1:bframes=0:log-level=error"}
 
 
 def depth_settings(

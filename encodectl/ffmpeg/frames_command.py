@@ -87,3 +87,16 @@ def build_decode_images_command(ffmpeg_binary: FFmpegBinary) -> list[str]:
     """Whole image files one after the other on stdin -> their pixels as raw RGB on stdout."""
     output = ffmpeg.input("pipe:0", f="image2pipe").output("pipe:1", f="rawvideo", pix_fmt="rgb24")
     return command_line(ffmpeg_binary, ["-v", "error"], graph_args(output, {}))
+
+
+def build_decode_frame_files_command(ffmpeg_binary: FFmpegBinary, list_file: Path, pix_fmt: str) -> list[str]:
+    """The image files an ffconcat list names, each one frame -> their pixels as raw `pix_fmt` on stdout,
+    every file exactly once (no frame dropped or repeated for timing: the list's durations do not matter)."""
+    version = ffmpeg_binary.version_tuple
+    passthrough = ["-fps_mode", "passthrough"] if version is None or version >= (5, 1) else ["-vsync", "passthrough"]
+    return command_line(
+        ffmpeg_binary,
+        ["-nostdin", "-v", "fatal", "-f", "concat", "-safe", "0", "-i", str(list_file)],
+        passthrough,
+        ["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"],
+    )

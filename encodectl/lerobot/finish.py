@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from ..ffmpeg.copy_command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
 from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, mp4_complete, read_frame_times
-from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
+from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, LeRobotRelease
 from ..version import __version__
 from .commit import FileState, Move, commit_moves, dataset_opened, made_by_encodectl, remove_staging
+from .heal import RebuiltRows, commit_rows, dry_run_results, rows_to_rebuild
 from .meta import (
     DatasetEpisode,
     FormatVersion,
@@ -39,6 +41,7 @@ from .meta import (
     write_episodes_table,
 )
 from .plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
+from .versions import encoder_record
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 MIB = 1024 * 1024
@@ -144,7 +147,7 @@ def commit_dataset(
             _fail([episode.result for episode in target.episodes], error)
             continue
         moves.append(Move(source=candidate, target=target.path))
-        feature_infos.setdefault(target.key, _feature_info(plan, target.key, times))
+        feature_infos.setdefault(target.key, _feature_info(plan, target.key, times, target.episodes[0].result))
         for episode in target.episodes:
             placement = target.placement.model_copy(update={"from_s": episode.from_s, "to_s": episode.to_s})
             placements[(episode.pending.episode.index, target.key)] = placement
@@ -332,27 +335,21 @@ def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: in
     return candidate, times
 
 
-def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes) -> VideoFeatureInfo:
+def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes, result: JobResult) -> VideoFeatureInfo:
+    """The camera's info as the dataset's LeRobot release writes it, with the settings `result`'s encode used."""
     video, info = times.video, plan.info
-    depth = None
-    if info.is_depth(key):
-        # What LeRobot 0.6 records of its DepthEncoderConfig (asdict, vcodec left out), so that its reader
-        # dequantizes with the same numbers and a later LeRobot re-encode keeps them.
-        quantization = info.depth_quantization(key)
-        depth = {
-            "pix_fmt": video.pix_fmt, "g": plan.options.gop, "crf": 30, "preset": None, "fast_decode": 0,
-            "video_backend": "pyav", "extra_options": {"x265-params": "lossless=1"},
-            "depth_min": quantization.depth_min, "depth_max": quantization.depth_max, "shift": quantization.shift,
-            "use_log": quantization.use_log,
-        }  # fmt: skip
+    depth = info.depth_quantization(key) if info.is_depth(key) else None
+    release = plan.release.release if plan.release is not None else LeRobotRelease.v04
     return VideoFeatureInfo(
         height=video.height,
         width=video.width,
         codec=video.codec,
         pix_fmt=video.pix_fmt,
+        is_depth_map=depth is not None,
         fps=info.fps,
         channels=channels_of(video.pix_fmt),
-        depth_encoder=depth,
+        release=release,
+        encoder=encoder_record(result.command, depth),
     )
 
 
@@ -414,10 +411,22 @@ def finish_datasets(
     """Plan every dataset first (so a bad one stops the run before anything is written), encode, commit."""
     with contextlib.ExitStack() as stack:
         plans = []
+        rebuilt: dict[Path, RebuiltRows] = {}
         for root in roots:
             stack.enter_context(dataset_opened(root, dry_run=options.dry_run))
-            plans.append(plan_dataset(root, options))
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="encodectl-rows-")))
+            rows = rows_to_rebuild(root, binary, scratch)  # refused here, before anything is written
+            if rows is not None:
+                rebuilt[root] = rows
         results: list[JobResult] = []
+        for root in roots:
+            rows = rebuilt.get(root)
+            if rows is not None and options.dry_run:
+                results += dry_run_results(rows)
+                continue
+            if rows is not None:
+                commit_rows(rows)  # the dataset's own journaled commit: then it is a pending dataset like any
+            plans.append(plan_dataset(root, options))
         for plan in plans:
             try:
                 encoded = run(plan.sources, plan.options) if plan.pending else []
@@ -426,7 +435,18 @@ def finish_datasets(
             finally:
                 if not plan.options.dry_run:
                     remove_staging(plan.info.root)
+            rows = rebuilt.get(plan.info.root)
             for result in plan.reported + encoded:
                 result.dataset = plan.info.root
+                _add_notes(result, plan, rows)
                 results.append(result)
         return results
+
+
+def _add_notes(result: JobResult, plan: DatasetPlan, rows: RebuiltRows | None) -> None:
+    """Say which LeRobot release the camera info was written for when the dataset could not tell, and which
+    episodes' rows were rebuilt."""
+    if result.status is JobStatus.done and plan.release is not None and plan.release.assumed:
+        result.notes.append(plan.release.note)
+    if rows is not None and any(result.episode.endswith(f"{index:06d}") for index in rows.episodes):
+        result.notes.append(rows.note)

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError, UsageError
 from ..job.verify import mp4_complete
-from ..models import DepthQuantization, one_line
+from ..models import DepthQuantization, LeRobotRelease, one_line
 from .confine import check_camera_key, check_index, check_path_template, inside
+from .versions import EncoderRecord, StreamInfo, camera_info
 
 INFO_PATH = Path("meta") / "info.json"
 EPISODES_DIR = Path("meta") / "episodes"
@@ -33,6 +34,7 @@ VIDEO_PATH_FIELDS = {
     "v3.0": ("video_key", "chunk_index", "file_index"),
     "v2.1": ("episode_chunk", "video_key", "episode_index"),
 }
+READ_BACK = ("video.height", "video.width", "video.codec", "video.pix_fmt", "video.fps", "video.channels", "has_audio")
 PYARROW_HINT = "pip install 'encodectl[lerobot]'"
 MAX_FPS = 1000  # as --fps: a rate past it is no camera's
 MAX_CHUNKS_SIZE = 10**6
@@ -63,7 +65,7 @@ class DatasetEpisode(BaseModel):
 
 
 class VideoFeatureInfo(BaseModel):
-    """``features[key]["info"]``, the keys and values LeRobot's get_video_info() writes."""
+    """``features[key]["info"]``: what LeRobot's get_video_info() reads of a video, and how it was encoded."""
 
     height: int
     width: int
@@ -73,21 +75,15 @@ class VideoFeatureInfo(BaseModel):
     fps: int
     channels: int
     has_audio: bool = False
-    depth_encoder: dict[str, Any] | None = None  # a depth camera's: LeRobot 0.6's encoder fields (video.g, ...)
+    release: LeRobotRelease = LeRobotRelease.v04  # whose form to write it in (versions.py)
+    encoder: EncoderRecord = EncoderRecord()  # recorded by LeRobot 0.6 only
 
-    def as_lerobot(self) -> dict[str, Any]:
-        picture = {
-            "video.height": self.height,
-            "video.width": self.width,
-            "video.codec": self.codec,
-            "video.pix_fmt": self.pix_fmt,
-        }
-        stream = {"video.fps": self.fps, "video.channels": self.channels, "has_audio": self.has_audio}
-        if self.depth_encoder is None:
-            return {**picture, "video.is_depth_map": self.is_depth_map, **stream}
-        # LeRobot 0.6's get_video_info with a DepthEncoderConfig: its fields after the stream's, the marker last.
-        encoder = {f"video.{name}": value for name, value in self.depth_encoder.items()}
-        return {**picture, **stream, **encoder, "is_depth_map": True}
+    def as_lerobot(self, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+        stream = StreamInfo(
+            height=self.height, width=self.width, codec=self.codec, pix_fmt=self.pix_fmt, fps=self.fps,
+            channels=self.channels, has_audio=self.has_audio,
+        )  # fmt: skip
+        return camera_info(self.release, stream, existing or {}, self.encoder, self.is_depth_map)
 
 
 class DatasetInfo(BaseModel):
@@ -107,7 +103,8 @@ class DatasetInfo(BaseModel):
         if not isinstance(info, dict) or "video.codec" not in info:
             return None
         try:
-            return VideoFeatureInfo(**{name.removeprefix("video."): value for name, value in info.items()})
+            fields = {name.removeprefix("video."): info[name] for name in READ_BACK if name in info}
+            return VideoFeatureInfo(**fields, is_depth_map=self.is_depth(key))
         except ValueError:
             return None
 
@@ -454,11 +451,8 @@ def info_document(info: DatasetInfo, videos: dict[str, VideoFeatureInfo], record
         existing = feature.get("info") if isinstance(feature.get("info"), dict) else {}
         if "video.codec" not in existing:
             # As LeRobot's update_video_info merges: what the recorder put there (LeRobot 0.6: is_depth_map,
-            # depth_unit) stays, in its place; the marker stays in the canonical form the dataset uses.
-            added = video.as_lerobot()
-            if "is_depth_map" in existing:
-                added.pop("video.is_depth_map", None)
-            feature["info"] = {**existing, **added}
+            # depth_unit) stays, in its place (versions.py).
+            feature["info"] = video.as_lerobot(existing)
     if record:
         recorded = document.setdefault(RECORD_KEY, {})
         recorded.update({name: value for name, value in record.items() if name != "videos"})

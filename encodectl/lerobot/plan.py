@@ -44,6 +44,7 @@ from .meta import (
     read_episodes,
     read_info,
 )
+from .versions import ReleaseChoice, decide_release
 
 # Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
 ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}
@@ -79,6 +80,7 @@ class DatasetPlan(BaseModel):
     pending: list[PendingVideo]
     reported: list[JobResult]  # camera-episodes not encoded: done already, cut off, or without frames
     files: dict[Path, FileState | None] = {}  # the metadata files as read: a change before the commit stops it
+    release: ReleaseChoice | None = None  # the LeRobot release whose camera info is written (versions.py)
 
     @property
     def sources(self) -> list[EpisodeSource]:
@@ -175,8 +177,9 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
     episodes = read_episodes(info)
     settings, record = dataset_options(info, options)
     plan = DatasetPlan(
-        info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[], files=files
-    )
+        info=info, episodes=episodes, options=settings, record=record, pending=[], reported=[], files=files,
+        release=decide_release(info.document, options.lerobot_version),
+    )  # fmt: skip
     for episode in episodes:
         for key in info.video_keys:
             frames_dir = info.frames_dir(key, episode.index)
