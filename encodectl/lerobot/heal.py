@@ -55,6 +55,7 @@ from .meta import (
     FormatVersion,
     episodes_files,
     pyarrow_modules,
+    read_episodes,
     read_episodes_table,
     read_info,
 )
@@ -215,6 +216,8 @@ def _data_files(info: DatasetInfo) -> list[tuple[Path, int, int]]:
 
 
 def _known_episodes(info: DatasetInfo) -> set[int]:
+    if episodes_files(info):
+        read_episodes(info)  # rows that contradict each other (two for one episode, say) are refused first
     known: set[int] = set()
     for path in episodes_files(info):
         table = read_episodes_table(path)  # one still being written: refused as everywhere else
