@@ -196,6 +196,7 @@ def test_a_dataset_without_its_rows_is_healed_then_finished_like_one_lerobot_flu
         assert [r["status"] for r in results].count("done") == 6  # both cameras of 3 episodes, depth too
     notes = [n for r in results for n in r["notes"]]
     assert not any("row rebuilt" in n for n in notes)  # the flushed one needed no rows
+    assert not any("apply to colour frames" in n for n in notes)  # no option was given: none is said to be ignored
     path = Path("meta") / "episodes" / "chunk-000" / "file-000.parquet"
     ours, theirs = rows_of(healed / path), rows_of(flushed / path)
     assert ours.schema.equals(theirs.schema, check_metadata=False)

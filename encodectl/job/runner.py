@@ -213,7 +213,13 @@ def encode_one(
         nice=options.nice,
         overwrite=options.overwrite,
     )
-    if prepared.encoder.keeps_depth and options.model_fields_set & set(COLOUR_OPTIONS):
+    # A dataset's depth camera is encoded as its LeRobot reads it, whatever the options (which a dataset's own
+    # settings fill in): the note is for options a user gave for plain depth frames.
+    if (
+        prepared.encoder.keeps_depth
+        and source.expected_depth is None
+        and options.model_fields_set & set(COLOUR_OPTIONS)
+    ):
         given = ", ".join(f"--{name}" for name in COLOUR_OPTIONS if name in options.model_fields_set)
         result.notes.append(f"{given} apply to colour frames, not to depth frames (--depth lossy for that)")
     return result
