@@ -191,8 +191,14 @@ def test_the_decodable_frames_are_listed(clip, ffmpeg_binary):
 
 
 def test_quality_is_measured(clip, ffmpeg_binary):
-    stderr = _run(build_quality_command(ffmpeg_binary, str(clip / "ep.mp4"), scan_frames(clip / "ep"), Fraction(30)))
-    assert b"PSNR" in stderr.stderr and b"SSIM" in stderr.stderr
+    from encodectl.bench.quality import measure_quality
+
+    # The video against its own frames: close; against other frames (the depth clip's, as grey pictures): far.
+    own = measure_quality(ffmpeg_binary, str(clip / "ep.mp4"), scan_frames(clip / "ep"), Fraction(30))
+    assert 30 < own.psnr_db <= 99 and 0.9 < own.ssim <= 1
+    write_frames(ffmpeg_binary, clip / "other", FRAMES, seed=7)
+    other = measure_quality(ffmpeg_binary, str(clip / "ep.mp4"), scan_frames(clip / "other"), Fraction(30))
+    assert other.psnr_db < own.psnr_db - 10 and other.ssim < own.ssim
 
 
 # ---- probes and streams -----------------------------------------------------------------------
@@ -220,7 +226,12 @@ def test_probe_commands_are_pinned():
 
 
 def test_the_probe_of_a_software_encoder_succeeds(ffmpeg_binary):
-    _run(build_probe_command(ffmpeg_binary, X264))
+    # The probe encodes 10 frames to nowhere: what it did shows in ffmpeg's own count, not only in its exit code.
+    argv = build_probe_command(ffmpeg_binary, X264)
+    stats = [*argv[:-1], "-stats", "-loglevel", "info", argv[-1]]
+    completed = _run(stats)
+    assert completed.returncode == 0
+    assert b"frame=   10" in completed.stderr or b"frame=10" in completed.stderr.replace(b" ", b""), completed.stderr
 
 
 @BEFORE_FFMPEG

@@ -58,22 +58,31 @@ def test_a_killed_worker_s_job_is_redone_elsewhere(tmp_path, ffmpeg_binary, clus
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=4, frames=90, size=(320, 240))
     sources = discover([tmp_path])
     options = EncodeOptions(device="cpu", preset="slow")
+    killed: dict[str, str] = {}
     with distributed.Client(cluster) as client:
-        pids = client.run(os.getpid)
+        addresses = {pid: address for address, pid in client.run(os.getpid).items()}
 
-        def kill_one_worker() -> None:
-            deadline = time.monotonic() + 30
-            while not list(tmp_path.rglob(".*.partial")) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            os.kill(next(iter(pids.values())), signal.SIGKILL)
+        def kill_the_worker_of_a_running_job() -> None:
+            # A job's temporary video is named after the process that runs it (".NAME.mp4.<pid>-<id>.partial"):
+            # the worker to kill is the one that is encoding that episode now.
+            deadline = time.monotonic() + 60
+            while not (partials := list(tmp_path.rglob(".*.partial"))):
+                assert time.monotonic() < deadline, "no job started"
+                time.sleep(0.02)
+            name = partials[0].name
+            pid = int(name.rsplit(".mp4.", 1)[1].split("-", 1)[0])
+            killed.update(video=name[1:].split(".mp4.", 1)[0] + ".mp4", worker=addresses[pid])
+            os.kill(pid, signal.SIGKILL)
 
-        killer = threading.Thread(target=kill_one_worker)
+        killer = threading.Thread(target=kill_the_worker_of_a_running_job)
         killer.start()
         results = encode_on_dask(sources, options, ffmpeg_binary, address=cluster.scheduler_address)
         killer.join()
     assert [r.status for r in results] == [JobStatus.done] * 4
     for result in results:
         assert decoded(result.output).frames == 90
+    interrupted = next(r for r in results if r.output.name == killed["video"])
+    assert interrupted.worker is not None and interrupted.worker != killed["worker"]  # redone on the other worker
     assert not any(name.endswith(".partial") for name in files_in(tmp_path))
 
 
