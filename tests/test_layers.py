@@ -20,7 +20,7 @@ LEVELS: list[set[str]] = [
     {"job"},
     {"lerobot"},
     {"run", "stream"},
-    {"watch"},
+    {"watch", "check"},
     {"bench"},
     {"report"},
     {"cli", "__init__"},
