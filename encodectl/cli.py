@@ -643,7 +643,7 @@ def check(
     """Check that videos are what their readers expect (LeRobot's loader, or the frames they came from),
     changing nothing. Exit 0: clean; 1: problems found; 2: unusable input."""
     with handled_errors(json_output):
-        from .check.engine import check as check_paths
+        from .checks.engine import check as check_paths
 
         report = check_paths(paths, decode=decode, fps=fps, ffmpeg=find_ffmpeg(ffmpeg))
         if json_output:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..check.models import CheckReport, PathCheck, Problem
+from ..checks.models import CheckReport, PathCheck, Problem
 from .text import plain_line, printable, short_seconds
 
 TABLE_WIDTH = 80
@@ -77,4 +77,4 @@ def print_check(console: Console, report: CheckReport) -> None:
             plain_line(console, f"repaired: {printable(line)}")
     cameras = [problem.camera for result in report.checks for problem in result.problems if problem.camera]
     if any(camera.startswith(_CAMERA_PREFIX) for camera in cameras):
-        plain_line(console, f"(camera: its key without {_CAMERA_PREFIX!r}; files relative to the path checked)")
+        plain_line(console, f"(camera: its key less {_CAMERA_PREFIX!r}; files: relative to the path)")

@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..frames.layout import DEPTH_SUFFIX, EpisodeSource, discover
-from ..frames.sequence import frames_by_number
+from ..frames.sequence import frames_by_number, has_frames
 from ..models import FFmpegBinary, VerifyMode
 from .confine import LocalRootGuard
 from .models import PathCheck, Problem, ProblemKind
@@ -15,9 +15,10 @@ from .readback import FileRead, read_files
 
 
 def check_folder(root: Path, binary: FFmpegBinary, mode: VerifyMode, fps: Fraction) -> PathCheck:
-    guard = LocalRootGuard(root)
-    sources = discover([guard.root])
-    result = PathCheck(path=guard.root, layout="folder", mode=mode, fps=fps, episodes=len(sources))
+    # An episode folder given itself has its video beside it: the folder that holds both is what is read.
+    guard = LocalRootGuard(root.absolute().parent if has_frames(root) else root)
+    sources = discover([root.absolute()])
+    result = PathCheck(path=root.absolute(), layout="folder", mode=mode, fps=fps, episodes=len(sources))
     result.cameras = sorted({source.camera for source in sources if source.camera is not None})
     present: list[tuple[EpisodeSource, Path, list[int]]] = []
     for source in sources:
