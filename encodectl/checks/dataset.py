@@ -232,7 +232,8 @@ def _file_problems(info: DatasetInfo, guard: LocalRootGuard, video: VideoFile, r
         ]
         if wrong:
             problems.append(problem(ProblemKind.video_format, "; ".join(wrong)))
-    seconds = sorted(float(read.times.seconds(pts)) for pts in read.times.pts)
+    numerator, denominator = read.times.time_base
+    seconds = sorted(pts * numerator / denominator for pts in read.times.pts)  # floats, as LeRobot compares
     covered = 0
     for span in video.spans:
         kind, detail, count = span_problem(seconds, span, info.fps)

@@ -23,7 +23,10 @@ def build_batch_read_command(ffmpeg_binary: FFmpegBinary, paths: list[Path], dec
     Written with flags: ffmpeg-python cannot say several -map of several inputs in this order. With
     `decode`, the first frame that does not decode fails the whole run (-xerror); the caller then reads
     the files one by one to name it."""
-    inputs = [argument for path in paths for argument in ("-i", str(path.absolute()))]
+    # Listing packets decodes nothing but the probe's first frame: one decoder thread per input saves
+    # starting a thread pool for each of many inputs (measured: a third of the CPU time of a batch of 32).
+    threads = [] if decode else ["-threads", "1"]
+    inputs = [argument for path in paths for argument in (*threads, "-i", str(path.absolute()))]
     maps = [argument for index in range(len(paths)) for argument in ("-map", f"{index}:v:0")]
     if decode:
         options = {**passthrough_timing(ffmpeg_binary), "enc_time_base": demuxer_time_base(ffmpeg_binary)}
