@@ -44,7 +44,7 @@ def main() -> None:
     binary = find_ffmpeg()
     print(f"ffmpeg {binary.version} ({binary.source}); {root}: LeRobot {args.format}, {args.episodes} episodes x "
           f"{len(CAMERAS)} cameras, {args.frames} frames {args.size} each; {args.runs} runs")  # fmt: skip
-    for extra in ([[]] + ([["--decode"]] if args.decode else [])):
+    for extra in [[]] + ([["--decode"]] if args.decode else []):
         command = [sys.executable, "-m", "encodectl.cli", "check", str(root), *extra]
         times = []
         for _ in range(args.runs):
