@@ -637,6 +637,10 @@ def check(
         str | None,
         typer.Option(help="A folder's videos' frame rate [default: 30; a LeRobot dataset's own].", show_default=False),
     ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="LeRobot datasets: re-encode wrong videos from the frames still under images/."),
+    ] = False,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:
@@ -645,7 +649,9 @@ def check(
     with handled_errors(json_output):
         from .checks.engine import check as check_paths
 
-        report = check_paths(paths, decode=decode, fps=fps, ffmpeg=find_ffmpeg(ffmpeg))
+        binary = find_ffmpeg(ffmpeg)
+        runner = _local_runner(binary, RunTracker(), json_output) if repair else None
+        report = check_paths(paths, decode=decode, fps=fps, ffmpeg=binary, repair=repair, run=runner)
         if json_output:
             sys.stdout.write(to_json(report) + "\n")
         else:

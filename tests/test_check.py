@@ -438,3 +438,77 @@ def test_split_listing_keeps_each_input_apart():
     assert (second.video.codec, second.video.pix_fmt, second.video.width, second.time_base) == (
         "h264", "yuv444p", 32, (1, 90000),
     )  # fmt: skip
+
+
+# --- --repair ---------------------------------------------------------------------------------------------------
+
+
+def test_repair_rewrites_a_v30_file_whole_from_its_episodes_frames(tmp_path, cli, ffmpeg_binary):
+    root = raw_fixture("v30_pending", tmp_path)
+    assert cli("encode", root).exit_code == 0  # the frames stay: episodes 0-2 joined in file-000
+    rows_before = {row["episode_index"]: row for row in episode_rows(root)}
+    drop_packet(ffmpeg_binary, v30_file(root, TOP), 7)  # episode 1's frame 2
+    assert named(problems(cli("check", root, "--json"))) == {("frame-count", TOP, (1,))}
+
+    outcome = cli("check", root, "--repair", "--json")
+    assert outcome.exit_code == 0, outcome.stdout
+    [check] = outcome.json()["checks"]
+    assert check["problems"] == []
+    assert check["repaired"] == [
+        f"{TOP} videos/{TOP}/chunk-000/file-000.mp4: rewritten from the frames of episodes 0, 1, 2, verified as "
+        "LeRobot reads it"
+    ]
+    rows = {row["episode_index"]: row for row in episode_rows(root)}
+    for index in (0, 1, 2):  # the spans as LeRobot computes them, the same as before the damage
+        for column in ("from_timestamp", "to_timestamp", "chunk_index", "file_index"):
+            name = f"videos/{TOP}/{column}"
+            assert rows[index][name] == rows_before[index][name]
+    assert not (root / ".encodectl").exists()  # the staging went with the commit
+    assert cli("check", root, "--decode").exit_code == 0
+
+
+def test_repair_replaces_a_damaged_v21_file_and_encodes_a_missing_one(finished, cli):
+    root = finished("v21_partial")  # episode 2's frames are still under images/
+    damage(v21_file(root, WRIST, 2))
+    v21_file(root, TOP, 2).unlink()
+    outcome = cli("check", root, "--decode", "--repair", "--json")
+    assert outcome.exit_code == 0, outcome.stdout
+    [check] = outcome.json()["checks"]
+    assert sorted(check["repaired"]) == [
+        f"{TOP} episode_000002: encoded again from its frames",
+        f"{WRIST} episode_000002: encoded again from its frames",
+    ]
+    assert cli("check", root, "--decode").exit_code == 0
+
+
+def test_repair_encodes_episodes_without_a_video_as_encode_does(tmp_path, cli):
+    root = raw_fixture("v30_partial", tmp_path)
+    outcome = cli("check", root, "--repair", "--json")
+    assert outcome.exit_code == 0, outcome.stdout
+    assert len(outcome.json()["checks"][0]["repaired"]) == 2
+
+
+def test_repair_leaves_what_it_cannot_make_and_changes_nothing(finished, cli):
+    root = finished("v30_partial")
+    damage(v30_file(root, WRIST, 0))  # episodes 0-1, encoded by LeRobot, whose frames are gone
+    before = tree_state(root)
+    outcome = cli("check", root, "--decode", "--repair", "--json")
+    assert outcome.exit_code == 1
+    [check] = outcome.json()["checks"]
+    assert {(p["kind"], p["camera"]) for p in check["problems"]} == {("decode", WRIST)}
+    assert check["repaired"] == [] and not check["problems"][0]["repairable"]
+    assert tree_state(root) == before
+
+
+@BEFORE_FFMPEG
+def test_repair_applies_to_lerobot_datasets_only(tmp_path, cli, make_frames):
+    make_frames(tmp_path / "episode_0", 3)
+    assert_one_line_error(cli("check", tmp_path, "--repair"), "--repair applies to LeRobot datasets")
+
+
+def episode_rows(root: Path) -> list[dict[str, Any]]:
+    return [
+        row
+        for path in sorted((root / "meta" / "episodes").glob("*/*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
