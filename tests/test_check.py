@@ -16,7 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import encodectl
+from encodectl.checks.mp4_table import packet_times
 from encodectl.checks.readback import split_listing
+from encodectl.job.verify import read_frame_times
 from encodectl.models import FFmpegBinary
 
 from .conftest import BEFORE_FFMPEG, CliOutcome, assert_one_line_error, run_encodectl
@@ -512,3 +514,30 @@ def episode_rows(root: Path) -> list[dict[str, Any]]:
         for path in sorted((root / "meta" / "episodes").glob("*/*.parquet"))
         for row in pq.read_table(path).to_pylist()
     ]
+
+
+# --- the MP4 sample table, against ffmpeg's listing ------------------------------------------------------------------
+
+
+def test_the_sample_table_says_what_ffmpeg_lists(finished, ffmpeg_binary, tmp_path, make_frames):
+    """LeRobot's own AV1 files, encodectl's, and joined v3.0 files: the same packets, times and format as ffmpeg's
+    listing; an H.264 file is left to ffmpeg."""
+    files = sorted(FIXTURES.glob("*/videos/**/*.mp4")) + sorted(finished("v30_partial").glob("videos/**/*.mp4"))
+    assert len(files) >= 8
+    for path in files:
+        fast = packet_times(path)
+        assert fast is not None, path
+        listed = read_frame_times(ffmpeg_binary, path)
+        assert (fast.pts, fast.end, fast.time_base) == (listed.pts, listed.end, listed.time_base), path
+        assert fast.video == listed.video, path
+    make_frames(tmp_path / "episode", 4)
+    encodectl.encode(tmp_path / "episode")
+    assert packet_times(tmp_path / "episode.mp4") is None
+
+
+def test_a_packet_cut_out_shows_in_the_sample_table(finished, ffmpeg_binary):
+    root = finished("v21_partial")
+    drop_packet(ffmpeg_binary, v21_file(root, TOP, 0), 2)
+    fast = packet_times(v21_file(root, TOP, 0))
+    assert fast is not None and fast.pts == read_frame_times(ffmpeg_binary, v21_file(root, TOP, 0)).pts
+    assert len(fast.pts) == 4 and fast.pts[2] - fast.pts[1] == 2 * (fast.pts[1] - fast.pts[0])

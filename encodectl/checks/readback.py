@@ -1,4 +1,5 @@
-"""Read many videos back quickly: several files to one ffmpeg run, runs side by side.
+"""Read many videos back quickly: an MP4's sample table where it says all (see mp4_table), else several
+files to one ffmpeg run, runs side by side.
 
 The bundled ffmpeg has no ffprobe, and starting ffmpeg costs about as much as listing a short
 episode's packets; so files are read in batches (one framecrc listing of many inputs), one batch per
@@ -23,6 +24,7 @@ from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
 from ..job.verify import VERIFY_TIMEOUT_S, FrameTimes, mp4_boxes, parse_frame_times
 from ..models import FFmpegBinary
+from .mp4_table import packet_times
 
 BATCH_FILES = 32  # inputs per ffmpeg run: enough to hide its start-up, few enough to share the cores
 _INPUT_RE = re.compile(r"^Input #(\d+), ", re.MULTILINE)
@@ -65,7 +67,11 @@ def read_files(
     readable = []
     for path in paths:
         reads[path].truncated = mp4_cut_off(path)
-        if reads[path].truncated is None:
+        if reads[path].truncated is not None:
+            continue
+        # Packets only: the MP4's own sample table says what ffmpeg's listing would, without reading the data.
+        reads[path].times = None if decode else packet_times(path)
+        if reads[path].times is None:
             readable.append(path)
     workers = max(1, workers or os.cpu_count() or 1)
     # As many batches as there are workers at least, so that two files on two cores take two runs.
