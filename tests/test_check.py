@@ -5,6 +5,7 @@ a file is cut short) and must be found and named by camera and episode."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -541,3 +542,11 @@ def test_a_packet_cut_out_shows_in_the_sample_table(finished, ffmpeg_binary):
     fast = packet_times(v21_file(root, TOP, 0))
     assert fast is not None and fast.pts == read_frame_times(ffmpeg_binary, v21_file(root, TOP, 0)).pts
     assert len(fast.pts) == 4 and fast.pts[2] - fast.pts[1] == 2 * (fast.pts[1] - fast.pts[0])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file whatever its mode")
+def test_a_video_this_user_may_not_read_is_a_problem_not_a_crash(finished, cli):
+    root = finished("v21_partial")
+    v21_file(root, TOP, 0).chmod(0)
+    found = problems(cli("check", root, "--json"))
+    assert named(found) == {("unreadable", TOP, (0,))}

@@ -155,7 +155,10 @@ def frames_on_disk(info: DatasetInfo, guard: LocalRootGuard, key: str, episode: 
     folder = guard.inside(info.frames_dir(key, episode), "frame folder")
     if not folder.is_dir():
         return None
-    return len(frame_files(folder))
+    try:
+        return len(frame_files(folder))
+    except OSError:  # there, but not readable by this user: no frames to count on
+        return None
 
 
 def _frames_note(count: int | None, length: int) -> str:
@@ -214,7 +217,7 @@ def _file_problems(info: DatasetInfo, guard: LocalRootGuard, video: VideoFile, r
     if read.truncated is not None:
         return [problem(ProblemKind.truncated, read.truncated)]
     if read.times is None:
-        return [problem(ProblemKind.unreadable, f"ffmpeg cannot read it: {read.unreadable}")]
+        return [problem(ProblemKind.unreadable, str(read.unreadable))]
     problems = []
     if read.decode_error is not None:
         problems.append(problem(ProblemKind.decode, f"a frame does not decode: {read.decode_error}"))

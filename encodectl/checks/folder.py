@@ -62,7 +62,7 @@ def _problems(read: FileRead, numbers: list[int], fps: Fraction) -> list[tuple[P
     if read.truncated is not None:
         return [(ProblemKind.truncated, read.truncated)]
     if read.times is None:
-        return [(ProblemKind.unreadable, f"ffmpeg cannot read it: {read.unreadable}")]
+        return [(ProblemKind.unreadable, str(read.unreadable))]
     problems = []
     if read.decode_error is not None:
         problems.append((ProblemKind.decode, f"a frame does not decode: {read.decode_error}"))

@@ -37,7 +37,7 @@ class FileRead(BaseModel):
     path: Path
     times: FrameTimes | None = None
     truncated: str | None = None  # an MP4 cut off: what is missing
-    unreadable: str | None = None  # ffmpeg's reason
+    unreadable: str | None = None  # why it cannot be opened or read (ffmpeg's reason, or the system's)
     decode_error: str | None = None  # --decode: the first frame that did not decode, in ffmpeg's words
 
     model_config = {"arbitrary_types_allowed": True}
@@ -66,7 +66,11 @@ def read_files(
     reads = {path: FileRead(path=path) for path in paths}
     readable = []
     for path in paths:
-        reads[path].truncated = mp4_cut_off(path)
+        try:
+            reads[path].truncated = mp4_cut_off(path)
+        except OSError as error:  # a file this user may not read: a problem of the dataset, not of the run
+            reads[path].unreadable = f"cannot open it: {error.strerror or error}"
+            continue
         if reads[path].truncated is not None:
             continue
         # Packets only: the MP4's own sample table says what ffmpeg's listing would, without reading the data.
@@ -117,11 +121,11 @@ def _read_alone(binary: FFmpegBinary, path: Path, decode: bool, fps: Fraction | 
         try:
             read.times = split_listing(completed.stdout, completed.stderr, [path], fps)[0]
         except VerificationError as error:
-            read.unreadable = error.message
+            read.unreadable = f"ffmpeg cannot read it: {error.message}"
         return
     reason = meaningful_error(completed.stderr.splitlines())
     if not decode:
-        read.unreadable = reason
+        read.unreadable = f"ffmpeg cannot read it: {reason}"
         return
     _read_alone(binary, path, False, fps, read)
     if read.unreadable is None:  # its packets list: the damage is in what they hold
