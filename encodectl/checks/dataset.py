@@ -115,6 +115,8 @@ def check_lerobot(root: Path, binary: FFmpegBinary, mode: VerifyMode) -> LeRobot
                 detail="an encodectl commit was cut off; `encodectl encode` on the dataset completes it",
             )
         )
+    cameras = {key: position for position, key in enumerate(info.video_keys)}
+    result.problems.sort(key=lambda p: (cameras.get(p.camera or "", -1), min(p.episodes, default=-1)))
     return LeRobotCheck(info=info, episodes=episodes, files=list(files.values()), result=result)
 
 
