@@ -550,3 +550,34 @@ def test_a_video_this_user_may_not_read_is_a_problem_not_a_crash(finished, cli):
     v21_file(root, TOP, 0).chmod(0)
     found = problems(cli("check", root, "--json"))
     assert named(found) == {("unreadable", TOP, (0,))}
+
+
+def test_a_frame_lost_before_the_encoder_shows_as_a_short_episode(finished, cli, tmp_path):
+    """Re-encoded with one frame left out, the frames close up on the grid: only the count tells."""
+    root = finished("v21_partial")
+    frames = tmp_path / "episode_000002"
+    shutil.copytree(root / "images" / TOP / "episode_000002", frames)
+    (frames / "frame_000001.png").unlink()  # frame 1 of 4 lost; 2 and 3 close up
+    for number in (2, 3):
+        (frames / f"frame_{number:06d}.png").replace(frames / f"frame_{number - 1:06d}.png")
+    [result] = encodectl.encode(frames, codec="av1", profile="lerobot", fps=30)
+    assert result.frames == 3
+    shutil.copyfile(result.output, v21_file(root, TOP, 2))
+    found = problems(cli("check", root, "--json"))
+    assert named(found) == {("frame-count", TOP, (2,))}
+    assert found[0]["detail"].startswith("3 frames where its length is 4; frame 3 is not at 0.100000 s")
+
+
+def test_a_damaged_index_never_raises(tmp_path):
+    """Bytes of the moov box flipped at random: the table reader answers or leaves the file to ffmpeg."""
+    import random
+
+    source = sorted(FIXTURES.glob("v21_partial/videos/**/*.mp4"))[0].read_bytes()
+    moov = source.index(b"moov") - 4
+    generator = random.Random(23)
+    for _ in range(200):
+        data = bytearray(source)
+        for _ in range(generator.randint(1, 6)):
+            data[generator.randrange(moov, len(data))] = generator.randrange(256)
+        (tmp_path / "damaged.mp4").write_bytes(bytes(data))
+        packet_times(tmp_path / "damaged.mp4")  # None or FrameTimes; never an exception

@@ -75,7 +75,7 @@ def packet_times(path: Path) -> FrameTimes | None:
     this reader vouches for (ffmpeg then reads the file, and says what is wrong with it)."""
     try:
         return _packet_times(path)
-    except (OSError, struct.error, ValueError):  # a table that runs past its box: ffmpeg will say what
+    except (OSError, struct.error, ValueError, IndexError):  # a table past its box: ffmpeg will say what
         return None
 
 
@@ -119,16 +119,16 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     stts, stsd, stsz = (_child(data, *stbl, kind) for kind in (b"stts", b"stsd", b"stsz"))
     if stts is None or stsd is None or stsz is None:
         return None
+    (entries,) = struct.unpack_from(">I", data, stts[0] + 4)
+    runs = [struct.unpack_from(">II", data, stts[0] + 8 + 8 * index) for index in range(entries)]
+    sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
+    if sum(count for count, _ in runs) != samples or samples == 0 or any(delta == 0 for _, delta in runs):
+        return None  # a table that disagrees with itself (checked before anything is built from its counts)
     pts: list[int] = []
     clock = 0
-    (entries,) = struct.unpack_from(">I", data, stts[0] + 4)
-    for index in range(entries):
-        count, delta = struct.unpack_from(">II", data, stts[0] + 8 + 8 * index)
-        pts.extend(range(clock, clock + count * delta, delta) if delta else [clock] * count)
+    for count, delta in runs:
+        pts.extend(range(clock, clock + count * delta, delta))
         clock += count * delta
-    sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
-    if samples != len(pts) or not pts or len(set(pts)) != len(pts):
-        return None
     last_delta = clock - pts[-1]
     if not _edit_keeps_everything(data, start, end, movie_scale, timescale, clock):
         return None
