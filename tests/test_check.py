@@ -581,3 +581,22 @@ def test_a_damaged_index_never_raises(tmp_path):
             data[generator.randrange(moov, len(data))] = generator.randrange(256)
         (tmp_path / "damaged.mp4").write_bytes(bytes(data))
         packet_times(tmp_path / "damaged.mp4")  # None or FrameTimes; never an exception
+
+
+def test_v30_a_frame_lost_and_closed_up_shows_at_the_files_last_episode(tmp_path, cli, ffmpeg_binary):
+    """Every later frame moves one place earlier, on the grid: LeRobot fails only at the file's end, and so
+    the problem shows there, saying why."""
+    root = raw_fixture("v30_pending", tmp_path)
+    assert cli("encode", root).exit_code == 0  # episodes of 5, 6 and 4 frames in file-000
+    video = v30_file(root, TOP)
+    step = read_frame_times(ffmpeg_binary, video).pts[1]
+    cut = video.with_name("cut.mp4")
+    subprocess.run(
+        [str(ffmpeg_binary.path), "-hide_banner", "-loglevel", "error", "-i", str(video), "-map", "0:v:0",
+         "-c", "copy", "-bsf:v", f"noise=drop=eq(n\\,2),setts=ts=N*{step}", "-y", str(cut)],
+        check=True,
+    )  # fmt: skip
+    cut.replace(video)
+    found = problems(cli("check", root, "--json"))
+    assert named(found) == {("frame-count", TOP, (2,))}
+    assert "the file holds 14 frames, its episodes' lengths add up to 15" in found[0]["detail"]
