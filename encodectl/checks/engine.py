@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,7 +27,7 @@ _RATE: TypeAdapter[Fraction] = TypeAdapter(FrameRate)
 
 
 def check(
-    paths: list[Path] | Path | str,
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
     decode: bool = False,
     fps: Fraction | int | str | None = None,
@@ -44,7 +46,7 @@ def check(
     the commit `encode` uses (see checks/repair.py), then checks again; `run` encodes the episodes (default:
     this machine's pool)."""
     started = time.monotonic()
-    given = [Path(paths)] if isinstance(paths, str | Path) else [Path(path) for path in paths]
+    given = [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(path) for path in paths]
     if not given:
         raise InputError("no path given")
     binary = ffmpeg if isinstance(ffmpeg, FFmpegBinary) else find_ffmpeg(ffmpeg)
@@ -53,8 +55,8 @@ def check(
         for path in given:
             if path.is_dir() and not is_lerobot_dataset(path):
                 raise UsageError(f"--repair applies to LeRobot datasets; {path} is not one (no meta/info.json)")
-    runner = run or _local_runner(binary)
-    checks = [check_path(path, binary, mode, fps, runner if repair else None) for path in given]
+    runner = (run or _local_runner(binary)) if repair else None
+    checks = [check_path(path, binary, mode, fps, runner) for path in given]
     return CheckReport(
         encodectl=__version__,
         ffmpeg=binary,
