@@ -645,7 +645,7 @@ def check(
     ffmpeg: FFmpegOption = None,
 ) -> None:
     """Check that videos are what their readers expect (LeRobot's loader, or the frames they came from),
-    changing nothing. Exit 0: clean; 1: problems found; 2: unusable input."""
+    changing nothing (but --repair). Exit 0: clean; 1: problems found (left); 2: unusable input."""
     with handled_errors(json_output):
         from .checks.engine import check as check_paths
 
