@@ -183,6 +183,7 @@ def test_v30_dropped_frame_in_the_middle_of_an_episode(finished, cli, ffmpeg_bin
     assert named(found) == {("frame-count", TOP, (1,))}
     assert "5 frames where its length is 6" in found[0]["detail"]
     assert "frame 2 is not at" in found[0]["detail"]
+    assert "lost earlier" not in found[0]["detail"]  # the frames after it kept their places
 
 
 def test_v21_dropped_frame_in_the_middle_of_an_episode(finished, cli, ffmpeg_binary):
@@ -230,6 +231,8 @@ def test_damaged_bytes_are_found_with_decode_only(finished, cli):
     found = problems(outcome)
     assert named(found) == {("decode", WRIST, (0,))}
     assert found[0]["file"] == f"videos/chunk-000/{WRIST}/episode_000000.mp4"
+    assert found[0]["detail"].startswith("a frame does not decode: libdav1d: "), found[0]["detail"]
+    assert "Input #" not in found[0]["detail"] and "muxing overhead" not in found[0]["detail"]
 
 
 def test_v30_damaged_bytes_name_the_file_and_its_episodes(finished, cli):

@@ -241,10 +241,12 @@ def _file_problems(info: DatasetInfo, guard: LocalRootGuard, video: VideoFile, r
     seconds = sorted(pts * numerator / denominator for pts in read.times.pts)  # floats, as LeRobot compares
     covered = 0
     for span in video.spans:
-        kind, detail, count = span_problem(seconds, span, info.fps)
+        kind, detail, count, missing = span_problem(seconds, span, info.fps)
+        # Short at its end, nothing missing before: the pattern of a frame lost earlier in the file.
+        closed_up = kind is ProblemKind.frame_count and missing == count
         covered += count
         if kind is not None:
-            if kind is ProblemKind.frame_count and len(video.spans) > 1 and len(seconds) < _total(video):
+            if closed_up and len(video.spans) > 1 and len(seconds) < _total(video):
                 detail += (
                     f" (the file holds {len(seconds)} frames, its episodes' lengths add up to {_total(video)}: "
                     "a frame lost earlier in it moves every later one)"
@@ -265,8 +267,9 @@ def _total(video: VideoFile) -> int:
     return sum(span.length for span in video.spans)
 
 
-def span_problem(seconds: list[float], span: EpisodeSpan, fps: int) -> tuple[ProblemKind | None, str, int]:
-    """What is wrong with one episode's frames in its file (None: nothing), and how many frames its span holds.
+def span_problem(seconds: list[float], span: EpisodeSpan, fps: int) -> tuple[ProblemKind | None, str, int, int | None]:
+    """What is wrong with one episode's frames in its file (None: nothing), how many frames its span holds,
+    and the first frame not where LeRobot looks for it.
 
     LeRobot asks for frame i at from_timestamp + i/fps and refuses a frame further than its tolerance
     (strictly within); the frames of the span are those from its start to its end, both less the tolerance."""
@@ -285,7 +288,7 @@ def span_problem(seconds: list[float], span: EpisodeSpan, fps: int) -> tuple[Pro
         where = f"frame {missing} is not at {span.from_s + missing / fps:.6f} s (within {TOLERANCE_S:g} s)"
     if count != span.length:
         detail = f"{count} frames where its length is {span.length}"
-        return ProblemKind.frame_count, f"{detail}; {where}" if where else detail, count
+        return ProblemKind.frame_count, f"{detail}; {where}" if where else detail, count, missing
     if missing is not None:
-        return ProblemKind.timestamps, where, count
-    return None, "", count
+        return ProblemKind.timestamps, where, count, missing
+    return None, "", count, None

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ..errors import VerificationError
 from ..ffmpeg.batch_read_command import build_batch_read_command
-from ..ffmpeg.log import meaningful_error
+from ..ffmpeg.log import meaningful_error, strip_context
 from ..ffmpeg.process import capture
 from ..job.verify import VERIFY_TIMEOUT_S, FrameTimes, mp4_boxes, parse_frame_times
 from ..models import FFmpegBinary
@@ -123,13 +123,28 @@ def _read_alone(binary: FFmpegBinary, path: Path, decode: bool, fps: Fraction | 
         except VerificationError as error:
             read.unreadable = f"ffmpeg cannot read it: {error.message}"
         return
-    reason = meaningful_error(completed.stderr.splitlines())
+    reason = _failure(completed.stderr)
     if not decode:
         read.unreadable = f"ffmpeg cannot read it: {reason}"
         return
     _read_alone(binary, path, False, fps, read)
     if read.unreadable is None:  # its packets list: the damage is in what they hold
         read.decode_error = reason
+
+
+def _failure(stderr: str) -> str:
+    """ffmpeg's reason, without the description of the inputs and outputs a read prints first and the
+    statistics it prints last. A decoder that only says "Invalid data" is named with the generic line
+    that carries it ("libdav1d: Error submitting packet to decoder: Invalid data found ...")."""
+    described = ("Input #", "Output #", "Stream mapping:", " ", "frame=")
+    lines = [line for line in stderr.splitlines() if not line.startswith(described) and "muxing overhead" not in line]
+    reason = meaningful_error(lines)
+    if reason.lower().startswith("conversion failed"):
+        for line in lines:
+            component, message = strip_context(line)
+            if component is not None and "decoder" in message:
+                return f"{component}: {message}"
+    return reason
 
 
 def split_listing(stdout: str, stderr: str, paths: list[Path], fps: Fraction | None = None) -> list[FrameTimes]:
