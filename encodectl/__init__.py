@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .checks.engine import check
+from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
 from .errors import (
     EncodectlError,
     EncodeError,
@@ -19,6 +21,7 @@ from .version import __version__
 
 __all__ = [
     "BufferPolicy",
+    "CheckReport",
     "EncodeError",
     "EncodeJob",
     "EncodeOptions",
@@ -31,11 +34,15 @@ __all__ = [
     "Interrupted",
     "JobResult",
     "JobStatus",
+    "PathCheck",
+    "Problem",
+    "ProblemKind",
     "QueueFullError",
     "StreamEncoder",
     "UsageError",
     "VerificationError",
     "__version__",
+    "check",
     "encode",
 ]
 

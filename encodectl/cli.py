@@ -49,6 +49,7 @@ from .models import (
     options_from,
 )
 from .report.bench import bench_lines, bench_notes, bench_tables
+from .report.check import print_check
 from .report.live import LiveRunView
 from .report.plot import plot_bench, require_plotting
 from .report.probe import ffmpeg_choice, print_probe, supported_ffmpeg
@@ -668,6 +669,39 @@ def recover(
             plain_line(stdout, line)
         code = 1 if any(r.status == "nothing to recover" for r in results) else 0
     raise typer.Exit(code)
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="LeRobot datasets, or folders that encode made.", show_default=False, metavar="PATH..."),
+    ],
+    decode: Annotated[bool, typer.Option("--decode", help="Decode every frame too (finds damaged bytes).")] = False,
+    fps: Annotated[
+        str | None,
+        typer.Option(help="A folder's videos' frame rate [default: 30; a LeRobot dataset's own].", show_default=False),
+    ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="LeRobot datasets: re-encode wrong videos from the frames still under images/."),
+    ] = False,
+    json_output: JsonOption = False,
+    ffmpeg: FFmpegOption = None,
+) -> None:
+    """Check that videos are what their readers expect (LeRobot's loader, or the frames they came from),
+    changing nothing (but --repair). Exit 0: clean; 1: problems found (left); 2: unusable input."""
+    with handled_errors(json_output):
+        from .checks.engine import check as check_paths
+
+        binary = find_ffmpeg(ffmpeg)
+        runner = _local_runner(binary, RunTracker(), json_output) if repair else None
+        report = check_paths(paths, decode=decode, fps=fps, ffmpeg=binary, repair=repair, run=runner)
+        if json_output:
+            sys.stdout.write(to_json(report) + "\n")
+        else:
+            print_check(stdout, report)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command("probe-gpu")

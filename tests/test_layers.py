@@ -20,7 +20,7 @@ LEVELS: list[set[str]] = [
     {"job"},
     {"lerobot"},
     {"run", "stream"},
-    {"watch"},
+    {"watch", "checks"},
     {"bench"},
     {"report"},
     {"cli", "__init__"},

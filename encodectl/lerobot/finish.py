@@ -142,7 +142,7 @@ def commit_dataset(
         try:
             candidate, times = _build(plan, target, binary, nice)
             for episode in target.episodes:  # the last look before the commit: the frames are still the ones encoded
-                _check_frames_as_planned(episode.pending)
+                check_frames_as_planned(episode.pending)
         except EncodectlError as error:
             _fail([episode.result for episode in target.episodes], error)
             continue
@@ -167,7 +167,7 @@ def commit_dataset(
     return results
 
 
-def _check_frames_as_planned(pending: PendingVideo) -> None:
+def check_frames_as_planned(pending: PendingVideo) -> None:
     """The episode's frames must still be the files that were planned, or the video may hold others."""
     changed = next((frame.path for frame in pending.frames if not frame.unchanged()), None)
     if changed is None and len(_frame_names(pending.source.directory)) != len(pending.frames):
@@ -232,7 +232,9 @@ def _new_target(plan: DatasetPlan, key: str, placement: VideoPlacement, episode:
     placed before its commit was dropped: anything else may be the user's."""
     path = plan.info.video_file(key, placement, episode)
     note = None
-    if made_by_encodectl(plan.info.root, path):
+    if path in plan.replaceable and FileState.of(path) == plan.replaceable[path]:
+        note = f"replaced {path.name}, found wrong by check"
+    elif made_by_encodectl(plan.info.root, path):
         note = f"replaced {path.name}, which an earlier run placed before its commit was dropped"
     elif _cut_off_mp4(path):
         note = f"replaced {path.name}, an MP4 its writer never finished (no index)"

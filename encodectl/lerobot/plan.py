@@ -80,6 +80,8 @@ class DatasetPlan(BaseModel):
     pending: list[PendingVideo]
     reported: list[JobResult]  # camera-episodes not encoded: done already, cut off, or without frames
     files: dict[Path, FileState | None] = {}  # the metadata files as read: a change before the commit stops it
+    # Videos the user asked to have replaced (check --repair found them wrong), as they were found.
+    replaceable: dict[Path, FileState | None] = {}
     release: ReleaseChoice | None = None  # the LeRobot release whose camera info is written (versions.py)
 
     @property
@@ -182,17 +184,8 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
     )  # fmt: skip
     for episode in episodes:
         for key in info.video_keys:
-            frames_dir = info.frames_dir(key, episode.index)
-            source = EpisodeSource(
-                directory=frames_dir,
-                output=plan.staging / key / f"episode-{episode.index:06d}.mp4",
-                episode=frames_dir.name,
-                camera=key,
-                expected_frames=episode.length,
-                expected_size=info.frame_shape(key),
-                expected_depth=info.is_depth(key),
-                depth_quantization=info.depth_quantization(key) if info.is_depth(key) else None,
-            )
+            source = episode_source(plan, key, episode)
+            frames_dir = source.directory
             if key in episode.videos:
                 if frames_dir.is_dir():
                     placed = episode.videos[key]
@@ -214,12 +207,32 @@ def plan_dataset(root: Path, options: EncodeOptions) -> DatasetPlan:
                     )
                 )
                 continue
-            plan.pending.append(
-                PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(info, frames_dir))
-            )
+            plan.pending.append(pending_video(plan, key, episode))
     plan.reported += _cut_off_episodes(info, {episode.index for episode in episodes})
     _check_video_paths(info, episodes)
     return plan
+
+
+def episode_source(plan: DatasetPlan, key: str, episode: DatasetEpisode) -> EpisodeSource:
+    """A camera-episode's frames and the staged video they become, with what the metadata says they must be."""
+    info = plan.info
+    frames_dir = info.frames_dir(key, episode.index)
+    return EpisodeSource(
+        directory=frames_dir,
+        output=plan.staging / key / f"episode-{episode.index:06d}.mp4",
+        episode=frames_dir.name,
+        camera=key,
+        expected_frames=episode.length,
+        expected_size=info.frame_shape(key),
+        expected_depth=info.is_depth(key),
+        depth_quantization=info.depth_quantization(key) if info.is_depth(key) else None,
+    )
+
+
+def pending_video(plan: DatasetPlan, key: str, episode: DatasetEpisode) -> PendingVideo:
+    """A camera-episode to encode, with its frame files as they are now (see FrameFile)."""
+    source = episode_source(plan, key, episode)
+    return PendingVideo(key=key, episode=episode, source=source, frames=_frame_files(plan.info, source.directory))
 
 
 def _check_video_paths(info: DatasetInfo, episodes: list[DatasetEpisode]) -> None:
