@@ -243,7 +243,7 @@ def test_lerobot_dataset_depth_camera_is_encoded_as_lerobot_does(tmp_path, cli, 
     info = json.loads((root / "meta" / "info.json").read_text())["features"][DEPTH_KEY]["info"]
     assert info == {
         "is_depth_map": True, "depth_unit": "mm", "video.height": 48, "video.width": 64, "video.codec": "hevc",
-        "video.pix_fmt": "gray12le", "video.fps": 30, "video.channels": 1, "has_audio": False, "video.g": 2,
+        "video.pix_fmt": "gray12le", "video.fps": 30, "video.channels": 1, "has_audio": False, "video.g": 1,
         "video.crf": 30, "video.preset": None, "video.fast_decode": 0, "video.video_backend": "pyav",
         "video.extra_options": {"x265-params": "lossless=1"}, "video.depth_min": 0.01, "video.depth_max": 10.0,
         "video.shift": 3.5, "video.use_log": True,

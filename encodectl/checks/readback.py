@@ -99,7 +99,7 @@ def _read_batch(
         completed = capture(build_batch_read_command(binary, batch, decode), timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return batch
-    if completed.returncode != 0:
+    if completed.returncode != 0 or (decode and decoder_complaint(completed.stderr) is not None):
         return batch
     try:
         listings = split_listing(completed.stdout, completed.stderr, batch, fps)
@@ -117,19 +117,38 @@ def _read_alone(binary: FFmpegBinary, path: Path, decode: bool, fps: Fraction | 
     except subprocess.TimeoutExpired:
         read.unreadable = f"reading it took over {VERIFY_TIMEOUT_S} s"
         return
-    if completed.returncode == 0:
+    complaint = decoder_complaint(completed.stderr) if decode else None
+    if completed.returncode == 0 and complaint is None:
         try:
             read.times = split_listing(completed.stdout, completed.stderr, [path], fps)[0]
         except VerificationError as error:
             read.unreadable = f"ffmpeg cannot read it: {error.message}"
         return
-    reason = _failure(completed.stderr)
+    reason = complaint if completed.returncode == 0 and complaint is not None else _failure(completed.stderr)
     if not decode:
         read.unreadable = f"ffmpeg cannot read it: {reason}"
         return
     _read_alone(binary, path, False, fps, read)
     if read.unreadable is None:  # its packets list: the damage is in what they hold
         read.decode_error = reason
+
+
+# Decoders (and the AV1 parser, which ffmpeg logs as NULL) that name damaged data in their own lines.
+_DECODERS = {"libdav1d", "libaom-av1", "av1", "NULL", "h264", "hevc", "ffv1", "vp9", "libvpx-vp9"}
+_LOG_LINE = re.compile(r"^\[(?P<component>[^\s@\]]+) @ 0x[0-9a-f]+\] (?P<message>.+)$")
+
+
+def decoder_complaint(stderr: str) -> str | None:
+    """A decoder's own line about damaged data, even when ffmpeg went on: Debian 12's ffmpeg 5.1 logs libdav1d's
+    errors ("zero_bit out of range") and exits 0 despite -xerror, where 9.0 stops. None when no decoder spoke."""
+    for line in stderr.splitlines():
+        match = _LOG_LINE.match(line.strip())
+        if match is None or match["component"] not in _DECODERS:
+            continue
+        if re.match(rf"{re.escape(match['component'])} v?\d", match["message"]):
+            continue  # its version, said when it opens ("libdav1d 1.0.0"), not a complaint
+        return f"{match['component']}: {match['message']}"
+    return None
 
 
 def _failure(stderr: str) -> str:

@@ -289,10 +289,13 @@ def encoder_settings(spec: EncoderSpec, options: EncodeOptions) -> EncoderSettin
 # (a reader seeking to any frame decodes that frame alone). In Matroska: FFV1 in MP4 is not a standard
 # mapping, and ffmpeg 5.1 refuses to write it.
 FFV1_DEPTH_ARGUMENTS = {"level": "3", "slices": "4", "slicecrc": "1", "context": "0"}
-# LeRobot 0.6's DepthEncoderConfig: HEVC of its 12-bit codes, x265 lossless (crf 30 and g 2 as it passes them).
-# Without B-frames: x265's lossless mode codes a B-frame at the end of a stream not quite losslessly (measured:
-# the 5th of 5 frames at g 2, in LeRobot 0.6.1's own video too), and every code must read back exactly.
-LEROBOT_DEPTH_ARGUMENTS = {"crf": "30", "x265-params": "lossless=1:bframes=0:log-level=error"}
+# LeRobot 0.6's DepthEncoderConfig: HEVC of its 12-bit codes, x265 lossless (crf 30 as it passes it). Every frame
+# a keyframe: x265's "lossless" 12-bit monochrome HEVC does not decode to its codes in predicted frames (measured
+# with bare ffmpeg, gray12le noise, 10 frames: P- and B-frames differ at g 2 on x265 3.5 (Debian 12) and 4.x (the
+# bundled build), with or without B-frames, weighted prediction or TMVP; intra-only reads back exactly on both;
+# LeRobot 0.6.1's own depth videos (g 2) carry such wrong frames). Every code must read back exactly.
+LEROBOT_DEPTH_ARGUMENTS = {"crf": "30", "x265-params": "lossless=1:log-level=error"}
+LEROBOT_DEPTH_GOP = 1
 
 
 def depth_settings(
@@ -307,7 +310,7 @@ def depth_settings(
     if mode is DepthMode.lerobot:
         return EncoderSettings(
             encoder="libx265", codec="hevc", pix_fmt="gray12le", input_pix_fmt="gray12le",
-            gop=options.gop or LEROBOT_GOP, arguments=LEROBOT_DEPTH_ARGUMENTS, depth=mode,
+            gop=LEROBOT_DEPTH_GOP, arguments=LEROBOT_DEPTH_ARGUMENTS, depth=mode,
             quantization=quantization or DepthQuantization(),
         )  # fmt: skip
     return colour.model_copy(update={"depth": mode})
