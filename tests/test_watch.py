@@ -63,13 +63,17 @@ def record(root: Path, episodes: int, *args: str, first: int = 0) -> str:
 
 
 def videos(root: Path) -> list[str]:
-    """Final videos only: hidden temporary or streaming files do not count."""
-    if not (root / "videos").exists():
-        return []
-    return sorted(str(p.relative_to(root)) for p in (root / "videos").rglob("*.mp4") if not p.name.startswith("."))
+    """Final videos only: hidden temporary or streaming files do not count. os.walk, not rglob: a stream's
+    hidden spill folder may be removed while the tree is listed, which rglob reports as an error."""
+    found = []
+    for directory, folders, files in os.walk(root / "videos"):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found += [str((Path(directory) / name).relative_to(root)) for name in files
+                  if name.endswith(".mp4") and not name.startswith(".")]  # fmt: skip
+    return sorted(found)
 
 
-def wait_for_videos(root: Path, count: int, process: subprocess.Popen[str] | None = None, timeout: float = 40) -> None:
+def wait_for_videos(root: Path, count: int, process: subprocess.Popen[str] | None = None, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while len(videos(root)) < count:
         if process is not None:
