@@ -19,7 +19,7 @@ import pytest
 
 from encodectl.lerobot.commit import CommitJournal, FileState, Move
 
-from .conftest import At, assert_one_line_error, encode_one_episode, run_encodectl
+from .conftest import BEFORE_FFMPEG, At, assert_one_line_error, encode_one_episode, run_encodectl
 from .test_lerobot import CAMERAS, copy_fixture, digests, episode_rows
 
 TOP, WRIST = CAMERAS
@@ -52,6 +52,7 @@ def rewrite_column(path: Path, name: str, values: list[object]) -> None:
 # -- paths built from metadata stay inside the dataset ------------------------------------------------------
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("template", "fragment"),
     [
@@ -75,6 +76,7 @@ def test_a_video_path_template_that_leaves_the_dataset_is_refused(tmp_path, temp
     assert not Path("/tmp/encodectl-absolute").exists()
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("key", ["../../escape_k", "../../../victim3", "/abs", "cam/era", "..", "a\\b"])
 def test_a_camera_key_that_is_not_a_plain_name_is_refused(tmp_path, key):
     root = copy_fixture("v30_pending", tmp_path)
@@ -89,6 +91,7 @@ def test_a_camera_key_that_is_not_a_plain_name_is_refused(tmp_path, key):
     assert tree(tmp_path) == before
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize("folder", ["videos", "meta", "meta/episodes", "images", "images/" + TOP, ".encodectl"])
 def test_a_folder_symlinked_out_of_the_dataset_is_refused(tmp_path, folder):
     root = copy_fixture("v30_pending", tmp_path)
@@ -106,6 +109,7 @@ def test_a_folder_symlinked_out_of_the_dataset_is_refused(tmp_path, folder):
     assert tree(tmp_path) == before  # no frame deleted, no video or metadata written through the link
 
 
+@BEFORE_FFMPEG
 def test_a_commit_journal_that_came_with_the_dataset_moves_nothing_out_of_it(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     victim = tmp_path / "victim.txt"
@@ -124,6 +128,7 @@ def test_a_commit_journal_that_came_with_the_dataset_moves_nothing_out_of_it(tmp
 # -- metadata that contradicts itself changes nothing ----------------------------------------------------------
 
 
+@BEFORE_FFMPEG
 def test_duplicate_episode_rows_are_refused(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     rewrite_column(episodes_file(root), "episode_index", [0, 0, 2])
@@ -133,6 +138,7 @@ def test_duplicate_episode_rows_are_refused(tmp_path):
     assert tree(tmp_path) == before
 
 
+@BEFORE_FFMPEG
 def test_data_ranges_that_are_not_contiguous_are_refused(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     rows = episode_rows(root)
@@ -145,12 +151,14 @@ def test_data_ranges_that_are_not_contiguous_are_refused(tmp_path):
     assert tree(tmp_path) == before
 
 
+@BEFORE_FFMPEG
 def test_a_length_that_does_not_fit_its_data_range_is_refused(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     rewrite_column(episodes_file(root), "length", [5, 7, 4])
     assert_one_line_error(run_encodectl("encode", root), "episode 1 spans data rows 5-11 (6 frames)", "length is 7")
 
 
+@BEFORE_FFMPEG
 def test_episodes_placed_at_overlapping_times_in_one_file_are_refused(tmp_path):
     root = copy_fixture("v30_partial", tmp_path)
     rewrite_column(episodes_file(root), f"videos/{TOP}/from_timestamp", [0.0, 0.1])
@@ -159,6 +167,7 @@ def test_episodes_placed_at_overlapping_times_in_one_file_are_refused(tmp_path):
     assert tree(tmp_path) == before
 
 
+@BEFORE_FFMPEG
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
@@ -353,6 +362,7 @@ def test_a_failed_job_says_why_on_stderr(tmp_path, make_frames):
     assert len(errors) == 1 and errors[0].startswith("encodectl: error: ep_b: ") and "frame_000002.png" in errors[0]
 
 
+@BEFORE_FFMPEG
 def test_watch_deletes_no_frame_rewritten_since_it_was_encoded(tmp_path, make_frames):
     from encodectl.frames.sequence import scan_frames, sequence_digest
     from encodectl.watch.signature import delete_encoded_frames, frame_signature
@@ -368,6 +378,7 @@ def test_watch_deletes_no_frame_rewritten_since_it_was_encoded(tmp_path, make_fr
     assert not any(frame.exists() for frame in frames)
 
 
+@BEFORE_FFMPEG
 def test_a_frame_that_links_out_of_the_dataset_is_refused(tmp_path, make_frames):
     root = copy_fixture("v30_pending", tmp_path)
     secret = make_frames(tmp_path / "private", 1, size=(64, 64))[0]
