@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -388,3 +390,165 @@ def test_a_frame_that_links_out_of_the_dataset_is_refused(tmp_path, make_frames)
     before = tree(tmp_path)
     assert_one_line_error(run_encodectl("encode", root), "a frame leads to", str(secret), "outside the dataset")
     assert tree(tmp_path) == before
+
+
+# -- routes a second reader found -------------------------------------------------------------------------
+
+
+@BEFORE_FFMPEG
+def test_a_shipped_journal_with_relative_paths_moves_nothing(tmp_path):
+    home = tmp_path / "home"
+    root = copy_fixture("v30_pending", home)
+    staged = root / ".encodectl" / "lerobot-staging" / "x"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("payload")
+    (root / "ds").symlink_to(".")  # the same file from the current folder and from the root
+    move = Move(
+        source=Path("ds/.encodectl/lerobot-staging/x"), target=Path(".config/autostart/evil.desktop"),
+        staged=FileState.of(staged), before=None,
+    )  # fmt: skip
+    (root / ".encodectl" / "lerobot-commit.json").write_text(CommitJournal(moves=[move]).model_dump_json())
+    before = tree(tmp_path)
+    outcome = subprocess.run(
+        [sys.executable, "-m", "encodectl.cli", "encode", root.name], cwd=home, capture_output=True, text=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    assert outcome.returncode == 2, outcome.stderr
+    assert "lerobot-commit.json moves ds/.encodectl/lerobot-staging/x" in outcome.stderr
+    assert tree(tmp_path) == before and not (home / ".config").exists()
+
+
+@BEFORE_FFMPEG
+@pytest.mark.parametrize("name", ["lerobot-staging", "lerobot-made.json", "watch.lock", "state.sqlite"])
+def test_a_link_inside_encodectl_s_own_folder_is_refused(tmp_path, name):
+    root = copy_fixture("v30_pending", tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / ".encodectl").mkdir()
+    (root / ".encodectl" / name).symlink_to(outside if name == "lerobot-staging" else outside / "victim")
+    before = tree(tmp_path)
+    said = f"{root / '.encodectl' / name} is a link or a special file"
+    for command in (("encode", root), ("check", root, "--repair")):
+        assert_one_line_error(run_encodectl(*command), said)
+    watched = run_encodectl("watch", root, "--once", "--settle", "0")  # watch says it and goes on; --once fails
+    assert watched.exit_code == 1 and said in watched.stderr and "1 failed" in watched.stdout
+    assert tree(tmp_path) == before and list(outside.iterdir()) == []
+
+
+@BEFORE_FFMPEG
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("video_path", TEMPLATE + "\n#"),
+        ("video_path", TEMPLATE.replace("videos/", "vid\x1beos/")),
+        ("key", "top\ndone"),
+    ],
+)
+def test_control_characters_in_metadata_are_refused(tmp_path, field, value):
+    root = copy_fixture("v30_pending", tmp_path)
+    info = json.loads((root / "meta" / "info.json").read_text())
+    if field == "key":
+        info["features"] = {(value if name == TOP else name): feature for name, feature in info["features"].items()}
+    else:
+        info[field] = value
+    (root / "meta" / "info.json").write_text(json.dumps(info, indent=4))
+    before = tree(tmp_path)
+    outcome = run_encodectl("encode", root)
+    assert_one_line_error(outcome, "control character")
+    assert tree(tmp_path) == before
+
+
+def test_a_frame_link_pointed_elsewhere_after_planning_is_not_placed(tmp_path, cli, monkeypatch, make_frames):
+    from encodectl.lerobot import finish
+
+    root = copy_fixture("v30_pending", tmp_path)
+    red = make_frames(tmp_path / "elsewhere", 1, size=(64, 64), seed=9)[0]
+    frame = root / "images" / TOP / "episode-000000" / "frame-000002.png"
+    kept = root / "images" / "kept-000002.png"  # a link to a file inside the dataset: allowed
+    frame.replace(kept)
+    frame.symlink_to(kept)
+    plan_dataset = finish.plan_dataset
+
+    def plan_then_repoint(*args, **kwargs):
+        plan = plan_dataset(*args, **kwargs)
+        frame.unlink()
+        frame.symlink_to(red)  # after the link was checked: the encode would read a picture from outside
+        return plan
+
+    monkeypatch.setattr(finish, "plan_dataset", plan_then_repoint)
+    outcome = cli("encode", root, "--json")
+    assert outcome.exit_code == 1
+    failed = {(r["camera"], r["episode"]) for r in outcome.json()["results"] if r["status"] == "failed"}
+    assert (TOP, "episode-000000") in failed
+    assert all(row.get(f"videos/{TOP}/chunk_index") is None for row in episode_rows(root).values())
+
+
+@BEFORE_FFMPEG
+@pytest.mark.parametrize(("recorded", "fragment"), [({"fps": 15}, "fps"), ({"dry_run": True}, "dry_run")])
+def test_options_recorded_in_info_json_are_encoder_settings_only(tmp_path, recorded, fragment):
+    root = copy_fixture("v30_pending", tmp_path)
+    edit_info(root, encodectl={"videos": {TOP: {"options": recorded}}})
+    before = tree(tmp_path)
+    assert_one_line_error(run_encodectl("encode", root), f"encodectl.videos records {fragment}", "not encoder settings")
+    assert tree(tmp_path) == before
+
+
+def test_delete_frames_deletes_frames_only(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    folder = root / "images" / TOP / "episode-000000"
+    others = ["notes.txt", ".DS_Store", "frame-000000.png.bak"]
+    for name in others:
+        (folder / name).write_text("the user's")
+    outcome = run_encodectl("encode", root, "--delete-frames")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert sorted(path.name for path in folder.iterdir()) == sorted(others)
+
+
+@BEFORE_FFMPEG
+def test_two_cameras_led_to_one_folder_are_refused_not_said_done(tmp_path):
+    root = copy_fixture("v30_pending", tmp_path)
+    (root / "videos" / WRIST).mkdir(parents=True)
+    (root / "videos" / TOP).symlink_to(WRIST)  # inside the dataset, but both cameras' files in one place
+    outcome = run_encodectl("encode", root)
+    assert_one_line_error(outcome, "two files of this commit would go to one place", "nothing was changed")
+    assert list((root / "videos" / WRIST).iterdir()) == []
+    assert all(row.get(f"videos/{TOP}/chunk_index") is None for row in episode_rows(root).values())
+
+
+def test_a_span_past_the_end_of_its_file_is_not_appended_to(tmp_path, cli):
+    root = copy_fixture("v30_partial", tmp_path)
+    path = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
+    ends = pq.read_table(path).column(f"videos/{TOP}/to_timestamp").to_pylist()
+    rewrite_column(path, f"videos/{TOP}/to_timestamp", [*ends[:-1], 5.0])
+    outcome = cli("encode", root, "--json")
+    assert outcome.exit_code == 1
+    failed = [r for r in outcome.json()["results"] if r["status"] == "failed"]
+    assert [r["camera"] for r in failed] == [TOP] and "past the file's end" in failed[0]["reason"]
+
+
+@BEFORE_FFMPEG
+@pytest.mark.parametrize("name", ["v21_pending", "v30_pending"])
+def test_a_fifo_in_place_of_metadata_or_a_video_is_one_line_not_a_hang(tmp_path, name):
+    root = copy_fixture(name, tmp_path)
+    if name == "v21_pending":
+        fifo = root / "meta" / "episodes.jsonl"
+        fifo.unlink()
+    else:
+        fifo = root / "meta" / "info.json"
+        fifo.unlink()
+    os.mkfifo(fifo)
+    assert_one_line_error(run_encodectl("encode", root, timeout=60), "is not a regular file")
+
+
+@BEFORE_FFMPEG
+@pytest.mark.parametrize(
+    ("change", "fragment"), [({"names": 5}, "are not lists"), ({"shape": ["a", {}, 3]}, "not a frame size")]
+)
+def test_odd_feature_values_are_one_line_not_an_internal_error(tmp_path, change, fragment):
+    root = copy_fixture("v30_pending", tmp_path)
+    info = json.loads((root / "meta" / "info.json").read_text())
+    info["features"][TOP].update(change)
+    if "shape" in change:
+        info["features"][TOP]["names"] = ["height", "width", "channels"]
+    (root / "meta" / "info.json").write_text(json.dumps(info, indent=4))
+    assert_one_line_error(run_encodectl("encode", root), fragment)

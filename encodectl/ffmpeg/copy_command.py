@@ -9,6 +9,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from ..errors import InputError
 from ..models import FFmpegBinary
 from .command import GLOBAL_ARGS
 from .command_line import INPUT, OUTPUT, command_line, flags, graph_args
@@ -24,6 +25,9 @@ def concat_list(parts: list[tuple[Path, Fraction]]) -> str:
     lines = ["ffconcat version 1.0"]
     start = Fraction(0)
     for path, duration in parts:
+        if any(character in str(path) for character in "\n\r\0"):
+            # A line break would end the quoted name and begin a directive of the list's own.
+            raise InputError(f"{path!r}: a file name with a line break cannot be listed for ffmpeg's concat")
         begin_us, end_us = round(start * 1_000_000), round((start + duration) * 1_000_000)
         start += duration
         microseconds = end_us - begin_us

@@ -33,6 +33,14 @@ def state_dir(root: Path) -> Path:
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise InputError(f"{path} is not a folder (a symlink, or a file): encodectl keeps its own state there; "
                          "move it away and run again")  # fmt: skip
+    if path.is_dir():
+        # What encodectl keeps there (its ledger, lock, journal, staging folder) is never a link or a special
+        # file: one that is came with the data, and writing through it would write elsewhere.
+        with os.scandir(path) as entries:
+            odd = next((e for e in entries if e.is_symlink() or not (e.is_file() or e.is_dir())), None)
+        if odd is not None:
+            raise InputError(f"{odd.path} is a link or a special file, which encodectl never makes in its own "
+                             f"{STATE_DIR}: it came from elsewhere; move it away and run again")  # fmt: skip
     return path
 
 

@@ -15,6 +15,7 @@ import struct
 import subprocess
 from fractions import Fraction
 from pathlib import Path
+from stat import S_ISREG
 
 from pydantic import BaseModel
 
@@ -52,8 +53,12 @@ class FrameTimes(BaseModel):
 def mp4_boxes(path: Path) -> list[bytes]:
     """The types of the top-level boxes that lie wholly inside an MP4 file, in order (reads only their headers).
 
-    A writer cut off mid-write leaves a partial last box: its type is not listed."""
-    size = path.stat().st_size
+    A writer cut off mid-write leaves a partial last box: its type is not listed. Not a regular file (a FIFO,
+    which opening would wait on for ever): OSError."""
+    stat = path.stat()
+    if not S_ISREG(stat.st_mode):
+        raise OSError(f"{path} is not a regular file")
+    size = stat.st_size
     kinds, offset = [], 0
     with path.open("rb") as file:
         while offset + 8 <= size:

@@ -38,7 +38,7 @@ class FileState(BaseModel):
     def of(cls, path: Path) -> FileState | None:
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return cls(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
@@ -69,10 +69,17 @@ def made_by_encodectl(root: Path, path: Path) -> bool:
 
 
 def _read_made(root: Path) -> MadeFiles:
+    """Only entries for files inside the dataset, named absolutely (the file may have come with the dataset)."""
     try:
-        return MadeFiles.model_validate_json((state_dir(root) / MADE).read_text())
+        made = MadeFiles.model_validate_json((state_dir(root) / MADE).read_text())
     except (OSError, ValueError):
         return MadeFiles()
+    kept = {}
+    for path, state in made.files.items():
+        with contextlib.suppress(InputError):
+            if path.is_absolute() and path.is_relative_to(root.absolute()) and inside(root, path, "a placed video"):
+                kept[path] = state
+    return MadeFiles(files=kept)
 
 
 def _write_made(root: Path, made: MadeFiles) -> None:
@@ -169,12 +176,14 @@ def _name_of(process: Path) -> str:
         return "?"
 
 
-def complete_cut_off_commit(root: Path) -> None:
-    """Finish the moves of a commit cut off by a crash (its journal says which), then drop what it staged.
+def complete_cut_off_commit(root: Path) -> bool:
+    """Finish the moves of a commit cut off by a crash (its journal says which), then drop what it staged;
+    False if the rest of the commit had to be dropped.
 
     A move is made only if its target is still what the run planned on: if anything changed
     the dataset since (a resumed recording rewrote info.json, say), the rest of the commit is
     dropped, which is safe because videos move before the metadata that points into them."""
+    completed = True
     state = state_dir(root)
     journal = state / JOURNAL
     journal.with_suffix(".tmp").unlink(missing_ok=True)  # a journal never finished: its commit never began
@@ -196,6 +205,7 @@ def complete_cut_off_commit(root: Path) -> None:
                         made = _read_made(root)
                         made.files.update({m.target: m.staged for m in commit.moves[:number] if m.staged})
                         _write_made(root, made)
+                        completed = False
                         break
                     try:
                         publish(move.source, move.target)
@@ -205,19 +215,26 @@ def complete_cut_off_commit(root: Path) -> None:
                             f"waits in {journal}, and the next run completes it once that file can be written"
                         ) from None
                 elif FileState.of(move.target) != move.staged:
+                    completed = False
                     break  # neither moved nor still staged (lost in a power cut): no metadata may follow it
             journal.unlink()
     remove_staging(root)
+    return completed
 
 
 def _check_journal(root: Path, journal: Path, commit: CommitJournal) -> None:
     """A journal may have come with the dataset (downloaded with it): its moves are made only from this
-    dataset's staging folder to places inside the dataset, never from or to anywhere else."""
+    dataset's staging folder to places inside the dataset, never from or to anywhere else. Its paths must be
+    absolute and lie under the root as written, so that the paths checked are the paths acted on (a relative
+    one would be taken from the current folder)."""
     staging = (root / STATE_DIR / STAGING).resolve()
     for move in commit.moves:
         try:
+            paths = (move.source, move.target)
+            fits = all(path.is_absolute() and path.is_relative_to(root.absolute()) for path in paths)
             source, target = inside(root, move.source, "a staged file"), inside(root, move.target, "a target")
-            fits = source.resolve().is_relative_to(staging) and not target.resolve().is_relative_to(staging.parent)
+            fits = fits and source.resolve().is_relative_to(staging)
+            fits = fits and not target.resolve().is_relative_to(staging.parent)
         except InputError:
             fits = False
         if not fits:
@@ -233,7 +250,7 @@ def remove_staging(root: Path) -> None:
     if (state / JOURNAL).exists():
         return
     _write_made(root, _read_made(root))
-    shutil.rmtree(state / STAGING, ignore_errors=True)
+    shutil.rmtree(state / STAGING, ignore_errors=True)  # a link there is refused by state_dir before any run
     with contextlib.suppress(OSError):
         state.rmdir()  # only when empty: a watcher's ledger may live there too
 
@@ -284,6 +301,11 @@ def commit_moves(root: Path, moves: list[Move], planned: dict[Path, FileState | 
         )
     # Ctrl-C or SIGTERM waits for the commit (a second or so of syncs): stopped half-way, it would leave
     # the dataset for the next run to complete, while the user was told the run stopped cleanly.
+    targets = [move.target.resolve() for move in moves]
+    if len(set(targets)) != len(targets):
+        twice = next(target for target in targets if targets.count(target) > 1)
+        raise InputError(f"{twice}: two files of this commit would go to one place (through a link in the dataset); "
+                         "nothing was changed")  # fmt: skip
     with signals_deferred():
         for move in moves:
             _fsync(move.source)
@@ -296,7 +318,11 @@ def commit_moves(root: Path, moves: list[Move], planned: dict[Path, FileState | 
         _fsync(written)
         written.replace(journal)
         _fsync_directory(journal.parent)
-        complete_cut_off_commit(root)
+        if not complete_cut_off_commit(root):
+            raise DatasetBusy(
+                "the dataset changed while encodectl committed to it: the rest of the commit was dropped and no "
+                "episode was placed (the videos already moved are remembered as encodectl's); run again"
+            )
 
 
 def is_staged(path: Path) -> bool:

@@ -26,13 +26,14 @@ def check_camera_key(key: str, where: Path) -> None:
         not key
         or key in {".", ".."}
         or key.startswith("/")
-        or any(character in key for character in ("/", "\\", "\0"))
+        or any(character in key for character in ("/", "\\"))
+        or has_control_characters(key)
         or len(key.encode(errors="surrogateescape")) > 200
     )
     if bad:
         raise InputError(
-            f"{where}: the video feature {key!r} is not a plain name (a separator, '..', NUL or a leading '/' "
-            "would put its files outside the dataset); not touched"
+            f"{where}: the video feature {key!r} is not a plain name (a separator, '..', a control character or a "
+            "leading '/' would put its files outside the dataset, or forge lines of output); not touched"
         )
 
 
@@ -52,8 +53,23 @@ def check_path_template(template: str, fields: tuple[str, ...], where: Path, nam
                 f"{', '.join('{' + f + '}' for f in fields)} with plain number formats"
             )
     path = PurePosixPath(template)
-    if path.is_absolute() or ".." in path.parts or "\0" in template or "\\" in template:
-        raise InputError(f"{where}: {name} {template!r} leads outside the dataset (absolute, or '..'); not touched")
+    if path.is_absolute() or ".." in path.parts or "\\" in template or has_control_characters(template):
+        raise InputError(
+            f"{where}: {name} {template!r} leads outside the dataset (absolute, '..' or a control character); "
+            "not touched"
+        )
+
+
+def regular_file(path: Path) -> Path:
+    """`path`, if it is absent or a regular file: reading a FIFO in its place would wait for ever."""
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path} is not a regular file (a FIFO, a device or a folder); not read")
+    return path
+
+
+def has_control_characters(text: str) -> bool:
+    """NUL, line breaks, escapes: nothing a path of LeRobot's has, and each can forge a line elsewhere."""
+    return any(ord(character) < 32 or ord(character) == 127 for character in text)
 
 
 def check_index(value: int, what: str, where: Path) -> None:

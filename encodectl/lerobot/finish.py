@@ -15,7 +15,6 @@ one from before (the episodes files are what make an episode's video exist).
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -40,7 +39,7 @@ from .meta import (
     info_document,
     write_episodes_table,
 )
-from .plan import DatasetPlan, PendingVideo, SourceRunner, plan_dataset
+from .plan import DatasetPlan, PendingVideo, SourceRunner, frame_paths, plan_dataset
 from .versions import encoder_record
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
@@ -170,21 +169,13 @@ def commit_dataset(
 def check_frames_as_planned(pending: PendingVideo) -> None:
     """The episode's frames must still be the files that were planned, or the video may hold others."""
     changed = next((frame.path for frame in pending.frames if not frame.unchanged()), None)
-    if changed is None and len(_frame_names(pending.source.directory)) != len(pending.frames):
+    if changed is None and sorted(frame_paths(pending.source.directory)) != sorted(str(f.path) for f in pending.frames):
         changed = pending.source.directory
     if changed is not None:
         raise InputError(
             f"{changed} changed after encodectl planned the episode (rewritten, added or removed): its video is "
             "not placed; run again to encode the frames as they are now"
         )
-
-
-def _frame_names(directory: Path) -> list[str]:
-    try:
-        with os.scandir(directory) as entries:
-            return [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
-    except OSError:
-        return []
 
 
 def _fail(results: list[JobResult], error: EncodectlError) -> None:
@@ -277,6 +268,12 @@ def _existing_target(
         placement.to_s for placement, _ in placed if (placement.chunk, placement.file) == (current.chunk, current.file)
     )
     base = read_frame_times(binary, path)
+    file_end = float(base.seconds(base.end))
+    if end_s > file_end + TOLERANCE_S:
+        raise InputError(
+            f"{path}: the metadata places an episode up to {end_s:.6f} s, past the file's end at {file_end:.6f} s; "
+            f"{key} not placed"
+        )
     return TargetFile(key=key, placement=current, path=path, base=base, base_spans=spans, base_end_s=end_s)
 
 

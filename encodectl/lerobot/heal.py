@@ -470,7 +470,13 @@ def rows_to_rebuild(root: Path, binary: FFmpegBinary, staging: Path) -> RebuiltR
     info = read_info(root)
     if info.version is not FormatVersion.v30 or not (root / "data").is_dir():
         return None
-    return plan_rows(info, binary, staging)
+    try:
+        return plan_rows(info, binary, staging)
+    except (TypeError, ValueError, KeyError, IndexError) as error:  # values of other types than LeRobot writes
+        raise InputError(
+            f"{root}: data/ or meta/ hold values LeRobot does not write ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else error!r}); nothing was changed"
+        ) from None
 
 
 def dry_run_results(plan: RebuiltRows) -> list[JobResult]:

@@ -17,12 +17,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import InputError, UsageError
 from ..job.verify import mp4_complete
 from ..models import DepthQuantization, LeRobotRelease, one_line
-from .confine import check_camera_key, check_index, check_path_template, inside
+from .confine import check_camera_key, check_index, check_path_template, inside, regular_file
 from .versions import EncoderRecord, StreamInfo, camera_info
 
 INFO_PATH = Path("meta") / "info.json"
@@ -48,6 +48,8 @@ class FormatVersion(StrEnum):
 class VideoPlacement(BaseModel):
     """Where one camera-episode sits: its file, and (v3.0) its span in that file, in seconds."""
 
+    model_config = ConfigDict(strict=True)  # read from untrusted metadata: "0.1" is not a time, True not an index
+
     chunk: int
     file: int
     from_s: float = 0.0
@@ -56,6 +58,8 @@ class VideoPlacement(BaseModel):
 
 class DatasetEpisode(BaseModel):
     """One episode of the metadata, and the videos it already has (by video key)."""
+
+    model_config = ConfigDict(strict=True)
 
     index: int
     length: int
@@ -136,8 +140,15 @@ class DatasetInfo(BaseModel):
         """(width, height) of a video feature, from its shape and names."""
         feature = self.document["features"][key]
         names, shape = feature.get("names") or [], feature.get("shape") or []
+        if not isinstance(names, list) or not isinstance(shape, list):
+            raise InputError(f"{self.root / INFO_PATH}: {key}'s names and shape are not lists, as LeRobot writes them")
         if "height" in names and "width" in names and len(shape) == len(names):
-            return int(shape[names.index("width")]), int(shape[names.index("height")])
+            width, height = shape[names.index("width")], shape[names.index("height")]
+            if not all(
+                isinstance(side, int) and not isinstance(side, bool) and 0 < side < 65536 for side in (width, height)
+            ):
+                raise InputError(f"{self.root / INFO_PATH}: {key}'s shape {shape} is not a frame size")
+            return width, height
         return None
 
     def frames_dir(self, key: str, episode: int) -> Path:
@@ -164,12 +175,16 @@ class DatasetInfo(BaseModel):
         if not isinstance(record, dict):
             return {}
         videos = record.get("videos")
-        options = videos.get(key, {}).get("options") if isinstance(videos, dict) else None
+        video = videos.get(key) if isinstance(videos, dict) else None
+        options = video.get("options") if isinstance(video, dict) else None
         return dict(options) if isinstance(options, dict) else {}
 
 
 def is_lerobot_dataset(path: Path) -> bool:
-    return (path / INFO_PATH).is_file()
+    """A folder with meta/info.json: of any kind (a FIFO or a link there is refused when read, not taken for
+    another layout)."""
+    info = path / INFO_PATH
+    return info.is_symlink() or (info.exists() and not info.is_dir())
 
 
 def dataset_containing(path: Path) -> Path | None:
@@ -182,7 +197,7 @@ def dataset_containing(path: Path) -> Path | None:
 
 def read_info(root: Path) -> DatasetInfo:
     """meta/info.json, checked; a one-line InputError names what is wrong."""
-    path = inside(root, INFO_PATH, "meta/info.json")
+    path = regular_file(inside(root, INFO_PATH, "meta/info.json"))
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -313,7 +328,7 @@ def _check_spans(info: DatasetInfo, key: str, episodes: list[DatasetEpisode], wh
 
 
 def _read_v21_episodes(info: DatasetInfo) -> list[DatasetEpisode]:
-    path = inside(info.root, LEGACY_EPISODES_PATH, "meta/episodes.jsonl")
+    path = regular_file(inside(info.root, LEGACY_EPISODES_PATH, "meta/episodes.jsonl"))
     episodes = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

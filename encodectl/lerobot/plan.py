@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..ffmpeg.encoders import LEROBOT_GOP
 from ..frames.layout import EpisodeSource
+from ..frames.sequence import is_frame_name
 from ..job.ledger import state_dir
 from ..job.runner import source_result
 from ..models import (
@@ -57,10 +58,15 @@ class FrameFile(BaseModel):
     """A frame file as it was when planned: a video is placed, and a file deleted, only while it is still this."""
 
     path: Path
-    identity: FileIdentity
+    identity: FileIdentity  # of the file itself, or of what a link leads to
+    link: Path | None = None  # a link's target as written: one pointed elsewhere meanwhile is another frame
 
     def unchanged(self) -> bool:
-        return FileIdentity.of_path(self.path) == self.identity
+        try:
+            link = self.path.readlink() if self.path.is_symlink() else None
+        except OSError:
+            return False
+        return link == self.link and FileIdentity.of_path(self.path) == self.identity
 
 
 class PendingVideo(BaseModel):
@@ -118,7 +124,7 @@ def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOp
     explicit = given & ENCODER_OPTIONS
     if options.profile is Profile.lerobot:
         explicit.discard("profile")  # what a dataset gets anyway
-    recorded = info.recorded_options(info.video_keys[0]) if info.video_keys else {}
+    recorded = _recorded_encoder_options(info)
     record: dict[str, str] = {}
     if not explicit and recorded and "profile" not in given:
         values.update(recorded)
@@ -138,6 +144,24 @@ def dataset_options(info: DatasetInfo, options: EncodeOptions) -> tuple[EncodeOp
             f"{settings.codec.value} {settings.pix_fmt} would mix two kinds in one dataset: drop --codec"
         )
     return settings, record
+
+
+def _recorded_encoder_options(info: DatasetInfo) -> dict[str, Any]:
+    """The encoder settings an earlier run recorded in info.json, and only those (the file may come from anyone:
+    fps, dry_run or verify recorded there would change what this run does), each checked as an option would be."""
+    recorded = info.recorded_options(info.video_keys[0]) if info.video_keys else {}
+    unknown = sorted(set(recorded) - ENCODER_OPTIONS)
+    if unknown:
+        raise InputError(
+            f"{info.root / INFO_PATH}: encodectl.videos records {', '.join(unknown)}, which are not encoder settings "
+            "encodectl records; not touched"
+        )
+    try:
+        options_from(recorded)
+    except UsageError as error:
+        message = f"{info.root / INFO_PATH}: the encoder settings recorded there are not valid: {error}"
+        raise InputError(message) from None
+    return recorded
 
 
 # LeRobot 0.6's DepthEncoderConfig defaults: what encodectl writes for a depth camera.
@@ -249,17 +273,29 @@ def _check_video_paths(info: DatasetInfo, episodes: list[DatasetEpisode]) -> Non
 
 
 def _frame_files(info: DatasetInfo, directory: Path) -> list[FrameFile]:
-    """The episode's frame files as planned. A frame that is a link out of the dataset is refused: it would
-    put a picture from elsewhere on this disk into a video of a dataset that may be shared."""
-    files = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.is_symlink():
-                inside(info.root, Path(entry.path).relative_to(info.root), "a frame")
-            elif entry.is_file(follow_symlinks=False):
-                identity = FileIdentity.of(entry.stat(follow_symlinks=False))
-                files.append(FrameFile(path=Path(entry.path), identity=identity))
-    return files
+    """The episode's frame files as planned (numbered images only: a note or a .DS_Store beside them is not a
+    frame, and is never deleted). A frame that is a link out of the dataset is refused: it would put a picture
+    from elsewhere on this disk into a video of a dataset that may be shared."""
+    return [frame_file(info, Path(path)) for path in sorted(frame_paths(directory))]
+
+
+def frame_paths(directory: Path) -> list[str]:
+    """The numbered images in `directory`, files and links alike, by path."""
+    try:
+        with os.scandir(directory) as entries:
+            return [entry.path for entry in entries if is_frame_name(entry.name) and not entry.is_dir()]
+    except OSError:
+        return []
+
+
+def frame_file(info: DatasetInfo, path: Path) -> FrameFile:
+    if not path.is_symlink():
+        return FrameFile(path=path, identity=FileIdentity.of(path.stat()))
+    inside(info.root, path.relative_to(info.root), "a frame")
+    identity = FileIdentity.of_path(path)
+    if identity is None:
+        raise InputError(f"{path} is a broken link, not a frame")
+    return FrameFile(path=path, identity=identity, link=path.readlink())
 
 
 def _cut_off_episodes(info: DatasetInfo, known: set[int]) -> list[JobResult]:

@@ -64,7 +64,10 @@ def watch_dataset(
                 why = f"{users[0][1]} (pid {users[0][0]}) is writing the dataset; waiting until it closes its files"
             elif signature != attempted and (watch.once or now - quiet_since >= watch.settle):
                 attempted = signature
-                for result in _finish(root, options, binary, run, watch.delete_frames, say):
+                results = _finish(root, options, binary, run, watch.delete_frames, say)
+                if results is None and watch.once:
+                    summary.failed += 1  # --once could not finish it, and said why: the exit code says so too
+                for result in results or []:
                     if result.status is not JobStatus.skipped and on_result is not None:
                         on_result(result)
                     summary.done += result.status is JobStatus.done
@@ -89,16 +92,18 @@ def _finish(
     run: SourceRunner,
     delete_frames: bool,
     say: Callable[[str], None],
-) -> list[JobResult]:
-    """One pass of `encode` on the dataset; a dataset that cannot be finished now is said, not fatal."""
+) -> list[JobResult] | None:
+    """One pass of `encode` on the dataset; a dataset that cannot be finished now is said, not fatal (None: it
+    could not be finished for a reason other than another program writing it)."""
     try:
         return finish_datasets([root], options, binary, run, delete_frames=delete_frames)
     except DatasetBusy as busy:
         say(f"not now: {busy}")
+        return []
     except UsageError:
         raise  # the options themselves are wrong: no later pass would do better
     except EncodectlError as error:
         say(f"not finished yet: {error}")
     except OSError as error:  # a file that went away while the dataset was read: the next pass sees it whole
         say(f"not finished yet: {error.strerror or error}: {error.filename or root}")
-    return []
+    return None
