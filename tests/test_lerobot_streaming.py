@@ -188,6 +188,7 @@ def test_frames_in_verified_videos_and_lerobots_statistics_out(installed, tmp_pa
     assert set(results) == {"observation.images.top", "observation.images.wrist"}
     for key, (path, stats) in results.items():
         assert path.exists() and path.parent.parent == tmp_path and key in path.name
+        assert [p.name for p in path.parent.iterdir()] == [path.name]  # LeRobot removes this folder
         pictures, times = decoded(path)
         assert len(pictures) == 5
         assert times == pytest.approx([i / 30 for i in range(5)], abs=1e-6)

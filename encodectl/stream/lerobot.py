@@ -380,8 +380,8 @@ class EncodectlStreamingEncoder:
         self._rgb_plan = plan_for(self._rgb, encoder_threads, self.binary)
         self._depth_plan: EncoderPlan | None = None  # planned on the first depth camera
         self._cameras: dict[str, _Camera] = {}
-        self._episode_dir: Path | None = None
-        self._old_dirs: list[Path] = []
+        self._episode_dirs: list[Path] = []  # the current episode's
+        self._old_dirs: list[Path] = []  # finished episodes', until LeRobot has taken their videos
         self._closed = False
 
     def start_episode(self, video_keys: list[str], temp_dir: Path, depth_video_keys: list[str] | None = None) -> None:
@@ -392,13 +392,15 @@ class EncodectlStreamingEncoder:
         self._tidy()
         depth_keys = set(depth_video_keys or [])
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
-        self._episode_dir = Path(tempfile.mkdtemp(dir=temp_dir, prefix="encodectl-stream-"))
         for key in video_keys:
+            # A folder a camera: LeRobot removes the folder of each video it takes in (as its own encoder's).
+            folder = Path(tempfile.mkdtemp(dir=temp_dir, prefix="encodectl-stream-"))
+            self._episode_dirs.append(folder)
             depth = key in depth_keys
             if depth and self._depth_plan is None:
                 self._depth_plan = plan_for(self._depth, self._threads, self.binary)
             plan = self._depth_plan if depth and self._depth_plan is not None else self._rgb_plan
-            output = self._episode_dir / f"{key.replace('/', '_')}_streaming.mp4"
+            output = folder / f"{key.replace('/', '_')}_streaming.mp4"
             self._cameras[key] = _Camera(key, output, self.fps, plan, self.binary, depth)
 
     def feed_frame(self, video_key: str, image: np.ndarray[Any, Any]) -> None:
@@ -431,9 +433,9 @@ class EncodectlStreamingEncoder:
         cameras, self._cameras = self._cameras, {}
         for camera in cameras.values():
             camera.cancel()
-        if self._episode_dir is not None:
-            shutil.rmtree(self._episode_dir, ignore_errors=True)
-            self._episode_dir = None
+        for folder in self._episode_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._episode_dirs = []
 
     def close(self) -> None:
         if self._closed:
@@ -448,9 +450,8 @@ class EncodectlStreamingEncoder:
             camera.wait_written(timeout)
 
     def _retire_episode_dir(self) -> None:
-        if self._episode_dir is not None:
-            self._old_dirs.append(self._episode_dir)
-            self._episode_dir = None
+        self._old_dirs.extend(self._episode_dirs)
+        self._episode_dirs = []
 
     def _tidy(self) -> None:
         """The folders of finished episodes, once LeRobot has moved their videos out (left if not empty)."""

@@ -1,0 +1,151 @@
+"""install_streaming against LeRobot 0.6.1 itself (`make test-lerobot`; not in `make test` or CI: LeRobot
+and torch are a heavy install). LeRobot records with streaming_encoding=True, saves, finalizes; then
+LeRobot loads every frame, and its episode statistics and an aggregate with a dataset LeRobot encoded
+itself are checked."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+lerobot_dataset = pytest.importorskip("lerobot.datasets.lerobot_dataset")
+from lerobot.datasets.aggregate import aggregate_datasets  # noqa: E402
+from lerobot.datasets.video_utils import StreamingVideoEncoder  # noqa: E402
+
+from encodectl.stream.lerobot import (  # noqa: E402
+    EncodectlStreamingEncoder,
+    install_streaming,
+    installed,
+    uninstall_streaming,
+)
+
+LeRobotDataset = lerobot_dataset.LeRobotDataset
+WIDTH, HEIGHT, FPS = 96, 64, 30
+CAMERAS = ("observation.images.top", "observation.images.wrist")
+EPISODES = (12, 7)  # frames per episode
+
+
+def test_it_is_lerobot_0_6_1():
+    assert importlib.metadata.version("lerobot") == "0.6.1"
+
+
+def features() -> dict:
+    camera = {"dtype": "video", "shape": (HEIGHT, WIDTH, 3), "names": ["height", "width", "channels"]}
+    made = {key: dict(camera) for key in CAMERAS}
+    made["action"] = {"dtype": "float32", "shape": (2,), "names": ["x", "y"]}
+    return made
+
+
+def frame(episode: int, index: int, camera: int) -> np.ndarray:
+    """A gradient that moves with the frame and differs by camera and episode, with a little noise."""
+    rng = np.random.default_rng(episode * 1000 + index * 10 + camera)
+    x = np.arange(WIDTH)[np.newaxis, :, np.newaxis]
+    y = np.arange(HEIGHT)[:, np.newaxis, np.newaxis]
+    base = (x * 2 + y * 3 + index * 7 + episode * 40 + camera * 90 + np.array([0, 70, 140])) % 256
+    return ((base + rng.integers(0, 6, size=(HEIGHT, WIDTH, 3))) % 256).astype(np.uint8)
+
+
+def record(root: Path, repo_id: str, as_float: bool = False) -> LeRobotDataset:
+    dataset = LeRobotDataset.create(repo_id, FPS, features(), root=root, streaming_encoding=True)
+    for episode, length in enumerate(EPISODES):
+        for index in range(length):
+            values = {"action": np.array([index, episode], dtype=np.float32), "task": "stack the cubes"}
+            for camera, key in enumerate(CAMERAS):
+                picture = frame(episode, index, camera)
+                values[key] = picture.astype(np.float32) / 255 if as_float else picture
+            dataset.add_frame(values)
+        dataset.save_episode()
+    dataset.finalize()
+    return dataset
+
+
+@pytest.fixture
+def streaming():
+    install_streaming()
+    yield
+    uninstall_streaming()
+
+
+def loaded_frames(root: Path, repo_id: str) -> LeRobotDataset:
+    dataset = LeRobotDataset(repo_id, root=root)
+    assert len(dataset) == sum(EPISODES)
+    return dataset
+
+
+def test_recorded_through_encodectl_loads_in_lerobot_frame_by_frame(streaming, tmp_path):
+    assert installed(LeRobotDataset)
+    writer = LeRobotDataset.create("t/build", FPS, features(), root=tmp_path / "probe", streaming_encoding=True)
+    assert isinstance(writer.writer._streaming_encoder, EncodectlStreamingEncoder)
+    writer.finalize()
+
+    record(tmp_path / "ours", "t/ours")
+    dataset = loaded_frames(tmp_path / "ours", "t/ours")
+    for i in range(len(dataset)):  # every frame, each decoded at its timestamp within LeRobot's tolerance
+        item = dataset[i]
+        episode, index = int(item["episode_index"]), int(item["frame_index"])
+        for camera, key in enumerate(CAMERAS):
+            picture = (item[key].numpy().transpose(1, 2, 0) * 255).round()
+            assert picture.shape == (HEIGHT, WIDTH, 3)
+            error = np.abs(picture - frame(episode, index, camera)).mean()
+            assert error < 10, (key, episode, index, error)
+    info = dataset.meta.features[CAMERAS[0]]["info"]
+    assert info["video.codec"] == "av1" and info["video.pix_fmt"] == "yuv420p"
+    assert not list((tmp_path / "ours").rglob("encodectl-stream-*/*"))  # nothing left behind
+
+
+def test_episode_statistics_are_the_ones_lerobots_own_streaming_computes(streaming, tmp_path):
+    record(tmp_path / "ours", "t/ours", as_float=True)
+    uninstall_streaming()
+    record(tmp_path / "theirs", "t/theirs", as_float=True)  # LeRobot's own encoder threads
+    ours, theirs = episode_rows(tmp_path / "ours"), episode_rows(tmp_path / "theirs")
+    for episode in range(len(EPISODES)):
+        for key in CAMERAS:
+            for stat in ("min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99"):
+                column = f"stats/{key}/{stat}"
+                mine, lerobots = numeric(ours[column][episode]), numeric(theirs[column][episode])
+                assert mine.shape == lerobots.shape == ((1,) if stat == "count" else (3, 1, 1)), column
+                np.testing.assert_allclose(mine, lerobots, rtol=1e-6, err_msg=column)
+
+
+def episode_rows(root: Path) -> pd.DataFrame:
+    """The episodes' rows with their statistics (LeRobot's loader leaves the stats/ columns out)."""
+    files = sorted((root / "meta" / "episodes").rglob("*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files]).sort_values("episode_index").reset_index(drop=True)
+
+
+def numeric(value: object) -> np.ndarray:
+    """A statistic as parquet gives it back (arrays of arrays of objects) as one float array."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return np.array([numeric(part) for part in value])
+    return np.asarray(value, dtype=float)
+
+
+def test_aggregates_with_a_dataset_lerobot_encoded_itself(streaming, tmp_path):
+    record(tmp_path / "ours", "t/ours")
+    uninstall_streaming()
+    record(tmp_path / "theirs", "t/theirs")
+    aggregate_datasets(["t/ours", "t/theirs"], "t/both", roots=[tmp_path / "ours", tmp_path / "theirs"],
+                       aggr_root=tmp_path / "both")  # fmt: skip
+    both = LeRobotDataset("t/both", root=tmp_path / "both")
+    assert len(both) == 2 * sum(EPISODES)
+    for i in range(len(both)):
+        item = both[i]
+        assert item[CAMERAS[1]].shape == (3, HEIGHT, WIDTH)
+
+
+def test_a_contract_that_differs_is_refused_naming_the_release(tmp_path):
+    class Changed(StreamingVideoEncoder):
+        def finish_episode(self, wait: bool = True):  # a call of another shape
+            return super().finish_episode()
+
+    from encodectl.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"LeRobot 0\.6\.1 .*finish_episode is \(self, wait\)"):
+        install_streaming(LeRobotDataset, encoder_class=Changed, version="0.6.1")
+    with pytest.raises(UsageError, match=r"LeRobot 0\.7\.0 is not supported"):
+        install_streaming(LeRobotDataset, encoder_class=StreamingVideoEncoder, version="0.7.0")
+    assert not installed(LeRobotDataset)
