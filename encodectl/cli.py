@@ -670,6 +670,25 @@ def recover(
     raise typer.Exit(code)
 
 
+@app.command(
+    "lerobot-record", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, no_args_is_help=False
+)
+def lerobot_record(
+    args: Annotated[
+        list[str] | None, typer.Argument(help="lerobot-record's own arguments, as you type them for LeRobot.")
+    ] = None,
+) -> None:
+    """Record with LeRobot 0.6, its cameras encoded by encodectl.
+
+    Runs LeRobot's lerobot-record in this process with its streaming encoder replaced by encodectl's: no
+    frame dropped, the recorder never waiting on an encoder, every video verified, a crash recoverable with
+    `encodectl recover`. Adds --dataset.streaming_encoding=true unless given. Needs LeRobot 0.6.x installed
+    beside encodectl."""
+    from .stream.lerobot_record import main as record
+
+    raise typer.Exit(record(list(args or [])))
+
+
 @app.command("probe-gpu")
 def probe_gpu(
     refresh: Annotated[bool, typer.Option("--refresh", help="Probe again instead of using the cache.")] = False,

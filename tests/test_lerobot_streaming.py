@@ -174,7 +174,7 @@ def test_without_lerobot_install_says_so_in_one_line():
     blocked = "import sys; sys.modules['lerobot'] = None\n"  # LeRobot absent, whatever this venv holds
     run = subprocess.run([sys.executable, "-c", blocked + code], capture_output=True, text=True)
     assert run.returncode != 0
-    assert "UsageError: LeRobot is not installed here" in run.stderr
+    assert "UsageError: LeRobot is not installed in this Python" in run.stderr
     assert "pip install 'lerobot[dataset]==0.6.1'" in run.stderr
 
 
@@ -364,3 +364,35 @@ def test_an_episode_cut_off_by_a_crash_is_recovered(tmp_path):
     assert recovered.status == "recovered" and recovered.frames == 6
     assert recovered.output is not None and recovered.output.name == "cam_streaming.mp4"
     assert len(decoded(recovered.output)[0]) == 6
+
+
+# -- the launcher -------------------------------------------------------------------------------
+
+
+@pytest.mark.same_on_every_ffmpeg("the launcher's arguments are decided before any ffmpeg runs")
+def test_the_launcher_turns_streaming_on_unless_told():
+    from encodectl.stream.lerobot_record import with_streaming
+
+    assert with_streaming(["--dataset.repo_id=me/x"]) == (
+        ["--dataset.repo_id=me/x", "--dataset.streaming_encoding=true"],
+        None,
+    )
+    assert with_streaming(["--dataset.streaming_encoding=true"]) == (["--dataset.streaming_encoding=true"], None)
+    args, note = with_streaming(["--dataset.streaming_encoding=false"])
+    assert args == ["--dataset.streaming_encoding=false"] and note is not None and "not used" in note
+
+
+@pytest.mark.same_on_every_ffmpeg("LeRobot's absence is found before any ffmpeg runs")
+def test_lerobot_record_without_lerobot_is_one_line_and_exit_2():
+    code = (
+        "import sys; sys.modules['lerobot'] = None\n"
+        "from encodectl.cli import main\n"
+        "sys.argv = ['encodectl', 'lerobot-record', '--robot.type=so101_follower', '--dataset.repo_id=me/x']\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"encodectl: error: LeRobot is not installed in this Python ({sys.executable}); "
+        "pip install 'lerobot[dataset]==0.6.1' (Python >= 3.12)"
+    ]

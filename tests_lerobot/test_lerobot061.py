@@ -149,3 +149,35 @@ def test_a_contract_that_differs_is_refused_naming_the_release(tmp_path):
     with pytest.raises(UsageError, match=r"LeRobot 0\.7\.0 is not supported"):
         install_streaming(LeRobotDataset, encoder_class=StreamingVideoEncoder, version="0.7.0")
     assert not installed(LeRobotDataset)
+
+
+def test_the_launcher_runs_lerobots_record_with_encodectl_installed(monkeypatch):
+    import lerobot.scripts.lerobot_record as lerobot_record
+
+    from encodectl.stream.lerobot_record import main
+
+    seen = {}
+
+    def record():  # LeRobot's entry point, stood in for: there is no robot here
+        seen["argv"], seen["installed"] = list(__import__("sys").argv), installed(LeRobotDataset)
+
+    monkeypatch.setattr(lerobot_record, "main", record)
+    try:
+        assert main(["--robot.type=so101_follower", "--dataset.repo_id=me/x"]) == 0
+    finally:
+        uninstall_streaming()
+    assert seen == {
+        "argv": ["lerobot-record", "--robot.type=so101_follower", "--dataset.repo_id=me/x",
+                 "--dataset.streaming_encoding=true"],
+        "installed": True,
+    }  # fmt: skip
+
+
+def test_the_launcher_reaches_lerobots_own_parser(capsys):
+    from encodectl.stream.lerobot_record import main
+
+    try:
+        assert main(["--robot.type=not_a_robot"]) == 2  # argparse's usage error, from LeRobot itself
+    finally:
+        uninstall_streaming()
+    assert "lerobot-record: error: argument --robot.type: invalid choice: 'not_a_robot'" in capsys.readouterr().err

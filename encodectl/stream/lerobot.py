@@ -37,6 +37,7 @@ import inspect
 import logging
 import queue
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -504,8 +505,8 @@ def lerobot_classes() -> tuple[type, type, str]:
     try:
         from lerobot.datasets.lerobot_dataset import LeRobotDataset  # type: ignore[import-not-found]
         from lerobot.datasets.video_utils import StreamingVideoEncoder  # type: ignore[import-not-found]
-    except ImportError as error:
-        raise UsageError(f"LeRobot is not installed here ({error}); {INSTALL_HINT}") from None
+    except ImportError:
+        raise UsageError(f"LeRobot is not installed in this Python ({sys.executable}); {INSTALL_HINT}") from None
     try:
         version = importlib.metadata.version("lerobot")
     except importlib.metadata.PackageNotFoundError:
