@@ -181,3 +181,48 @@ def test_the_launcher_reaches_lerobots_own_parser(capsys):
     finally:
         uninstall_streaming()
     assert "lerobot-record: error: argument --robot.type: invalid choice: 'not_a_robot'" in capsys.readouterr().err
+
+
+DEPTH = "observation.images.depth"
+
+
+def depth_frame(episode: int, index: int) -> np.ndarray:
+    """Millimetres, 16-bit, one channel: a ramp from 0.3 m to about 2.8 m that moves with the frame."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    return (300 + x * 20 + y * 8 + index * 50 + episode * 120).astype(np.uint16)[..., np.newaxis]
+
+
+def record_with_depth(root: Path, repo_id: str) -> None:
+    spec = {"dtype": "video", "shape": (HEIGHT, WIDTH, 1), "names": ["height", "width", "channels"]}
+    with_depth = {**features(), DEPTH: {**spec, "info": {"is_depth_map": True}}}
+    dataset = LeRobotDataset.create(repo_id, FPS, with_depth, root=root, streaming_encoding=True)
+    for episode, length in enumerate(EPISODES):
+        for index in range(length):
+            values = {key: frame(episode, index, c) for c, key in enumerate(CAMERAS)}
+            values |= {DEPTH: depth_frame(episode, index), "action": np.zeros(2, np.float32), "task": "look"}
+            dataset.add_frame(values)
+        dataset.save_episode()
+    dataset.finalize()
+
+
+def test_a_depth_camera_is_quantized_as_lerobot_does_and_loads(streaming, tmp_path):
+    record_with_depth(tmp_path / "ours", "t/depth")
+    dataset = LeRobotDataset("t/depth", root=tmp_path / "ours")
+    info = dataset.meta.features[DEPTH]["info"]
+    assert info["video.codec"] == "hevc" and info["video.pix_fmt"] == "gray12le"
+    worst = 0.0
+    for i in range(len(dataset)):
+        item = dataset[i]
+        got = item[DEPTH].numpy().squeeze()
+        got = got * 1000.0 if got.max() < 100 else got  # metres or millimetres, as the loader returns them
+        wanted = depth_frame(int(item["episode_index"]), int(item["frame_index"]))[..., 0].astype(np.float64)
+        worst = max(worst, float(np.abs(got - wanted).max()))
+    assert worst <= 1.1  # half a 12-bit log step at 2.8 m: the quantization, nothing more
+    ours, theirs = episode_rows(tmp_path / "ours"), None
+    uninstall_streaming()
+    record_with_depth(tmp_path / "theirs", "t/depth")
+    theirs = episode_rows(tmp_path / "theirs")
+    for stat in ("min", "max", "mean", "std", "count", "q01", "q50", "q99"):
+        column = f"stats/{DEPTH}/{stat}"
+        for episode in range(len(EPISODES)):
+            np.testing.assert_allclose(numeric(ours[column][episode]), numeric(theirs[column][episode]), rtol=1e-6)
