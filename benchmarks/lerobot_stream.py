@@ -66,7 +66,7 @@ def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: 
     dataset = LeRobotDataset.create("bench/stream", fps, features, root=root, streaming_encoding=True)
     builder = type(dataset.writer._streaming_encoder).__name__
     ticks = int(seconds * fps)
-    durations, late = [], 0
+    durations, late, woke_late, late_ticks = [], 0, 0, []
     start = time.perf_counter()
     for tick in range(ticks):
         due = start + tick / fps
@@ -82,6 +82,8 @@ def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: 
         durations.append(ended - began)
         if ended > due + 1 / fps:
             late += 1
+            late_ticks.append(tick)
+            woke_late += began > due + 1 / fps  # already late before add_frame: the scheduler, or the tick before
     recorded = time.perf_counter() - start
     saving = time.perf_counter()
     dataset.save_episode()
@@ -109,7 +111,8 @@ def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: 
             every_frame, every_error = False, f"frame {index}: {type(error).__name__}: {error}"
     durations.sort()
     return {
-        "mode": mode, "encoder": builder, "ticks": ticks, "late": late, "recorded_s": recorded,
+        "mode": mode, "encoder": builder, "ticks": ticks, "late": late, "woke_late": woke_late,
+        "late_ticks": late_ticks[:20], "recorded_s": recorded,
         "kept": kept, "add_frame_ms": {
             "p50": 1000 * durations[len(durations) // 2], "p99": 1000 * durations[int(len(durations) * 0.99)],
             "max": 1000 * durations[-1],

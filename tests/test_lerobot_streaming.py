@@ -396,3 +396,36 @@ def test_lerobot_record_without_lerobot_is_one_line_and_exit_2():
         f"encodectl: error: LeRobot is not installed in this Python ({sys.executable}); "
         "pip install 'lerobot[dataset]==0.6.1' (Python >= 3.12)"
     ]
+
+
+def test_the_next_episodes_encoders_start_before_its_first_frame(installed, tmp_path):
+    encoder = installed.create(fps=30, rgb_encoder=RGBEncoderConfig(), streaming_encoding=True).encoder
+    record(encoder, ["cam"], 3, tmp_path)
+    encoder.start_episode(["cam"], tmp_path)
+    camera = encoder._cameras["cam"]
+    assert camera.started_early and camera._encoder is not None and camera._encoder.state == "open"
+    for frame in frames(4):
+        encoder.feed_frame("cam", frame)
+    path, stats = encoder.finish_episode()["cam"]
+    assert len(decoded(path)[0]) == 4 and stats["count"].tolist() == [4 * WIDTH * HEIGHT]
+    # An episode of another size: the encoder started ahead is dropped, one for this size started.
+    encoder.start_episode(["cam"], tmp_path)
+    for frame in frames(3):
+        encoder.feed_frame("cam", np.ascontiguousarray(frame[:32, :48]))
+    path, _ = encoder.finish_episode()["cam"]
+    assert [p.shape for p in decoded(path)[0]] == [(32, 48, 3)] * 3
+    encoder.close()
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != path.name and "streaming" not in p.name]
+    assert leftovers == []
+    assert all(p.suffix == ".mp4" for p in tmp_path.rglob("*") if p.is_file())  # no stream file, no spill left
+
+
+def test_other_cameras_next_episode_drop_the_encoders_started_ahead(installed, tmp_path):
+    encoder = installed.create(fps=30, rgb_encoder=RGBEncoderConfig(), streaming_encoding=True).encoder
+    first = record(encoder, ["cam"], 2, tmp_path)["cam"][0]
+    first.unlink()  # as LeRobot takes it in
+    first.parent.rmdir()
+    results = record(encoder, ["other"], 2, tmp_path)
+    assert len(decoded(results["other"][0])[0]) == 2
+    encoder.close()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["other_streaming.mp4"]

@@ -231,16 +231,29 @@ def _cpu_settings(encoder: str, codec: str, pix_fmt: str, gop: int, options: dic
 
 
 class _Camera:
-    """One camera's episode: its StreamEncoder (started off the recorder's thread on the first frame,
-    when the frame size is known; frames meanwhile wait in a list) and its statistics thread."""
+    """One camera's episode: its StreamEncoder and its statistics thread.
 
-    def __init__(self, key: str, output: Path, fps: int, plan: EncoderPlan, binary: FFmpegBinary, depth: bool):
+    The encoder is started before the episode when the frame size is known from the episode before
+    (`size`), else off the recorder's thread on the first frame (frames meanwhile wait in a list). Not on
+    the recorder's thread, and best before the episode: starting ffmpeg from a process as big as LeRobot's
+    (torch: about 750 MB) holds the interpreter's lock about 40 ms (a fork, which the child's preexec_fn
+    needs: no real-time priority for ffmpeg, syscalls.py), and every thread waits meanwhile."""
+
+    def __init__(
+        self, key: str, output: Path, fps: int, plan: EncoderPlan, binary: FFmpegBinary, depth: bool,
+        size: tuple[int, int] | None = None,
+    ) -> None:  # fmt: skip
         self.key, self.output, self.fps, self.plan, self.binary, self.depth = key, output, fps, plan, binary, depth
         self._lock = threading.Lock()
         self._encoder: StreamEncoder | None = None
         self._pending: list[np.ndarray[Any, Any]] = []
         self._opener: threading.Thread | None = None
         self._error: EncodectlError | None = None
+        self.size: tuple[int, int] | None = None  # (width, height) of the frames fed
+        self._started_for: tuple[int, int] | None = None  # the size the encoder was started for ahead
+        if size is not None:
+            self._encoder = self._new_encoder(*size)
+            self._started_for = size
         self._stats = RunningStats()
         self._stats_queue: queue.SimpleQueue[np.ndarray[Any, Any] | None] = queue.SimpleQueue()
         self._stats_thread = threading.Thread(target=self._gather, name=f"encodectl-stats-{key}", daemon=True)
@@ -254,6 +267,10 @@ class _Camera:
             raise self._error
         frame, for_stats = self._converted(image)
         self._stats_queue.put(downscaled_hwc(for_stats))
+        if self.size is None:
+            self.size = (frame.shape[1], frame.shape[0])
+            if self._started_for is not None and self._started_for != self.size:
+                self._drop_early_encoder()  # the episode before had another size: start one for this
         with self._lock:
             encoder = self._encoder
             if encoder is None:
@@ -289,12 +306,25 @@ class _Camera:
 
     # -- threads of its own ----------------------------------------------------------------
 
+    def _new_encoder(self, width: int, height: int) -> StreamEncoder:
+        return StreamEncoder(
+            self.output, width, height, self.fps, plan=self.plan, ffmpeg_binary=self.binary, camera=self.key,
+            depth="lerobot" if self.depth else False, on_warning=say_once, buffer_frames=BUFFER_FRAMES,
+        )  # fmt: skip
+
+    def _drop_early_encoder(self) -> None:
+        encoder, self._encoder, self._started_for = self._encoder, None, None
+        if encoder is not None:
+            encoder.abort()
+
+    @property
+    def started_early(self) -> bool:
+        """The encoder was running before the episode's first frame."""
+        return self._started_for is not None
+
     def _open(self, width: int, height: int) -> None:
         try:
-            encoder = StreamEncoder(
-                self.output, width, height, self.fps, plan=self.plan, ffmpeg_binary=self.binary, camera=self.key,
-                depth="lerobot" if self.depth else False, on_warning=say_once, buffer_frames=BUFFER_FRAMES,
-            )  # fmt: skip
+            encoder = self._new_encoder(width, height)
             while True:
                 with self._lock:
                     batch, self._pending = self._pending, []
@@ -321,9 +351,11 @@ class _Camera:
     def finish(self) -> tuple[Path, Stats | None]:
         """The verified video and the camera's statistics; EncodeError when there is no video."""
         self._stats_queue.put(None)
-        if self._opener is None:
+        if self.size is None:
+            self._drop_early_encoder()
             raise EncodeError(f"{self.key}: no frame was fed this episode")
-        self._opener.join()
+        if self._opener is not None:
+            self._opener.join()
         if self._error is not None:
             raise self._error
         assert self._encoder is not None
@@ -338,9 +370,8 @@ class _Camera:
 
     def wait_written(self, timeout: float) -> None:
         """Until ffmpeg has taken every frame fed so far (a crash from then on loses none of them)."""
-        if self._opener is None:
-            return
-        self._opener.join(timeout)
+        if self._opener is not None:
+            self._opener.join(timeout)
         deadline = time.monotonic() + timeout
         while self._encoder is not None and self._encoder.stats.frames_written < self._encoder.stats.frames_added:
             if time.monotonic() > deadline:
@@ -381,6 +412,8 @@ class EncodectlStreamingEncoder:
         self._rgb_plan = plan_for(self._rgb, encoder_threads, self.binary)
         self._depth_plan: EncoderPlan | None = None  # planned on the first depth camera
         self._cameras: dict[str, _Camera] = {}
+        self._spares: dict[str, _Camera] = {}  # the next episode's cameras, their encoders already started
+        self._spare_root: Path | None = None
         self._episode_dirs: list[Path] = []  # the current episode's
         self._old_dirs: list[Path] = []  # finished episodes', until LeRobot has taken their videos
         self._closed = False
@@ -393,6 +426,14 @@ class EncodectlStreamingEncoder:
         self._tidy()
         depth_keys = set(depth_video_keys or [])
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        spares, self._spares = self._spares, {}
+        fits = self._spare_root == Path(temp_dir) and set(spares) == set(video_keys)
+        if fits and all(spares[key].depth == (key in depth_keys) for key in video_keys):
+            self._cameras = spares
+            self._episode_dirs.extend(camera.output.parent for camera in spares.values())
+            return
+        self._drop_spares(spares)
+        self._spare_root = Path(temp_dir)
         for key in video_keys:
             # A folder a camera: LeRobot removes the folder of each video it takes in (as its own encoder's).
             folder = Path(tempfile.mkdtemp(dir=temp_dir, prefix="encodectl-stream-"))
@@ -428,7 +469,32 @@ class EncodectlStreamingEncoder:
         if errors:
             first = errors[0]
             raise first if isinstance(first, EncodectlError) else EncodeError(f"{first}")
+        self._start_spares(cameras)
         return results
+
+    def _start_spares(self, finished: dict[str, _Camera]) -> None:
+        """The next episode's encoders, started now (LeRobot is saving the episode; the recorder waits for
+        that anyway) for the sizes this one had, so that its first frames do not wait on a fork."""
+        if self._spare_root is None:
+            return
+        try:
+            for key, camera in finished.items():
+                if camera.size is None:
+                    continue
+                folder = Path(tempfile.mkdtemp(dir=self._spare_root, prefix="encodectl-stream-"))
+                output = folder / camera.output.name
+                self._spares[key] = _Camera(
+                    key, output, self.fps, camera.plan, self.binary, camera.depth, size=camera.size
+                )
+        except (EncodectlError, OSError) as error:  # not needed: the next episode starts its encoders itself
+            log.info("encoders for the next episode not started ahead: %s", error)
+            self._drop_spares(self._spares)
+            self._spares = {}
+
+    def _drop_spares(self, spares: dict[str, _Camera]) -> None:
+        for camera in spares.values():
+            camera.cancel()
+            shutil.rmtree(camera.output.parent, ignore_errors=True)
 
     def cancel_episode(self) -> None:
         cameras, self._cameras = self._cameras, {}
@@ -442,6 +508,8 @@ class EncodectlStreamingEncoder:
         if self._closed:
             return
         self.cancel_episode()
+        spares, self._spares = self._spares, {}
+        self._drop_spares(spares)
         self._tidy()
         self._closed = True
 
