@@ -48,7 +48,9 @@ def frames_for(camera: int, size: tuple[int, int]) -> list[np.ndarray]:
     return made
 
 
-def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: int, root: Path) -> dict[str, Any]:
+def record(
+    mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: int, root: Path, episodes: int
+) -> dict[str, Any]:
     import av
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
@@ -66,6 +68,43 @@ def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: 
     dataset = LeRobotDataset.create("bench/stream", fps, features, root=root, streaming_encoding=True)
     builder = type(dataset.writer._streaming_encoder).__name__
     ticks = int(seconds * fps)
+    per_episode = []
+    for _ in range(episodes):
+        per_episode.append(record_episode(dataset, keys, pictures, ticks, fps))
+        saving = time.perf_counter()
+        dataset.save_episode()
+        per_episode[-1]["save_episode_s"] = time.perf_counter() - saving
+    dataset.finalize()
+    finalized = time.perf_counter() - saving
+    loadable, load_error = True, None
+    try:
+        loaded = LeRobotDataset("bench/stream", root=root)
+        loaded[0], loaded[len(loaded) - 1]
+    except Exception as error:  # noqa: BLE001 - LeRobot's own failure is the figure
+        loadable, load_error = False, f"{type(error).__name__}: {error}"
+    to_loadable = time.perf_counter() - saving
+    kept = {}
+    for key in keys:
+        kept[key] = 0
+        for video in (root / "videos" / key).rglob("*.mp4"):
+            with av.open(str(video)) as container:
+                kept[key] += sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+    every_frame, every_error = loadable, None
+    if loadable:
+        try:
+            for index in range(len(loaded)):
+                loaded[index]
+        except Exception as error:  # noqa: BLE001
+            every_frame, every_error = False, f"frame {index}: {type(error).__name__}: {error}"
+    return {
+        "mode": mode, "encoder": builder, "ticks": ticks * episodes, "episodes": per_episode, "kept": kept,
+        "finalize_s": finalized, "to_loadable_s": to_loadable, "loadable": loadable, "load_error": load_error,
+        "every_frame_loads": every_frame, "every_frame_error": every_error,
+    }  # fmt: skip
+
+
+def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray]], ticks: int, fps: int) -> dict:
+    """One episode's add_frame calls, tick i due at i/fps from its start."""
     durations, late, woke_late, late_ticks = [], 0, 0, []
     start = time.perf_counter()
     for tick in range(ticks):
@@ -85,40 +124,13 @@ def record(mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: 
             late_ticks.append(tick)
             woke_late += began > due + 1 / fps  # already late before add_frame: the scheduler, or the tick before
     recorded = time.perf_counter() - start
-    saving = time.perf_counter()
-    dataset.save_episode()
-    saved = time.perf_counter() - saving
-    dataset.finalize()
-    finalized = time.perf_counter() - saving
-    loadable, load_error = True, None
-    try:
-        loaded = LeRobotDataset("bench/stream", root=root)
-        loaded[0], loaded[len(loaded) - 1]
-    except Exception as error:  # noqa: BLE001 - LeRobot's own failure is the figure
-        loadable, load_error = False, f"{type(error).__name__}: {error}"
-    to_loadable = time.perf_counter() - saving
-    kept = {}
-    for key in keys:
-        (video,) = (root / "videos" / key).rglob("*.mp4")
-        with av.open(str(video)) as container:
-            kept[key] = sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
-    every_frame, every_error = loadable, None
-    if loadable:
-        try:
-            for index in range(len(loaded)):
-                loaded[index]
-        except Exception as error:  # noqa: BLE001
-            every_frame, every_error = False, f"frame {index}: {type(error).__name__}: {error}"
     durations.sort()
     return {
-        "mode": mode, "encoder": builder, "ticks": ticks, "late": late, "woke_late": woke_late,
-        "late_ticks": late_ticks[:20], "recorded_s": recorded,
-        "kept": kept, "add_frame_ms": {
+        "ticks": ticks, "late": late, "woke_late": woke_late, "late_ticks": late_ticks[:20], "recorded_s": recorded,
+        "add_frame_ms": {
             "p50": 1000 * durations[len(durations) // 2], "p99": 1000 * durations[int(len(durations) * 0.99)],
             "max": 1000 * durations[-1],
         },
-        "save_episode_s": saved, "finalize_s": finalized, "to_loadable_s": to_loadable, "loadable": loadable,
-        "load_error": load_error, "every_frame_loads": every_frame, "every_frame_error": every_error,
     }  # fmt: skip
 
 
@@ -128,6 +140,7 @@ def main() -> int:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--cameras", type=int, default=2)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--episodes", type=int, default=1)
     parser.add_argument("--modes", default="lerobot,encodectl")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a mode, in this process (the parent's child)
@@ -136,7 +149,7 @@ def main() -> int:
     if args.one:
         root = Path(tempfile.mkdtemp(prefix="lerobot-stream-bench-")) / "dataset"
         try:
-            result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root)
+            result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root, args.episodes)
         finally:
             shutil.rmtree(root.parent, ignore_errors=True)
         print("RESULT " + json.dumps(result))
@@ -144,7 +157,8 @@ def main() -> int:
     results = []
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, "--one", mode, "--seconds", str(args.seconds), "--size", args.size,
-                   "--cameras", str(args.cameras), "--fps", str(args.fps)]  # fmt: skip
+                   "--cameras", str(args.cameras), "--fps", str(args.fps),
+                   "--episodes", str(args.episodes)]  # fmt: skip
         run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
         if run.returncode != 0 or not lines:
@@ -154,15 +168,20 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{args.cameras} cameras x {args.size}, {args.fps} fps, {args.seconds:g} s in real time, LeRobot's defaults")
-    header = ("mode", "ticks late", "frames kept", "add_frame p50/p99/max ms", "save->loadable", "every frame loads")
-    print(" | ".join(header))
+    print(f"{args.cameras} cameras x {args.size}, {args.fps} fps, {args.episodes} episode(s) of {args.seconds:g} s "
+          "in real time, LeRobot's default encoder settings")  # fmt: skip
+    print("mode | episode | ticks late | add_frame p50/p99/max ms | recording took | save_episode")
+    for r in results:
+        for number, e in enumerate(r["episodes"]):
+            timing = e["add_frame_ms"]
+            print(f"{r['mode']} | {number} | {e['late']}/{e['ticks']} | {timing['p50']:.1f} / {timing['p99']:.1f} / "
+                  f"{timing['max']:.1f} | {e['recorded_s']:.1f} s | {e['save_episode_s']:.1f} s")  # fmt: skip
+    print("mode | frames kept | last save_episode -> loadable | every frame loads")
     for r in results:
         kept = ", ".join(f"{n}/{r['ticks']}" for n in r["kept"].values())
-        timing = r["add_frame_ms"]
+        last_save = r["episodes"][-1]["save_episode_s"]
         loads = "yes" if r["every_frame_loads"] else f"no ({r['every_frame_error'] or r['load_error']})"
-        print(f"{r['mode']} | {r['late']}/{r['ticks']} | {kept} | {timing['p50']:.1f} / {timing['p99']:.1f} / "
-              f"{timing['max']:.1f} | {r['to_loadable_s']:.1f} s | {loads}")  # fmt: skip
+        print(f"{r['mode']} | {kept} | {last_save + r['to_loadable_s']:.1f} s | {loads}")
     return 0
 
 
