@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -54,10 +55,14 @@ def record(
     import av
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+    said: list[str] = []
     if mode == "encodectl":
         from encodectl.stream.lerobot import install_streaming
 
         install_streaming()
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+        logging.getLogger("encodectl.lerobot").addHandler(handler)
     width, height = size
     keys = [f"observation.images.cam{c}" for c in range(cameras)]
     features: dict[str, Any] = {
@@ -99,7 +104,7 @@ def record(
     return {
         "mode": mode, "encoder": builder, "ticks": ticks * episodes, "episodes": per_episode, "kept": kept,
         "finalize_s": finalized, "to_loadable_s": to_loadable, "loadable": loadable, "load_error": load_error,
-        "every_frame_loads": every_frame, "every_frame_error": every_error,
+        "every_frame_loads": every_frame, "every_frame_error": every_error, "warnings": said,
     }  # fmt: skip
 
 
@@ -182,6 +187,9 @@ def main() -> int:
         last_save = r["episodes"][-1]["save_episode_s"]
         loads = "yes" if r["every_frame_loads"] else f"no ({r['every_frame_error'] or r['load_error']})"
         print(f"{r['mode']} | {kept} | {last_save + r['to_loadable_s']:.1f} s | {loads}")
+    for r in results:
+        for message in r["warnings"]:
+            print(f"{r['mode']} said: {message}")
     return 0
 
 
