@@ -241,9 +241,10 @@ class _Camera:
 
     def __init__(
         self, key: str, output: Path, fps: int, plan: EncoderPlan, binary: FFmpegBinary, depth: bool,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int] | None = None, buffer_mib: float = 256.0,
     ) -> None:  # fmt: skip
         self.key, self.output, self.fps, self.plan, self.binary, self.depth = key, output, fps, plan, binary, depth
+        self.buffer_mib = buffer_mib
         self._lock = threading.Lock()
         self._encoder: StreamEncoder | None = None
         self._pending: list[np.ndarray[Any, Any]] = []
@@ -310,6 +311,7 @@ class _Camera:
         return StreamEncoder(
             self.output, width, height, self.fps, plan=self.plan, ffmpeg_binary=self.binary, camera=self.key,
             depth="lerobot" if self.depth else False, on_warning=say_once, buffer_frames=BUFFER_FRAMES,
+            buffer_mib=self.buffer_mib,
         )  # fmt: skip
 
     def _drop_early_encoder(self) -> None:
@@ -400,15 +402,17 @@ class EncodectlStreamingEncoder:
         encoder_threads: int | None = None,
         *,
         ffmpeg_binary: FFmpegBinary | None = None,
+        buffer_mib: float = 256.0,
     ) -> None:
-        """`queue_maxsize` is accepted and not needed: frames beyond StreamEncoder's memory budget spill to
-        disk instead of waiting or being dropped. The encoders are planned here, when the dataset is made,
-        so that the first frame of an episode only starts ffmpeg (off the recorder's thread)."""
+        """`queue_maxsize` is accepted and not needed: frames beyond StreamEncoder's memory budget (`buffer_mib`
+        a camera) spill to disk instead of waiting or being dropped. The encoders are planned here, when the
+        dataset is made, so that the first frame of an episode only starts ffmpeg (off the recorder's thread)."""
         self.fps = fps
         self.binary = ffmpeg_binary or find_ffmpeg()
         self._rgb = LeRobotEncoderConfig.of(rgb_encoder, depth=False)
         self._depth = LeRobotEncoderConfig.of(depth_encoder, depth=True)
         self._threads = encoder_threads
+        self._buffer_mib = buffer_mib
         self._rgb_plan = plan_for(self._rgb, encoder_threads, self.binary)
         self._depth_plan: EncoderPlan | None = None  # planned on the first depth camera
         self._cameras: dict[str, _Camera] = {}
@@ -443,7 +447,7 @@ class EncodectlStreamingEncoder:
                 self._depth_plan = plan_for(self._depth, self._threads, self.binary)
             plan = self._depth_plan if depth and self._depth_plan is not None else self._rgb_plan
             output = folder / f"{key.replace('/', '_')}_streaming.mp4"
-            self._cameras[key] = _Camera(key, output, self.fps, plan, self.binary, depth)
+            self._cameras[key] = _Camera(key, output, self.fps, plan, self.binary, depth, buffer_mib=self._buffer_mib)
 
     def feed_frame(self, video_key: str, image: np.ndarray[Any, Any]) -> None:
         camera = self._cameras.get(video_key)
@@ -484,8 +488,9 @@ class EncodectlStreamingEncoder:
                 folder = Path(tempfile.mkdtemp(dir=self._spare_root, prefix="encodectl-stream-"))
                 output = folder / camera.output.name
                 self._spares[key] = _Camera(
-                    key, output, self.fps, camera.plan, self.binary, camera.depth, size=camera.size
-                )
+                    key, output, self.fps, camera.plan, self.binary, camera.depth, size=camera.size,
+                    buffer_mib=self._buffer_mib,
+                )  # fmt: skip
         except (EncodectlError, OSError) as error:  # not needed: the next episode starts its encoders itself
             log.info("encoders for the next episode not started ahead: %s", error)
             self._drop_spares(self._spares)
@@ -588,10 +593,12 @@ def install_streaming(
     encoder_class: type | None = None,
     version: str | None = None,
     ffmpeg_binary: FFmpegBinary | None = None,
+    buffer_mib: float = 256.0,
 ) -> None:
     """From now on, every LeRobotDataset this process creates with streaming_encoding=True streams through
     encodectl. Without arguments, LeRobot's own classes (imported now); a stand-in for tests names its
-    dataset class, the encoder class whose calls it checks against, and the release. Idempotent."""
+    dataset class, the encoder class whose calls it checks against, and the release. `buffer_mib`: the
+    frames a camera keeps in memory before they spill to disk (more absorbs a slow disk). Idempotent."""
     if dataset_class is None:
         dataset_class, found_encoder, found_version = lerobot_classes()
         encoder_class, version = encoder_class or found_encoder, version or found_version
@@ -607,8 +614,9 @@ def install_streaming(
         encoder_threads: int | None,
     ) -> EncodectlStreamingEncoder:  # fmt: skip
         return EncodectlStreamingEncoder(
-            fps, rgb_encoder, depth_encoder, encoder_queue_maxsize, encoder_threads, ffmpeg_binary=binary
-        )
+            fps, rgb_encoder, depth_encoder, encoder_queue_maxsize, encoder_threads, ffmpeg_binary=binary,
+            buffer_mib=buffer_mib,
+        )  # fmt: skip
 
     _installed[dataset_class] = inspect.getattr_static(dataset_class, BUILDER)
     setattr(dataset_class, BUILDER, staticmethod(build))
