@@ -37,6 +37,8 @@ __all__ = [
     "VerificationError",
     "__version__",
     "encode",
+    "install_streaming",
+    "uninstall_streaming",
 ]
 
 
@@ -46,4 +48,8 @@ def __getattr__(name: str) -> object:
         from .stream import encoder as stream
 
         return getattr(stream, name)
+    if name in ("install_streaming", "uninstall_streaming"):  # LeRobot 0.6's recorder through StreamEncoder
+        from .stream import lerobot
+
+        return getattr(lerobot, name)
     raise AttributeError(f"module 'encodectl' has no attribute {name!r}")

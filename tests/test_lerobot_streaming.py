@@ -116,6 +116,9 @@ def record(encoder: Any, keys: list[str], count: int, root: Path, shape=lambda f
 
 
 def test_install_replaces_the_builder_and_uninstall_puts_it_back():
+    import encodectl
+
+    assert encodectl.install_streaming is install_streaming and encodectl.uninstall_streaming is uninstall_streaming
     original = LeRobotDataset.__dict__["_build_streaming_encoder"]
     install_streaming(LeRobotDataset, encoder_class=StreamingVideoEncoder, version=VERSION)
     install_streaming(LeRobotDataset, encoder_class=StreamingVideoEncoder, version=VERSION)  # idempotent

@@ -486,11 +486,14 @@ class EncodectlStreamingEncoder:
                 if camera.size is None:
                     continue
                 folder = Path(tempfile.mkdtemp(dir=self._spare_root, prefix="encodectl-stream-"))
-                output = folder / camera.output.name
-                self._spares[key] = _Camera(
-                    key, output, self.fps, camera.plan, self.binary, camera.depth, size=camera.size,
-                    buffer_mib=self._buffer_mib,
-                )  # fmt: skip
+                try:
+                    self._spares[key] = _Camera(
+                        key, folder / camera.output.name, self.fps, camera.plan, self.binary, camera.depth,
+                        size=camera.size, buffer_mib=self._buffer_mib,
+                    )  # fmt: skip
+                except BaseException:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
         except (EncodectlError, OSError) as error:  # not needed: the next episode starts its encoders itself
             log.info("encoders for the next episode not started ahead: %s", error)
             self._drop_spares(self._spares)
