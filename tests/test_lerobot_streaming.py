@@ -432,3 +432,23 @@ def test_other_cameras_next_episode_drop_the_encoders_started_ahead(installed, t
     assert len(decoded(results["other"][0])[0]) == 2
     encoder.close()
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["other_streaming.mp4"]
+
+
+@pytest.mark.same_on_every_ffmpeg("the plan is decided before any ffmpeg runs")
+def test_depth_is_planned_as_lerobots_quantized_hevc_all_intra():
+    @dataclass
+    class DepthEncoderConfig(RGBEncoderConfig):
+        vcodec: str = "hevc"
+        pix_fmt: str = "gray12le"
+        extra_options: dict[str, Any] = field(default_factory=lambda: {"x265-params": "lossless=1"})
+        depth_min: float = 0.2
+        depth_max: float = 4.0
+        shift: float = 3.5
+        use_log: bool = False
+
+    config = streaming.LeRobotEncoderConfig.of(DepthEncoderConfig(), True)
+    settings = streaming.plan_for(config, None, find_ffmpeg()).primary
+    assert (settings.encoder, settings.pix_fmt, settings.gop) == ("libx265", "gray12le", 1)
+    assert settings.arguments["x265-params"] == "lossless=1:log-level=error"
+    assert settings.quantization is not None and settings.quantization.depth_min == 0.2
+    assert settings.quantization.use_log is False

@@ -88,7 +88,10 @@ HARDWARE_VCODECS = {
     "hevc_videotoolbox": "hevc",
 }
 BUFFER_FRAMES: int | None = None  # frames a camera keeps in memory before spilling; None: StreamEncoder's budget
-DEPTH_KEEP_EXACT = "bframes=0:log-level=error"  # see encoders.LEROBOT_DEPTH_ARGUMENTS: every code reads back
+# Depth codes all-intra whatever the config's g, as `encode` writes them (encoders.py, LEROBOT_DEPTH_ARGUMENTS:
+# x265's lossless 12-bit monochrome HEVC does not decode to its codes in predicted frames; keyframes it does).
+DEPTH_GOP = 1
+DEPTH_KEEP_EXACT = "log-level=error"
 
 _installed: dict[type, Any] = {}  # patched class -> its own builder (the staticmethod object)
 _said: set[str] = set()
@@ -193,7 +196,7 @@ def plan_for(config: LeRobotEncoderConfig, threads: int | None, binary: FFmpegBi
         params = options.get("x265-params")
         options["x265-params"] = f"{params}:{DEPTH_KEEP_EXACT}" if params else DEPTH_KEEP_EXACT
         settings = EncoderSettings(
-            encoder="libx265", codec="hevc", pix_fmt=config.pix_fmt, input_pix_fmt=config.pix_fmt, gop=gop,
+            encoder="libx265", codec="hevc", pix_fmt=config.pix_fmt, input_pix_fmt=config.pix_fmt, gop=DEPTH_GOP,
             arguments=options, depth=DepthMode.lerobot, quantization=config.depth,
         )  # fmt: skip
         return EncoderPlan(primary=settings, reason="LeRobot's depth encoder: HEVC of its 12-bit codes")
