@@ -226,3 +226,41 @@ def test_a_depth_camera_is_quantized_as_lerobot_does_and_loads(streaming, tmp_pa
         column = f"stats/{DEPTH}/{stat}"
         for episode in range(len(EPISODES)):
             np.testing.assert_allclose(numeric(ours[column][episode]), numeric(theirs[column][episode]), rtol=1e-6)
+
+
+CRASHING_RECORDER = """
+import os, sys
+sys.path.insert(0, {here!r})
+import numpy as np
+from pathlib import Path
+import test_lerobot061 as t
+from encodectl.stream.lerobot import install_streaming
+install_streaming()
+dataset = t.LeRobotDataset.create("t/crash", t.FPS, t.features(), root=Path({root!r}), streaming_encoding=True)
+for index in range(9):
+    values = {{key: t.frame(0, index, c) for c, key in enumerate(t.CAMERAS)}}
+    dataset.add_frame({{**values, "action": np.zeros(2, np.float32), "task": "crash"}})
+dataset.writer._streaming_encoder.wait_written()  # every frame with ffmpeg: what a crash must not lose
+os._exit(1)  # the recorder dies mid-episode: no save_episode, no atexit
+"""
+
+
+def test_a_recorder_that_dies_mid_episode_leaves_videos_recover_finishes(tmp_path):
+    import fcntl
+    import subprocess
+    import sys
+
+    from encodectl.ffmpeg.binary import find_ffmpeg
+    from encodectl.stream.recovery import recover
+
+    script = CRASHING_RECORDER.format(here=str(Path(__file__).parent), root=str(tmp_path / "crash"))
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr[-2000:]
+    stream_files = sorted((tmp_path / "crash").rglob(".*.stream.mp4"))
+    assert len(stream_files) == len(CAMERAS)
+    for stream_file in stream_files:  # each orphaned ffmpeg holds its file's lock until it has written out
+        with stream_file.open("rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    recovered = recover(tmp_path / "crash", find_ffmpeg())
+    assert sorted((r.status, r.frames) for r in recovered) == [("recovered", 9)] * len(CAMERAS)
+    assert sorted(r.output.name for r in recovered if r.output) == sorted(f"{key}_streaming.mp4" for key in CAMERAS)
