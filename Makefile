@@ -3,6 +3,7 @@
 #   make test   the test suite (real ffmpeg on tiny generated frames)
 # make docs builds the documentation site (docs/ -> site/).
 # make test-ffmpeg FFMPEG=/usr/bin/ffmpeg runs it on another ffmpeg build.
+# make test-lerobot runs tests_lerobot/ against LeRobot 0.6.1 itself (a virtualenv of its own; not in CI).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ DEMO_DIR ?= demo-data
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-.PHONY: install demo test test-ffmpeg lint docs bench clean
+.PHONY: install demo test test-ffmpeg test-lerobot lint docs bench clean
 
 install: $(STAMP)
 
@@ -37,9 +38,24 @@ test-ffmpeg: install
 	@test -n "$(FFMPEG)" || { echo "usage: make test-ffmpeg FFMPEG=/path/to/ffmpeg"; exit 2; }
 	ENCODECTL_FFMPEG="$(FFMPEG)" $(PYTEST) -m "not same_on_every_ffmpeg" $(PYTEST_ARGS)
 
+# install_streaming against LeRobot 0.6.1 itself (tests_lerobot/), in a virtualenv of its own made when missing
+# with pyenv's Python 3.12 (LeRobot 0.6 needs >= 3.12; torch makes it a heavy install, so not in `make test`
+# or CI). LEROBOT_VENV=path runs it in a virtualenv that already has lerobot[dataset]==0.6.1.
+LEROBOT_VENV ?= .venv-lerobot
+LEROBOT_PYTHON ?= $(shell pyenv root 2>/dev/null)/versions/3.12.1/bin/python
+
+test-lerobot: $(LEROBOT_VENV)/.encodectl-installed
+	$(LEROBOT_VENV)/bin/python -m pytest -q -p no:cacheprovider tests_lerobot $(PYTEST_ARGS)
+
+$(LEROBOT_VENV)/.encodectl-installed: pyproject.toml
+	@test -x $(LEROBOT_VENV)/bin/python || { test -x "$(LEROBOT_PYTHON)" || { echo "no Python 3.12 at $(LEROBOT_PYTHON); make test-lerobot LEROBOT_PYTHON=/path/to/python3.12"; exit 2; }; \
+		$(LEROBOT_PYTHON) -m venv $(LEROBOT_VENV) && $(LEROBOT_VENV)/bin/python -m pip install --quiet 'lerobot[dataset]==0.6.1'; }
+	$(LEROBOT_VENV)/bin/python -m pip install --quiet -e . pytest
+	@touch $@
+
 lint: install
-	$(BIN)/ruff check encodectl tests examples benchmarks scripts
-	$(BIN)/ruff format --check encodectl tests examples benchmarks scripts
+	$(BIN)/ruff check encodectl tests tests_lerobot examples benchmarks scripts
+	$(BIN)/ruff format --check encodectl tests tests_lerobot examples benchmarks scripts
 	$(BIN)/mypy encodectl
 
 # The documentation site (MkDocs, Material theme) in site/; warnings are errors, so a broken link fails.

@@ -44,6 +44,8 @@ __all__ = [
     "__version__",
     "check",
     "encode",
+    "install_streaming",
+    "uninstall_streaming",
 ]
 
 
@@ -53,4 +55,8 @@ def __getattr__(name: str) -> object:
         from .stream import encoder as stream
 
         return getattr(stream, name)
+    if name in ("install_streaming", "uninstall_streaming"):  # LeRobot 0.6's recorder through StreamEncoder
+        from .stream import lerobot
+
+        return getattr(lerobot, name)
     raise AttributeError(f"module 'encodectl' has no attribute {name!r}")

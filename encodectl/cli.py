@@ -337,7 +337,7 @@ def _local_runner(binary: FFmpegBinary, tracker: RunTracker, json_output: bool) 
     return run
 
 
-@app.command()
+@app.command(short_help="Encode frame folders or datasets into verified videos.")
 def encode(
     paths: Annotated[
         list[Path], typer.Argument(help="Episode folders or dataset roots.", show_default=False, metavar="PATH...")
@@ -441,7 +441,7 @@ def encode(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Encode each episode as soon as the recorder has finished it.")
 def watch(
     directory: Annotated[
         Path, typer.Argument(help="A dataset root (images/<camera>/<episode>/) or a folder of episode folders.")
@@ -671,7 +671,7 @@ def recover(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Check videos as their readers read them; change nothing.")
 def check(
     paths: Annotated[
         list[Path],
@@ -702,6 +702,25 @@ def check(
         else:
             print_check(stdout, report)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command(
+    "lerobot-record", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, no_args_is_help=False
+)
+def lerobot_record(
+    args: Annotated[
+        list[str] | None, typer.Argument(help="lerobot-record's own arguments, as you type them for LeRobot.")
+    ] = None,
+) -> None:
+    """Record with LeRobot 0.6, its cameras encoded by encodectl.
+
+    Runs LeRobot's lerobot-record in this process with its streaming encoder replaced by encodectl's: no
+    frame dropped, the recorder never waiting on an encoder, every video verified, a crash recoverable with
+    `encodectl recover`. Adds --dataset.streaming_encoding=true unless given. Needs LeRobot 0.6.x installed
+    beside encodectl."""
+    from .stream.lerobot_record import main as record
+
+    raise typer.Exit(record(list(args or [])))
 
 
 @app.command("probe-gpu")

@@ -132,3 +132,84 @@ def aggregate(parts: list[Stats]) -> Stats:
         if all(name in part for part in parts):
             merged[name] = (np.stack([part[name] for part in parts]) * counts).sum(axis=0) / total
     return merged
+
+
+class RunningStats:
+    """A camera's statistics as LeRobot 0.6's streaming encoder gathers them while it encodes
+    (RunningQuantileStats in its _CameraEncoderThread): every frame, downscaled as above, each pixel
+    a sample (so `count` is pixels, not frames), the histogram re-binned over the widened range
+    whenever a frame brings a new min or max (old bins moved by their centres). Fed (H, W, C) frames
+    of the raw values (0-255 for colour); `result` is None below 2 frames, as LeRobot returns then."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._count = 0
+        self._mean: np.ndarray | None = None
+        self._squares: np.ndarray | None = None
+        self._low: np.ndarray | None = None
+        self._high: np.ndarray | None = None
+        self._histograms: list[np.ndarray] = []
+        self._edges: list[np.ndarray] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        """One (H, W, C) frame, already downscaled (`downscaled_hwc`)."""
+        rows = frame.reshape(-1, frame.shape[-1])
+        rows = rows.astype(np.result_type(rows.dtype, np.float32), copy=False)
+        self.frames += 1
+        size = rows.shape[0]
+        if self._mean is None or self._squares is None or self._low is None or self._high is None:
+            self._mean, self._squares = np.mean(rows, axis=0), np.mean(rows**2, axis=0)
+            self._low, self._high = np.min(rows, axis=0), np.max(rows, axis=0)
+            self._histograms = [np.zeros(HISTOGRAM_BINS) for _ in range(rows.shape[1])]
+            self._edges = [
+                np.linspace(self._low[c] - EDGE_PAD, self._high[c] + EDGE_PAD, HISTOGRAM_BINS + 1)
+                for c in range(rows.shape[1])
+            ]
+        else:
+            if rows.shape[1] != self._mean.size:
+                raise ValueError(f"a frame of {rows.shape[1]} channel(s) after frames of {self._mean.size}")
+            new_low, new_high = np.min(rows, axis=0), np.max(rows, axis=0)
+            widened = bool(np.any(new_high > self._high) or np.any(new_low < self._low))
+            self._high, self._low = np.maximum(self._high, new_high), np.minimum(self._low, new_low)
+            if widened:
+                self._rebin()
+        self._count += size
+        self._mean += (np.mean(rows, axis=0) - self._mean) * (size / self._count)
+        self._squares += (np.mean(rows**2, axis=0) - self._squares) * (size / self._count)
+        for column, histogram in enumerate(self._histograms):
+            histogram += np.histogram(rows[:, column], bins=self._edges[column])[0]
+
+    def _rebin(self) -> None:
+        assert self._low is not None and self._high is not None
+        for column, (histogram, edges) in enumerate(zip(self._histograms, self._edges, strict=True)):
+            pad = (self._high[column] - self._low[column]) * EDGE_PAD
+            new_edges = np.linspace(self._low[column] - pad, self._high[column] + pad, HISTOGRAM_BINS + 1)
+            centres = (edges[:-1] + edges[1:]) / 2
+            filled = histogram > 0
+            slots = np.clip(np.searchsorted(new_edges, centres[filled]) - 1, 0, HISTOGRAM_BINS - 1)
+            moved = np.zeros(HISTOGRAM_BINS)
+            np.add.at(moved, slots, histogram[filled])
+            self._histograms[column], self._edges[column] = moved, new_edges
+
+    def result(self) -> Stats | None:
+        """min, max, mean, std, count (pixels) and the quantiles, per channel; None below 2 frames."""
+        if self.frames < 2 or self._mean is None or self._squares is None:
+            return None
+        assert self._low is not None and self._high is not None
+        stats: Stats = {
+            "min": self._low.copy(),
+            "max": self._high.copy(),
+            "mean": self._mean.copy(),
+            "std": np.sqrt(np.maximum(0, self._squares - self._mean**2)),
+            "count": np.array([self._count]),
+        }
+        for name, q in zip(QUANTILE_NAMES, QUANTILES, strict=True):
+            pairs = zip(self._histograms, self._edges, strict=True)
+            stats[name] = np.array([_quantile(np.cumsum(h), e, q * self._count) for h, e in pairs])
+        return stats
+
+
+def downscaled_hwc(frame: np.ndarray) -> np.ndarray:
+    """An (H, W, C) frame downscaled as `downscaled` does a (C, H, W) one, as a compact copy: the recorder
+    may reuse its buffer once the frame is handed over."""
+    return np.ascontiguousarray(downscaled(frame.transpose(2, 0, 1)).transpose(1, 2, 0))

@@ -1,6 +1,8 @@
 """Streaming: StreamEncoder takes frames from a recorder into a fragmented file and a verified video,
 keeps the recorder on time with a bounded buffer that spills to disk, and `recover` finishes what an
-interrupted stream left. It may import the base modules, ffmpeg, frames and job; it never imports run,
+interrupted stream left; and LeRobot 0.6's own recorder streaming into StreamEncoders (lerobot.py,
+install_streaming, with the `encodectl lerobot-record` launcher in lerobot_record.py). It may import the
+base modules, ffmpeg, frames, job and lerobot (lerobot.py: LeRobot's statistics); it never imports run,
 watch, bench or report.
 
 Where to change what: the public class and its calls, encoder.py (a facade over the rest); its states

@@ -94,7 +94,7 @@ class StreamEncoder:
         plan: EncoderPlan | None = None,
         on_warning: Callable[[str], None] | None = None,
         images: bool = False,
-        depth: bool = False,
+        depth: bool | str = False,
         die_with_parent: bool = False,
         **options: Any,
     ) -> None:
@@ -115,9 +115,10 @@ class StreamEncoder:
         self.plan = plan or plan_encoder(self.options, self.ffmpeg)
         self.depth = depth
         if depth:  # the depth route (no hardware encoder, so no fallback)
-            settings = depth_settings(self.options.depth, self.plan.primary, self.options, None)
-            self.plan = EncoderPlan(primary=settings, reason=f"depth frames: {settings.encoder}")
-            check_depth_output(self.output, settings)
+            if plan is None or plan.primary.depth is None:  # a plan made for depth (a quantizer of its own) stands
+                settings = depth_settings(self.options.depth, self.plan.primary, self.options, None)
+                self.plan = EncoderPlan(primary=settings, reason=f"depth frames: {settings.encoder}")
+            check_depth_output(self.output, self.plan.primary)
         self.policy = BufferPolicy(policy)
         self.camera, self.episode = camera, episode or self.output.stem
         self._warn = on_warning or (lambda _: None)

@@ -1,0 +1,196 @@
+"""LeRobot 0.6.1 recording with streaming_encoding=True: its own streaming encoder against encodectl's
+(install_streaming), side by side, in the scenario of issue 28.
+
+    python benchmarks/lerobot_stream.py [--seconds 20] [--size 1280x720] [--cameras 2] [--fps 30]
+                                        [--modes lerobot,encodectl] [--json]
+
+Run it with the Python of a virtualenv that has lerobot[dataset]==0.6.1 and encodectl (e.g. the one
+`make test-lerobot` makes: .venv-lerobot/bin/python). Each mode runs in a process of its own: one
+episode, `add_frame` paced in real time (tick i due at i/fps), LeRobot's default encoder settings
+(libsvtav1, crf 30, g 2, preset 12). Frames are a moving pattern with sensor noise, made before the
+recording starts (a cycle of 30 per camera) so that making them costs the recorder nothing.
+
+Reported per mode: recorder ticks late (add_frame of tick i returning after tick i+1 was due), frames
+kept per camera (packets in the episode's video), add_frame p50/p99/max, the time from save_episode to
+a dataset LeRobot loads (save_episode + finalize + opening it and reading its first and last frame),
+and whether every frame then loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CYCLE = 30
+# benchmarks/lerobot.py, beside this script, would be found as the package `lerobot`.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+
+def frames_for(camera: int, size: tuple[int, int]) -> list[np.ndarray]:
+    width, height = size
+    rng = np.random.default_rng(camera)
+    x = np.arange(width, dtype=np.int32)[np.newaxis, :, np.newaxis]
+    y = np.arange(height, dtype=np.int32)[:, np.newaxis, np.newaxis]
+    made = []
+    for i in range(CYCLE):
+        base = (x // 4 + y // 3 + i * 5 + camera * 60 + np.array([0, 80, 160])) % 256
+        made.append(np.clip(base + rng.normal(0, 6, size=(height, width, 3)), 0, 255).astype(np.uint8))
+    return made
+
+
+def record(
+    mode: str, seconds: float, size: tuple[int, int], cameras: int, fps: int, root: Path, episodes: int
+) -> dict[str, Any]:
+    import av
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    said: list[str] = []
+    if mode == "encodectl":
+        from encodectl.stream.lerobot import install_streaming
+
+        install_streaming()
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+        logging.getLogger("encodectl.lerobot").addHandler(handler)
+    width, height = size
+    keys = [f"observation.images.cam{c}" for c in range(cameras)]
+    features: dict[str, Any] = {
+        key: {"dtype": "video", "shape": (height, width, 3), "names": ["height", "width", "channels"]} for key in keys
+    }
+    features["action"] = {"dtype": "float32", "shape": (2,), "names": ["x", "y"]}
+    pictures = [frames_for(c, size) for c in range(cameras)]
+    dataset = LeRobotDataset.create("bench/stream", fps, features, root=root, streaming_encoding=True)
+    builder = type(dataset.writer._streaming_encoder).__name__
+    ticks = int(seconds * fps)
+    per_episode = []
+    for _ in range(episodes):
+        per_episode.append(record_episode(dataset, keys, pictures, ticks, fps))
+        saving = time.perf_counter()
+        dataset.save_episode()
+        per_episode[-1]["save_episode_s"] = time.perf_counter() - saving
+    dataset.finalize()
+    finalized = time.perf_counter() - saving  # from the last save_episode's start, as to_loadable
+    loadable, load_error = True, None
+    try:
+        loaded = LeRobotDataset("bench/stream", root=root)
+        loaded[0], loaded[len(loaded) - 1]
+    except Exception as error:  # noqa: BLE001 - LeRobot's own failure is the figure
+        loadable, load_error = False, f"{type(error).__name__}: {error}"
+    to_loadable = time.perf_counter() - saving
+    kept = {}
+    for key in keys:
+        kept[key] = 0
+        for video in (root / "videos" / key).rglob("*.mp4"):
+            with av.open(str(video)) as container:
+                kept[key] += sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+    every_frame, every_error = loadable, None
+    if loadable:
+        try:
+            for index in range(len(loaded)):
+                loaded[index]
+        except Exception as error:  # noqa: BLE001
+            every_frame, every_error = False, f"frame {index}: {type(error).__name__}: {error}"
+    return {
+        "mode": mode, "encoder": builder, "ticks": ticks * episodes, "episodes": per_episode, "kept": kept,
+        "finalize_s": finalized, "to_loadable_s": to_loadable, "loadable": loadable, "load_error": load_error,
+        "every_frame_loads": every_frame, "every_frame_error": every_error, "warnings": said,
+    }  # fmt: skip
+
+
+def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray]], ticks: int, fps: int) -> dict:
+    """One episode's add_frame calls, tick i due at i/fps from its start."""
+    durations, late, woke_late, late_ticks = [], 0, 0, []
+    start = time.perf_counter()
+    for tick in range(ticks):
+        due = start + tick / fps
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        frame: dict[str, Any] = {key: pictures[c][tick % CYCLE] for c, key in enumerate(keys)}
+        frame["action"] = np.array([tick, 0], dtype=np.float32)
+        frame["task"] = "benchmark"
+        began = time.perf_counter()
+        dataset.add_frame(frame)
+        ended = time.perf_counter()
+        durations.append(ended - began)
+        if ended > due + 1 / fps:
+            late += 1
+            late_ticks.append(tick)
+            woke_late += began > due + 1 / fps  # already late before add_frame: the scheduler, or the tick before
+    recorded = time.perf_counter() - start
+    durations.sort()
+    return {
+        "ticks": ticks, "late": late, "woke_late": woke_late, "late_ticks": late_ticks[:20], "recorded_s": recorded,
+        "add_frame_ms": {
+            "p50": 1000 * durations[len(durations) // 2], "p99": 1000 * durations[int(len(durations) * 0.99)],
+            "max": 1000 * durations[-1],
+        },
+    }  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--cameras", type=int, default=2)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--episodes", type=int, default=1)
+    parser.add_argument("--modes", default="lerobot,encodectl")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a mode, in this process (the parent's child)
+    args = parser.parse_args()
+    width, height = (int(part) for part in args.size.lower().split("x"))
+    if args.one:
+        root = Path(tempfile.mkdtemp(prefix="lerobot-stream-bench-")) / "dataset"
+        try:
+            result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root, args.episodes)
+        finally:
+            shutil.rmtree(root.parent, ignore_errors=True)
+        print("RESULT " + json.dumps(result))
+        return 0
+    results = []
+    for mode in args.modes.split(","):
+        command = [sys.executable, __file__, "--one", mode, "--seconds", str(args.seconds), "--size", args.size,
+                   "--cameras", str(args.cameras), "--fps", str(args.fps),
+                   "--episodes", str(args.episodes)]  # fmt: skip
+        run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+        if run.returncode != 0 or not lines:
+            print(f"{mode}: failed (exit {run.returncode}): {run.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(lines[-1].removeprefix("RESULT ")))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{args.cameras} cameras x {args.size}, {args.fps} fps, {args.episodes} episode(s) of {args.seconds:g} s "
+          "in real time, LeRobot's default encoder settings")  # fmt: skip
+    print("mode | episode | ticks late | add_frame p50/p99/max ms | recording took | save_episode")
+    for r in results:
+        for number, e in enumerate(r["episodes"]):
+            timing = e["add_frame_ms"]
+            print(f"{r['mode']} | {number} | {e['late']}/{e['ticks']} | {timing['p50']:.1f} / {timing['p99']:.1f} / "
+                  f"{timing['max']:.1f} | {e['recorded_s']:.1f} s | {e['save_episode_s']:.1f} s")  # fmt: skip
+    print("mode | frames kept | last save_episode -> loadable | every frame loads")
+    for r in results:
+        kept = ", ".join(f"{n}/{r['ticks']}" for n in r["kept"].values())
+        loads = "yes" if r["every_frame_loads"] else f"no ({r['every_frame_error'] or r['load_error']})"
+        print(f"{r['mode']} | {kept} | {r['to_loadable_s']:.1f} s | {loads}")
+    for r in results:
+        for message in r["warnings"]:
+            print(f"{r['mode']} said: {message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
