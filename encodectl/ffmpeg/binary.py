@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import FFmpegNotFoundError
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
+from .cache import cached_version, remember_version
 from .command_line import version_command
 from .process import capture
 
@@ -59,10 +60,30 @@ def bundled_ffmpeg() -> Path | None:
         import imageio_ffmpeg
     except ImportError:
         return None
+    # The wheel's own file, found without imageio-ffmpeg's search: that runs it with -version first, a process
+    # start before every encode; _checked runs it (once per binary, remembered across runs) anyway.
+    wheel = _wheel_ffmpeg()
+    if wheel is not None:
+        return wheel
     try:
         return Path(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
         return None
+
+
+def _wheel_ffmpeg() -> Path | None:
+    """The binary the imageio-ffmpeg wheel ships for this platform, when it does and nothing overrides it."""
+    if os.environ.get("IMAGEIO_FFMPEG_EXE"):  # imageio-ffmpeg's own override: its search decides
+        return None
+    try:
+        from imageio_ffmpeg import _definitions, binaries
+    except ImportError:  # another layout of the package: its search decides
+        return None
+    name = getattr(_definitions, "FNAME_PER_PLATFORM", {}).get(_definitions.get_platform())
+    if not name or binaries.__file__ is None:
+        return None
+    path = Path(binaries.__file__).parent / name
+    return path if path.is_file() else None
 
 
 def other_ffmpegs(chosen: FFmpegBinary) -> Iterator[FFmpegBinary]:
@@ -102,7 +123,11 @@ def _supported(binary: FFmpegBinary) -> FFmpegBinary:
 
 @functools.cache
 def _version(path: str, size: int, mtime_ns: int) -> str:
-    # Cached per binary identity: every job would otherwise pay a process start.
+    # Cached per binary identity, in this process and across runs: every job, and every run, would otherwise
+    # pay a process start before its first encode.
+    known = cached_version(path, size, mtime_ns)
+    if known is not None:
+        return known
     try:
         completed = capture(version_command(path), timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -110,4 +135,5 @@ def _version(path: str, size: int, mtime_ns: int) -> str:
     match = _VERSION_RE.search(completed.stdout)
     if completed.returncode != 0 or match is None:
         raise FFmpegNotFoundError(f"{path} does not answer like ffmpeg (exit {completed.returncode})")
+    remember_version(path, size, mtime_ns, match.group(1))
     return match.group(1)
