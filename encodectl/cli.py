@@ -88,11 +88,25 @@ class _LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
 
+    @property
+    def is_terminal(self) -> bool:
+        # Rich takes a pipe for a terminal only when the environment says so; without any of its variables,
+        # a pipe is a pipe, and a run whose output is plain lines need not load Rich to learn it.
+        if self._console is None and not any(name in os.environ for name in _RICH_TERMINAL_VARIABLES):
+            stream = sys.stderr if self._settings.get("stderr") else sys.stdout
+            with contextlib.suppress(AttributeError, ValueError):  # not a real file, or closed: Rich decides
+                if not stream.isatty():
+                    return False
+        return bool(self.console().is_terminal)
+
     def console(self) -> Console:
         """The console itself, for what takes it whole (a Live display enters it as a context manager)."""
         if self._console is None:
             self._console = _make_console(**self._settings)
         return self._console
+
+
+_RICH_TERMINAL_VARIABLES = ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_INTERACTIVE")
 
 
 def _real(console: Console) -> Console:
@@ -803,10 +817,10 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
         yield RunTracker()
         return
 
-    from .lerobot.commit import is_staged
-    from .report.results import result_line
-
     def print_result(result: JobResult) -> None:  # in a terminal, above the live table
+        from .lerobot.commit import is_staged
+        from .report.results import result_line
+
         if not is_staged(result.output):  # a dataset's episodes are listed once placed
             plain_line(stdout, result_line(result))
 

@@ -13,6 +13,7 @@ here downloads anything.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -56,15 +57,16 @@ def find_ffmpeg(explicit: str | os.PathLike[str] | None = None) -> FFmpegBinary:
 
 def bundled_ffmpeg() -> Path | None:
     """The static ffmpeg inside the imageio-ffmpeg wheel, if it is installed and has one for this platform."""
+    # The wheel's own file, found without importing imageio-ffmpeg nor running its search: that runs the
+    # binary with -version first, a process start before every encode (_checked runs it once per binary,
+    # remembered across runs).
+    wheel = _wheel_ffmpeg()
+    if wheel is not None:
+        return wheel
     try:
         import imageio_ffmpeg
     except ImportError:
         return None
-    # The wheel's own file, found without imageio-ffmpeg's search: that runs it with -version first, a process
-    # start before every encode; _checked runs it (once per binary, remembered across runs) anyway.
-    wheel = _wheel_ffmpeg()
-    if wheel is not None:
-        return wheel
     try:
         return Path(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
@@ -72,18 +74,19 @@ def bundled_ffmpeg() -> Path | None:
 
 
 def _wheel_ffmpeg() -> Path | None:
-    """The binary the imageio-ffmpeg wheel ships for this platform, when it does and nothing overrides it."""
-    if os.environ.get("IMAGEIO_FFMPEG_EXE"):  # imageio-ffmpeg's own override: its search decides
+    """The one binary an imageio-ffmpeg wheel ships (a wheel is made for one platform), unless its
+    IMAGEIO_FFMPEG_EXE overrides it; None when there is not exactly one: imageio-ffmpeg's search decides."""
+    if os.environ.get("IMAGEIO_FFMPEG_EXE"):
         return None
     try:
-        from imageio_ffmpeg import _definitions, binaries
-    except ImportError:  # another layout of the package: its search decides
+        spec = importlib.util.find_spec("imageio_ffmpeg")
+    except (ImportError, ValueError):
         return None
-    name = getattr(_definitions, "FNAME_PER_PLATFORM", {}).get(_definitions.get_platform())
-    if not name or binaries.__file__ is None:
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(binaries.__file__).parent / name
-    return path if path.is_file() else None
+    binaries = Path(next(iter(spec.submodule_search_locations))) / "binaries"
+    found = [path for path in binaries.glob("ffmpeg-*") if path.is_file()]
+    return found[0] if len(found) == 1 else None
 
 
 def other_ffmpegs(chosen: FFmpegBinary) -> Iterator[FFmpegBinary]:
