@@ -92,7 +92,7 @@ class _LazyConsole:
     def is_terminal(self) -> bool:
         # Rich takes a pipe for a terminal only when the environment says so; without any of its variables,
         # a pipe is a pipe, and a run whose output is plain lines need not load Rich to learn it.
-        if self._console is None and not any(name in os.environ for name in _RICH_TERMINAL_VARIABLES):
+        if self._console is None and not any(os.environ.get(name) for name in _RICH_TERMINAL_VARIABLES):
             stream = sys.stderr if self._settings.get("stderr") else sys.stdout
             with contextlib.suppress(AttributeError, ValueError):  # not a real file, or closed: Rich decides
                 if not stream.isatty():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 
 CACHE_ENV = "ENCODECTL_CACHE_DIR"
@@ -19,6 +20,10 @@ def cache_dir() -> Path:
     override = os.environ.get(CACHE_ENV)
     if override:
         return Path(override)
+    if sys.platform.startswith("linux"):
+        # What platformdirs.user_cache_dir says on Linux (the XDG rule), without importing it before every encode.
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+        return Path(base) / "encodectl"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("encodectl"))
