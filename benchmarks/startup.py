@@ -53,7 +53,7 @@ def one_run(strace: str, command: list[str], ffmpeg: str, scratch: Path, timeout
     trace = scratch / "trace.txt"
     trace.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [strace, "-f", "-qq", "-ttt", "-v", "-e", "trace=execve", "-o", str(trace), *command],
+        [strace, "-f", "--seccomp-bpf", "-qq", "-ttt", "-v", "-e", "trace=execve", "-o", str(trace), *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -84,6 +85,7 @@ class _LazyConsole:
     def __init__(self, **settings: Any) -> None:
         self._settings = settings
         self._console: Console | None = None
+        self._making = threading.Lock()  # pool workers print too: one console, whoever asks first
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
@@ -101,9 +103,10 @@ class _LazyConsole:
 
     def console(self) -> Console:
         """The console itself, for what takes it whole (a Live display enters it as a context manager)."""
-        if self._console is None:
-            self._console = _make_console(**self._settings)
-        return self._console
+        with self._making:
+            if self._console is None:
+                self._console = _make_console(**self._settings)
+            return self._console
 
 
 _RICH_TERMINAL_VARIABLES = ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_INTERACTIVE")
