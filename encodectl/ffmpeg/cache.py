@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 CACHE_ENV = "ENCODECTL_CACHE_DIR"
@@ -61,7 +62,7 @@ def remember_version(path: str, size: int, mtime_ns: int, version: str) -> None:
     kept[_version_key(path, size, mtime_ns)] = version
     with contextlib.suppress(OSError):  # a read-only cache only costs a `-version` next time
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_suffix(f".{os.getpid()}.tmp")
+        temp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # threads of one run too
         temp.write_text(json.dumps(kept, indent=1), encoding="utf-8")
         temp.replace(target)
 
