@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .checks.engine import check
-from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
+from typing import TYPE_CHECKING
+
 from .errors import (
     EncodectlError,
     EncodeError,
@@ -14,10 +14,17 @@ from .errors import (
     UsageError,
     VerificationError,
 )
-from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
-from .run.engine import encode
-from .run.pool import EncoderPool
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .checks.engine import check
+    from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
+    from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
+    from .run.engine import encode
+    from .run.pool import EncoderPool
+    from .stream.encoder import StreamEncoder
+    from .stream.frame_buffer import BufferPolicy
+    from .stream.lerobot import install_streaming, uninstall_streaming
 
 __all__ = [
     "BufferPolicy",
@@ -48,15 +55,35 @@ __all__ = [
     "uninstall_streaming",
 ]
 
+# Where each public name lives. Loaded on first use: `import encodectl.cli` (every command's start) must
+# not pay for the check engine, the pool, LeRobot's metadata code and numpy when the command needs none.
+_LAZY = {
+    "check": "checks.engine",
+    "CheckReport": "checks.models",
+    "PathCheck": "checks.models",
+    "Problem": "checks.models",
+    "ProblemKind": "checks.models",
+    "EncodeJob": "models",
+    "EncodeOptions": "models",
+    "EncoderSettings": "models",
+    "FrameSequence": "models",
+    "JobResult": "models",
+    "JobStatus": "models",
+    "encode": "run.engine",
+    "EncoderPool": "run.pool",
+    "StreamEncoder": "stream.encoder",
+    "BufferPolicy": "stream.encoder",
+    "install_streaming": "stream.lerobot",  # LeRobot 0.6's recorder through StreamEncoder
+    "uninstall_streaming": "stream.lerobot",
+}
+
 
 def __getattr__(name: str) -> object:
-    # StreamEncoder needs numpy; load it on first use so the CLI starts fast.
-    if name in ("StreamEncoder", "BufferPolicy"):
-        from .stream import encoder as stream
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'encodectl' has no attribute {name!r}")
+    import importlib
 
-        return getattr(stream, name)
-    if name in ("install_streaming", "uninstall_streaming"):  # LeRobot 0.6's recorder through StreamEncoder
-        from .stream import lerobot
-
-        return getattr(lerobot, name)
-    raise AttributeError(f"module 'encodectl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value

@@ -10,29 +10,19 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 from pydantic import BaseModel
-from rich.console import Console
-from rich.live import Live
 
-from .bench.benchmark import GUIDE_MODES, BenchMode, BenchOptions, run_bench
 from .errors import EncodectlError, Interrupted, UsageError
 from .ffmpeg.binary import find_ffmpeg, other_ffmpegs
-from .ffmpeg.encoder_choice import EncoderPlan, parse_encoder_config, plan_encoder
-from .ffmpeg.gpu_probe import probe_hardware
-from .frames.layout import EpisodeSource
-from .frames.sequence import has_frames
-from .job.progress import RunTracker
-from .lerobot.commit import is_staged
-from .lerobot.meta import is_lerobot_dataset
-from .lerobot.plan import SourceRunner
 from .models import (
     Codec,
     DepthMode,
@@ -48,18 +38,20 @@ from .models import (
     VerifyMode,
     options_from,
 )
-from .report.bench import bench_lines, bench_notes, bench_tables
-from .report.check import print_check
-from .report.live import LiveRunView
-from .report.plot import plot_bench, require_plotting
-from .report.probe import ffmpeg_choice, print_probe, supported_ffmpeg
-from .report.results import make_report, print_commands, print_report, result_line, watch_summary_line
 from .report.text import plain_line, to_json, tolerant_output
-from .run.dask_executor import encode_on_dask, parse_executor
-from .run.engine import encode_paths, encode_sources, exit_code
 from .version import __version__
-from .watch.lerobot import watch_dataset
-from .watch.watcher import Watcher, WatchOptions
+
+# The rest is imported by the command that needs it: `encodectl encode` on a folder of frames must reach its
+# first ffmpeg fast, without the bench, watch, check, Dask, LeRobot and plot code nor Rich (when its output
+# is a pipe) loaded (benchmarks/startup.py measures it).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .bench.benchmark import BenchMode
+    from .ffmpeg.encoder_choice import EncoderPlan
+    from .frames.layout import EpisodeSource
+    from .job.progress import RunTracker
+    from .lerobot.plan import SourceRunner
 
 app = typer.Typer(
     name="encodectl",
@@ -74,15 +66,58 @@ _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
 EXIT_OUTPUT_CLOSED = 141
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # Rich would exit with 1 from whichever thread printed (a pool worker, say); the error instead
-        # stops the run and reaches handled_errors, which exits as a program killed by SIGPIPE does.
-        raise BrokenPipeError
+def _make_console(**settings: Any) -> Console:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit with 1 from whichever thread printed (a pool worker, say); the error instead
+            # stops the run and reaches handled_errors, which exits as a program killed by SIGPIPE does.
+            raise BrokenPipeError
+
+    return _Console(**settings)
 
 
-stdout = _Console(highlight=False)
-stderr = _Console(stderr=True, highlight=False)
+class _LazyConsole:
+    """A Rich console made on first use: importing Rich costs start-up time that a run printing nothing
+    before its first ffmpeg (or nothing at all) should not pay."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._settings = settings
+        self._console: Console | None = None
+        self._making = threading.Lock()  # pool workers print too: one console, whoever asks first
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console(), name)
+
+    @property
+    def is_terminal(self) -> bool:
+        # Rich takes a pipe for a terminal only when the environment says so; without any of its variables,
+        # a pipe is a pipe, and a run whose output is plain lines need not load Rich to learn it.
+        if self._console is None and not any(os.environ.get(name) for name in _RICH_TERMINAL_VARIABLES):
+            stream = sys.stderr if self._settings.get("stderr") else sys.stdout
+            with contextlib.suppress(AttributeError, ValueError):  # not a real file, or closed: Rich decides
+                if not stream.isatty():
+                    return False
+        return bool(self.console().is_terminal)
+
+    def console(self) -> Console:
+        """The console itself, for what takes it whole (a Live display enters it as a context manager)."""
+        with self._making:
+            if self._console is None:
+                self._console = _make_console(**self._settings)
+            return self._console
+
+
+_RICH_TERMINAL_VARIABLES = ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_INTERACTIVE")
+
+
+def _real(console: Console) -> Console:
+    return console.console() if isinstance(console, _LazyConsole) else console
+
+
+stdout = cast("Console", _LazyConsole(highlight=False))
+stderr = cast("Console", _LazyConsole(stderr=True, highlight=False))
 
 
 class _State:
@@ -152,6 +187,8 @@ def version_callback(value: bool) -> None:
 
 
 def print_version(ffmpeg: str | None) -> None:
+    from .report.probe import ffmpeg_choice, supported_ffmpeg
+
     stdout.print(f"encodectl {__version__}")
     with handled_errors():
         binary = find_ffmpeg(ffmpeg)
@@ -184,6 +221,8 @@ def version(
 
 def build_options(encoder_config: str | None, given: dict[str, Any]) -> EncodeOptions:
     """Options from --encoder-config, overridden by every option given on the command line."""
+    from .ffmpeg.encoder_choice import parse_encoder_config
+
     values: dict[str, Any] = parse_encoder_config(encoder_config).as_options() if encoder_config else {}
     values.update({key: value for key, value in given.items() if value is not None})
     return options_from(values)
@@ -325,6 +364,9 @@ def announce_plan(plan: EncoderPlan, json_output: bool) -> None:
 
 def _local_runner(binary: FFmpegBinary, tracker: RunTracker, json_output: bool) -> SourceRunner:
     """Encode episodes on this machine (sync or the pool, as the options say), each encoder plan announced once."""
+    from .ffmpeg.encoder_choice import plan_encoder
+    from .run.engine import encode_sources
+
     announced: set[str] = set()
 
     def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
@@ -395,6 +437,10 @@ def encode(
 ) -> None:
     """Encode episode folders or whole datasets into verified videos."""
     with handled_errors(json_output):
+        from .frames.sequence import has_frames
+        from .run.dask_executor import encode_on_dask, parse_executor
+        from .run.engine import encode_paths, exit_code
+
         shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
         options = shared.encode_options(
             overwrite=overwrite, dry_run=dry_run, output=output, mode=Mode.async_ if run_async else Mode.sync
@@ -418,6 +464,8 @@ def encode(
                 return local(sources, run_options)
 
             results = encode_paths(paths, options, run, binary, delete_frames=delete_frames)
+        from .report.results import make_report, print_commands, print_report, result_line
+
         if several and not json_output and not dry_run and not stdout.is_terminal:
             for result in results:
                 if result.dataset is not None:  # placed in their dataset only now
@@ -493,6 +541,12 @@ def watch(
     A ledger in the output folder remembers every episode, so a stopped, killed or restarted watch neither loses
     nor repeats a video. --once encodes what is complete now and exits."""
     with handled_errors(json_output):
+        from .ffmpeg.encoder_choice import plan_encoder
+        from .lerobot.meta import is_lerobot_dataset
+        from .report.results import result_line, watch_summary_line
+        from .watch.lerobot import watch_dataset
+        from .watch.watcher import Watcher, WatchOptions
+
         shared = SharedOptions.model_validate(locals())  # first: locals() are the parameters only
         options = shared.encode_options()
         settings = WatchOptions(
@@ -574,6 +628,10 @@ def bench(
     A simulated recorder records in real time while each mode (sync/async x CPU/GPU, and streaming) encodes; the
     numbers are shown beside the claims of LeRobot's video-encoding guide."""
     with handled_errors(json_output):
+        from .bench.benchmark import BenchOptions, run_bench
+        from .report.bench import bench_lines, bench_notes, bench_tables
+        from .report.plot import plot_bench, require_plotting
+
         selected = list(dict.fromkeys(mode for name in modes.split(",") for mode in _bench_modes(name)))
         width, height = _size(size)
         settings = BenchOptions(
@@ -622,6 +680,8 @@ def _given(context: typer.Context, name: str) -> bool:
 
 def _bench_modes(name: str) -> list[BenchMode]:
     """'all' is the guide's four modes; the streaming ones are asked for by name."""
+    from .bench.benchmark import GUIDE_MODES, BenchMode
+
     if name.strip() == "all":
         return list(GUIDE_MODES)
     try:
@@ -693,6 +753,8 @@ def check(
     changing nothing (but --repair). Exit 0: clean; 1: problems found (left); 2: unusable input."""
     with handled_errors(json_output):
         from .checks.engine import check as check_paths
+        from .job.progress import RunTracker
+        from .report.check import print_check
 
         binary = find_ffmpeg(ffmpeg)
         runner = _local_runner(binary, RunTracker(), json_output) if repair else None
@@ -733,6 +795,10 @@ def probe_gpu(
 
     Every hardware encoder this ffmpeg lists gets a short test encode; the result is cached."""
     with handled_errors(json_output):
+        from .ffmpeg.encoder_choice import plan_encoder
+        from .ffmpeg.gpu_probe import probe_hardware
+        from .report.probe import print_probe
+
         binary = find_ffmpeg(ffmpeg)
         with (
             stderr.status("test-encoding with each hardware encoder…", spinner="dots")
@@ -767,20 +833,29 @@ def _run_display(enabled: bool, several: bool, lines_in_terminal: bool = False) 
 
     With lines_in_terminal (watch, which has no closing table), finished jobs are listed above
     the live table too."""
+    from .job.progress import RunTracker
+
     if not enabled:
         yield RunTracker()
         return
 
     def print_result(result: JobResult) -> None:  # in a terminal, above the live table
+        from .lerobot.commit import is_staged
+        from .report.results import result_line
+
         if not is_staged(result.output):  # a dataset's episodes are listed once placed
             plain_line(stdout, result_line(result))
 
     if not stdout.is_terminal:
         yield RunTracker(on_finished=print_result if several else None)
         return
+    from rich.live import Live
+
+    from .report.live import LiveRunView
+
     tracker = RunTracker(on_finished=print_result if lines_in_terminal else None)
     rows = max(3, min(20, stdout.size.height - 6))
-    with Live(LiveRunView(tracker, rows), console=stdout, refresh_per_second=4, transient=True):
+    with Live(LiveRunView(tracker, rows), console=_real(stdout), refresh_per_second=4, transient=True):
         yield tracker
 
 

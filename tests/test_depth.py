@@ -307,3 +307,56 @@ def test_recover_gives_a_mkv_video_matroska(tmp_path, ffmpeg_binary):
     assert recovered["output"] == str(tmp_path / "episode.mkv")
     assert (tmp_path / "episode.mkv").read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a Matroska file
     assert files_in(tmp_path) == ["episode.mkv"]
+
+
+def test_the_encode_hashes_the_source_frames_so_the_check_decodes_only_the_video(tmp_path, ffmpeg_binary, monkeypatch):
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
+    from encodectl.frames.layout import EpisodeSource
+    from encodectl.job import verify
+    from encodectl.job.runner import prepare_job, run_job
+    from encodectl.models import EncodeOptions, JobStatus
+
+    paths = write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
+    options = EncodeOptions()
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    job = prepare_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
+
+    def read_again(*args: object) -> list[str]:
+        raise AssertionError("the source frames were read again after the encode")
+
+    monkeypatch.setattr(verify, "build_depth_check_command", read_again)
+    result = run_job(job, ffmpeg_binary)
+    assert result.status is JobStatus.done, result.reason
+    assert "-f framemd5" in " ".join(result.command or [])
+    assert result.depth is not None and result.depth.hashed_frames == 5
+    decoded, _, _, _ = decoded_depth(tmp_path / "ep.mkv")
+    assert [frame.tolist() for frame in decoded] == [frame.tolist() for frame in depth_maps(5, SIZE)]
+    assert files_in(tmp_path) == ["ep.mkv", *(f"ep/{p.name}" for p in paths)]  # no hashes left behind
+
+
+def test_a_video_frame_unlike_the_hash_the_encode_took_fails_verification(tmp_path, ffmpeg_binary):
+    from encodectl.errors import VerificationError
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
+    from encodectl.frames.layout import EpisodeSource
+    from encodectl.job.runner import prepare_job, run_job
+    from encodectl.job.verify import verify_output
+    from encodectl.models import EncodeOptions, JobStatus
+
+    write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
+    options = EncodeOptions()
+    source = EpisodeSource(directory=tmp_path / "ep", output=tmp_path / "ep.mp4", episode="ep")
+    job = prepare_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
+    assert run_job(job, ffmpeg_binary).status is JobStatus.done
+    listing = subprocess.run(
+        [str(ffmpeg_binary.path), "-hide_banner", "-i", str(tmp_path / "ep.mkv"), "-f", "framemd5", "-pix_fmt",
+         "gray16le", "-"], check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    hashes = tmp_path / "hashes"
+    hashes.write_text(listing)
+    assert verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", source_hashes=hashes)[1] == 5
+    frame_lines = [line for line in listing.splitlines() if not line.startswith("#")]
+    frame_lines[2] = frame_lines[2][:-4] + ("0000" if not frame_lines[2].endswith("0000") else "1111")
+    hashes.write_text("\n".join(line for line in listing.splitlines() if line.startswith("#")) + "\n"
+                      + "\n".join(frame_lines) + "\n")  # fmt: skip
+    with pytest.raises(VerificationError, match=r"frame 2 does not decode to its values in frame_000002\.png"):
+        verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", source_hashes=hashes)

@@ -9,6 +9,7 @@ import imageio_ffmpeg
 import pytest
 
 from encodectl.errors import FFmpegNotFoundError, UsageError
+from encodectl.ffmpeg import binary as binary_module
 from encodectl.ffmpeg.binary import find_ffmpeg, other_ffmpegs
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.models import EncodeOptions, FFmpegBinary
@@ -45,6 +46,7 @@ def no_bundled_build(monkeypatch):
         raise RuntimeError("No ffmpeg exe could be found")
 
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", missing)
+    monkeypatch.setattr(binary_module, "_wheel_ffmpeg", lambda: None)  # the wheel's file, found without a search
 
 
 def test_explicit_path_wins(monkeypatch, tmp_path):
@@ -87,7 +89,7 @@ def test_a_bundled_build_that_does_not_run_gives_way_to_path(monkeypatch, tmp_pa
     broken = tmp_path / "broken"
     broken.write_text("#!/bin/sh\nexit 1\n")
     broken.chmod(0o755)
-    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: str(broken))
+    monkeypatch.setattr(binary_module, "_wheel_ffmpeg", lambda: broken)
     on_path = an_ffmpeg(tmp_path / "bin")
     monkeypatch.setenv("PATH", str(on_path.parent))
     binary = find_ffmpeg()
@@ -201,3 +203,32 @@ def test_every_result_names_the_ffmpeg_that_ran_it(tmp_path, make_frames, ffmpeg
     assert report["ffmpeg"]["path"] == str(ffmpeg_binary.path) and report["ffmpeg"]["reason"]
     for result in report["results"]:  # the encoded one and the rejected one alike
         assert (result["ffmpeg_path"], result["ffmpeg_version"]) == (str(ffmpeg_binary.path), ffmpeg_binary.version)
+
+
+def test_the_bundled_build_is_found_without_imageio_ffmpeg_running_it(monkeypatch, no_choice):
+    def searched() -> str:
+        raise AssertionError("imageio-ffmpeg's search runs every candidate with -version")
+
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", searched)
+    assert str(find_ffmpeg().path) == WHEEL_FFMPEG
+
+
+def test_the_version_is_asked_once_per_binary_across_runs_and_again_when_the_binary_changes(tmp_path):
+    log = tmp_path / "runs"
+    script = tmp_path / "bin" / "ffmpeg"
+    script.parent.mkdir()
+    script.write_text(
+        f"#!/bin/sh\necho run >> '{log}'\necho 'ffmpeg version 7.1 Copyright (c) the FFmpeg developers'\n"
+    )
+    script.chmod(0o755)
+
+    def a_new_run() -> str:
+        binary_module._version.cache_clear()  # what a new process starts with: only the cache folder
+        return find_ffmpeg(script).version
+
+    assert (a_new_run(), a_new_run()) == ("7.1", "7.1")
+    assert log.read_text().splitlines() == ["run"]
+    script.write_text(script.read_text().replace("7.1", "7.10"))  # another size, whatever the mtime
+    assert a_new_run() == "7.10"
+    assert log.read_text().splitlines() == ["run", "run"]

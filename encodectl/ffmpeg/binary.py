@@ -13,6 +13,7 @@ here downloads anything.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ..errors import FFmpegNotFoundError
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
+from .cache import cached_version, remember_version
 from .command_line import version_command
 from .process import capture
 
@@ -55,6 +57,12 @@ def find_ffmpeg(explicit: str | os.PathLike[str] | None = None) -> FFmpegBinary:
 
 def bundled_ffmpeg() -> Path | None:
     """The static ffmpeg inside the imageio-ffmpeg wheel, if it is installed and has one for this platform."""
+    # The wheel's own file, found without importing imageio-ffmpeg nor running its search: that runs the
+    # binary with -version first, a process start before every encode (_checked runs it once per binary,
+    # remembered across runs).
+    wheel = _wheel_ffmpeg()
+    if wheel is not None:
+        return wheel
     try:
         import imageio_ffmpeg
     except ImportError:
@@ -63,6 +71,22 @@ def bundled_ffmpeg() -> Path | None:
         return Path(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError:
         return None
+
+
+def _wheel_ffmpeg() -> Path | None:
+    """The one binary an imageio-ffmpeg wheel ships (a wheel is made for one platform), unless its
+    IMAGEIO_FFMPEG_EXE overrides it; None when there is not exactly one: imageio-ffmpeg's search decides."""
+    if os.environ.get("IMAGEIO_FFMPEG_EXE"):
+        return None
+    try:
+        spec = importlib.util.find_spec("imageio_ffmpeg")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    binaries = Path(next(iter(spec.submodule_search_locations))) / "binaries"
+    found = [path for path in binaries.glob("ffmpeg-*") if path.is_file()]
+    return found[0] if len(found) == 1 else None
 
 
 def other_ffmpegs(chosen: FFmpegBinary) -> Iterator[FFmpegBinary]:
@@ -102,7 +126,11 @@ def _supported(binary: FFmpegBinary) -> FFmpegBinary:
 
 @functools.cache
 def _version(path: str, size: int, mtime_ns: int) -> str:
-    # Cached per binary identity: every job would otherwise pay a process start.
+    # Cached per binary identity, in this process and across runs: every job, and every run, would otherwise
+    # pay a process start before its first encode.
+    known = cached_version(path, size, mtime_ns)
+    if known is not None:
+        return known
     try:
         completed = capture(version_command(path), timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -110,4 +138,5 @@ def _version(path: str, size: int, mtime_ns: int) -> str:
     match = _VERSION_RE.search(completed.stdout)
     if completed.returncode != 0 or match is None:
         raise FFmpegNotFoundError(f"{path} does not answer like ffmpeg (exit {completed.returncode})")
+    remember_version(path, size, mtime_ns, match.group(1))
     return match.group(1)

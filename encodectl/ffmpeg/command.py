@@ -20,7 +20,7 @@ from typing import Any
 import ffmpeg
 
 from ..models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
-from .command_line import INPUT, OUTPUT, command_line, graph_args
+from .command_line import HASHES, INPUT, OUTPUT, command_line, graph_args
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -59,8 +59,13 @@ def build_encode_command(
     temp_output: Path,
     staging_dir: Path | None = None,
     progress: bool = True,
+    source_hashes: Path | None = None,
 ) -> list[str]:
-    """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held)."""
+    """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held).
+
+    With `source_hashes`, the same ffmpeg also writes there the hash (framemd5) of every frame it encodes, as
+    the encoder receives it: the check after the encode then only has to decode the video, instead of reading
+    and decoding every source frame a second time."""
     pattern, start = image2_input(job, staging_dir)
     # Thread budgets keep N parallel jobs from oversubscribing the cores: the decoder
     # always, the encoder when it runs on the CPU.
@@ -82,13 +87,23 @@ def build_encode_command(
         **_container_options(ffmpeg_binary, settings, job.fps),
         **encoder_threads,
     )
-    output = video.output(OUTPUT, an=None, **output_options)
+    paths = {INPUT: pattern, OUTPUT: str(temp_output.absolute())}
+    if source_hashes is None:
+        output = video.output(OUTPUT, an=None, **output_options)
+    else:
+        split = video.filter_multi_output("split")
+        hashes = split[1].output(
+            HASHES, f="framemd5", pix_fmt=settings.pix_fmt, **{"frames:v": str(job.frame_count)},
+            **passthrough_timing(ffmpeg_binary),
+        )  # fmt: skip
+        output = ffmpeg.merge_outputs(split[0].output(OUTPUT, an=None, **output_options), hashes)
+        paths[HASHES] = str(source_hashes.absolute())
     return command_line(
         ffmpeg_binary,
         GLOBAL_ARGS,
         PROGRESS_ARGS if progress else (),
         settings.global_args,
-        graph_args(output, {INPUT: pattern, OUTPUT: str(temp_output.absolute())}),
+        graph_args(output, paths),
     )
 
 

@@ -23,6 +23,7 @@ from ..models import FFmpegBinary
 # path need not be UTF-8 (a folder named with other bytes would fail the whole run). graph_args puts the
 # real paths back.
 INPUT, OUTPUT, FRAMES = "<encodectl-input>", "<encodectl-output>", "<encodectl-frames>"
+HASHES = "<encodectl-hashes>"
 
 
 def command_line(binary: FFmpegBinary | str, *groups: Iterable[str]) -> list[str]:

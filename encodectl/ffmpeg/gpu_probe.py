@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import EncodeError
 from ..models import Codec, EncodeOptions, FFmpegBinary
+from .cache import cache_dir
 from .command import build_probe_command
 from .command_line import encoders_command
 from .encoders import ENCODERS, EncoderSpec, encoder_settings
@@ -29,7 +30,6 @@ from .log import meaningful_error
 from .process import capture
 
 PROBE_TIMEOUT_S = 20.0
-CACHE_ENV = "ENCODECTL_CACHE_DIR"
 CACHE_FORMAT = 2  # raise when what is cached, or how a reason is worded, changes
 
 
@@ -58,15 +58,6 @@ class ProbeReport(BaseModel):
 
     def find(self, encoder: str) -> EncoderProbe | None:
         return next((p for p in self.encoders if p.encoder == encoder), None)
-
-
-def cache_dir() -> Path:
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("encodectl"))
 
 
 def driver_fingerprint() -> str:

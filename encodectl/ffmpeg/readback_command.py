@@ -36,6 +36,15 @@ def build_hash_command(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) ->
     return command_line(ffmpeg_binary, _READ_ARGS, ["-xerror"], arguments)
 
 
+def build_video_hash_command(ffmpeg_binary: FFmpegBinary, video: Path, pix_fmt: str) -> list[str]:
+    """The depth check when the source frames were hashed during the encode: the video's frames decoded and
+    hashed (framemd5 lines of stream 0, with their timestamps in the file's own time base), nothing else."""
+    options = {**passthrough_timing(ffmpeg_binary), "enc_time_base": demuxer_time_base(ffmpeg_binary)}
+    output = ffmpeg.input(INPUT)["v:0"].output(OUTPUT, f="framemd5", pix_fmt=pix_fmt, **options)
+    arguments = graph_args(output, {INPUT: str(video.absolute()), OUTPUT: "-"})
+    return command_line(ffmpeg_binary, _READ_ARGS, ["-xerror"], arguments)
+
+
 def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
     """List every frame of the first video stream with its timestamp in the file's own time base.
 

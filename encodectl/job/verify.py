@@ -27,8 +27,9 @@ from ..ffmpeg.readback_command import (
     build_depth_check_command,
     build_hash_command,
     build_read_command,
+    build_video_hash_command,
 )
-from ..models import EncodeJob, EncoderSettings, FFmpegBinary, VerifyMode, VideoInfo
+from ..models import EncodeJob, EncoderSettings, FFmpegBinary, FileIdentity, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
 _TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
@@ -221,27 +222,65 @@ def _on_nearest_ticks(pts: list[int], tb: Fraction, fps: Fraction) -> bool:
 
 
 def verify_output(
-    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None = None
+    ffmpeg_binary: FFmpegBinary,
+    job: EncodeJob,
+    video: Path,
+    staging_dir: Path | None = None,
+    source_hashes: Path | None = None,
 ) -> tuple[VideoInfo, int]:
     """Read `video` back and check it is exactly what `job` asked for; raise VerificationError otherwise.
 
     Depth frames kept exactly are decoded and hashed against the source frames as well (`staging_dir`:
-    the links that fill held gaps); the count of frames found identical comes back (0 for colour)."""
+    the links that fill held gaps); the count of frames found identical comes back (0 for colour).
+    `source_hashes`: the source frames' hashes the encode wrote (build_encode_command), used instead of
+    reading the frames again when every frame file is still the one that was encoded."""
     if job.encoder.keeps_depth:
-        info, hashed = _check_depth_frames(ffmpeg_binary, job, video, staging_dir if job.held_frames else None)
+        held = staging_dir if job.held_frames else None
+        info, hashed = _check_depth_frames(ffmpeg_binary, job, video, held, _hashes_of_encode(job, source_hashes))
     else:
         info, hashed = read_video(ffmpeg_binary, video, job.verify, fps=job.fps), 0
     check_video(info, job, job.output)
     return info, hashed
 
 
+def _hashes_of_encode(job: EncodeJob, source_hashes: Path | None) -> list[str] | None:
+    """The hash of every frame as the encode read it, when they can stand for the frames on disk: all there,
+    and no frame file rewritten, replaced or removed since it was checked (then the files are read again, so
+    that a frame that differs is named as before)."""
+    if source_hashes is None:
+        return None
+    try:
+        listing = source_hashes.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    hashes = [
+        line.rsplit(",", 1)[1].strip()
+        for line in listing.splitlines()
+        if line.strip() and not line.startswith("#") and line.split(",", 1)[0].strip() == "0"
+    ]
+    frames = job.frames
+    if len(hashes) != job.frame_count:
+        return None
+    if any(FileIdentity.of_path(frames.path(n)) != frames.identities.get(n) for n in frames.numbers):
+        return None
+    return hashes
+
+
 def _check_depth_frames(
-    ffmpeg_binary: FFmpegBinary, job: EncodeJob, video: Path, staging_dir: Path | None
+    ffmpeg_binary: FFmpegBinary,
+    job: EncodeJob,
+    video: Path,
+    staging_dir: Path | None,
+    hashed_while_encoding: list[str] | None = None,
 ) -> tuple[VideoInfo, int]:
-    completed = _read_back(build_depth_check_command(ffmpeg_binary, job, video, staging_dir), video)
+    if hashed_while_encoding is None:  # decode the video and the source frames again, side by side
+        argv = build_depth_check_command(ffmpeg_binary, job, video, staging_dir)
+    else:  # only the video: its source frames were hashed by the encode itself
+        argv = build_video_hash_command(ffmpeg_binary, video, job.encoder.pix_fmt)
+    completed = _read_back(argv, video)
     listing: list[str] = []
     decoded: list[str] = []
-    source: list[str] = []
+    source: list[str] = list(hashed_while_encoding or [])
     for line in completed.stdout.splitlines():
         stream = line.split(",", 1)[0]
         if line.startswith("#") or stream == "0":

@@ -32,9 +32,8 @@ import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import BaseModel
 
 from ..errors import InputError
@@ -59,7 +58,11 @@ from .meta import (
     read_episodes_table,
     read_info,
 )
-from .stats import Stats, aggregate, downscaled, image_stats, sampled_frames, vector_stats
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .stats import Stats
 
 STATS_PATH = Path("meta") / "stats.json"
 TASKS_PATH = Path("meta") / "tasks.parquet"
@@ -304,6 +307,8 @@ def _episode_tasks(episode: DataEpisode, tasks: dict[int, str], root: Path) -> l
 
 def _feature_values(info: DatasetInfo, episodes: list[int]) -> dict[int, dict[str, np.ndarray]]:
     """Each episode's numeric features, as LeRobot's episode buffer held them when it computed its stats."""
+    import numpy as np  # only here: encoding a dataset whose rows are whole never loads numpy
+
     wanted = set(episodes)
     features = info.document["features"]
     numeric = [key for key, feature in features.items() if feature.get("dtype") not in {"video", "image", *_SKIPPED}]
@@ -336,6 +341,8 @@ def _feature_values(info: DatasetInfo, episodes: list[int]) -> dict[int, dict[st
 def _timestamps(stored: np.ndarray, frames: list[int], fps: int) -> np.ndarray:
     """LeRobot computes each timestamp as frame_index / fps (a Python float) and stores it as float32: its stats
     are of the float64 values. Those are used when they are what was stored; else the stored values."""
+    import numpy as np
+
     exact = np.array([index / fps for index in frames], dtype=np.float64).reshape(stored.shape)
     return exact if np.array_equal(exact.astype(stored.dtype), stored) else stored.astype(np.float64)
 
@@ -344,6 +351,8 @@ def _episode_stats(
     info: DatasetInfo, episode: DataEpisode, values: dict[str, np.ndarray], binary: FFmpegBinary
 ) -> dict[str, Stats]:
     """The episode's stats, feature by feature in info.json's order, as LeRobot's compute_episode_stats."""
+    from .stats import image_stats, vector_stats
+
     stats: dict[str, Stats] = {}
     for key, feature in info.document["features"].items():
         dtype = feature.get("dtype")
@@ -359,6 +368,10 @@ def _episode_stats(
 
 def _sampled_images(info: DatasetInfo, key: str, episode: DataEpisode, binary: FFmpegBinary) -> np.ndarray:
     """The frames LeRobot samples for the camera's stats, (N, C, H, W), as its loader decodes them."""
+    import numpy as np
+
+    from .stats import downscaled, sampled_frames
+
     directory = info.frames_dir(key, episode.index)
     numbered = frames_by_number(directory) if directory.is_dir() else {}
     if sorted(numbered) != list(range(episode.length)):
@@ -414,6 +427,8 @@ def _totals(
 ) -> list[Move]:
     """info.json's totals and stats.json, as LeRobot's save_episode leaves them after each episode; nothing if
     they already count the episodes (LeRobot writes both before the rows it buffers)."""
+    from .stats import aggregate
+
     document = info.document
     counted = document.get("total_episodes")
     if counted == len(episodes):
@@ -451,6 +466,8 @@ def _totals(
 
 
 def _read_stats(path: Path) -> dict[str, Stats]:
+    import numpy as np
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         return {key: {name: np.array(value) for name, value in values.items()} for key, values in document.items()}
@@ -459,6 +476,8 @@ def _read_stats(path: Path) -> dict[str, Stats]:
 
 
 def _listed(stats: dict[str, Stats]) -> dict[str, dict[str, Any]]:
+    import numpy as np
+
     return {key: {name: np.asarray(value).tolist() for name, value in values.items()} for key, values in stats.items()}
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
-from ..watch.options import WatchSummary
 from .fit import Column, common_folder, fitted_table, short_names
 from .text import human_size, plain_line
+
+if TYPE_CHECKING:  # only named: encode's report need not load the watcher's options
+    from ..watch.options import WatchSummary
 
 _STATUS_STYLE = {
     JobStatus.done: "green",

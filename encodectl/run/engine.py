@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Interrupted, UsageError
 from ..ffmpeg.binary import find_ffmpeg
@@ -18,11 +18,12 @@ from ..frames.layout import EpisodeSource, discover
 from ..job.progress import RunTracker
 from ..job.runner import encode_one
 from ..job.sessions import SessionLimiter
-from ..lerobot.finish import finish_datasets
 from ..lerobot.meta import dataset_containing, is_lerobot_dataset
-from ..lerobot.plan import SourceRunner
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
 from .pool import EncoderPool
+
+if TYPE_CHECKING:
+    from ..lerobot.plan import SourceRunner
 
 
 def encode_sources(
@@ -89,6 +90,8 @@ def encode_paths(
                 "LeRobot reads them (or -o a folder outside it for loose videos)"
             )
     sources = discover(others, options.output) if others else []
+    if datasets:  # imported here: folders of frames never need LeRobot's metadata, stats and commit code
+        from ..lerobot.finish import finish_datasets
     results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
     results = (run(sources, options) if sources else []) + results
     # A dataset's episodes that needed no encode (already in it, cut off) were never near an ffmpeg: this one's.
