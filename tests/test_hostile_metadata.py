@@ -537,7 +537,8 @@ def test_a_fifo_in_place_of_metadata_or_a_video_is_one_line_not_a_hang(tmp_path,
         fifo = root / "meta" / "info.json"
         fifo.unlink()
     os.mkfifo(fifo)
-    assert_one_line_error(run_encodectl("encode", root, timeout=60), "is not a regular file")
+    for command in ("encode", "check"):
+        assert_one_line_error(run_encodectl(command, root, timeout=60), "is not a regular file")
 
 
 @BEFORE_FFMPEG

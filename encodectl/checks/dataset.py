@@ -12,24 +12,20 @@ Every file is read once (v3.0: one file holds many episodes), many files to an f
 from __future__ import annotations
 
 import bisect
-import json
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ..errors import InputError
 from ..frames.sequence import frame_files
 from ..job.ledger import STATE_DIR
 from ..lerobot.commit import JOURNAL
 from ..lerobot.finish import TOLERANCE_S
 from ..lerobot.meta import (
     INFO_PATH,
-    LEGACY_EPISODES_PATH,
     DatasetEpisode,
     DatasetInfo,
     FormatVersion,
     VideoPlacement,
-    episodes_files,
     read_episodes,
     read_info,
 )
@@ -73,7 +69,7 @@ def check_lerobot(root: Path, binary: FFmpegBinary, mode: VerifyMode) -> LeRobot
     guard = RootGuard(root)
     guard.inside(INFO_PATH, "metadata file")
     info = read_info(guard.root)
-    episodes = _episodes(info, guard)
+    episodes = read_episodes(info)  # confined, consistent, refused in one line otherwise
     result = PathCheck(
         path=guard.root, layout=f"lerobot {info.version.value}", mode=mode, fps=info.fps,
         cameras=list(info.video_keys), episodes=len(episodes),
@@ -118,38 +114,6 @@ def check_lerobot(root: Path, binary: FFmpegBinary, mode: VerifyMode) -> LeRobot
     cameras = {key: position for position, key in enumerate(info.video_keys)}
     result.problems.sort(key=lambda p: (cameras.get(p.camera or "", -1), min(p.episodes, default=-1)))
     return LeRobotCheck(info=info, episodes=episodes, files=list(files.values()), result=result)
-
-
-def _episodes(info: DatasetInfo, guard: RootGuard) -> list[DatasetEpisode]:
-    if info.version is FormatVersion.v30:
-        for path in episodes_files(info):
-            guard.inside(path, "metadata file")
-        return read_episodes(info)
-    return _v21_episodes(info, guard)
-
-
-def _v21_episodes(info: DatasetInfo, guard: RootGuard) -> list[DatasetEpisode]:
-    """meta/episodes.jsonl's index and length of each episode.
-
-    Not meta.read_episodes: for v2.1 it opens every video the template names to see whether it is
-    whole, before any of those paths is known to stay inside the dataset; here each is confined first."""
-    path = guard.inside(LEGACY_EPISODES_PATH, "metadata file")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from error
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path} is not UTF-8 text ({error})") from None
-    episodes = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            episodes.append(DatasetEpisode(index=row["episode_index"], length=row["length"]))
-        except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as error:
-            raise InputError(f"{path} line {number} is not an episode record ({type(error).__name__})") from None
-    return sorted(episodes, key=lambda episode: episode.index)
 
 
 def frames_on_disk(info: DatasetInfo, guard: RootGuard, key: str, episode: int) -> int | None:
