@@ -27,10 +27,10 @@ from ..lerobot.commit import FileState, Move, commit_moves, dataset_opened, remo
 from ..lerobot.finish import (
     StagedEpisode,
     TargetFile,
-    _build,
-    _metadata_moves,
+    build_target,
     check_frames_as_planned,
     commit_dataset,
+    metadata_moves,
 )
 from ..lerobot.meta import DatasetEpisode, FormatVersion, VideoPlacement
 from ..lerobot.plan import DatasetPlan, SourceRunner, pending_video, plan_dataset
@@ -150,7 +150,7 @@ def _rewrite(root: Path, video: VideoFile, binary: FFmpegBinary, run: SourceRunn
         staged.to_s = end_s + float(times.seconds(times.end))
         end, end_s = end + times.seconds(times.end), staged.to_s
         target.episodes.append(staged)
-    candidate, _ = _build(plan, target, binary, plan.options.nice)
+    candidate, _ = build_target(plan, target, binary, plan.options.nice)
     for staged in target.episodes:  # the frames are still the ones encoded, or nothing is rewritten
         check_frames_as_planned(staged.pending)
     placements = {
@@ -159,7 +159,7 @@ def _rewrite(root: Path, video: VideoFile, binary: FFmpegBinary, run: SourceRunn
         )
         for staged in target.episodes
     }
-    moves = [Move(source=candidate, target=video.path), *_metadata_moves(plan, placements, {})]
+    moves = [Move(source=candidate, target=video.path), *metadata_moves(plan, placements, {})]
     commit_moves(root, moves, {**plan.files, video.path: FileState.of(video.path)})
     return (
         f"{video.camera} {_relative(root, video.path)}: rewritten from the frames of episodes "

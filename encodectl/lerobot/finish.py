@@ -139,7 +139,7 @@ def commit_dataset(
     feature_infos: dict[str, VideoFeatureInfo] = {}
     for target in targets:
         try:
-            candidate, times = _build(plan, target, binary, nice)
+            candidate, times = build_target(plan, target, binary, nice)
             for episode in target.episodes:  # the last look before the commit: the frames are still the ones encoded
                 check_frames_as_planned(episode.pending)
         except EncodectlError as error:
@@ -157,7 +157,7 @@ def commit_dataset(
                 episode.result.notes.append(f"at {episode.from_s:.6f}-{episode.to_s:.6f} s of {target.path.name}")
     if not moves:
         return results
-    moves += _metadata_moves(plan, placements, feature_infos)
+    moves += metadata_moves(plan, placements, feature_infos)
     commit_moves(plan.info.root, moves, {**plan.files, **planned})
     if delete_frames:
         for episode in staged:
@@ -300,7 +300,7 @@ def _joinable(reference: FrameTimes, episode: FrameTimes) -> bool:
     return all((episode.seconds(pts) / tick).denominator == 1 for pts in (*episode.pts, episode.end))
 
 
-def _build(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: int) -> tuple[Path, FrameTimes]:
+def build_target(plan: DatasetPlan, target: TargetFile, binary: FFmpegBinary, nice: int) -> tuple[Path, FrameTimes]:
     """The target's new content in the staging folder, verified as LeRobot reads it."""
     if target.base is None and len(target.episodes) == 1:
         candidate = target.episodes[0].pending.source.output
@@ -352,7 +352,7 @@ def _feature_info(plan: DatasetPlan, key: str, times: FrameTimes, result: JobRes
     )
 
 
-def _metadata_moves(
+def metadata_moves(
     plan: DatasetPlan, placements: dict[tuple[int, str], VideoPlacement], feature_infos: dict[str, VideoFeatureInfo]
 ) -> list[Move]:
     """info.json and (v3.0) the episodes files, staged; the episodes files last: they make the videos count."""
