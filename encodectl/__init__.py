@@ -17,16 +17,21 @@ from .errors import (
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .checks.engine import check
+    from .api import check, encode, probe_gpu, recover
+    from .bench.benchmark import BenchOptions, BenchReport
     from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
+    from .ffmpeg.encoder_choice import HardwareReport
     from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
-    from .run.engine import encode
     from .run.pool import EncoderPool
     from .stream.encoder import StreamEncoder
     from .stream.frame_buffer import BufferPolicy
     from .stream.lerobot import install_streaming, uninstall_streaming
+    from .stream.recovery import RecoveredVideo
+    from .watch.options import WatchOptions, WatchSummary
 
 __all__ = [
+    "BenchOptions",
+    "BenchReport",
     "BufferPolicy",
     "CheckReport",
     "EncodeError",
@@ -37,6 +42,7 @@ __all__ = [
     "EncoderSettings",
     "FFmpegNotFoundError",
     "FrameSequence",
+    "HardwareReport",
     "InputError",
     "Interrupted",
     "JobResult",
@@ -45,20 +51,34 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "QueueFullError",
+    "RecoveredVideo",
     "StreamEncoder",
     "UsageError",
     "VerificationError",
+    "WatchOptions",
+    "WatchSummary",
     "__version__",
     "check",
     "encode",
     "install_streaming",
+    "probe_gpu",
+    "recover",
     "uninstall_streaming",
 ]
 
 # Where each public name lives. Loaded on first use: `import encodectl.cli` (every command's start) must
 # not pay for the check engine, the pool, LeRobot's metadata code and numpy when the command needs none.
 _LAZY = {
-    "check": "checks.engine",
+    "encode": "api",  # one function per command, as the command line runs it
+    "check": "api",
+    "recover": "api",
+    "probe_gpu": "api",
+    "BenchOptions": "bench.benchmark",
+    "BenchReport": "bench.benchmark",
+    "HardwareReport": "ffmpeg.encoder_choice",
+    "RecoveredVideo": "stream.recovery",
+    "WatchOptions": "watch.options",
+    "WatchSummary": "watch.options",
     "CheckReport": "checks.models",
     "PathCheck": "checks.models",
     "Problem": "checks.models",
@@ -69,7 +89,6 @@ _LAZY = {
     "FrameSequence": "models",
     "JobResult": "models",
     "JobStatus": "models",
-    "encode": "run.engine",
     "EncoderPool": "run.pool",
     "StreamEncoder": "stream.encoder",
     "BufferPolicy": "stream.encoder",

@@ -100,9 +100,10 @@ def test_a_closed_stdout_ends_the_run_quietly(tmp_path, ffmpeg_binary, command):
 def test_the_shared_options_are_exactly_what_encode_and_watch_share():
     # SharedOptions is filled from a command's parameters: a field that one command lacks would fail at
     # run time, and an option both commands gained but SharedOptions lacks would be silently dropped.
-    from encodectl import cli
+    from encodectl.cli import commands as cli
+    from encodectl.cli import options as cli_options
 
-    fields = set(cli.SharedOptions.model_fields)
+    fields = set(cli_options.SharedOptions.model_fields)
     encode_params, watch_params = (set(inspect.signature(command).parameters) for command in (cli.encode, cli.watch))
     assert fields <= encode_params and fields <= watch_params
     # Each command passes these itself: their meaning differs between the two (a file or a folder; a run's

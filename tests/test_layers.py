@@ -22,7 +22,7 @@ LEVELS: list[set[str]] = [
     {"run", "stream"},
     {"watch", "checks"},
     {"bench"},
-    {"report"},
+    {"report", "api"},
     {"cli", "__init__"},
 ]
 LEVEL_OF = {unit: level for level, units in enumerate(LEVELS) for unit in units}

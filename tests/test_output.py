@@ -22,7 +22,8 @@ from rich.console import Console
 from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
 from encodectl.bench.quality import QualityScore
 from encodectl.cli import command_names
-from encodectl.ffmpeg.gpu_probe import EncoderProbe, ProbeReport
+from encodectl.ffmpeg.encoder_choice import CodecChoice, HardwareReport
+from encodectl.ffmpeg.gpu_probe import EncoderProbe
 from encodectl.frames.synthetic import write_dataset
 from encodectl.job.progress import JobState, JobView, RunSnapshot
 from encodectl.models import Codec, FFmpegBinary, JobResult, JobStatus, RunReport
@@ -289,7 +290,7 @@ def test_json_numbers_are_numbers(tmp_path, make_frames):
     assert again["results"][0]["fps"] == 25 and again["results"][0]["fps_exact"] == "25/1"
 
 
-def fixed_probe() -> ProbeReport:
+def fixed_probe() -> HardwareReport:
     binary = FFmpegBinary(path=Path("/usr/bin/ffmpeg"), version="9.0.2", source="PATH")
     reasons = {"nvidia": "Cannot load libcuda.so.1", "intel": "Error creating a MFX session: -9.",
                "vaapi": "no render device /dev/dri/renderD128"}  # fmt: skip
@@ -301,8 +302,10 @@ def fixed_probe() -> ProbeReport:
     ]  # fmt: skip
     encoders.append(EncoderProbe(encoder="hevc_videotoolbox", vendor="apple", codec=Codec.hevc, listed=False,
                                  works=False, reason="not compiled into this ffmpeg"))  # fmt: skip
-    return ProbeReport(ffmpeg=binary, driver="", probed_at=datetime(2026, 12, 6, 8, 0, tzinfo=UTC), encoders=encoders,
-                       cached=True)  # fmt: skip
+    return HardwareReport(
+        ffmpeg=binary, driver="", probed_at=datetime(2026, 12, 6, 8, 0, tzinfo=UTC), encoders=encoders, cached=True,
+        auto_choice={"h264": CodecChoice(encoder=None, reason="h264_qsv works here")}, other_ffmpeg=[],
+    )  # fmt: skip
 
 
 @RENDERING
@@ -310,7 +313,7 @@ def fixed_probe() -> ProbeReport:
 def test_the_probe_table_fits_and_matches_its_snapshot(width):
     report = fixed_probe()
     console = Console(width=width, record=True, color_system=None, force_terminal=True, file=io.StringIO())
-    print_probe(console, report, {"h264": "h264_qsv works here"}, table=True)
+    print_probe(console, report, table=True)
     text = console.export_text()
     allowed = vocabulary(
         "hardware encoders in ffmpeg 9.0.2 encoder vendor codec listed works time reason yes no 0.11 s",

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
 from ..errors import EncodeError, UsageError
 from ..models import Codec, Device, EncodeOptions, EncoderSettings, FFmpegBinary, Profile, one_line
+from .binary import other_ffmpegs
 from .encoders import CPU_ENCODER, encoder_settings, get_spec, hardware_candidates
 from .gpu_probe import ProbeReport, listed_encoders, probe_hardware
 
@@ -212,3 +213,35 @@ def _why_no_hardware(report: ProbeReport, codec: Codec, vendor: str | None) -> s
     if not listed:
         return f"this ffmpeg has no {vendor + ' ' if vendor else 'hardware '}encoder for {codec.value}"
     return "; ".join(f"{p.encoder}: {p.reason}" for p in listed)
+
+
+class CodecChoice(BaseModel):
+    """What ``encode --codec C --device auto`` would use on this ffmpeg, and why."""
+
+    encoder: str | None  # None: this ffmpeg cannot encode the codec at all (the reason says why)
+    reason: str
+
+
+class HardwareReport(ProbeReport):
+    """``probe-gpu``: the probe, each codec's automatic choice, and the other ffmpeg builds installed."""
+
+    auto_choice: dict[str, CodecChoice]
+    other_ffmpeg: list[FFmpegBinary]
+
+    @field_serializer("other_ffmpeg")
+    def _without_reason(self, others: list[FFmpegBinary]) -> list[dict[str, Any]]:
+        # Why a build was chosen means nothing for the builds not chosen.
+        return [other.model_dump(mode="json", exclude={"reason"}) for other in others]
+
+
+def hardware_report(binary: FFmpegBinary, refresh: bool = False) -> HardwareReport:
+    """Probe the hardware encoders (or read the cache) and say what each codec would use."""
+    report = probe_hardware(binary, refresh=refresh)
+    choices: dict[str, CodecChoice] = {}
+    for codec in Codec:
+        try:
+            plan = plan_encoder(EncodeOptions(codec=codec), binary, probe=lambda _: report)
+            choices[codec.value] = CodecChoice(encoder=plan.primary.encoder, reason=plan.reason)
+        except UsageError as refusal:  # e.g. AV1 on an ffmpeg before 5.1: say so, and go on with the others
+            choices[codec.value] = CodecChoice(encoder=None, reason=refusal.message)
+    return HardwareReport(**dict(report), auto_choice=choices, other_ffmpeg=list(other_ffmpegs(binary)))

@@ -5,12 +5,12 @@ on the CPU. Tables in a terminal (fitted to its width), one plain line per mode 
 
 from __future__ import annotations
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from ..bench.benchmark import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport, ModeResult
 from .fit import Column, fitted_table
-from .text import short_seconds
+from .text import plain_line, short_seconds
 
 MEASURED_COLUMNS = (
     Column("mode"),
@@ -159,3 +159,15 @@ def bench_notes(report: BenchReport) -> list[str]:
         if r.add_frame_p99_ms is not None
     ]
     return notes + [f"{r.mode.value}: {r.failed} video(s) failed" for r in report.results if r.failed]
+
+
+def print_bench(console: Console, report: BenchReport) -> None:
+    """Tables in a terminal; in a pipe or a log, plain lines, nothing padded."""
+    if console.is_terminal:
+        for part in bench_tables(report, width=console.width):
+            console.print(part)
+        for note in bench_notes(report):
+            console.print(note, markup=False, highlight=False)
+    else:
+        for line in bench_lines(report) + bench_notes(report):
+            plain_line(console, line)

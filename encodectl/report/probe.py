@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..ffmpeg.encoder_choice import EncoderPlan
+from ..ffmpeg.encoder_choice import HardwareReport
 from ..ffmpeg.gpu_probe import ProbeReport
 from ..models import MINIMUM_FFMPEG, FFmpegBinary
 from .fit import Column, fitted_table
@@ -33,13 +33,7 @@ def supported_ffmpeg() -> str:
     return f"encodectl supports ffmpeg {'.'.join(map(str, MINIMUM_FFMPEG))} and newer, and git builds"
 
 
-def print_probe(
-    console: Console,
-    report: ProbeReport,
-    choices: dict[str, EncoderPlan | str],
-    table: bool = True,
-    others: list[FFmpegBinary] | None = None,
-) -> None:
+def print_probe(console: Console, report: HardwareReport, table: bool = True) -> None:
     """The probe as a Rich table in a terminal, as one tab-separated line per encoder elsewhere."""
     if table:
         console.print(f"hardware encoders in ffmpeg {report.ffmpeg.version}", style="bold", markup=False)
@@ -47,12 +41,12 @@ def print_probe(
     else:
         _write_probe_lines(console, report)
     when = "cached " + report.probed_at.strftime("%Y-%m-%d %H:%M UTC") if report.cached else "probed now"
-    lines = [f"{when} (--refresh to probe again)", *ffmpeg_choice(report.ffmpeg, others or [], uses="probes it")]
-    for codec, plan in choices.items():
-        if isinstance(plan, str):
-            choice = f"would refuse: {plan}"
+    lines = [f"{when} (--refresh to probe again)", *ffmpeg_choice(report.ffmpeg, report.other_ffmpeg, uses="probes it")]
+    for codec, choice_of in report.auto_choice.items():
+        if choice_of.encoder is None:
+            choice = f"would refuse: {choice_of.reason}"
         else:
-            choice = f"would use {plan.primary.encoder}: {plan.reason}"
+            choice = f"would use {choice_of.encoder}: {choice_of.reason}"
         lines.append(f"encode --codec {codec} {choice}")
     for line in lines:
         if table:  # a terminal: wrapped between words

@@ -234,3 +234,29 @@ def print_commands(console: Console, results: list[JobResult]) -> None:
                 )
         elif result.status is JobStatus.failed:
             plain_line(console, f"# {result.label}: {result.reason}")
+
+
+def print_watch_summary(console: Console, summary: WatchSummary) -> None:
+    """The line `watch` ends with: wrapped between words in a terminal, as the tables are; whole elsewhere."""
+    if console.is_terminal:
+        console.print(watch_summary_line(summary), markup=False, highlight=False)
+    else:
+        plain_line(console, watch_summary_line(summary))
+
+
+def print_run(out: Console, err: Console, report: RunReport, code: int, *, several: bool, verbose: bool) -> None:
+    """What `encode` prints when it ends, after the live table or lines (not --json, not --dry-run)."""
+    if several and not out.is_terminal:
+        for result in report.results:
+            if result.dataset is not None:  # placed in their dataset only after the run: listed now
+                plain_line(out, result_line(result))
+    if code == 2:
+        # Nothing could be encoded because the input was rejected: just say why, one line each.
+        for result in report.results:
+            plain_line(err, f"encodectl: error: {result.reason}")
+        return
+    print_report(out, report, table=out.is_terminal, lines=not several, verbose=verbose)
+    # The report is output; why a job failed is an error as well, where scripts and logs look for one.
+    for result in report.results:
+        if result.status is JobStatus.failed:
+            plain_line(err, f"encodectl: error: {result.label}: {result.reason}")

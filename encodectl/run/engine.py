@@ -1,17 +1,17 @@
-"""The engine behind ``encodectl encode`` and ``encodectl.encode()``: sync or async.
+"""The engine behind ``encodectl encode`` and ``encodectl.encode()``: sync or async, here or on Dask.
 
 It knows nothing of the terminal: progress goes into a RunTracker that callers
-may render, and every camera-episode comes back as a JobResult.
+may render, notes for the user go to a `say` callback, and every camera-episode
+comes back as a JobResult.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Interrupted, UsageError
-from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.process import CancelToken
 from ..frames.layout import EpisodeSource, discover
@@ -19,11 +19,13 @@ from ..job.progress import RunTracker
 from ..job.runner import encode_one
 from ..job.sessions import SessionLimiter
 from ..lerobot.meta import dataset_containing, is_lerobot_dataset
-from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode, Priority, options_from
+from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, Mode
 from .pool import EncoderPool
 
 if TYPE_CHECKING:
     from ..lerobot.plan import SourceRunner
+
+Say = Callable[[str], None]
 
 
 def encode_sources(
@@ -98,24 +100,6 @@ def encode_paths(
     return [result if result.ffmpeg_path is not None else result.with_ffmpeg(binary) for result in results]
 
 
-def encode(path: str | os.PathLike[str] | list[str | os.PathLike[str]], **options: Any) -> list[JobResult]:
-    """Encode an episode folder, a dataset tree or a LeRobot dataset; the Python face of ``encodectl encode``.
-
-    Keyword options are those of EncodeOptions (fps, quality, preset, on_gap, output,
-    overwrite, device, mode, workers, …), and delete_frames. Like the command, it encodes at
-    normal priority unless told `priority="low"`: someone is waiting for the videos.
-    """
-    paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
-    delete_frames = bool(options.pop("delete_frames", False))
-    settings = options_from({"priority": Priority.normal, **options})
-    ffmpeg_binary = find_ffmpeg(settings.ffmpeg)
-
-    def run(sources: list[EpisodeSource], run_options: EncodeOptions) -> list[JobResult]:
-        return encode_sources(sources, run_options, ffmpeg_binary)
-
-    return encode_paths(paths, settings, run, ffmpeg_binary, delete_frames=delete_frames)
-
-
 def exit_code(results: list[JobResult]) -> int:
     """0 all done; 2 when nothing could be encoded because the input was rejected; 1 any other failure."""
     failed = [r for r in results if r.status is JobStatus.failed]
@@ -124,3 +108,47 @@ def exit_code(results: list[JobResult]) -> int:
     if len(failed) == len(results) and all(r.failure is FailureKind.input for r in failed):
         return 2
     return 1
+
+
+def fallback_announcement(plan: EncoderPlan) -> str | None:
+    """What to tell the user, once, when a GPU was asked for but the CPU will be used."""
+    if not plan.fallback_note:
+        return None
+    return (
+        f"{plan.fallback_note} ({plan.detail}); encoding on the CPU with {plan.primary.encoder} "
+        "(--strict to fail instead)"
+    )
+
+
+def source_runner(
+    binary: FFmpegBinary,
+    *,
+    executor: str = "local",
+    gpu_resource: str | None = None,
+    tracker: RunTracker | None = None,
+    say: Say | None = None,
+) -> SourceRunner:
+    """How every command encodes a list of episodes: on this machine (inline or the pool, as the options
+    say) or on Dask (`executor` "dask" or "dask:ADDRESS"); a CPU fallback decided up front is said once."""
+    from .dask_executor import parse_executor
+
+    kind, address = parse_executor(executor)
+    tracker = tracker or RunTracker()
+    tell = say or (lambda _: None)
+    announced: set[str] = set()
+
+    def run(sources: list[EpisodeSource], options: EncodeOptions) -> list[JobResult]:
+        if kind == "dask":
+            from .dask_executor import encode_on_dask
+
+            return encode_on_dask(
+                sources, options, binary, address=address, tracker=tracker, gpu_resource=gpu_resource, say=tell
+            )
+        plan = plan_encoder(options, binary)
+        note = fallback_announcement(plan)
+        if note is not None and note not in announced:
+            announced.add(note)
+            tell(note)
+        return encode_sources(sources, options, binary, tracker=tracker, plan=plan)
+
+    return run
