@@ -73,10 +73,10 @@ def encode(
     One JobResult per camera-episode, bad input included (failed, with a reason)."""
     from .run.engine import encode_paths, source_runner
 
-    settings = _encode_options(options, values, Priority.normal)
-    binary = _binary(ffmpeg or settings.ffmpeg)
+    encode_options = _encode_options(options, values, Priority.normal)
+    binary = _binary(ffmpeg or encode_options.ffmpeg)
     run = source_runner(binary, executor=executor, gpu_resource=gpu_resource, tracker=tracker, say=say)
-    return encode_paths(_paths(paths), settings, run, binary, delete_frames=delete_frames)
+    return encode_paths(_paths(paths), encode_options, run, binary, delete_frames=delete_frames)
 
 
 def watch(
@@ -102,19 +102,19 @@ def watch(
 
     watch_fields = {key: values.pop(key) for key in list(values) if key in WatchOptions.model_fields}
     if isinstance(directory, WatchOptions):
-        settings = directory.model_copy(update=watch_fields)
+        watch_options = directory.model_copy(update=watch_fields)
     else:
-        settings = WatchOptions(root=Path(directory), **watch_fields)
+        watch_options = WatchOptions(root=Path(directory), **watch_fields)
     encode_options = _encode_options(options, values, Priority.low)
     binary = _binary(ffmpeg or encode_options.ffmpeg)
     tracker = tracker or RunTracker()
     tell = say or (lambda _: None)
-    if is_lerobot_dataset(settings.root):
+    if is_lerobot_dataset(watch_options.root):
         from .run.engine import source_runner
-        from .watch.lerobot import watch_dataset
+        from .watch.dataset import watch_dataset
 
         run = source_runner(binary, tracker=tracker, say=say)
-        return watch_dataset(settings, encode_options, binary, run, tell, on_result=on_result)
+        return watch_dataset(watch_options, encode_options, binary, run, tell, on_result=on_result)
     from .ffmpeg.encoder_choice import plan_encoder
     from .run.engine import fallback_announcement
     from .watch.watcher import Watcher
@@ -123,7 +123,7 @@ def watch(
     note = fallback_announcement(plan)
     if note is not None:
         tell(note)
-    return Watcher(settings, encode_options, binary, plan, tracker, tell).run()
+    return Watcher(watch_options, encode_options, binary, plan, tracker, tell).run()
 
 
 def check(
@@ -170,7 +170,7 @@ def probe_gpu(*, refresh: bool = False, ffmpeg: FFmpegBinary | str | None = None
 
 
 def bench(
-    settings: BenchOptions | None = None,
+    bench_options: BenchOptions | None = None,
     *,
     options: EncodeOptions | None = None,
     ffmpeg: FFmpegBinary | str | None = None,
@@ -183,6 +183,6 @@ def bench(
     from .bench.benchmark import BenchOptions, run_bench
 
     bench_fields = {key: values.pop(key) for key in list(values) if key in BenchOptions.model_fields}
-    measured = BenchOptions.model_validate({**(settings or BenchOptions()).model_dump(), **bench_fields})
+    measured = BenchOptions.model_validate({**(bench_options or BenchOptions()).model_dump(), **bench_fields})
     encode_options = _encode_options(options, values, None)
     return run_bench(measured, _binary(ffmpeg or encode_options.ffmpeg), encode_options, say or (lambda _: None))

@@ -193,7 +193,7 @@ def watch(
         from ..report.results import print_watch_summary, result_line
         from ..watch.options import WatchOptions
 
-        settings = WatchOptions(
+        watch_options = WatchOptions(
             root=directory, output=output, marker=marker, settle=settle, poll=poll, once=once,
             delete_frames=delete_frames, drain=drain, stream=stream,
         )  # fmt: skip
@@ -205,7 +205,9 @@ def watch(
         with run_display(enabled=not json_output, several=True, lines_in_terminal=True) as tracker:
             # Through the live display's console in a terminal, so lines appear above the table intact.
             say = note_printer("encodectl watch", json_output, stdout if stdout.is_terminal else stderr)
-            summary = api.watch(settings, options=shared.encode_options(), tracker=tracker, say=say, on_result=placed)
+            summary = api.watch(
+                watch_options, options=shared.encode_options(), tracker=tracker, say=say, on_result=placed
+            )
         if json_output:
             sys.stdout.write(to_json(summary) + "\n")
         else:
@@ -262,14 +264,14 @@ def bench(
         from ..report.plot import plot_bench, require_plotting
 
         selected = list(dict.fromkeys(mode for name in modes.split(",") for mode in bench_modes(name)))
-        settings = BenchOptions(
+        bench_options = BenchOptions(
             modes=selected, episodes=episodes, seconds=seconds, cameras=cameras, size=frame_size(size), fps=fps,
             frames=frames, allow_fallback=allow_fallback, keep=keep,
         )  # fmt: skip
         if quick:  # a preset: what the command line says explicitly wins over it
             quick_values: dict[str, object] = {"episodes": 2, "seconds": 2.0, "size": (320, 240)}
             kept = {key: value for key, value in quick_values.items() if not _given(context, key)}
-            settings = settings.model_copy(update=kept)
+            bench_options = bench_options.model_copy(update=kept)
         options = build_options(
             None,
             {"preset": preset, "quality": quality, "codec": codec, "ffmpeg": ffmpeg, "fps": fps, "workers": workers},
@@ -277,7 +279,7 @@ def bench(
         if plot is not None:
             require_plotting()
         say = note_printer("encodectl bench", json_output)
-        report = api.bench(settings, options=options, say=say)
+        report = api.bench(bench_options, options=options, say=say)
         if json_output:
             sys.stdout.write(to_json(report) + "\n")
         else:

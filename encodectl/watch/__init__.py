@@ -4,7 +4,7 @@ and finishes a LeRobot dataset whenever nobody writes it (lerobot). It may impor
 
 Each pass of the watcher observes every episode folder (observe.py: an Observation per folder),
 decides from that alone (rules.py: complete? stream? adopt? redo? refuse? fall back?) and acts
-(executor.py, and streams.py for --stream); the loop, lock, events and shutdown are watcher.py.
+(act.py, and streams.py for --stream); the loop, lock, events and shutdown are watcher.py.
 Every change of an episode's ledger state goes through ledger_gateway.py, which refuses an
 illegal one. Where to make a change: when an episode counts as complete or is redone, rules.py;
 what is read from disk, observe.py (signature.py for the frames' signature, walker.py for finding

@@ -1,8 +1,9 @@
 """The observe step of a watch pass: each episode folder as a plain record (an Observation).
 
 The observer is the only part of the pass that reads the episode folders (the walk, the frames'
-signature, the marker, the video) and the ledger; the rules decide from what it saw, the
-executor acts. It remembers each folder between passes, to tell when its frames last changed
+signature and, for --stream, their numbers, the marker, the video) and the ledger; the rules decide
+from what it saw, the actor (act.py) acts (feeding a stream reads the frames' bytes: that is the act).
+It remembers each folder between passes, to tell when its frames last changed
 and to skip re-reading a finished folder in which nothing moved.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..frames.layout import EpisodeSource, source_below
+from ..frames.sequence import frame_files, frames_by_number
 from ..job.ledger import EpisodeRecord, FrameSignature, LedgerState
 from .options import WatchOptions
 from .signature import frame_signature
@@ -33,6 +35,7 @@ class Observation(BaseModel):
     output_exists: bool = False  # its video is there (made by encode, or by an earlier watcher)
     live: bool = False  # a stream of it is being fed (watch --stream)
     stream_off: bool = False  # it fell back to, or was left to, its files in this run
+    numbered: dict[int, Path] = {}  # its frames by number, listed for watch --stream only
 
     @property
     def directory(self) -> Path:
@@ -104,6 +107,7 @@ class Observer:
                 source=seen.source, signature=seen.signature, changed_at=seen.changed_at, record=record,
                 marker_present=marker_present, later_sibling=later.get(directory, False),
                 output_exists=seen.source.output.exists(), live=directory in live, stream_off=directory in stream_off,
+                numbered=frames_by_number(directory) if self.watch.stream else {},
             )  # fmt: skip
 
     def _look(self, directory: Path, record: EpisodeRecord | None, now: float, deep: bool) -> _Seen | None:
@@ -126,6 +130,15 @@ class Observer:
             seen.signature, seen.changed_at = signature, now
         seen.dir_mtime_ns = mtime
         return seen
+
+    @staticmethod
+    def video_exists(video: Path) -> bool:
+        return video.exists()
+
+    @staticmethod
+    def frames_left(directory: Path) -> bool:
+        """Whether an episode folder still holds frames (a restarted watcher's question about its ledger)."""
+        return bool(frame_files(directory))
 
     def remember_source(self, source: EpisodeSource) -> None:
         """The episode's source as it was handed to the pool (its video's container known)."""

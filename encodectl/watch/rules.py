@@ -1,7 +1,7 @@
 """The decide step of a watch pass: pure rules, from an Observation, the options and the time.
 
 No rule reads a file or the ledger: what they need was observed (observe.py), and what they
-decide is carried out elsewhere (executor.py, streams.py). To change when an episode counts as
+decide is carried out elsewhere (act.py, streams.py). To change when an episode counts as
 complete, is streamed, adopted, redone or refused, change it here; tests/test_watch_rules.py
 holds the table.
 """

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from ..errors import EncodectlError, InputError
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..frames.headers import image_header_of_bytes
-from ..frames.sequence import frames_by_number
 from ..job.progress import RunTracker
 from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from . import rules
@@ -66,8 +65,7 @@ class LiveStreams:
 
     def feed(self, observation: Observation) -> None:
         """Feed the episode's next frames, in numeric order and only once each is complete."""
-        directory = observation.directory
-        numbered = frames_by_number(directory)
+        directory, numbered = observation.directory, observation.numbered
         live = self.live.get(directory)
         if live is None:
             live = self._start(observation, numbered)
@@ -100,7 +98,7 @@ class LiveStreams:
         live = self.live.get(directory)
         if live is None:  # feed fell back
             return None
-        if why := rules.incomplete(frames_by_number(directory), live.start, live.next_number):
+        if why := rules.incomplete(observation.numbered, live.start, live.next_number):
             self._fall_back(directory, why)
             return None
         del self.live[directory]

@@ -9,7 +9,7 @@ so a watcher that is stopped, killed or restarted neither loses nor repeats a
 video, and frames that arrive after an episode was encoded get it redone.
 
 This module is the loop: the lock, the ledger, the pool, filesystem events, and the
-shutdown. Each pass observes (observe.py), decides (rules.py) and acts (executor.py,
+shutdown. Each pass observes (observe.py), decides (rules.py) and acts (actor.py,
 streams.py); every ledger change goes through ledger_gateway.py.
 """
 
@@ -28,7 +28,7 @@ from ..job.progress import RunTracker
 from ..models import EncodeOptions, FFmpegBinary
 from ..run.pool import EncoderPool
 from . import rules
-from .executor import Executor
+from .act import Actor
 from .ledger_gateway import LedgerGateway
 from .observe import Observer
 from .options import WatchOptions, WatchSummary
@@ -92,7 +92,7 @@ class Watcher:
 
     def _run(self, gateway: LedgerGateway) -> None:
         pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
-        executor = Executor(
+        actor = Actor(
             self.watch, Observer(self.root, self.watch, self.say), gateway, self.options, self.ffmpeg, self.plan,
             self.tracker, self._wake, self.say,
         )  # fmt: skip
@@ -100,20 +100,20 @@ class Watcher:
             self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
         drain = self.watch.drain
         try:
-            executor.reconcile()
+            actor.reconcile()
             if not self.watch.poll and not self.watch.once:
                 threading.Thread(target=self._events, name="encodectl-events", daemon=True).start()
-            self._loop(executor, pool)
+            self._loop(actor, pool)
         except KeyboardInterrupt:
             gateway.note_interrupted()
-            running = sum(future.running() for future, _ in executor.running.values())
+            running = actor.encodes_running()
             what = "letting them finish (Ctrl-C again to cancel them)" if drain else "cancelling them"
             self.say(f"stopping: no new episodes taken; {running} encode(s) running, {what}")
         except BaseException:
             drain = False  # an error of the watcher's own: stop everything, leave the ledger consistent
             raise
         finally:
-            self._shutdown(executor, pool, drain=drain)
+            self._shutdown(actor, pool, drain=drain)
         self._report_unfinished(gateway)
 
     def _report_unfinished(self, gateway: LedgerGateway) -> None:
@@ -124,24 +124,24 @@ class Watcher:
         if len(failed) > 10:
             self.say(f"… and {len(failed) - 10} more failed episode(s) in {gateway.path}")
 
-    def _loop(self, executor: Executor, pool: EncoderPool) -> None:
+    def _loop(self, actor: Actor, pool: EncoderPool) -> None:
         while True:
             self._wake.clear()
             pool.raise_if_stopped()  # a finished job's news could not be told (stdout closed): stop too
             if not self.root.is_dir():
                 raise EncodectlError(f"the watched folder {self.root} has gone")
-            executor.collect()
-            ready, waiting = executor.scan()
+            actor.collect()
+            ready, waiting = actor.scan()
             for observation in ready:
-                executor.submit(observation, pool)
-            self._report_backlog(executor, pool)
-            if self.watch.once and not executor.running and not ready:
+                actor.submit(observation, pool)
+            self._report_backlog(actor, pool)
+            if self.watch.once and actor.idle and not ready:
                 if waiting:
                     self.say(f"{waiting} episode(s) changed within the last {self.watch.settle:g} s (--settle), so may "
                              "still be recorded; left for later")  # fmt: skip
                 return
             now = time.monotonic()
-            self._wake.wait(rules.next_wait(executor.observer.changed_times(executor.running), self.watch, now))
+            self._wake.wait(rules.next_wait(actor.settle_deadlines(), self.watch, now))
 
     def _events(self) -> None:
         """Wake the loop when frames or markers change (inotify and friends); rescans catch what events miss."""
@@ -164,17 +164,17 @@ class Watcher:
         except (OSError, RuntimeError) as error:
             self.say(f"filesystem events unavailable ({error}); rescanning every {self.watch.rescan:g} s")
 
-    def _shutdown(self, executor: Executor, pool: EncoderPool, drain: bool) -> None:
+    def _shutdown(self, actor: Actor, pool: EncoderPool, drain: bool) -> None:
         with signals_deferred():  # a second Ctrl-C must not leave a stream's ffmpeg (a session of its own) running
-            executor.streams.abort_all()  # their frames are on disk: redone next time
+            actor.abort_streams()  # their frames are on disk: redone next time
         try:
             pool.close(wait=drain, cancel_queued=True)
         except KeyboardInterrupt:
             self.say("second interrupt: cancelling running encodes")
             pool.close(wait=False)
-        executor.collect_all()
+        actor.collect_all()
 
-    def _report_backlog(self, executor: Executor, pool: EncoderPool) -> None:
+    def _report_backlog(self, actor: Actor, pool: EncoderPool) -> None:
         """Say so when encoding falls behind the recording, instead of growing a queue in silence.
 
         Behind means episodes have waited in the queue for a while, not just for a moment
@@ -188,12 +188,11 @@ class Watcher:
         self._queue_since = self._queue_since or now
         if now - self._queue_since < BACKLOG_GRACE_S or now - self._last_backlog_report < BACKLOG_REPORT_EVERY_S:
             return
-        waiting = [(future, signature) for future, signature in executor.running.values() if not future.running()]
-        frames_waiting = sum(signature.frames for _, signature in waiting)
+        episodes_waiting, frames_waiting = actor.queued()
         rate = self.tracker.snapshot(limit=0).live_fps  # the running encodes' rate now, from ffmpeg
         goal = "to finish" if self.watch.once else "to catch up"
         eta = f"about {frames_waiting / rate:.0f} s {goal} at {rate:.0f} fps" if rate > 0 else "no rate yet"
         # --once encodes what a recording left (often none runs): a queue then is work to do, not lag.
         what = "queued" if self.watch.once else "behind the recording:"
-        self.say(f"{what} {len(waiting)} episode(s), {frames_waiting} frames waiting; {eta}")
+        self.say(f"{what} {episodes_waiting} episode(s), {frames_waiting} frames waiting; {eta}")
         self._behind, self._last_backlog_report = True, now

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..errors import EncodectlError, Interrupted
 from ..ffmpeg.encoder_choice import EncoderPlan
-from ..frames.sequence import frame_files
 from ..job.ledger import FrameSignature
 from ..job.progress import RunTracker
 from ..job.runner import plan_job, remove_stale_temp_files, with_output_container
@@ -34,7 +33,9 @@ from .signature import delete_encoded_frames
 from .streams import LiveStreams
 
 
-class Executor:
+class Actor:
+    """Carries out what the rules decide for each observed episode: refuse, stream, wait, hand to the pool."""
+
     def __init__(
         self,
         watch: WatchOptions,
@@ -125,9 +126,9 @@ class Executor:
         source = with_output_container(observation.source, self.options)  # depth kept exactly: EPISODE.mkv
         self.observer.remember_source(source)
         signature = observation.signature
-        if rules.try_adopt(self.gateway.get(source.directory), source.output.exists()) and self._adopt(
-            observation.model_copy(update={"source": source})
-        ):
+        if rules.try_adopt(
+            self.gateway.get(source.directory), self.observer.video_exists(source.output)
+        ) and self._adopt(observation.model_copy(update={"source": source})):
             return
         self.gateway.start_encode(source, signature)
         future = pool.submit_source(source)
@@ -182,13 +183,36 @@ class Executor:
                 self.say(f"not deleting frames in {directory}: frames arrived or changed while it was encoded")
         self.gateway.finish(directory, result, signature, frames_deleted=deleted)
 
+    # -- what the loop asks ---------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """No job in the pool."""
+        return not self.running
+
+    def encodes_running(self) -> int:
+        return sum(future.running() for future, _ in self.running.values())
+
+    def queued(self) -> tuple[int, int]:
+        """Episodes waiting in the pool's queue, and their frames."""
+        waiting = [signature for future, signature in self.running.values() if not future.running()]
+        return len(waiting), sum(signature.frames for signature in waiting)
+
+    def settle_deadlines(self) -> list[float]:
+        """When each episode not in the pool last changed: the times the loop may wake for."""
+        return self.observer.changed_times(self.running)
+
+    def abort_streams(self) -> None:
+        self.streams.abort_all()
+
     # -- after a restart -----------------------------------------------------------------------
 
     def reconcile(self) -> None:
         """Redo interrupted encodes from scratch, redo videos that went missing."""
         for record in self.gateway.all():
             source = record.source
-            action = rules.reconcile(record, record.output.exists(), functools.partial(_holds_frames, source))
+            video_exists = self.observer.video_exists(record.output)
+            action = rules.reconcile(record, video_exists, functools.partial(self.observer.frames_left, source))
             if action is Reconcile.redo_interrupted:
                 removed = remove_stale_temp_files(record.output) + discard_abandoned_streams(record.output)
                 extra = f" ({len(removed)} temporary file(s) removed)" if removed else ""
@@ -204,7 +228,3 @@ class Executor:
             elif action is Reconcile.forget:
                 self.gateway.forget(source)
                 self.say(f"{source} is gone; its failure is forgotten ({record.reason})")
-
-
-def _holds_frames(directory: Path) -> bool:
-    return bool(frame_files(directory))
