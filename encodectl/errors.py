@@ -8,9 +8,15 @@ from __future__ import annotations
 
 
 class EncodectlError(Exception):
-    """Base of every error encodectl raises on purpose."""
+    """Base of every error encodectl raises on purpose. A kind of error names its exit code where it is
+    declared (`class InputError(EncodectlError, exit_code=2)`); without one it has its base's."""
 
     exit_code = 1
+
+    def __init_subclass__(cls, exit_code: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -20,10 +26,8 @@ class EncodectlError(Exception):
         return self.message
 
 
-class UsageError(EncodectlError):
+class UsageError(EncodectlError, exit_code=2):
     """The command line or configuration is wrong."""
-
-    exit_code = 2
 
 
 class DatasetBusy(UsageError):
@@ -34,52 +38,36 @@ class StreamStateError(UsageError):
     """A StreamEncoder was asked for what its state does not allow (close() twice, close() after abort())."""
 
 
-class InputError(EncodectlError):
+class InputError(EncodectlError, exit_code=2):
     """The frames given cannot become a correct video as they are."""
 
-    exit_code = 2
 
-
-class FFmpegNotFoundError(EncodectlError):
+class FFmpegNotFoundError(EncodectlError, exit_code=2):
     """No usable ffmpeg binary could be found."""
 
-    exit_code = 2
 
-
-class EncodeError(EncodectlError):
+class EncodeError(EncodectlError, exit_code=1):
     """ffmpeg failed, or reported a problem while encoding."""
 
-    exit_code = 1
 
-
-class VerificationError(EncodectlError):
+class VerificationError(EncodectlError, exit_code=1):
     """The written video does not match what was asked for."""
 
-    exit_code = 1
 
-
-class StateError(EncodectlError):
+class StateError(EncodectlError, exit_code=2):
     """encodectl's own record of its work (the watch ledger) cannot be read or written."""
 
-    exit_code = 2
 
-
-class LedgerStateError(EncodectlError):
+class LedgerStateError(EncodectlError, exit_code=1):
     """An episode's ledger record was asked for a change its state does not allow: a bug in the watcher."""
 
-    exit_code = 1
 
-
-class QueueFullError(EncodectlError):
+class QueueFullError(EncodectlError, exit_code=1):
     """submit() found the encode queue full and was told not to wait (longer)."""
 
-    exit_code = 1
 
-
-class Interrupted(EncodectlError):
+class Interrupted(EncodectlError, exit_code=130):
     """The user pressed Ctrl-C or the process received SIGTERM."""
-
-    exit_code = 130
 
     def __init__(self, message: str = "interrupted") -> None:
         super().__init__(message)

@@ -110,6 +110,22 @@ def _amf(codec: Codec, quality_max: int) -> EncoderSpec:
     )
 
 
+def _cpu(
+    name: str,
+    codec: Codec,
+    quality_max: int,
+    presets: dict[str, str],
+    native_presets: tuple[str, ...],
+    x265_params: str | None = None,
+    min_ffmpeg: tuple[int, int] | None = None,
+) -> EncoderSpec:
+    fixed = {"x265-params": x265_params} if x265_params else {}
+    return EncoderSpec(
+        name=name, codec=codec, vendor="cpu", hardware=False, quality_option=("crf",), quality_max=quality_max,
+        fixed=fixed, bitrate_fixed=dict(fixed), presets=presets, native_presets=native_presets, min_ffmpeg=min_ffmpeg,
+    )  # fmt: skip
+
+
 def _vaapi(codec: Codec, quality_max: int, quality_option: str = "qp") -> EncoderSpec:
     return EncoderSpec(
         name=f"{codec.value}_vaapi",
@@ -141,41 +157,12 @@ def _videotoolbox(codec: Codec) -> EncoderSpec:
 ENCODERS: dict[str, EncoderSpec] = {
     spec.name: spec
     for spec in [
-        EncoderSpec(
-            name="libx264",
-            codec=Codec.h264,
-            vendor="cpu",
-            hardware=False,
-            quality_option=("crf",),
-            quality_max=51,
-            presets=_X26X_PRESETS,
-            native_presets=_X26X_NATIVE,
-        ),
-        EncoderSpec(
-            name="libx265",
-            codec=Codec.hevc,
-            vendor="cpu",
-            hardware=False,
-            quality_option=("crf",),
-            quality_max=51,
-            fixed={"x265-params": "log-level=error"},  # x265's info lines must not pass for its error
-            bitrate_fixed={"x265-params": "log-level=error"},
-            presets=_X26X_PRESETS,
-            native_presets=_X26X_NATIVE,
-        ),
-        EncoderSpec(
-            name="libsvtav1",
-            codec=Codec.av1,
-            vendor="cpu",
-            hardware=False,
-            quality_option=("crf",),
-            quality_max=63,
-            presets=_SVT_PRESETS,
-            native_presets=_SVT_NATIVE,
-            # Before 5.1 the wrapper had no -crf: ffmpeg takes the option (libx264 knows it), says it went
-            # unused (a warning, hidden by -loglevel error) and SVT-AV1 encodes at its default qp 50.
-            min_ffmpeg=(5, 1),
-        ),
+        _cpu("libx264", Codec.h264, 51, _X26X_PRESETS, _X26X_NATIVE),
+        # x265's info lines must not pass for its error
+        _cpu("libx265", Codec.hevc, 51, _X26X_PRESETS, _X26X_NATIVE, x265_params="log-level=error"),
+        # Before 5.1 the wrapper had no -crf: ffmpeg takes the option (libx264 knows it), says it went
+        # unused (a warning, hidden by -loglevel error) and SVT-AV1 encodes at its default qp 50.
+        _cpu("libsvtav1", Codec.av1, 63, _SVT_PRESETS, _SVT_NATIVE, min_ffmpeg=(5, 1)),
         _nvenc(Codec.h264, 51),
         _nvenc(Codec.hevc, 51),
         _nvenc(Codec.av1, 63),
