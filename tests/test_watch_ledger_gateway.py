@@ -10,7 +10,7 @@ import pytest
 
 from encodectl.errors import EncodectlError, LedgerStateError
 from encodectl.frames.layout import EpisodeSource
-from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState
+from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, StreamUse
 from encodectl.models import JobResult, JobStatus
 from encodectl.watch.ledger_gateway import LedgerGateway
 
@@ -277,3 +277,24 @@ def test_the_records_are_those_of_the_ledger(ledger, source):
     assert [record.source for record in gateway.all()] == [source.directory]
     assert gateway.get(source.directory) == ledger.get(source.directory)
     assert gateway.get(Path("/nowhere")) is None
+
+
+def test_a_stream_s_use_is_in_the_ledger_file_and_a_restart_redoes_it(tmp_path, source):
+    # Fed or abandoned, a stream's record says so in the ledger itself (no memory beside it); a watcher
+    # that reopens the ledger finds it encoding, to redo from the files, and no stream being fed.
+    ledger = Ledger(tmp_path / "state.sqlite")
+    gateway = LedgerGateway(ledger)
+    gateway.start_stream(source, BEFORE)
+    gateway.abandon_stream(source.directory)
+    ledger.close()
+    reopened = Ledger(tmp_path / "state.sqlite")
+    try:
+        record = reopened.get(source.directory)
+        assert record is not None and (record.state, record.stream) == (E, StreamUse.abandoned)
+        again = LedgerGateway(reopened)
+        assert not again.is_streaming(source.directory)
+        again.requeue(source.directory)
+        record = reopened.get(source.directory)
+        assert record is not None and (record.state, record.stream) == (P, None)
+    finally:
+        reopened.close()

@@ -51,6 +51,14 @@ class LedgerState(StrEnum):
     failed = "failed"
 
 
+class StreamUse(StrEnum):
+    """What an `encoding` record of watch --stream is: a stream being fed, or one given up for the files.
+    Either way a watcher that stops redoes the episode from its files: the state is what counts."""
+
+    fed = "fed"
+    abandoned = "abandoned"
+
+
 class FrameSignature(BaseModel):
     """What an episode folder's frames looked like: any change means new or rewritten frames."""
 
@@ -66,6 +74,7 @@ class EpisodeRecord(BaseModel):
     episode: str
     signature: FrameSignature
     state: LedgerState
+    stream: StreamUse | None = None  # an encoding record of watch --stream (None: a job of the pool, or not encoding)
     reason: str | None = None
     frames_deleted: bool = False
     encode_seconds: float | None = None

@@ -16,8 +16,8 @@ An episode's record moves only along these edges (``None``: the ledger does not 
     None                 --adopt-->          done (a video already there, verified)
 
 Anything else is a bug of the watcher's and raises LedgerStateError, before the ledger is written.
-Whether a stream's record is still fed or abandoned lives here only (the ledger says ``encoding``
-for both), so that a watcher stopped at any moment redoes the episode from its files.
+Whether a stream's record is still fed or abandoned is the record's `stream` (its state is
+``encoding`` for both), so that a watcher stopped at any moment redoes the episode from its files.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import LedgerStateError
 from ..frames.layout import EpisodeSource
-from ..job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState
+from ..job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, StreamUse
 from ..models import JobResult, JobStatus
 from .options import WatchSummary
 
@@ -37,6 +37,7 @@ _FROM: dict[str, frozenset[LedgerState | None]] = {
     "start_encode": frozenset({None, _pending, _done, _failed}),
     # start_encode of an abandoned stream: its record was left encoding (so a restart would redo it).
     "take_over": frozenset({_encoding}),
+    "abandon_stream": frozenset({_encoding}),
     "finish": frozenset({_encoding}),
     "fail": frozenset({_encoding}),
     "requeue": frozenset({_encoding}),
@@ -54,8 +55,6 @@ class LedgerGateway:
     def __init__(self, ledger: Ledger, summary: WatchSummary | None = None) -> None:
         self.ledger = ledger
         self.summary = summary if summary is not None else WatchSummary()
-        self._streams: set[Path] = set()  # encoding records that belong to a stream being fed
-        self._abandoned: set[Path] = set()  # … to a stream given up: the files take over
 
     @property
     def path(self) -> Path:
@@ -68,27 +67,28 @@ class LedgerGateway:
         return self.ledger.all()
 
     def is_streaming(self, directory: Path) -> bool:
-        return directory in self._streams
+        record = self.ledger.get(directory)
+        return record is not None and record.state is _encoding and record.stream is StreamUse.fed
 
     # -- starting ----------------------------------------------------------------------------
 
     def start_stream(self, source: EpisodeSource, signature: FrameSignature) -> None:
         self._allow("start_stream", source.directory, self.ledger.get(source.directory))
-        self.ledger.put(_fresh(source, signature, _encoding))
-        self._streams.add(source.directory)
+        self.ledger.put(_fresh(source, signature, _encoding, stream=StreamUse.fed))
 
     def abandon_stream(self, directory: Path) -> None:
-        if directory not in self._streams:
+        record = self._existing("abandon_stream", directory)
+        if record.stream is not StreamUse.fed:
             raise LedgerStateError(f"{directory}: abandon_stream is not allowed: no stream of it is being fed")
-        self._streams.discard(directory)
-        self._abandoned.add(directory)
+        record.stream = StreamUse.abandoned
+        self.ledger.put(record)
 
     def start_encode(self, source: EpisodeSource, signature: FrameSignature) -> None:
         """A new job from the episode's files; a video encoded before and redone counts as redone."""
         directory = source.directory
         record = self.ledger.get(directory)
-        self._allow("take_over" if directory in self._abandoned else "start_encode", directory, record)
-        self._abandoned.discard(directory)
+        abandoned = record is not None and record.stream is StreamUse.abandoned
+        self._allow("take_over" if abandoned else "start_encode", directory, record)
         self.ledger.put(_fresh(source, signature, _encoding))
         if record is not None and record.state is _done:
             self.summary.redone += 1
@@ -100,7 +100,7 @@ class LedgerGateway:
     ) -> None:
         """The result of a job or a stream: done (a verified video) or failed. `frames_deleted` None: unchanged."""
         record = self._existing("finish", directory)
-        self._forget_stream(directory)
+        record.stream = None
         record.signature, record.output = signature, result.output  # the container follows the frames' kind
         if result.status is JobStatus.done:
             record.state, record.reason, record.encode_seconds = _done, None, result.seconds
@@ -115,16 +115,14 @@ class LedgerGateway:
     def fail(self, directory: Path, reason: str) -> None:
         """The job raised instead of returning a result."""
         record = self._existing("fail", directory)
-        self._forget_stream(directory)
-        record.state, record.reason = _failed, reason
+        record.state, record.stream, record.reason = _failed, None, reason
         self.ledger.put(record)
         self.summary.failed += 1
 
     def requeue(self, directory: Path) -> None:
         """Interrupted (cancelled, Ctrl-C, or found encoding after a restart): redone from scratch."""
         record = self._existing("requeue", directory)
-        self._forget_stream(directory)
-        record.state = _pending
+        record.state, record.stream = _pending, None
         self.ledger.put(record)
 
     # -- after a restart, and what is never redone -------------------------------------------
@@ -196,14 +194,12 @@ class LedgerGateway:
             known = f"from {state.value}" if state is not None else "not in the ledger"
             raise LedgerStateError(f"{directory}: {change} is not allowed: {known}")
 
-    def _forget_stream(self, directory: Path) -> None:
-        self._streams.discard(directory)
-        self._abandoned.discard(directory)
 
-
-def _fresh(source: EpisodeSource, signature: FrameSignature, state: LedgerState) -> EpisodeRecord:
+def _fresh(
+    source: EpisodeSource, signature: FrameSignature, state: LedgerState, stream: StreamUse | None = None
+) -> EpisodeRecord:
     """A new record: no reason, no deleted frames, no encode time from an earlier attempt."""
     return EpisodeRecord(
         source=source.directory, output=source.output, camera=source.camera, episode=source.episode,
-        signature=signature, state=state,
+        signature=signature, state=state, stream=stream,
     )  # fmt: skip
