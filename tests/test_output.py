@@ -431,11 +431,10 @@ def test_watch_once_speaks_of_a_queue_not_of_a_recording(tmp_path, once, expecte
     tracker.listener(job).progress(SimpleNamespace(frame=15, fps=30.0, speed=1.0))  # type: ignore[arg-type]
     watcher = Watcher(WatchOptions(root=tmp_path, once=once), EncodeOptions(), None, None, tracker, said.append)  # type: ignore[arg-type]
     watcher._queue_since = time.monotonic() - 60  # queued long enough to be said
-    waiting = SimpleNamespace(running=lambda: False)
-    executor = SimpleNamespace(running={tmp_path: (waiting, SimpleNamespace(frames=30))})
-    watcher._report_backlog(executor, SimpleNamespace(queue_depth=1))  # type: ignore[arg-type]
+    actor = SimpleNamespace(queued=lambda: (1, 30))  # one episode of 30 frames waiting in the pool's queue
+    watcher._report_backlog(actor, SimpleNamespace(queue_depth=1))  # type: ignore[arg-type]
     assert said == [expected]
-    watcher._report_backlog(executor, SimpleNamespace(queue_depth=0))  # type: ignore[arg-type]
+    watcher._report_backlog(actor, SimpleNamespace(queue_depth=0))  # type: ignore[arg-type]
     assert said[1:] == ([] if once else ["caught up with the recording"])
 
 

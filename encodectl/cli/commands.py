@@ -20,11 +20,28 @@ from ..version import __version__
 from .console import CliState, handled_errors, note_printer, stderr, stdout
 from .display import run_display
 from .options import (
+    BenchAllowFallbackOption,
+    BenchCamerasOption,
+    BenchEpisodesOption,
+    BenchFpsOption,
+    BenchFramesOption,
+    BenchKeepOption,
+    BenchModesOption,
+    BenchPlotOption,
+    BenchQuickOption,
+    BenchSecondsOption,
+    BenchSizeOption,
     CodecOption,
+    DeleteDatasetFramesOption,
+    DryRunOption,
+    ExecutorOption,
     FFmpegOption,
+    GpuResourceOption,
     JsonOption,
+    OverwriteOption,
     PresetOption,
     QualityOption,
+    RunAsyncOption,
     SharedOptions,
     VerboseOption,
     WorkersOption,
@@ -99,30 +116,12 @@ def encode(
     ] = None,
     *,
     shared: SharedOptions,
-    run_async: Annotated[
-        bool,
-        typer.Option(
-            "--async/--sync",
-            help="async: a pool of workers encodes episodes in parallel; sync: one at a time, inline.",
-        ),
-    ] = True,
-    overwrite: Annotated[bool, typer.Option(help="Redo videos that already exist.")] = False,
-    delete_frames: Annotated[
-        bool,
-        typer.Option(
-            "--delete-frames",
-            help="Delete a LeRobot dataset's frames of each episode once the dataset verifies with it.",
-        ),
-    ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")] = False,
-    executor: Annotated[
-        str,
-        typer.Option(help="local (this machine's pool), dask (a LocalCluster), or dask:ADDRESS (an existing one)."),
-    ] = "local",
-    gpu_resource: Annotated[
-        str | None,
-        typer.Option(help="With dask: GPU jobs need this worker resource (workers started with --resources NAME=N)."),
-    ] = None,
+    run_async: RunAsyncOption = True,
+    overwrite: OverwriteOption = False,
+    delete_frames: DeleteDatasetFramesOption = False,
+    dry_run: DryRunOption = False,
+    executor: ExecutorOption = "local",
+    gpu_resource: GpuResourceOption = None,
     json_output: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -219,38 +218,21 @@ def watch(
 @app.command()
 def bench(
     context: typer.Context,
-    modes: Annotated[
-        str,
-        typer.Option(
-            help="all (the four modes of LeRobot's video-encoding guide), or a comma list of sync-cpu, "
-            "async-cpu, sync-gpu, async-gpu, stream-cpu, stream-gpu."
-        ),
-    ] = "all",
-    episodes: Annotated[int, typer.Option(min=1, help="Episodes per mode.")] = 2,
-    seconds: Annotated[float, typer.Option(min=0.1, help="Length of each episode.")] = 10.0,
-    cameras: Annotated[int, typer.Option(min=1, help="Cameras recording at once.")] = 2,
-    size: Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")] = "1280x720",
-    fps: Annotated[str, typer.Option(help="Frame rate of the simulated recording: 30, 29.97 or 30000/1001.")] = "30",
-    frames: Annotated[
-        Path | None, typer.Option(help="A folder of your own frames to record instead of synthetic ones.")
-    ] = None,
-    quick: Annotated[
-        bool,
-        typer.Option(
-            "--quick",
-            help="2 episodes of 2 s at 320x240, under a minute on 2 cores; --episodes, --seconds and --size "
-            "given with it win.",
-        ),
-    ] = False,
-    allow_fallback: Annotated[
-        bool, typer.Option("--allow-fallback", help="Run GPU modes on the CPU when no GPU works (labelled).")
-    ] = False,
+    modes: BenchModesOption = "all",
+    episodes: BenchEpisodesOption = 2,
+    seconds: BenchSecondsOption = 10.0,
+    cameras: BenchCamerasOption = 2,
+    size: BenchSizeOption = "1280x720",
+    fps: BenchFpsOption = "30",
+    frames: BenchFramesOption = None,
+    quick: BenchQuickOption = False,
+    allow_fallback: BenchAllowFallbackOption = False,
     workers: WorkersOption = "2",
     preset: PresetOption = None,
     quality: QualityOption = None,
     codec: CodecOption = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG chart here (needs encodectl[plot]).")] = None,
-    keep: Annotated[Path | None, typer.Option(help="Keep the recordings and videos in this folder.")] = None,
+    plot: BenchPlotOption = None,
+    keep: BenchKeepOption = None,
     json_output: JsonOption = False,
     ffmpeg: FFmpegOption = None,
 ) -> None:

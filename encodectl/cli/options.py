@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -121,6 +122,60 @@ FFmpegOption = Annotated[
     str | None,
     typer.Option(help="ffmpeg binary [default: $ENCODECTL_FFMPEG, the bundled one, then PATH's]."),
 ]
+
+# Options of one command each.
+RunAsyncOption = Annotated[
+    bool,
+    typer.Option(
+        "--async/--sync",
+        help="async: a pool of workers encodes episodes in parallel; sync: one at a time, inline.",
+    ),
+]
+OverwriteOption = Annotated[bool, typer.Option(help="Redo videos that already exist.")]
+DeleteDatasetFramesOption = Annotated[
+    bool,
+    typer.Option(
+        "--delete-frames",
+        help="Delete a LeRobot dataset's frames of each episode once the dataset verifies with it.",
+    ),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print each ffmpeg command; run nothing.")]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(help="local (this machine's pool), dask (a LocalCluster), or dask:ADDRESS (an existing one)."),
+]
+GpuResourceOption = Annotated[
+    str | None,
+    typer.Option(help="With dask: GPU jobs need this worker resource (workers started with --resources NAME=N)."),
+]
+BenchModesOption = Annotated[
+    str,
+    typer.Option(
+        help="all (the four modes of LeRobot's video-encoding guide), or a comma list of sync-cpu, "
+        "async-cpu, sync-gpu, async-gpu, stream-cpu, stream-gpu."
+    ),
+]
+BenchEpisodesOption = Annotated[int, typer.Option(min=1, help="Episodes per mode.")]
+BenchSecondsOption = Annotated[float, typer.Option(min=0.1, help="Length of each episode.")]
+BenchCamerasOption = Annotated[int, typer.Option(min=1, help="Cameras recording at once.")]
+BenchSizeOption = Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")]
+BenchFpsOption = Annotated[str, typer.Option(help="Frame rate of the simulated recording: 30, 29.97 or 30000/1001.")]
+BenchFramesOption = Annotated[
+    Path | None, typer.Option(help="A folder of your own frames to record instead of synthetic ones.")
+]
+BenchQuickOption = Annotated[
+    bool,
+    typer.Option(
+        "--quick",
+        help="2 episodes of 2 s at 320x240, under a minute on 2 cores; --episodes, --seconds and --size "
+        "given with it win.",
+    ),
+]
+BenchAllowFallbackOption = Annotated[
+    bool, typer.Option("--allow-fallback", help="Run GPU modes on the CPU when no GPU works (labelled).")
+]
+BenchPlotOption = Annotated[Path | None, typer.Option(help="Write a PNG chart here (needs encodectl[plot]).")]
+BenchKeepOption = Annotated[Path | None, typer.Option(help="Keep the recordings and videos in this folder.")]
 
 
 class SharedOptions(BaseModel):

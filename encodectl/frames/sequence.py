@@ -66,48 +66,8 @@ def frame_files(directory: Path) -> list[Path]:
 
 def scan_frames(directory: Path) -> FrameSequence:
     """Read a folder of frames into a FrameSequence; raise InputError on anything ffmpeg would get wrong."""
-    if not directory.is_dir():
-        raise InputError(f"{directory} is not a folder")
-    try:
-        with os.scandir(directory) as entries:
-            listed = sorted((entry.name, entry.is_file()) for entry in entries if _is_image_name(entry.name))
-    except OSError as error:
-        raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
-    for name, is_file in listed:
-        # Skipped, it would be reported as a missing number, and --on-gap hold would fill it in silently.
-        what = None if is_file else _what_instead_of_a_file(directory / name)
-        if what is not None:
-            raise InputError(f"{directory / name} is {what}, not a frame file")
-    names = [name for name, is_file in listed if is_file]
-    if not names:
-        raise InputError(f"no frames in {directory} (expected .png, .jpg, .jpeg or .tiff files)")
-
-    parsed: list[tuple[str, re.Match[str]]] = []
-    for name in names:
-        match = _FRAME_NAME.match(name)
-        if match is None:
-            raise InputError(f"{directory / name} has no frame number in its name")
-        parsed.append((name, match))
-    sequences = {(match["prefix"], match["ext"]) for _, match in parsed}
-    if len(sequences) > 1:
-        shown = ", ".join(sorted(f"{prefix}*{ext}" for prefix, ext in sequences))
-        raise InputError(f"{directory} mixes several frame sequences ({shown}); give each its own folder")
-    (prefix, extension) = sequences.pop()
-
-    by_number: dict[int, str] = {}
-    paddings: set[int] = set()
-    for name, match in parsed:
-        digits = match["digits"]
-        number = int(digits)
-        if number in by_number:
-            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
-        by_number[number] = name
-        if digits.startswith("0") and len(digits) > 1:
-            paddings.add(len(digits))
-    if len(paddings) > 1:
-        raise InputError(f"{directory} mixes zero-paddings of {sorted(paddings)} digits")
-    padding = paddings.pop() if paddings else 0
-
+    names = _frame_file_names(directory)
+    prefix, extension, by_number, padding = _numbered(directory, names)
     numbers = sorted(by_number)
     if numbers[-1] > MAX_FRAME_NUMBER:
         raise InputError(f"{directory / by_number[numbers[-1]]}: frame numbers above {MAX_FRAME_NUMBER} are too large")
@@ -132,6 +92,56 @@ def scan_frames(directory: Path) -> FrameSequence:
             )
     _check_headers(sequence)
     return sequence
+
+
+def _frame_file_names(directory: Path) -> list[str]:
+    """The names of the image files in `directory`, sorted; InputError if there are none, or if something
+    else than a file stands under an image name."""
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a folder")
+    try:
+        with os.scandir(directory) as entries:
+            listed = sorted((entry.name, entry.is_file()) for entry in entries if _is_image_name(entry.name))
+    except OSError as error:
+        raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
+    for name, is_file in listed:
+        # Skipped, it would be reported as a missing number, and --on-gap hold would fill it in silently.
+        what = None if is_file else _what_instead_of_a_file(directory / name)
+        if what is not None:
+            raise InputError(f"{directory / name} is {what}, not a frame file")
+    names = [name for name, is_file in listed if is_file]
+    if not names:
+        raise InputError(f"no frames in {directory} (expected .png, .jpg, .jpeg or .tiff files)")
+    return names
+
+
+def _numbered(directory: Path, names: list[str]) -> tuple[str, str, dict[int, str], int]:
+    """One sequence's prefix, extension, names by number and zero-padding (0: none); InputError for a name
+    without a number, several sequences, a number twice or mixed paddings."""
+    parsed: list[tuple[str, re.Match[str]]] = []
+    for name in names:
+        match = _FRAME_NAME.match(name)
+        if match is None:
+            raise InputError(f"{directory / name} has no frame number in its name")
+        parsed.append((name, match))
+    sequences = {(match["prefix"], match["ext"]) for _, match in parsed}
+    if len(sequences) > 1:
+        shown = ", ".join(sorted(f"{prefix}*{ext}" for prefix, ext in sequences))
+        raise InputError(f"{directory} mixes several frame sequences ({shown}); give each its own folder")
+    (prefix, extension) = sequences.pop()
+    by_number: dict[int, str] = {}
+    paddings: set[int] = set()
+    for name, match in parsed:
+        digits = match["digits"]
+        number = int(digits)
+        if number in by_number:
+            raise InputError(f"frame number {number} appears twice in {directory}: {by_number[number]}, {name}")
+        by_number[number] = name
+        if digits.startswith("0") and len(digits) > 1:
+            paddings.add(len(digits))
+    if len(paddings) > 1:
+        raise InputError(f"{directory} mixes zero-paddings of {sorted(paddings)} digits")
+    return prefix, extension, by_number, paddings.pop() if paddings else 0
 
 
 def _what_instead_of_a_file(path: Path) -> str | None:

@@ -49,23 +49,9 @@ def encode_on_dask(
     distributed = _distributed()
     tracker = tracker or RunTracker()
     say = say or (lambda _: None)
-    results: dict[int, JobResult] = {}
-    # Validation needs a job's shape, not the worker's encoder (each worker chooses its own).
-    cpu_only = options.model_copy(update={"device": Device.cpu, "encoder": None})
-    validation_settings = plan_encoder(cpu_only, ffmpeg_binary).primary
-    to_send: list[tuple[int, EpisodeSource, int]] = []
-    for index, source in enumerate(sources):
-        job_id = tracker.add(source.episode, source.camera)
-        # Validation on the client: bad episodes never reach the cluster.
-        prepared = prepare_job(source, options, validation_settings)
-        if isinstance(prepared, JobResult):
-            results[index] = prepared.with_ffmpeg(ffmpeg_binary)
-            tracker.finish(job_id, prepared)
-        else:
-            to_send.append((index, source, job_id))
+    results, to_send = _validated(sources, options, ffmpeg_binary, tracker)
     if not to_send:
         return [results[i] for i in range(len(sources))]
-
     cluster = None
     if address is None:
         cluster = distributed.LocalCluster(
@@ -91,19 +77,44 @@ def encode_on_dask(
             futures[future] = (index, source, job_id)
         for future in distributed.as_completed(list(futures)):
             index, source, job_id = futures[future]
-            try:
-                result = JobResult.model_validate(future.result())
-            except Exception as error:  # noqa: BLE001 - a lost job is a failed result, never a crash
-                result = source_result(source, JobStatus.failed, failure=FailureKind.encoding,
-                                       reason=f"Dask could not run it: {type(error).__name__}: {error}")  # fmt: skip
-                result.with_ffmpeg(ffmpeg_binary)  # the client's: no worker's answer says which it had
-            results[index] = result
-            tracker.finish(job_id, result)
+            results[index] = _result_of(future, source, ffmpeg_binary)
+            tracker.finish(job_id, results[index])
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     return [results[i] for i in range(len(sources))]
+
+
+def _validated(
+    sources: list[EpisodeSource], options: EncodeOptions, ffmpeg_binary: FFmpegBinary, tracker: RunTracker
+) -> tuple[dict[int, JobResult], list[tuple[int, EpisodeSource, int]]]:
+    """Validation on the client: the results of the bad episodes (which never reach the cluster), and the
+    good ones to send, each with its index and tracker id."""
+    results: dict[int, JobResult] = {}
+    # Validation needs a job's shape, not the worker's encoder (each worker chooses its own).
+    cpu_only = options.model_copy(update={"device": Device.cpu, "encoder": None})
+    validation_settings = plan_encoder(cpu_only, ffmpeg_binary).primary
+    to_send: list[tuple[int, EpisodeSource, int]] = []
+    for index, source in enumerate(sources):
+        job_id = tracker.add(source.episode, source.camera)
+        prepared = prepare_job(source, options, validation_settings)
+        if isinstance(prepared, JobResult):
+            results[index] = prepared.with_ffmpeg(ffmpeg_binary)
+            tracker.finish(job_id, prepared)
+        else:
+            to_send.append((index, source, job_id))
+    return results, to_send
+
+
+def _result_of(future: Any, source: EpisodeSource, ffmpeg_binary: FFmpegBinary) -> JobResult:
+    try:
+        return JobResult.model_validate(future.result())
+    except Exception as error:  # noqa: BLE001 - a lost job is a failed result, never a crash
+        result = source_result(source, JobStatus.failed, failure=FailureKind.encoding,
+                               reason=f"Dask could not run it: {type(error).__name__}: {error}")  # fmt: skip
+        result.with_ffmpeg(ffmpeg_binary)  # the client's: no worker's answer says which it had
+        return result
 
 
 def _require_resource(client: Any, name: str) -> None:
