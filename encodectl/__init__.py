@@ -17,7 +17,7 @@ from .errors import (
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .api import check, encode, probe_gpu, recover
+    from .api import check, encode, probe_gpu, recover, watch
     from .bench.benchmark import BenchOptions, BenchReport
     from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
     from .ffmpeg.encoder_choice import HardwareReport
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .stream.frame_buffer import BufferPolicy
     from .stream.lerobot import install_streaming, uninstall_streaming
     from .stream.recovery import RecoveredVideo
-    from .watch.options import WatchOptions, WatchSummary
+    from .watching.options import WatchOptions, WatchSummary
 
 __all__ = [
     "BenchOptions",
@@ -64,6 +64,7 @@ __all__ = [
     "probe_gpu",
     "recover",
     "uninstall_streaming",
+    "watch",
 ]
 
 # Where each public name lives. Loaded on first use: `import encodectl.cli` (every command's start) must
@@ -71,14 +72,15 @@ __all__ = [
 _LAZY = {
     "encode": "api",  # one function per command, as the command line runs it
     "check": "api",
+    "watch": "api",
     "recover": "api",
     "probe_gpu": "api",
     "BenchOptions": "bench.benchmark",
     "BenchReport": "bench.benchmark",
     "HardwareReport": "ffmpeg.encoder_choice",
     "RecoveredVideo": "stream.recovery",
-    "WatchOptions": "watch.options",
-    "WatchSummary": "watch.options",
+    "WatchOptions": "watching.options",
+    "WatchSummary": "watching.options",
     "CheckReport": "checks.models",
     "PathCheck": "checks.models",
     "Problem": "checks.models",

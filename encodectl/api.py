@@ -7,7 +7,7 @@ job's progress and result) and `say` (one-line notes such as a CPU fallback), bo
 
     import encodectl
     results = encodectl.encode("datasets/pick_cube", quality=23)     # list[JobResult]
-    summary = encodectl.watch("recordings/", once=True)                 # WatchSummary
+    summary = encodectl.watching("recordings/", once=True)                 # WatchSummary
     report = encodectl.check("datasets/pick_cube", decode=True)         # CheckReport
 """
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .ffmpeg.encoder_choice import HardwareReport
     from .job.progress import RunTracker
     from .stream.recovery import RecoveredVideo
-    from .watch.options import WatchOptions, WatchSummary
+    from .watching.options import WatchOptions, WatchSummary
 
 PathLike = str | os.PathLike[str]
 Say = Callable[[str], None]
@@ -98,7 +98,7 @@ def watch(
     each episode placed); a folder of episode folders is watched episode by episode."""
     from .job.progress import RunTracker
     from .lerobot.meta import is_lerobot_dataset
-    from .watch.options import WatchOptions
+    from .watching.options import WatchOptions
 
     watch_fields = {key: values.pop(key) for key in list(values) if key in WatchOptions.model_fields}
     if isinstance(directory, WatchOptions):
@@ -111,13 +111,13 @@ def watch(
     tell = say or (lambda _: None)
     if is_lerobot_dataset(watch_options.root):
         from .run.engine import source_runner
-        from .watch.dataset import watch_dataset
+        from .watching.dataset import watch_dataset
 
         run = source_runner(binary, tracker=tracker, say=say)
         return watch_dataset(watch_options, encode_options, binary, run, tell, on_result=on_result)
     from .ffmpeg.encoder_choice import plan_encoder
     from .run.engine import fallback_announcement
-    from .watch.watcher import Watcher
+    from .watching.watcher import Watcher
 
     plan = plan_encoder(encode_options, binary)
     note = fallback_announcement(plan)

@@ -77,7 +77,7 @@ def test_a_bad_option_is_the_same_error_both_ways(twins, cli):
 def test_watch_once_gives_the_same_summary_both_ways(twins, cli):
     by_cli, by_api = twins
     outcome = cli("watch", by_cli, "--once", "--settle", "0", "--json")
-    summary = encodectl.api.watch(by_api, once=True, settle=0)
+    summary = encodectl.watch(by_api, once=True, settle=0)
     assert outcome.exit_code == 0, outcome.stderr
     assert summary.done == 4 and summary.failed == 0
     assert outcome.json() == as_json(summary)

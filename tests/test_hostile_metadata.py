@@ -367,7 +367,7 @@ def test_a_failed_job_says_why_on_stderr(tmp_path, make_frames):
 @BEFORE_FFMPEG
 def test_watch_deletes_no_frame_rewritten_since_it_was_encoded(tmp_path, make_frames):
     from encodectl.frames.sequence import scan_frames, sequence_digest
-    from encodectl.watch.signature import delete_encoded_frames, frame_signature
+    from encodectl.watching.signature import delete_encoded_frames, frame_signature
 
     frames = make_frames(tmp_path / "ep", 4)
     signature, encoded = frame_signature(tmp_path / "ep"), sequence_digest(scan_frames(tmp_path / "ep"))

@@ -20,7 +20,7 @@ LEVELS: list[set[str]] = [
     {"job"},
     {"lerobot"},
     {"run", "stream"},
-    {"watch", "checks"},
+    {"watching", "checks"},
     {"bench"},
     {"report", "api"},
     {"cli", "__init__"},

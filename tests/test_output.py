@@ -422,7 +422,7 @@ def test_watch_once_speaks_of_a_queue_not_of_a_recording(tmp_path, once, expecte
 
     from encodectl.job.progress import RunTracker
     from encodectl.models import EncodeOptions
-    from encodectl.watch.watcher import Watcher, WatchOptions
+    from encodectl.watching.watcher import Watcher, WatchOptions
 
     said: list[str] = []
     tracker = RunTracker()

@@ -44,7 +44,7 @@ NOT_BEFORE_THE_ENCODE = (
     "platformdirs",
     "encodectl.bench",
     "encodectl.checks",
-    "encodectl.watch",
+    "encodectl.watching",
     "encodectl.stream",
     "encodectl.lerobot.finish",
     "encodectl.lerobot.heal",

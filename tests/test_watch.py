@@ -22,7 +22,7 @@ from encodectl.frames.synthetic import write_dataset
 from encodectl.job.ledger import EpisodeRecord, Ledger, LedgerState, WatchLock
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions
-from encodectl.watch.watcher import Watcher, WatchOptions, frame_signature
+from encodectl.watching.watcher import Watcher, WatchOptions, frame_signature
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
 
@@ -246,7 +246,7 @@ def test_delete_frames_only_after_the_video_is_verified(tmp_path, ffmpeg_binary,
 
 @WATCHERS_RULES
 def test_delete_frames_spares_a_frame_that_arrives_while_the_folder_is_listed(tmp_path, make_frames, monkeypatch):
-    from encodectl.watch import signature as frames_of
+    from encodectl.watching import signature as frames_of
 
     episode = tmp_path / "images" / CAMERAS[0] / "episode_000000"
     make_frames(episode, 4)

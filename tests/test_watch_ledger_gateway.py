@@ -12,7 +12,7 @@ from encodectl.errors import EncodectlError, LedgerStateError
 from encodectl.frames.layout import EpisodeSource
 from encodectl.job.ledger import EpisodeRecord, FrameSignature, Ledger, LedgerState, StreamUse
 from encodectl.models import JobResult, JobStatus
-from encodectl.watch.ledger_gateway import LedgerGateway
+from encodectl.watching.ledger_gateway import LedgerGateway
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("the ledger gateway is SQLite and encodectl alone: no ffmpeg runs")
 

@@ -13,10 +13,10 @@ import pytest
 from encodectl.frames.headers import ImageHeader
 from encodectl.frames.layout import EpisodeSource
 from encodectl.job.ledger import EpisodeRecord, FrameSignature, LedgerState
-from encodectl.watch import rules
-from encodectl.watch.observe import Observation, changed_at_first_sight, may_skip_reading
-from encodectl.watch.options import WatchOptions
-from encodectl.watch.rules import Reconcile, Step, StreamStep, Verdict
+from encodectl.watching import rules
+from encodectl.watching.observe import Observation, changed_at_first_sight, may_skip_reading
+from encodectl.watching.options import WatchOptions
+from encodectl.watching.rules import Reconcile, Step, StreamStep, Verdict
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("the rules are pure functions of an Observation: no ffmpeg runs")
 

@@ -190,7 +190,7 @@ def watch(
     nor repeats a video. --once encodes what is complete now and exits."""
     with handled_errors(json_output):
         from ..report.results import print_watch_summary, result_line
-        from ..watch.options import WatchOptions
+        from ..watching.options import WatchOptions
 
         watch_options = WatchOptions(
             root=directory, output=output, marker=marker, settle=settle, poll=poll, once=once,

@@ -18,7 +18,7 @@ from .fit import Column, common_folder, fitted_table, short_names
 from .text import human_size, plain_line
 
 if TYPE_CHECKING:  # only named: encode's report need not load the watcher's options
-    from ..watch.options import WatchSummary
+    from ..watching.options import WatchSummary
 
 _STATUS_STYLE = {
     JobStatus.done: "green",
