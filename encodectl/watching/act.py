@@ -11,24 +11,20 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
 from ..errors import EncodectlError, Interrupted
-from ..ffmpeg.encoder_choice import EncoderPlan
 from ..job.ledger import FrameSignature
-from ..job.progress import RunTracker
 from ..job.runner import plan_job, remove_stale_temp_files, with_output_container
 from ..job.verify import verify_output
-from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
+from ..models import JobResult, JobStatus
 from ..run.pool import EncoderPool
 from ..stream.recovery import discard_abandoned_streams
 from . import rules
-from .ledger_gateway import LedgerGateway
 from .observe import Observation, Observer
-from .options import WatchOptions
 from .rules import Reconcile, Step, StreamStep, Verdict
+from .run import WatchRun
 from .signature import delete_encoded_frames
 from .streams import LiveStreams
 
@@ -36,27 +32,11 @@ from .streams import LiveStreams
 class Actor:
     """Carries out what the rules decide for each observed episode: refuse, stream, wait, hand to the pool."""
 
-    def __init__(
-        self,
-        watch: WatchOptions,
-        observer: Observer,
-        gateway: LedgerGateway,
-        options: EncodeOptions,
-        ffmpeg_binary: FFmpegBinary,
-        plan: EncoderPlan,
-        tracker: RunTracker,
-        wake: threading.Event,
-        say: Callable[[str], None],
-    ) -> None:
-        self.watch = watch
+    def __init__(self, run: WatchRun, observer: Observer, wake: threading.Event) -> None:
+        self.run = run
         self.observer = observer
-        self.gateway = gateway
-        self.options = options
-        self.ffmpeg = ffmpeg_binary
-        self.plan = plan
         self.wake = wake
-        self.say = say
-        self.streams = LiveStreams(options, ffmpeg_binary, plan, tracker, gateway, say)
+        self.streams = LiveStreams(run)
         self.running: dict[Path, tuple[Future[JobResult], FrameSignature]] = {}
 
     # -- a pass ------------------------------------------------------------------------------
@@ -68,7 +48,7 @@ class Actor:
         ready: list[Observation] = []
         waiting = 0
         observations = self.observer.observe(
-            self.gateway.get, now, busy=self.running, live=self.streams.live, stream_off=self.streams.off
+            self.run.gateway.get, now, busy=self.running, live=self.streams.live, stream_off=self.streams.off
         )
         for observation in observations:
             step = self._act(observation, now)
@@ -76,7 +56,7 @@ class Actor:
                 waiting += 1
             elif step is Step.submit:
                 ready.append(observation)
-        self.gateway.note_waiting(waiting)
+        self.run.gateway.note_waiting(waiting)
         return ready, waiting
 
     def _act(self, observation: Observation, now: float) -> Step | None:
@@ -89,7 +69,7 @@ class Actor:
             return None
         self._stream(observation)
         observation = self.streams.refreshed(observation)
-        step = rules.next_step(observation, self.watch, now)
+        step = rules.next_step(observation, self.run.watch, now)
         if step is Step.finish_stream:
             result = self.streams.finish(observation)
             if result is not None:
@@ -97,14 +77,14 @@ class Actor:
                 return None
             step = Step.submit  # the stream was given up: its files decide
         if step is Step.submit and rules.is_redo(observation) and observation.record is not None:
-            self.say(
+            self.run.say(
                 f"frames changed in {observation.directory} after it was encoded ({observation.record.signature.frames}"
                 f" frames then, {observation.signature.frames} now); redoing its video"
             )
         return step
 
     def _stream(self, observation: Observation) -> None:
-        step = rules.stream_step(observation, self.watch, time.time())
+        step = rules.stream_step(observation, self.run.watch, time.time())
         if step is StreamStep.leave_to_files:
             self.streams.leave_to_files(observation.directory)
         elif step is StreamStep.feed:
@@ -117,20 +97,20 @@ class Actor:
             f"{signature.frames} frame(s) arrived after this episode was encoded and its frames deleted; "
             f"its video is kept as it was, the new frames are left alone"
         )
-        if self.gateway.refuse(observation.directory, signature, reason):
-            self.say(f"{observation.directory}: {reason}")
+        if self.run.gateway.refuse(observation.directory, signature, reason):
+            self.run.say(f"{observation.directory}: {reason}")
 
     # -- handing episodes to the pool, and taking results back -------------------------------
 
     def submit(self, observation: Observation, pool: EncoderPool) -> None:
-        source = with_output_container(observation.source, self.options)  # depth kept exactly: EPISODE.mkv
+        source = with_output_container(observation.source, self.run.options)  # depth kept exactly: EPISODE.mkv
         self.observer.remember_source(source)
         signature = observation.signature
         if rules.try_adopt(
-            self.gateway.get(source.directory), self.observer.video_exists(source.output)
+            self.run.gateway.get(source.directory), self.observer.video_exists(source.output)
         ) and self._adopt(observation.model_copy(update={"source": source})):
             return
-        self.gateway.start_encode(source, signature)
+        self.run.gateway.start_encode(source, signature)
         future = pool.submit_source(source)
         future.add_done_callback(lambda _: self.wake.set())
         self.running[source.directory] = (future, signature)
@@ -140,15 +120,15 @@ class Actor:
         checks a new encode of these frames with these options would (frames, rate, size, pixels, codec)."""
         source = observation.source
         try:
-            job = plan_job(source, self.options, self.plan.primary)
+            job = plan_job(source, self.run.options, self.run.plan.primary)
         except EncodectlError:
             return False  # the frames themselves are refused: the encode that follows says why
         try:
-            verify_output(self.ffmpeg, job, source.output)  # depth: its frames hashed against the files
+            verify_output(self.run.ffmpeg, job, source.output)  # depth: its frames hashed against the files
         except EncodectlError as error:
-            self.say(f"{source.output} is there but is not this episode's video ({error.message}); redoing it")
+            self.run.say(f"{source.output} is there but is not this episode's video ({error.message}); redoing it")
             return False
-        self.gateway.adopt(source, observation.signature)
+        self.run.gateway.adopt(source, observation.signature)
         return True
 
     def collect(self) -> None:
@@ -166,22 +146,22 @@ class Actor:
 
     def _record(self, directory: Path, future: Future[JobResult], signature: FrameSignature) -> None:
         if future.cancelled() or isinstance(future.exception(), Interrupted):
-            self.gateway.requeue(directory)  # redone from scratch next time
+            self.run.gateway.requeue(directory)  # redone from scratch next time
             return
         error = future.exception()
         if error is not None:
-            self.gateway.fail(directory, str(error))
+            self.run.gateway.fail(directory, str(error))
             return
         self._record_result(directory, future.result(), signature)
 
     def _record_result(self, directory: Path, result: JobResult, signature: FrameSignature) -> None:
         deleted = None
-        if result.status is JobStatus.done and self.watch.delete_frames:
+        if result.status is JobStatus.done and self.run.watch.delete_frames:
             # Only after the video is verified, only if no frame arrived since it was made.
             deleted = delete_encoded_frames(directory, signature, result.frames_digest)
             if not deleted:
-                self.say(f"not deleting frames in {directory}: frames arrived or changed while it was encoded")
-        self.gateway.finish(directory, result, signature, frames_deleted=deleted)
+                self.run.say(f"not deleting frames in {directory}: frames arrived or changed while it was encoded")
+        self.run.gateway.finish(directory, result, signature, frames_deleted=deleted)
 
     # -- what the loop asks ---------------------------------------------------------------------
 
@@ -209,22 +189,22 @@ class Actor:
 
     def reconcile(self) -> None:
         """Redo interrupted encodes from scratch, redo videos that went missing."""
-        for record in self.gateway.all():
+        for record in self.run.gateway.all():
             source = record.source
             video_exists = self.observer.video_exists(record.output)
             action = rules.reconcile(record, video_exists, functools.partial(self.observer.frames_left, source))
             if action is Reconcile.redo_interrupted:
                 removed = remove_stale_temp_files(record.output) + discard_abandoned_streams(record.output)
                 extra = f" ({len(removed)} temporary file(s) removed)" if removed else ""
-                self.say(f"{source}: was queued or encoding when the last watcher stopped; redoing it{extra}")
-                self.gateway.requeue(source)
+                self.run.say(f"{source}: was queued or encoding when the last watcher stopped; redoing it{extra}")
+                self.run.gateway.requeue(source)
             elif action is Reconcile.lost:
                 reason = f"its video {record.output} is gone and no frames are left to make it again"
-                self.gateway.lose(source, reason)
-                self.say(f"error: {source}: {reason}")
+                self.run.gateway.lose(source, reason)
+                self.run.say(f"error: {source}: {reason}")
             elif action is Reconcile.redo_missing:
-                self.say(f"{record.output} is missing; redoing it")
-                self.gateway.redo_missing(source)
+                self.run.say(f"{record.output} is missing; redoing it")
+                self.run.gateway.redo_missing(source)
             elif action is Reconcile.forget:
-                self.gateway.forget(source)
-                self.say(f"{source} is gone; its failure is forgotten ({record.reason})")
+                self.run.gateway.forget(source)
+                self.run.say(f"{source} is gone; its failure is forgotten ({record.reason})")

@@ -9,18 +9,15 @@ complete. The ledger hears of it through the gateway only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EncodectlError, InputError
-from ..ffmpeg.encoder_choice import EncoderPlan
 from ..frames.headers import image_header_of_bytes
-from ..job.progress import RunTracker
-from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
+from ..models import JobResult, JobStatus
 from . import rules
-from .ledger_gateway import LedgerGateway
 from .observe import Observation
+from .run import WatchRun
 
 if TYPE_CHECKING:  # numpy loads only for watch --stream
     from ..stream.encoder import StreamEncoder
@@ -37,21 +34,8 @@ class _Live:
 
 
 class LiveStreams:
-    def __init__(
-        self,
-        options: EncodeOptions,
-        ffmpeg_binary: FFmpegBinary,
-        plan: EncoderPlan,
-        tracker: RunTracker,
-        gateway: LedgerGateway,
-        say: Callable[[str], None],
-    ) -> None:
-        self.options = options
-        self.ffmpeg = ffmpeg_binary
-        self.plan = plan
-        self.tracker = tracker
-        self.gateway = gateway
-        self.say = say
+    def __init__(self, run: WatchRun) -> None:
+        self.run = run
         self.live: dict[Path, _Live] = {}
         self.off: set[Path] = set()  # folders that fell back to the batch path this run
 
@@ -106,11 +90,11 @@ class LiveStreams:
         result = live.encoder.close()
         # From the last frame file, not from close(): the time the episode took to be known complete counts.
         result.latency_s = max(0.0, time.time() - last_frame_written)
-        self.tracker.finish(live.job_id, result)
+        self.run.tracker.finish(live.job_id, result)
         if result.status is not JobStatus.done:
             self.off.add(directory)
-            self.gateway.abandon_stream(directory)
-            self.say(f"{directory}: streaming failed ({result.reason}); encoding it from its files instead")
+            self.run.gateway.abandon_stream(directory)
+            self.run.say(f"{directory}: streaming failed ({result.reason}); encoding it from its files instead")
             return None
         return result
 
@@ -118,9 +102,9 @@ class LiveStreams:
         """The watcher stops: every stream is dropped, its episode redone next time (its frames are on disk)."""
         for directory, live in list(self.live.items()):
             live.encoder.abort()
-            self.tracker.forget(live.job_id)
-            if self.gateway.is_streaming(directory):
-                self.gateway.requeue(directory)
+            self.run.tracker.forget(live.job_id)
+            if self.run.gateway.is_streaming(directory):
+                self.run.gateway.requeue(directory)
         self.live.clear()
 
     def _start(self, observation: Observation, numbered: dict[int, Path]) -> _Live | None:
@@ -134,30 +118,30 @@ class LiveStreams:
             return None  # the first frame is still being written
         if not rules.streamable(header):
             self.off.add(directory)
-            self.say(f"{directory}: {header.describe()} frames are encoded from their files when it is complete")
+            self.run.say(f"{directory}: {header.describe()} frames are encoded from their files when it is complete")
             return None
         from ..stream.encoder import StreamEncoder
 
-        same_as_encode = self.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
+        same_as_encode = self.run.options.model_dump(include={"quality", "preset", "codec", "gop", "priority"})
         try:
             encoder = StreamEncoder(
-                source.output, header.width, header.height, self.options.fps, images=True,
-                camera=source.camera, episode=source.episode, ffmpeg_binary=self.ffmpeg,
-                plan=self.plan, on_warning=self.say, die_with_parent=True, **same_as_encode,
+                source.output, header.width, header.height, self.run.options.fps, images=True,
+                camera=source.camera, episode=source.episode, ffmpeg_binary=self.run.ffmpeg,
+                plan=self.run.plan, on_warning=self.run.say, die_with_parent=True, **same_as_encode,
             )  # fmt: skip
         except (EncodectlError, OSError) as error:
             self.off.add(directory)
             why = error.message if isinstance(error, EncodectlError) else error.strerror or str(error)
-            self.say(f"{directory}: cannot start a stream ({why}); encoding it from its files when it is complete")
+            self.run.say(f"{directory}: cannot start a stream ({why}); encoding it from its files when it is complete")
             return None
-        live = self.live[directory] = _Live(encoder, first, self.tracker.add(source.episode, source.camera))
-        self.gateway.start_stream(source, observation.signature)
+        live = self.live[directory] = _Live(encoder, first, self.run.tracker.add(source.episode, source.camera))
+        self.run.gateway.start_stream(source, observation.signature)
         return live
 
     def _fall_back(self, directory: Path, why: str) -> None:
         live = self.live.pop(directory)
         live.encoder.abort()
-        self.tracker.forget(live.job_id)
+        self.run.tracker.forget(live.job_id)
         self.off.add(directory)
-        self.gateway.abandon_stream(directory)
-        self.say(f"{directory}: {why}; encoding it from its files when it is complete")
+        self.run.gateway.abandon_stream(directory)
+        self.run.say(f"{directory}: {why}; encoding it from its files when it is complete")

@@ -32,6 +32,7 @@ from .act import Actor
 from .ledger_gateway import LedgerGateway
 from .observe import Observer
 from .options import WatchOptions, WatchSummary
+from .run import WatchRun
 from .signature import frame_signature
 from .walker import FolderWalker
 
@@ -92,10 +93,8 @@ class Watcher:
 
     def _run(self, gateway: LedgerGateway) -> None:
         pool = EncoderPool(tracker=self.tracker, ffmpeg_binary=self.ffmpeg, plan=self.plan, encode_options=self.options)
-        actor = Actor(
-            self.watch, Observer(self.root, self.watch, self.say), gateway, self.options, self.ffmpeg, self.plan,
-            self.tracker, self._wake, self.say,
-        )  # fmt: skip
+        run = WatchRun(self.watch, self.options, self.ffmpeg, self.plan, self.tracker, gateway, self.say)
+        actor = Actor(run, Observer(self.root, self.watch, self.say), self._wake)
         if not self.watch.once:
             self.say(f"watching {self.root} (videos and ledger under {self.out_root}); Ctrl-C to stop")
         drain = self.watch.drain
