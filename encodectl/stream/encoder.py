@@ -33,17 +33,8 @@ from ..ffmpeg.encoders import depth_settings
 from ..ffmpeg.process import signals_deferred
 from ..frames.headers import image_header_of_bytes
 from ..frames.layout import DEPTH_SUFFIX, VIDEO_SUFFIX
-from ..job.runner import temp_stem
-from ..models import (
-    DepthMode,
-    DepthResult,
-    EncoderSettings,
-    FFmpegBinary,
-    JobResult,
-    JobStatus,
-    even_size,
-    options_from,
-)
+from ..models import DepthMode, EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size, options_from
+from ..outputs.names import temp_stem
 from .encoder_process import EncoderProcess
 from .finish import finish_video, keep_for_recovery
 from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
@@ -244,18 +235,10 @@ class StreamEncoder:
     def _result(self, frames: int) -> JobResult:
         """What close() reports, before the video is finished: done, unless finishing fails."""
         settings = self._writer.settings
-        result = JobResult(
-            source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
-            status=JobStatus.done, frames=frames, source_frames=frames, fps=self.options.fps,
-            encoder=settings.encoder, fallback=self._writer.fallback,
+        return JobResult.of_stream(
+            self.output, episode=self.episode, camera=self.camera, frames=frames, fps=self.options.fps,
+            settings=settings, size=self._video_size(settings), fallback=self._writer.fallback,
         ).with_ffmpeg(self.ffmpeg)  # fmt: skip
-        result.width, result.height = self._video_size(settings)
-        if settings.depth is not None:
-            result.depth = DepthResult(
-                mode=settings.depth, lossless=settings.depth is DepthMode.lossless,
-                container=settings.container, quantization=settings.quantization,
-            )  # fmt: skip
-        return result
 
     def _finish(self, result: JobResult) -> None:
         """The stream file into the verified video under its final name; raises what went wrong."""

@@ -19,10 +19,11 @@ from ..errors import EncodectlError, Interrupted
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..frames.sequence import frame_files
 from ..job.ledger import FrameSignature
+from ..job.planning import plan_job, with_output_container
 from ..job.progress import RunTracker
-from ..job.runner import plan_job, remove_stale_temp_files, with_output_container
 from ..job.verify import verify_output
 from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
+from ..outputs.sweep import remove_stale_temp_files
 from ..run.pool import EncoderPool
 from ..stream.recovery import discard_abandoned_streams
 from . import rules
