@@ -47,7 +47,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .bench.benchmark import BenchMode
+    from .bench.measures import BenchMode
     from .ffmpeg.encoder_choice import EncoderPlan
     from .frames.layout import EpisodeSource
     from .job.progress import RunTracker
@@ -628,7 +628,8 @@ def bench(
     A simulated recorder records in real time while each mode (sync/async x CPU/GPU, and streaming) encodes; the
     numbers are shown beside the claims of LeRobot's video-encoding guide."""
     with handled_errors(json_output):
-        from .bench.benchmark import BenchOptions, run_bench
+        from .bench.benchmark import run_bench
+        from .bench.measures import BenchOptions
         from .report.bench import bench_lines, bench_notes, bench_tables
         from .report.plot import plot_bench, require_plotting
 
@@ -680,7 +681,7 @@ def _given(context: typer.Context, name: str) -> bool:
 
 def _bench_modes(name: str) -> list[BenchMode]:
     """'all' is the guide's four modes; the streaming ones are asked for by name."""
-    from .bench.benchmark import GUIDE_MODES, BenchMode
+    from .bench.measures import GUIDE_MODES, BenchMode
 
     if name.strip() == "all":
         return list(GUIDE_MODES)
