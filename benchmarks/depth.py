@@ -29,7 +29,7 @@ from encodectl.ffmpeg.command import build_encode_command
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.synthetic import depth_maps
-from encodectl.job.runner import prepare_job
+from encodectl.job.planning import prepare_job
 from encodectl.models import EncodeOptions
 
 MIB = 1024 * 1024

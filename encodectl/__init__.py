@@ -18,7 +18,7 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .api import check, encode, probe_gpu, recover, watch
-    from .bench.benchmark import BenchOptions, BenchReport
+    from .bench.measures import BenchOptions, BenchReport
     from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
     from .ffmpeg.encoder_choice import HardwareReport
     from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
@@ -75,8 +75,8 @@ _LAZY = {
     "watch": "api",
     "recover": "api",
     "probe_gpu": "api",
-    "BenchOptions": "bench.benchmark",
-    "BenchReport": "bench.benchmark",
+    "BenchOptions": "bench.measures",
+    "BenchReport": "bench.measures",
     "HardwareReport": "ffmpeg.encoder_choice",
     "RecoveredVideo": "stream.recovery",
     "WatchOptions": "watching.options",

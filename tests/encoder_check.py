@@ -16,7 +16,7 @@ from encodectl.ffmpeg.command import build_encode_command
 from encodectl.ffmpeg.encoders import ENCODERS
 from encodectl.ffmpeg.gpu_probe import listed_encoders
 from encodectl.frames.layout import EpisodeSource
-from encodectl.job.runner import plan_job
+from encodectl.job.planning import plan_job
 from encodectl.models import EncodeOptions, EncoderSettings, FFmpegBinary
 
 # The options of an encode's output that ffmpeg itself or the muxer takes, not the encoder: everything else

@@ -248,7 +248,8 @@ def test_verification_rejects_a_video_that_does_not_match(tmp_path, make_frames,
     from encodectl.errors import VerificationError
     from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
-    from encodectl.job.runner import plan_job, run_job
+    from encodectl.job.planning import plan_job
+    from encodectl.job.runner import run_job
     from encodectl.job.verify import check_video, read_video
     from encodectl.models import EncodeOptions
 

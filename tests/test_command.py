@@ -30,7 +30,7 @@ from encodectl.ffmpeg.readback_command import (
 from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.sequence import scan_frames
 from encodectl.frames.synthetic import depth_maps, write_depth_frames, write_frames
-from encodectl.job.runner import plan_job
+from encodectl.job.planning import plan_job
 from encodectl.models import DepthMode, EncodeJob, EncodeOptions, EncoderSettings, FFmpegBinary
 
 from .conftest import BEFORE_FFMPEG, decode

@@ -175,7 +175,8 @@ def test_dry_run_says_what_becomes_of_depth(tmp_path, cli, ffmpeg_binary):
 def test_values_changed_under_the_encode_fail_verification(tmp_path, ffmpeg_binary):
     from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
-    from encodectl.job.runner import prepare_job, run_job
+    from encodectl.job.planning import prepare_job
+    from encodectl.job.runner import run_job
     from encodectl.models import EncodeOptions, JobStatus
 
     paths = write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
@@ -313,7 +314,8 @@ def test_the_encode_hashes_the_source_frames_so_the_check_decodes_only_the_video
     from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
     from encodectl.job import verify
-    from encodectl.job.runner import prepare_job, run_job
+    from encodectl.job.planning import prepare_job
+    from encodectl.job.runner import run_job
     from encodectl.models import EncodeOptions, JobStatus
 
     paths = write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
@@ -338,7 +340,8 @@ def test_a_video_frame_unlike_the_hash_the_encode_took_fails_verification(tmp_pa
     from encodectl.errors import VerificationError
     from encodectl.ffmpeg.encoder_choice import plan_encoder
     from encodectl.frames.layout import EpisodeSource
-    from encodectl.job.runner import prepare_job, run_job
+    from encodectl.job.planning import prepare_job
+    from encodectl.job.runner import run_job
     from encodectl.job.verify import verify_output
     from encodectl.models import EncodeOptions, JobStatus
 

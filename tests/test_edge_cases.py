@@ -17,9 +17,11 @@ from encodectl.ffmpeg.command import build_encode_command
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings
 from encodectl.frames.layout import EpisodeSource
-from encodectl.job.runner import hidden_prefix, plan_job, process_alive, remove_stale_temp_files
+from encodectl.job.planning import plan_job
 from encodectl.job.verify import check_video, parse_framecrc
 from encodectl.models import EncodeOptions, FFmpegBinary, VideoInfo
+from encodectl.outputs.names import hidden_prefix
+from encodectl.outputs.sweep import process_alive, remove_stale_temp_files
 
 from .conftest import (
     BEFORE_FFMPEG,

@@ -20,7 +20,8 @@ from encodectl.ffmpeg.encoder_choice import GpuEncoderConfig, parse_encoder_conf
 from encodectl.ffmpeg.encoders import ENCODERS, encoder_settings, native_quality
 from encodectl.ffmpeg.gpu_probe import listed_encoders, probe_hardware
 from encodectl.frames.layout import EpisodeSource
-from encodectl.job.runner import plan_job, run_with_fallback
+from encodectl.job.planning import plan_job
+from encodectl.job.runner import run_with_fallback
 from encodectl.job.sessions import SessionLimiter
 from encodectl.models import Codec, Device, EncodeOptions, JobStatus
 

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "encodectl"
 # Lower first. Modules of one level may not import each other's package (run and stream are siblings).
 LEVELS: list[set[str]] = [
     {"errors", "models", "version", "syscalls"},
+    {"outputs"},
     {"ffmpeg"},
     {"frames"},
     {"job"},

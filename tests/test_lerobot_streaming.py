@@ -21,6 +21,7 @@ from encodectl.errors import EncodeError, UsageError
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.ffmpeg.gpu_probe import probe_hardware
 from encodectl.stream import lerobot as streaming
+from encodectl.stream import lerobot_settings
 from encodectl.stream.lerobot import EncodectlStreamingEncoder, install_streaming, uninstall_streaming
 from encodectl.stream.recovery import recover
 
@@ -328,7 +329,7 @@ def test_a_hardware_vcodec_that_does_not_work_falls_back_to_the_cpu_said_once(in
     assert first.primary.arguments["crf"] == "30"
     said = [r.message for r in caplog.records if "h264_nvenc does not work here" in r.message]
     assert len(said) <= 1  # once per process: an earlier test may have said it already
-    assert "h264_nvenc does not work here" in " ".join(streaming._said)
+    assert "h264_nvenc does not work here" in " ".join(lerobot_settings._said)
 
 
 def test_a_hardware_vcodec_that_works_is_used_with_the_cpu_behind_it(fake_gpu):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
+from encodectl.bench.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
 from encodectl.bench.quality import QualityScore
 from encodectl.cli import command_names
 from encodectl.ffmpeg.encoder_choice import CodecChoice, HardwareReport

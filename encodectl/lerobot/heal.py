@@ -43,7 +43,7 @@ from ..frames.headers import read_image_header
 from ..frames.layout import EpisodeSource
 from ..frames.sequence import frames_by_number
 from ..job.ledger import state_dir
-from ..job.runner import source_result
+from ..job.planning import source_result
 from ..models import FFmpegBinary, JobResult, JobStatus
 from .commit import STAGING, FileState, Move, commit_moves
 from .confine import inside

@@ -20,7 +20,7 @@ from ..ffmpeg.encoders import LEROBOT_GOP
 from ..frames.layout import EpisodeSource
 from ..frames.sequence import is_frame_name
 from ..job.ledger import state_dir
-from ..job.runner import source_result
+from ..job.planning import source_result
 from ..models import (
     Codec,
     DepthMode,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bench.benchmark import BenchReport
+from ..bench.measures import BenchReport
 from ..errors import UsageError
 from .bench import mode_label
 from .text import short_seconds

@@ -18,8 +18,8 @@ from typing import Any
 from ..errors import UsageError
 from ..ffmpeg.encoder_choice import plan_encoder
 from ..frames.layout import EpisodeSource
+from ..job.planning import prepare_job, source_result
 from ..job.progress import RunTracker
-from ..job.runner import prepare_job, source_result
 from ..models import Device, EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
 from .pool import cpu_count
 

@@ -25,43 +25,26 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EncodectlError, EncodeError, InputError, StreamStateError, UsageError
+from ..errors import EncodectlError, EncodeError, StreamStateError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.command import build_stream_command
-from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
-from ..ffmpeg.encoders import depth_settings
+from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.process import signals_deferred
-from ..frames.headers import image_header_of_bytes
-from ..frames.layout import DEPTH_SUFFIX, VIDEO_SUFFIX
-from ..job.runner import temp_stem
-from ..models import (
-    DepthMode,
-    DepthResult,
-    EncoderSettings,
-    FFmpegBinary,
-    JobResult,
-    JobStatus,
-    even_size,
-    options_from,
-)
+from ..models import DepthMode, EncoderSettings, FFmpegBinary, JobResult, JobStatus, even_size
 from .encoder_process import EncoderProcess
 from .finish import finish_video, keep_for_recovery
-from .frame_buffer import BufferPolicy, BufferStats, FrameBuffer
+from .frame_buffer import BufferPolicy, FrameBuffer
+from .frame_input import array_bytes, check_image
 from .recovery import (
-    MATROSKA_STREAM_SUFFIX,
     SPILL_DESCRIPTION,
-    SPILL_SUFFIX,
-    STREAM_SUFFIX,
     SpillDescription,
     hold_stream_file,
 )
 from .replay import Replay
 from .state import StreamLifecycle, StreamState
+from .stream_plan import buffer_capacity, frame_size, stream_options, stream_paths, stream_plan
+from .stream_report import StreamStats, buffer_notes
 from .writer import StreamWriter
-
-
-class StreamStats(BufferStats):
-    frames_written: int = 0  # frames ffmpeg has taken
 
 
 class StreamEncoder:
@@ -107,27 +90,15 @@ class StreamEncoder:
         self._die_with_parent = die_with_parent
         self.images = images  # frames come as PNG/JPEG file bytes (add_image) instead of arrays
         self.width, self.height = width, height
-        given = {"device": device} if device is not None else {}  # unless asked, as encode: auto (or a profile's)
-        if isinstance(depth, str):
-            given["depth"], depth = depth, True
-        self.options = options_from({**given, "fps": fps, **options})
+        self.options, self.depth = stream_options(fps, device, depth, options)
         self.ffmpeg = ffmpeg_binary or find_ffmpeg(self.options.ffmpeg)
-        self.plan = plan or plan_encoder(self.options, self.ffmpeg)
-        self.depth = depth
-        if depth:  # the depth route (no hardware encoder, so no fallback)
-            if plan is None or plan.primary.depth is None:  # a plan made for depth (a quantizer of its own) stands
-                settings = depth_settings(self.options.depth, self.plan.primary, self.options, None)
-                self.plan = EncoderPlan(primary=settings, reason=f"depth frames: {settings.encoder}")
-            check_depth_output(self.output, self.plan.primary)
+        self.plan = stream_plan(self.output, self.options, self.ffmpeg, plan, self.depth)
         self.policy = BufferPolicy(policy)
         self.camera, self.episode = camera, episode or self.output.stem
         self._warn = on_warning or (lambda _: None)
-        frame_bytes = width * height * (2 if depth else 3)
-        self.capacity = buffer_frames or max(2, int(buffer_mib * 2**20 // frame_bytes))
-        stem = temp_stem(self.output).name
-        matroska = self.plan.primary.container == "matroska"
-        self.fragmented = self.output.with_name(stem + (MATROSKA_STREAM_SUFFIX if matroska else STREAM_SUFFIX))
-        self._spill_dir = self.output.with_name(stem + SPILL_SUFFIX)
+        frame_bytes = frame_size(width, height, self.depth)
+        self.capacity = buffer_capacity(buffer_frames, buffer_mib, frame_bytes)
+        self.fragmented, self._spill_dir = stream_paths(self.output, self.plan.primary)
         self._buffer = FrameBuffer(
             self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
             on_first_spill=self._say_spilling,
@@ -167,24 +138,7 @@ class StreamEncoder:
         """Queue one HxWx3 uint8 RGB frame (a depth stream: HxW uint16); returns at once (with policy block,
         it may wait for room)."""
         self._check_open("add_frame")
-        if not isinstance(frame, np.ndarray):
-            raise InputError(f"add_frame takes a numpy array (HxWx3 uint8 RGB), not {type(frame).__name__}")
-        if self.depth:
-            shapes = ((self.height, self.width), (self.height, self.width, 1))
-            if frame.shape not in shapes or frame.dtype.kind != "u" or frame.dtype.itemsize != 2:  # either byte order
-                raise InputError(
-                    f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this depth "
-                    f"stream takes {self.height}x{self.width} uint16"
-                )
-            # Little-endian, as ffmpeg is told: a big-endian array would otherwise be read as other values.
-            self._enqueue(np.ascontiguousarray(frame.reshape(self.height, self.width), dtype="<u2").tobytes())
-            return
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise InputError(
-                f"frame {self.stats.frames_added} is {'x'.join(map(str, frame.shape))} {frame.dtype}; this stream "
-                f"takes {self.height}x{self.width}x3 uint8 (RGB)"
-            )
-        self._enqueue(frame.tobytes())  # a copy: the caller may reuse its buffer at once
+        self._enqueue(array_bytes(frame, self.width, self.height, bool(self.depth), self._frames_added))
 
     def add_image(self, data: bytes) -> None:
         """Queue one whole PNG/JPEG file's bytes (a stream made with images=True), checked to be a
@@ -192,13 +146,11 @@ class StreamEncoder:
         if not self.images:
             raise UsageError("add_image needs a StreamEncoder made with images=True")
         self._check_open("add_image")
-        header = image_header_of_bytes(data)
-        if (header.width, header.height) != (self.width, self.height):
-            raise InputError(
-                f"frame {self.stats.frames_added} is {header.width}x{header.height}; this stream takes "
-                f"{self.width}x{self.height}"
-            )
+        check_image(data, self.width, self.height, self._frames_added)
         self._enqueue(data)
+
+    def _frames_added(self) -> int:
+        return self.stats.frames_added
 
     def _check_open(self, call: str) -> None:
         # Without the lock: add_frame must never wait behind a CPU restart's ffmpeg start; a stale
@@ -238,24 +190,16 @@ class StreamEncoder:
         now = time.perf_counter()
         result.latency_s = now - last_frame
         result.seconds = now - self._started  # the whole stream: frames arrive in real time
-        result.notes.extend(_buffer_notes(stats, backlog, result.latency_s))
+        result.notes.extend(buffer_notes(stats, backlog, result.latency_s))
         return result
 
     def _result(self, frames: int) -> JobResult:
         """What close() reports, before the video is finished: done, unless finishing fails."""
         settings = self._writer.settings
-        result = JobResult(
-            source=self.output.parent, output=self.output, episode=self.episode, camera=self.camera,
-            status=JobStatus.done, frames=frames, source_frames=frames, fps=self.options.fps,
-            encoder=settings.encoder, fallback=self._writer.fallback,
+        return JobResult.of_stream(
+            self.output, episode=self.episode, camera=self.camera, frames=frames, fps=self.options.fps,
+            settings=settings, size=self._video_size(settings), fallback=self._writer.fallback,
         ).with_ffmpeg(self.ffmpeg)  # fmt: skip
-        result.width, result.height = self._video_size(settings)
-        if settings.depth is not None:
-            result.depth = DepthResult(
-                mode=settings.depth, lossless=settings.depth is DepthMode.lossless,
-                container=settings.container, quantization=settings.quantization,
-            )  # fmt: skip
-        return result
 
     def _finish(self, result: JobResult) -> None:
         """The stream file into the verified video under its final name; raises what went wrong."""
@@ -417,30 +361,6 @@ class StreamEncoder:
 
     def _say_spilling(self, spill_dir: Path) -> None:
         self._warn(f"encoder cannot keep up: spilling frames to {spill_dir} (the recorder does not wait)")
-
-
-def _buffer_notes(stats: StreamStats, backlog: int, latency_s: float) -> list[str]:
-    """What close() says of the buffer: frames spilled, frames still to encode after the last, waits."""
-    notes = []
-    if stats.spilled:
-        written, peak = stats.spilled_bytes / 2**20, stats.disk_bytes_peak / 2**20
-        notes.append(
-            f"{stats.spilled} frame(s) spilled to disk while the encoder caught up "
-            f"({written:.0f} MB written, at most {peak:.0f} MB at once)"
-        )
-    if backlog > 1:
-        notes.append(f"{backlog} frame(s) still to encode after the last one: verified {latency_s:.2f} s later")
-    if stats.blocked_calls:
-        notes.append(f"add_frame waited {stats.blocked_calls} time(s), {stats.blocked_seconds:.2f} s in all")
-    return notes
-
-
-def check_depth_output(output: Path, settings: EncoderSettings) -> None:
-    """A depth stream's video is named for its container, as encode names it (.mkv for depth kept exactly)."""
-    wanted = DEPTH_SUFFIX if settings.container == "matroska" else VIDEO_SUFFIX
-    if output.suffix.lower() != wanted:
-        how = "depth kept exactly is FFV1 in Matroska" if wanted == DEPTH_SUFFIX else "this depth route writes MP4"
-        raise UsageError(f"{output.name}: {how}; name the video {output.stem}{wanted}")
 
 
 _open_streams: weakref.WeakSet[StreamEncoder] = weakref.WeakSet()

@@ -9,9 +9,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import EncodeError, VerificationError
-from ..job.runner import hidden_prefix
 from ..job.verify import check_expected, decoded_frame_hashes
 from ..models import DepthMode, EncoderSettings, FFmpegBinary, VideoInfo
+from ..outputs.names import hidden_prefix
 from .recovery import MATROSKA_STREAM_SUFFIX, STREAM_SUFFIX, remux_verified
 
 

@@ -25,6 +25,9 @@ codec, said once.
 This module never imports LeRobot at import time: `install_streaming()` does, and says in one line
 when it is missing.
 
+Where: LeRobot's encoder configs and the plan each camera takes, lerobot_settings.py; one camera's
+encoder and statistics, lerobot_camera.py; the contract, its check and install_streaming, here.
+
 It lives in stream/ and not in lerobot/ because the layering (tests/test_layers.py) lets stream
 import lerobot (the statistics) but not the other way round.
 """
@@ -34,30 +37,32 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import inspect
-import logging
-import queue
 import shutil
 import sys
 import tempfile
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
-from ..errors import EncodectlError, EncodeError, InputError, UsageError
+from ..errors import EncodectlError, EncodeError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
 from ..ffmpeg.encoder_choice import EncoderPlan
-from ..ffmpeg.encoders import ENCODERS
-from ..ffmpeg.gpu_probe import probe_hardware
-from ..lerobot.stats import RunningStats, Stats, downscaled_hwc
-from ..models import DepthMode, DepthQuantization, EncoderSettings, FFmpegBinary, JobStatus
-from .encoder import StreamEncoder
+from ..lerobot.stats import Stats
+from ..models import FFmpegBinary
+from .lerobot_camera import LeRobotCamera
+from .lerobot_settings import LeRobotEncoderConfig, log, plan_for
 
-log = logging.getLogger("encodectl.lerobot")
+__all__ = [
+    "EncodectlStreamingEncoder",
+    "LeRobotEncoderConfig",
+    "check_contract",
+    "install_streaming",
+    "installed",
+    "plan_for",
+    "uninstall_streaming",
+]
 
 SUPPORTED_RELEASE = (0, 6)  # LeRobot 0.6.x: the contract below was read in 0.6.1
 BUILDER = "_build_streaming_encoder"
@@ -71,326 +76,9 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "close": ("self",),
 }
 INSTALL_HINT = "pip install 'lerobot[dataset]==0.6.1' (Python >= 3.12)"
-
-# vcodec (as LeRobot's VideoEncoderConfig names it, for PyAV) -> the ffmpeg encoder and the codec it makes.
-CPU_VCODECS = {
-    "libsvtav1": ("libsvtav1", "av1"),
-    "libaom-av1": ("libaom-av1", "av1"),
-    "h264": ("libx264", "h264"),
-    "hevc": ("libx265", "hevc"),
-}
-HARDWARE_VCODECS = {
-    "h264_nvenc": "h264",
-    "hevc_nvenc": "hevc",
-    "h264_vaapi": "h264",
-    "h264_qsv": "h264",
-    "h264_videotoolbox": "h264",
-    "hevc_videotoolbox": "hevc",
-}
 BUFFER_FRAMES: int | None = None  # frames a camera keeps in memory before spilling; None: StreamEncoder's budget
-# Depth codes all-intra whatever the config's g, as `encode` writes them (encoders.py, LEROBOT_DEPTH_ARGUMENTS:
-# x265's lossless 12-bit monochrome HEVC does not decode to its codes in predicted frames; keyframes it does).
-DEPTH_GOP = 1
-DEPTH_KEEP_EXACT = "log-level=error"
 
 _installed: dict[type, Any] = {}  # patched class -> its own builder (the staticmethod object)
-_said: set[str] = set()
-_said_lock = threading.Lock()
-
-
-def say_once(message: str) -> None:
-    """A warning the recorder sees once per process, however many datasets and cameras repeat it."""
-    with _said_lock:
-        if message in _said:
-            return
-        _said.add(message)
-    log.warning(message)
-
-
-class LeRobotEncoderConfig(BaseModel):
-    """What encodectl reads off LeRobot 0.6's RGBEncoderConfig / DepthEncoderConfig (by attribute, so no
-    LeRobot import is needed); the defaults are LeRobot 0.6.1's rgb_encoder_defaults()."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    vcodec: str = "libsvtav1"
-    pix_fmt: str = "yuv420p"
-    g: int | None = 2
-    crf: int | float | None = 30
-    preset: int | str | None = 12
-    fast_decode: int = 0
-    extra_options: dict[str, Any] = {}
-    depth: DepthQuantization | None = None  # a DepthEncoderConfig's quantizer
-
-    @classmethod
-    def of(cls, config: object | None, depth: bool) -> LeRobotEncoderConfig:
-        """From LeRobot's config object; None: LeRobot's defaults for colour or depth cameras."""
-        if config is None:
-            return depth_defaults() if depth else cls()
-        values = {name: getattr(config, name) for name in cls.model_fields if name != "depth" and hasattr(config, name)}
-        if depth:
-            quantizer = {name: getattr(config, name) for name in ("depth_min", "depth_max", "shift", "use_log")
-                         if hasattr(config, name)}  # fmt: skip
-            values["depth"] = DepthQuantization(**quantizer)
-        return cls(**values)
-
-    def codec_options(self, threads: int | None) -> dict[str, str]:
-        """The codec options LeRobot 0.6.1's get_codec_options passes to PyAV (ffmpeg's own option names),
-        less the GOP, which is the settings' own; extra options last, never over a structured one."""
-        options: dict[str, Any] = {}
-
-        def given(key: str, value: Any) -> None:
-            if value is not None:
-                options[key] = value
-
-        vcodec = self.vcodec
-        if vcodec == "libsvtav1":
-            given("crf", self.crf)
-            given("preset", self.preset)
-            parts = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
-            if threads is not None:
-                parts.append(f"lp={threads}")
-            given("svtav1-params", ":".join(parts))
-        elif vcodec in ("h264", "hevc", "libaom-av1"):
-            given("crf", self.crf)
-            given("preset", self.preset)
-            if vcodec != "libaom-av1" and self.fast_decode:
-                given("tune", "fastdecode")
-            given("threads", threads)
-            if vcodec == "libaom-av1" and threads is not None:
-                given("row-mt", 1)
-        elif vcodec.endswith("_videotoolbox"):
-            if self.crf is not None:
-                given("q:v", max(1, min(100, 100 - self.crf * 2)))
-        elif vcodec.endswith("_nvenc"):
-            given("rc", 0)
-            given("qp", self.crf)
-            given("preset", self.preset)
-        elif vcodec == "h264_vaapi":
-            given("qp", self.crf)
-        elif vcodec == "h264_qsv":
-            given("global_quality", self.crf)
-            given("preset", self.preset)
-        for key, value in self.extra_options.items():
-            if key not in options and key != "g":
-                given(key, value)
-        return {key: str(value) for key, value in options.items()}
-
-
-def depth_defaults() -> LeRobotEncoderConfig:
-    """LeRobot 0.6.1's depth_encoder_defaults(): HEVC lossless of 12-bit codes."""
-    return LeRobotEncoderConfig(
-        vcodec="hevc", pix_fmt="gray12le", preset=None, extra_options={"x265-params": "lossless=1"},
-        depth=DepthQuantization(),
-    )  # fmt: skip
-
-
-def plan_for(config: LeRobotEncoderConfig, threads: int | None, binary: FFmpegBinary) -> EncoderPlan:
-    """The encoder a camera streams with: LeRobot's vcodec and options; a hardware vcodec only when it
-    passes encodectl's test encode (else the CPU encoder of its codec, said once)."""
-    vcodec, gop = config.vcodec, config.g or 2
-    options = config.codec_options(threads)
-    if config.depth is not None:
-        if vcodec != "hevc":
-            raise UsageError(f"depth cameras stream as LeRobot 0.6 writes them, HEVC of 12-bit codes; not {vcodec}")
-        params = options.get("x265-params")
-        options["x265-params"] = f"{params}:{DEPTH_KEEP_EXACT}" if params else DEPTH_KEEP_EXACT
-        settings = EncoderSettings(
-            encoder="libx265", codec="hevc", pix_fmt=config.pix_fmt, input_pix_fmt=config.pix_fmt, gop=DEPTH_GOP,
-            arguments=options, depth=DepthMode.lerobot, quantization=config.depth,
-        )  # fmt: skip
-        return EncoderPlan(primary=settings, reason="LeRobot's depth encoder: HEVC of its 12-bit codes")
-    if vcodec == "auto":  # LeRobot resolves it when the config is made; a config made without it lands here
-        vcodec = "libsvtav1"
-    if vcodec in CPU_VCODECS:
-        encoder, codec = CPU_VCODECS[vcodec]
-        settings = _cpu_settings(encoder, codec, config.pix_fmt, gop, options)
-        return EncoderPlan(primary=settings, reason=f"LeRobot's vcodec {config.vcodec}")
-    if vcodec not in HARDWARE_VCODECS:
-        raise UsageError(f"LeRobot vcodec {vcodec!r} is not one encodectl streams with")
-    codec = HARDWARE_VCODECS[vcodec]
-    cpu_encoder = CPU_VCODECS[codec][0]
-    cpu_options = LeRobotEncoderConfig(vcodec=codec, pix_fmt=config.pix_fmt, g=config.g, crf=config.crf)
-    cpu = _cpu_settings(cpu_encoder, codec, config.pix_fmt, gop, cpu_options.codec_options(threads))
-    probe = probe_hardware(binary).find(vcodec)
-    if probe is None or not probe.works:
-        why = probe.reason if probe is not None else "not in encodectl's encoder table"
-        say_once(f"{vcodec} does not work here ({why}); encoding {codec} on the CPU with {cpu_encoder}")
-        return EncoderPlan(primary=cpu, reason=f"{vcodec} failed its test encode")
-    spec = ENCODERS[vcodec]
-    global_args = [spec.device_option, "/dev/dri/renderD128"] if spec.vendor == "vaapi" and spec.device_option else []
-    hardware = EncoderSettings(
-        encoder=vcodec, codec=codec, hardware=True, pix_fmt=config.pix_fmt, input_pix_fmt=spec.input_pix_fmt,
-        upload_filter=spec.upload_filter, global_args=global_args, gop=gop, arguments=options,
-    )  # fmt: skip
-    return EncoderPlan(primary=hardware, fallback=cpu, reason=f"{vcodec} passed its test encode")
-
-
-def _cpu_settings(encoder: str, codec: str, pix_fmt: str, gop: int, options: dict[str, str]) -> EncoderSettings:
-    if encoder == "libx265":  # x265's info lines must not pass for its error (encoders.py)
-        params = options.get("x265-params")
-        options = {**options, "x265-params": f"{params}:log-level=error" if params else "log-level=error"}
-    return EncoderSettings(encoder=encoder, codec=codec, pix_fmt=pix_fmt, gop=gop, arguments=options)
-
-
-class _Camera:
-    """One camera's episode: its StreamEncoder and its statistics thread.
-
-    The encoder is started before the episode when the frame size is known from the episode before
-    (`size`), else off the recorder's thread on the first frame (frames meanwhile wait in a list). Not on
-    the recorder's thread, and best before the episode: starting ffmpeg from a process as big as LeRobot's
-    (torch: about 750 MB) holds the interpreter's lock about 40 ms (a fork, which the child's preexec_fn
-    needs: no real-time priority for ffmpeg, syscalls.py), and every thread waits meanwhile."""
-
-    def __init__(
-        self, key: str, output: Path, fps: int, plan: EncoderPlan, binary: FFmpegBinary, depth: bool,
-        size: tuple[int, int] | None = None, buffer_mib: float = 256.0,
-    ) -> None:  # fmt: skip
-        self.key, self.output, self.fps, self.plan, self.binary, self.depth = key, output, fps, plan, binary, depth
-        self.buffer_mib = buffer_mib
-        self._lock = threading.Lock()
-        self._encoder: StreamEncoder | None = None
-        self._pending: list[np.ndarray[Any, Any]] = []
-        self._opener: threading.Thread | None = None
-        self._error: EncodectlError | None = None
-        self.size: tuple[int, int] | None = None  # (width, height) of the frames fed
-        self._started_for: tuple[int, int] | None = None  # the size the encoder was started for ahead
-        if size is not None:
-            self._encoder = self._new_encoder(*size)
-            self._started_for = size
-        self._stats = RunningStats()
-        self._stats_queue: queue.SimpleQueue[np.ndarray[Any, Any] | None] = queue.SimpleQueue()
-        self._stats_thread = threading.Thread(target=self._gather, name=f"encodectl-stats-{key}", daemon=True)
-        self._stats_thread.start()
-        self._discard_stats = False
-
-    # -- the recorder's thread -------------------------------------------------------------
-
-    def feed(self, image: np.ndarray[Any, Any]) -> None:
-        if self._error is not None:
-            raise self._error
-        frame, for_stats = self._converted(image)
-        self._stats_queue.put(downscaled_hwc(for_stats))
-        if self.size is None:
-            self.size = (frame.shape[1], frame.shape[0])
-            if self._started_for is not None and self._started_for != self.size:
-                self._drop_early_encoder()  # the episode before had another size: start one for this
-        with self._lock:
-            encoder = self._encoder
-            if encoder is None:
-                self._pending.append(np.array(frame, copy=True))  # the caller may reuse its buffer
-                if self._opener is None:
-                    height, width = frame.shape[:2]
-                    self._opener = threading.Thread(
-                        target=self._open, args=(width, height), name=f"encodectl-open-{self.key}", daemon=True
-                    )
-                    self._opener.start()
-                return
-        encoder.add_frame(frame)
-
-    def _converted(self, image: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """(frame for the encoder, HWC frame for the statistics) from what LeRobot feeds: HxWxC or
-        CxHxW, uint8 or float in 0-1 for colour; a depth map in millimetres (integers) or metres (floats)."""
-        frame = np.asarray(image)
-        if frame.ndim == 3 and frame.shape[0] in (1, 3) and frame.shape[-1] not in (1, 3):
-            frame = frame.transpose(1, 2, 0)  # CHW -> HWC, as LeRobot's encoder thread does
-        if not self.depth:
-            if frame.dtype != np.uint8:
-                frame = (frame * 255).astype(np.uint8)  # as LeRobot does: its statistics are of these values
-            return frame, frame
-        stats_frame = frame if frame.ndim == 3 else frame[..., np.newaxis]
-        depth = frame.reshape(frame.shape[0], frame.shape[1]) if frame.ndim == 3 and frame.shape[-1] == 1 else frame
-        if depth.ndim != 2:
-            raise InputError(f"{self.key}: a depth frame is HxW or HxWx1, not {'x'.join(map(str, frame.shape))}")
-        if np.issubdtype(depth.dtype, np.floating):  # metres; the quantizer takes millimetres
-            depth = np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
-        elif depth.dtype != np.uint16:
-            depth = np.clip(depth, 0, 65535).astype(np.uint16)
-        return depth, stats_frame
-
-    # -- threads of its own ----------------------------------------------------------------
-
-    def _new_encoder(self, width: int, height: int) -> StreamEncoder:
-        return StreamEncoder(
-            self.output, width, height, self.fps, plan=self.plan, ffmpeg_binary=self.binary, camera=self.key,
-            depth="lerobot" if self.depth else False, on_warning=say_once, buffer_frames=BUFFER_FRAMES,
-            buffer_mib=self.buffer_mib,
-        )  # fmt: skip
-
-    def _drop_early_encoder(self) -> None:
-        encoder, self._encoder, self._started_for = self._encoder, None, None
-        if encoder is not None:
-            encoder.abort()
-
-    @property
-    def started_early(self) -> bool:
-        """The encoder was running before the episode's first frame."""
-        return self._started_for is not None
-
-    def _open(self, width: int, height: int) -> None:
-        try:
-            encoder = self._new_encoder(width, height)
-            while True:
-                with self._lock:
-                    batch, self._pending = self._pending, []
-                    if not batch:
-                        self._encoder = encoder
-                        return
-                for frame in batch:
-                    encoder.add_frame(frame)
-        except EncodectlError as error:
-            self._error = error
-        except OSError as error:
-            self._error = EncodeError(f"{self.key}: cannot start ffmpeg: {error.strerror or error}")
-
-    def _gather(self) -> None:
-        while True:
-            frame = self._stats_queue.get()
-            if frame is None:
-                return
-            if not self._discard_stats:
-                self._stats.add(frame)
-
-    # -- the episode's end -----------------------------------------------------------------
-
-    def finish(self) -> tuple[Path, Stats | None]:
-        """The verified video and the camera's statistics; EncodeError when there is no video."""
-        self._stats_queue.put(None)
-        if self.size is None:
-            self._drop_early_encoder()
-            raise EncodeError(f"{self.key}: no frame was fed this episode")
-        if self._opener is not None:
-            self._opener.join()
-        if self._error is not None:
-            raise self._error
-        assert self._encoder is not None
-        result = self._encoder.close()
-        for note in result.notes:
-            log.info("%s: %s", self.key, note)
-        if result.status is not JobStatus.done:
-            kept = "".join(f"; {note}" for note in result.notes if "recover" in note)
-            raise EncodeError(f"{self.key}: {result.reason}{kept}")
-        self._stats_thread.join()
-        return self.output, self._stats.result()
-
-    def wait_written(self, timeout: float) -> None:
-        """Until ffmpeg has taken every frame fed so far (a crash from then on loses none of them)."""
-        if self._opener is not None:
-            self._opener.join(timeout)
-        deadline = time.monotonic() + timeout
-        while self._encoder is not None and self._encoder.stats.frames_written < self._encoder.stats.frames_added:
-            if time.monotonic() > deadline:
-                raise EncodeError(f"{self.key}: frames still unwritten after {timeout:g} s")
-            time.sleep(0.01)
-
-    def cancel(self) -> None:
-        self._discard_stats = True
-        self._stats_queue.put(None)
-        if self._opener is not None:
-            self._opener.join()
-        if self._encoder is not None:
-            self._encoder.abort()
-        self._stats_thread.join()
 
 
 class EncodectlStreamingEncoder:
@@ -418,8 +106,8 @@ class EncodectlStreamingEncoder:
         self._buffer_mib = buffer_mib
         self._rgb_plan = plan_for(self._rgb, encoder_threads, self.binary)
         self._depth_plan: EncoderPlan | None = None  # planned on the first depth camera
-        self._cameras: dict[str, _Camera] = {}
-        self._spares: dict[str, _Camera] = {}  # the next episode's cameras, their encoders already started
+        self._cameras: dict[str, LeRobotCamera] = {}
+        self._spares: dict[str, LeRobotCamera] = {}  # the next episode's cameras, their encoders already started
         self._spare_root: Path | None = None
         self._episode_dirs: list[Path] = []  # the current episode's
         self._old_dirs: list[Path] = []  # finished episodes', until LeRobot has taken their videos
@@ -450,7 +138,10 @@ class EncodectlStreamingEncoder:
                 self._depth_plan = plan_for(self._depth, self._threads, self.binary)
             plan = self._depth_plan if depth and self._depth_plan is not None else self._rgb_plan
             output = folder / f"{key.replace('/', '_')}_streaming.mp4"
-            self._cameras[key] = _Camera(key, output, self.fps, plan, self.binary, depth, buffer_mib=self._buffer_mib)
+            self._cameras[key] = LeRobotCamera(
+                key, output, self.fps, plan, self.binary, depth, buffer_mib=self._buffer_mib,
+                buffer_frames=BUFFER_FRAMES,
+            )  # fmt: skip
 
     def feed_frame(self, video_key: str, image: np.ndarray[Any, Any]) -> None:
         camera = self._cameras.get(video_key)
@@ -479,7 +170,7 @@ class EncodectlStreamingEncoder:
         self._start_spares(cameras)
         return results
 
-    def _start_spares(self, finished: dict[str, _Camera]) -> None:
+    def _start_spares(self, finished: dict[str, LeRobotCamera]) -> None:
         """The next episode's encoders, started now (LeRobot is saving the episode; the recorder waits for
         that anyway) for the sizes this one had, so that its first frames do not wait on a fork."""
         if self._spare_root is None:
@@ -490,9 +181,9 @@ class EncodectlStreamingEncoder:
                     continue
                 folder = Path(tempfile.mkdtemp(dir=self._spare_root, prefix="encodectl-stream-"))
                 try:
-                    self._spares[key] = _Camera(
+                    self._spares[key] = LeRobotCamera(
                         key, folder / camera.output.name, self.fps, camera.plan, self.binary, camera.depth,
-                        size=camera.size, buffer_mib=self._buffer_mib,
+                        size=camera.size, buffer_mib=self._buffer_mib, buffer_frames=BUFFER_FRAMES,
                     )  # fmt: skip
                 except BaseException:
                     shutil.rmtree(folder, ignore_errors=True)
@@ -502,7 +193,7 @@ class EncodectlStreamingEncoder:
             self._drop_spares(self._spares)
             self._spares = {}
 
-    def _drop_spares(self, spares: dict[str, _Camera]) -> None:
+    def _drop_spares(self, spares: dict[str, LeRobotCamera]) -> None:
         for camera in spares.values():
             camera.cancel()
             shutil.rmtree(camera.output.parent, ignore_errors=True)

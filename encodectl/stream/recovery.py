@@ -29,9 +29,10 @@ from ..ffmpeg.copy_command import build_join_command, build_remux_command, conca
 from ..ffmpeg.log import encoder_failure, meaningful_error
 from ..ffmpeg.process import capture
 from ..frames.layout import DEPTH_SUFFIX
-from ..job.runner import commit_file, hidden_files, temp_paths
 from ..job.verify import mp4_boxes, read_frame_times, read_video
 from ..models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
+from ..outputs.names import hidden_files, temp_paths
+from ..outputs.publish import commit_file
 from ..syscalls import preexec_for_ffmpeg
 from .frame_buffer import SPILL_FILE_SUFFIX
 

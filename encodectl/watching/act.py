@@ -16,9 +16,10 @@ from pathlib import Path
 
 from ..errors import EncodectlError, Interrupted
 from ..job.ledger import FrameSignature
-from ..job.runner import plan_job, remove_stale_temp_files, with_output_container
+from ..job.planning import plan_job, with_output_container
 from ..job.verify import verify_output
 from ..models import JobResult, JobStatus
+from ..outputs.sweep import remove_stale_temp_files
 from ..run.pool import EncoderPool
 from ..stream.recovery import discard_abandoned_streams
 from . import rules

@@ -1,0 +1,61 @@
+"""What runs that died (SIGKILL, power loss) left beside a video: their temporary files, and an ffmpeg
+still writing one. Temporary names carry the writer's process id (names.py), so a live run's are kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from .names import LEFTOVER_SUFFIXES, hidden_files, hidden_prefix
+
+
+def remove_stale_temp_files(output: Path) -> list[Path]:
+    """Remove what runs that died (SIGKILL, power loss) left beside `output`; return what was removed.
+
+    Temporary names carry the writer's process id, so files of a live run are left alone.
+    """
+    removed = []
+    prefix = hidden_prefix(output)
+    for path in hidden_files(output):
+        if not path.name.endswith(LEFTOVER_SUFFIXES):
+            continue
+        pid = path.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            _kill_orphans_writing(path)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _kill_orphans_writing(path: Path) -> None:
+    """An ffmpeg left running by a killed encodectl (it has a session of its own): stop it too."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    needle = str(path).encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie answers signals, yet it is dead: it waits only for its parent (or init) to reap it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
