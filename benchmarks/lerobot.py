@@ -28,7 +28,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from encodectl.bench.quality import measure_quality
+from encodectl.benchmarking.quality import measure_quality
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.frames.sequence import scan_frames
 from encodectl.frames.synthetic import write_frames

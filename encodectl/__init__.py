@@ -17,8 +17,8 @@ from .errors import (
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .api import check, encode, probe_gpu, recover, watch
-    from .bench.measures import BenchOptions, BenchReport
+    from .api import bench, check, encode, probe_gpu, recover, watch
+    from .benchmarking.measures import BenchOptions, BenchReport
     from .checks.models import CheckReport, PathCheck, Problem, ProblemKind
     from .ffmpeg.encoder_choice import HardwareReport
     from .models import EncodeJob, EncodeOptions, EncoderSettings, FrameSequence, JobResult, JobStatus
@@ -58,6 +58,7 @@ __all__ = [
     "WatchOptions",
     "WatchSummary",
     "__version__",
+    "bench",
     "check",
     "encode",
     "install_streaming",
@@ -73,10 +74,11 @@ _LAZY = {
     "encode": "api",  # one function per command, as the command line runs it
     "check": "api",
     "watch": "api",
+    "bench": "api",
     "recover": "api",
     "probe_gpu": "api",
-    "BenchOptions": "bench.measures",
-    "BenchReport": "bench.measures",
+    "BenchOptions": "benchmarking.measures",
+    "BenchReport": "benchmarking.measures",
     "HardwareReport": "ffmpeg.encoder_choice",
     "RecoveredVideo": "stream.recovery",
     "WatchOptions": "watching.options",

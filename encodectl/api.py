@@ -24,7 +24,7 @@ from .ffmpeg.binary import find_ffmpeg
 from .models import EncodeOptions, FFmpegBinary, JobResult, Priority, options_from
 
 if TYPE_CHECKING:
-    from .bench.measures import BenchOptions, BenchReport
+    from .benchmarking.measures import BenchOptions, BenchReport
     from .checks.models import CheckReport
     from .ffmpeg.encoder_choice import HardwareReport
     from .job.progress import RunTracker
@@ -180,8 +180,8 @@ def bench(
     """Measure the encoding modes side by side on this machine while a simulated recorder records:
     ``encodectl bench``. Keyword `values` are BenchOptions' (modes, episodes, seconds, cameras, size, fps,
     frames, allow_fallback, keep) and EncodeOptions' (preset, quality, codec, workers)."""
-    from .bench.benchmark import run_bench
-    from .bench.measures import BenchOptions
+    from .benchmarking.benchmark import run_bench
+    from .benchmarking.measures import BenchOptions
 
     bench_fields = {key: values.pop(key) for key in list(values) if key in BenchOptions.model_fields}
     measured = BenchOptions.model_validate({**(bench_options or BenchOptions()).model_dump(), **bench_fields})

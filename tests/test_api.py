@@ -123,7 +123,7 @@ def test_bench_gives_the_same_modes_both_ways(tmp_path, cli):
     common = {"episodes": 1, "seconds": 0.2, "cameras": 1}
     outcome = cli("bench", "--modes", "sync-cpu,sync-gpu", "--episodes", "1", "--seconds", "0.2", "--cameras", "1",
                   "--size", "64x48", "--json")  # fmt: skip
-    report = api.bench(modes=["sync-cpu", "sync-gpu"], size=(64, 48), **common)
+    report = encodectl.bench(modes=["sync-cpu", "sync-gpu"], size=(64, 48), **common)
     assert outcome.exit_code == 0, outcome.stderr
     drop = VARIABLE | MEASURED | {"machine", "cores"}
     by_cli, by_api = comparable(outcome.json(), tmp_path, drop), comparable(as_json(report), tmp_path, drop)
@@ -132,3 +132,11 @@ def test_bench_gives_the_same_modes_both_ways(tmp_path, cli):
         ("sync-cpu", True, 6),
         ("sync-gpu", False, 0),
     ]
+
+
+def test_every_command_is_a_function_of_the_package():
+    import encodectl.benchmarking.benchmark  # noqa: F401 - a subpackage loaded must not shadow a function
+    import encodectl.watching.watcher  # noqa: F401
+
+    for name in ("encode", "watch", "check", "recover", "probe_gpu", "bench"):
+        assert getattr(encodectl, name) is getattr(api, name), name

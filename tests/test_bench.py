@@ -111,8 +111,8 @@ SLOW_CALLS = {10: 0.6, 20: 0.1}  # the slowest far above the rest: p99 must stay
 
 @BENCH_MACHINERY
 def test_stream_mode_times_every_add_frame_and_encodes_every_frame(tmp_path, monkeypatch, ffmpeg_binary, decoded):
-    from encodectl.bench.benchmark import run_bench
-    from encodectl.bench.measures import BenchMode, BenchOptions
+    from encodectl.benchmarking.benchmark import run_bench
+    from encodectl.benchmarking.measures import BenchMode, BenchOptions
     from encodectl.models import EncodeOptions
     from encodectl.stream.encoder import StreamEncoder
 
@@ -150,7 +150,7 @@ def test_a_mode_that_failed_before_measuring_does_not_cost_the_others_their_tabl
 
     from rich.console import Console
 
-    from encodectl.bench.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
+    from encodectl.benchmarking.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
     from encodectl.report.bench import bench_notes, bench_tables
 
     measured = ModeResult(

@@ -191,7 +191,7 @@ def test_the_decodable_frames_are_listed(clip, ffmpeg_binary):
 
 
 def test_quality_is_measured(clip, ffmpeg_binary):
-    from encodectl.bench.quality import measure_quality
+    from encodectl.benchmarking.quality import measure_quality
 
     # The video against its own frames: close; against other frames (the depth clip's, as grey pictures): far.
     own = measure_quality(ffmpeg_binary, str(clip / "ep.mp4"), scan_frames(clip / "ep"), Fraction(30))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from encodectl import JobStatus, encode
-from encodectl.bench.quality import measure_quality
+from encodectl.benchmarking.quality import measure_quality
 from encodectl.frames.sequence import scan_frames
 from encodectl.frames.synthetic import write_dataset
 from encodectl.job.ledger import Ledger

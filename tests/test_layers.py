@@ -22,7 +22,7 @@ LEVELS: list[set[str]] = [
     {"lerobot"},
     {"run", "stream"},
     {"watching", "checks"},
-    {"bench"},
+    {"benchmarking"},
     {"report", "api"},
     {"cli", "__init__"},
 ]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from encodectl.bench.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
-from encodectl.bench.quality import QualityScore
+from encodectl.benchmarking.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
+from encodectl.benchmarking.quality import QualityScore
 from encodectl.cli import command_names
 from encodectl.ffmpeg.encoder_choice import CodecChoice, HardwareReport
 from encodectl.ffmpeg.gpu_probe import EncoderProbe

@@ -42,7 +42,7 @@ NOT_BEFORE_THE_ENCODE = (
     "matplotlib",
     "imageio_ffmpeg",  # its search runs ffmpeg -version; the wheel's binary is found by name
     "platformdirs",
-    "encodectl.bench",
+    "encodectl.benchmarking",
     "encodectl.checks",
     "encodectl.watching",
     "encodectl.stream",

@@ -241,7 +241,7 @@ def bench(
     A simulated recorder records in real time while each mode (sync/async x CPU/GPU, and streaming) encodes; the
     numbers are shown beside the claims of LeRobot's video-encoding guide."""
     with handled_errors(json_output):
-        from ..bench.measures import BenchOptions
+        from ..benchmarking.measures import BenchOptions
         from ..report.bench import print_bench
         from ..report.plot import plot_bench, require_plotting
 

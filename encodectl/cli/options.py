@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..models import Codec, DepthMode, Device, EncodeOptions, GapPolicy, Priority, Profile, VerifyMode, options_from
 
 if TYPE_CHECKING:
-    from ..bench.measures import BenchMode
+    from ..benchmarking.measures import BenchMode
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -272,7 +272,7 @@ def with_shared_options(priority: Priority) -> Callable[[Command], Command]:
 
 def bench_modes(name: str) -> list[BenchMode]:
     """'all' is the guide's four modes; the streaming ones are asked for by name."""
-    from ..bench.measures import GUIDE_MODES, BenchMode
+    from ..benchmarking.measures import GUIDE_MODES, BenchMode
 
     if name.strip() == "all":
         return list(GUIDE_MODES)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from ..bench.measures import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport, ModeResult
+from ..benchmarking.measures import GUIDE_CLAIMS, GUIDE_EPISODE_SECONDS, BenchReport, ModeResult
 from .fit import Column, fitted_table
 from .text import plain_line, short_seconds
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bench.measures import BenchReport
+from ..benchmarking.measures import BenchReport
 from ..errors import UsageError
 from .bench import mode_label
 from .text import short_seconds
