@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .ffmpeg.encoder_choice import EncoderPlan
     from .frames.layout import EpisodeSource
     from .job.progress import RunTracker
-    from .lerobot.plan import SourceRunner
+    from .job.source_runner import SourceRunner
 
 app = typer.Typer(
     name="encodectl",

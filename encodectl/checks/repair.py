@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import EncodectlError
+from ..job.source_runner import SourceRunner
 from ..job.verify import read_frame_times
 from ..lerobot.commit import FileState, Move, commit_moves, dataset_opened, remove_staging
 from ..lerobot.finish import (
@@ -33,7 +34,7 @@ from ..lerobot.finish import (
     metadata_moves,
 )
 from ..lerobot.meta import DatasetEpisode, FormatVersion, VideoPlacement
-from ..lerobot.plan import DatasetPlan, SourceRunner, pending_video, plan_dataset
+from ..lerobot.plan import DatasetPlan, pending_video, plan_dataset
 from ..models import EncodeOptions, FFmpegBinary, JobStatus, VerifyMode
 from .dataset import LeRobotCheck, VideoFile, check_lerobot
 from .models import PathCheck, ProblemKind

@@ -25,6 +25,7 @@ from ..errors import EncodectlError, InputError, VerificationError
 from ..ffmpeg.copy_command import build_join_command, concat_list
 from ..ffmpeg.log import encoder_failure
 from ..ffmpeg.process import run_ffmpeg
+from ..job.source_runner import SourceRunner
 from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, mp4_complete, read_frame_times
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, LeRobotRelease
 from ..version import __version__
@@ -39,7 +40,7 @@ from .meta import (
     info_document,
     write_episodes_table,
 )
-from .plan import DatasetPlan, PendingVideo, SourceRunner, frame_paths, plan_dataset
+from .plan import DatasetPlan, PendingVideo, frame_paths, plan_dataset
 from .versions import encoder_record
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,6 @@ from .versions import ReleaseChoice, decide_release
 # Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
 ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}
 _EPISODE_DIR = re.compile(r"^episode[-_](\d+)$")
-
-SourceRunner = Callable[[list[EpisodeSource], EncodeOptions], list[JobResult]]
 
 
 class FrameFile(BaseModel):

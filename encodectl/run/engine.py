@@ -23,7 +23,7 @@ from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobSta
 from .pool import EncoderPool
 
 if TYPE_CHECKING:
-    from ..lerobot.plan import SourceRunner
+    from ..job.source_runner import SourceRunner
 
 
 def encode_sources(
