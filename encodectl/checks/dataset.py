@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ..frames.sequence import frame_files
 from ..job.ledger import STATE_DIR
 from ..lerobot.commit import JOURNAL
+from ..lerobot.episodes import read_episodes
 from ..lerobot.finish import TOLERANCE_S
 from ..lerobot.meta import (
     INFO_PATH,
@@ -26,7 +27,6 @@ from ..lerobot.meta import (
     DatasetInfo,
     FormatVersion,
     VideoPlacement,
-    read_episodes,
     read_info,
 )
 from ..models import FFmpegBinary, VerifyMode

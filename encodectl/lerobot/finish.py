@@ -30,6 +30,7 @@ from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, mp4_compl
 from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, LeRobotRelease
 from ..version import __version__
 from .commit import FileState, Move, commit_moves, dataset_opened, made_by_encodectl, remove_staging
+from .episodes import write_episodes_table
 from .heal import RebuiltRows, commit_rows, dry_run_results, rows_to_rebuild
 from .meta import (
     DatasetEpisode,
@@ -38,7 +39,6 @@ from .meta import (
     VideoPlacement,
     channels_of,
     info_document,
-    write_episodes_table,
 )
 from .plan import DatasetPlan, PendingVideo, frame_paths, plan_dataset
 from .versions import encoder_record

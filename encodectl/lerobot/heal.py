@@ -47,15 +47,12 @@ from ..job.runner import source_result
 from ..models import FFmpegBinary, JobResult, JobStatus
 from .commit import STAGING, FileState, Move, commit_moves
 from .confine import inside
+from .episodes import episodes_files, pyarrow_modules, read_episodes, read_episodes_table
 from .meta import (
     EPISODES_DIR,
     INFO_PATH,
     DatasetInfo,
     FormatVersion,
-    episodes_files,
-    pyarrow_modules,
-    read_episodes,
-    read_episodes_table,
     read_info,
 )
 

@@ -33,6 +33,7 @@ from ..models import (
 )
 from .commit import STAGING, FileState
 from .confine import inside
+from .episodes import read_episodes
 from .meta import (
     EPISODES_DIR,
     INFO_PATH,
@@ -41,7 +42,6 @@ from .meta import (
     DatasetInfo,
     FormatVersion,
     VideoPlacement,
-    read_episodes,
     read_info,
 )
 from .versions import ReleaseChoice, decide_release
