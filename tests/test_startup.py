@@ -48,6 +48,7 @@ NOT_BEFORE_THE_ENCODE = (
     "encodectl.stream",
     "encodectl.lerobot.finish",
     "encodectl.lerobot.heal",
+    "encodectl.lerobot.recorded",
     "encodectl.lerobot.stats",
     "encodectl.report.results",
     "encodectl.report.live",
