@@ -20,9 +20,9 @@ from ..frames.sequence import frame_files
 from ..job.ledger import STATE_DIR
 from ..lerobot.commit import JOURNAL
 from ..lerobot.episodes import read_episodes
-from ..lerobot.finish import TOLERANCE_S
 from ..lerobot.meta import (
     INFO_PATH,
+    TOLERANCE_S,
     DatasetEpisode,
     DatasetInfo,
     FormatVersion,

@@ -32,6 +32,7 @@ VIDEO_PATH_FIELDS = {
 READ_BACK = ("video.height", "video.width", "video.codec", "video.pix_fmt", "video.fps", "video.channels", "has_audio")
 MAX_FPS = 1000  # as --fps: a rate past it is no camera's
 MAX_CHUNKS_SIZE = 10**6
+TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s: a decoded frame further from its timestamp is refused
 
 
 class FormatVersion(StrEnum):
