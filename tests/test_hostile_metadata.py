@@ -243,7 +243,7 @@ def test_a_frame_rewritten_after_ffmpeg_read_it_fails_the_job(tmp_path, make_fra
 
 
 def test_a_frame_rewritten_before_the_commit_is_neither_placed_nor_deleted(tmp_path, cli, monkeypatch):
-    from encodectl.lerobot import finish
+    from encodectl.lerobot import finish_dataset as finish
 
     root = copy_fixture("v30_pending", tmp_path)
     frame = root / "images" / TOP / "episode-000001" / "frame-000002.png"
@@ -459,7 +459,7 @@ def test_control_characters_in_metadata_are_refused(tmp_path, field, value):
 
 
 def test_a_frame_link_pointed_elsewhere_after_planning_is_not_placed(tmp_path, cli, monkeypatch, make_frames):
-    from encodectl.lerobot import finish
+    from encodectl.lerobot import finish_dataset as finish
 
     root = copy_fixture("v30_pending", tmp_path)
     red = make_frames(tmp_path / "elsewhere", 1, size=(64, 64), seed=9)[0]

@@ -551,7 +551,7 @@ def test_watch_stream_does_not_apply_to_a_lerobot_dataset(tmp_path):
 
 @COMMIT_MACHINERY
 def test_a_dataset_changed_while_encoding_is_not_committed(tmp_path, cli, monkeypatch):
-    import encodectl.lerobot.finish as finish
+    import encodectl.lerobot.finish_dataset as finish
 
     root = copy_fixture("v30_pending", tmp_path)
     info_path = root / "meta" / "info.json"

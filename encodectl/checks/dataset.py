@@ -19,14 +19,14 @@ from pydantic import BaseModel
 from ..frames.sequence import frame_files
 from ..job.ledger import STATE_DIR
 from ..lerobot.commit import JOURNAL
-from ..lerobot.finish import TOLERANCE_S
+from ..lerobot.episodes import read_episodes
 from ..lerobot.meta import (
     INFO_PATH,
+    TOLERANCE_S,
     DatasetEpisode,
     DatasetInfo,
     FormatVersion,
     VideoPlacement,
-    read_episodes,
     read_info,
 )
 from ..models import FFmpegBinary, VerifyMode

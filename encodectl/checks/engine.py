@@ -13,8 +13,8 @@ from pydantic import TypeAdapter
 from ..errors import InputError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
 from ..frames.layout import EpisodeSource
+from ..job.source_runner import SourceRunner
 from ..lerobot.meta import is_lerobot_dataset
-from ..lerobot.plan import SourceRunner
 from ..models import EncodeOptions, FFmpegBinary, FrameRate, JobResult, VerifyMode
 from ..run.engine import encode_sources
 from ..version import __version__

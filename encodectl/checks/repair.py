@@ -1,6 +1,6 @@
 """`check --repair`: re-encode, from the frames still under images/, the videos a check found wrong.
 
-Everything goes through the LeRobot commit that `encode ROOT` uses (lerobot/finish.py, lerobot/commit.py):
+Everything goes through the LeRobot commit that `encode ROOT` uses (lerobot/finish_dataset.py, lerobot/commit.py):
 the dataset is held (lock, refused while another program has it open), new files are staged, verified as
 LeRobot reads them, journaled and moved into place, the metadata last.
 
@@ -22,18 +22,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import EncodectlError
+from ..job.source_runner import SourceRunner
 from ..job.verify import read_frame_times
 from ..lerobot.commit import FileState, Move, commit_moves, dataset_opened, remove_staging
-from ..lerobot.finish import (
-    StagedEpisode,
-    TargetFile,
-    build_target,
-    check_frames_as_planned,
-    commit_dataset,
-    metadata_moves,
-)
+from ..lerobot.finish_dataset import check_frames_as_planned, commit_dataset, metadata_moves
 from ..lerobot.meta import DatasetEpisode, FormatVersion, VideoPlacement
-from ..lerobot.plan import DatasetPlan, SourceRunner, pending_video, plan_dataset
+from ..lerobot.place import StagedEpisode, TargetFile, build_target
+from ..lerobot.plan import DatasetPlan, pending_video, plan_dataset
 from ..models import EncodeOptions, FFmpegBinary, JobStatus, VerifyMode
 from .dataset import LeRobotCheck, VideoFile, check_lerobot
 from .models import PathCheck, ProblemKind

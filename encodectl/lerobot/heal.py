@@ -10,7 +10,8 @@ as LeRobot writes them: its columns in its order (``episode_index``, ``tasks``,
 ``dataset_to_index``, ``stats/<feature>/<stat>`` feature by feature, then
 ``meta/episodes/chunk_index`` and ``file_index``) and its types, in a new episodes file
 (the first, or the one after the last file that holds rows, as a resumed recording
-starts one). The statistics are computed as LeRobot computes them (stats.py), a camera's
+starts one), from what the recorder left (read in recorded.py). The statistics are
+computed as LeRobot computes them (stats.py), a camera's
 from its frames under ``images/`` (sampled, decoded by ffmpeg). ``info.json``'s totals
 and ``stats.json`` are brought up to date as LeRobot's save_episode does, if they are
 not already. The rows go in by the dataset's journaled commit; the videos follow as for
@@ -24,9 +25,7 @@ length, a data file without its parquet footer (a recorder killed before closing
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 import shutil
 import subprocess
 import tempfile
@@ -46,17 +45,19 @@ from ..job.ledger import state_dir
 from ..job.planning import source_result
 from ..models import FFmpegBinary, JobResult, JobStatus
 from .commit import STAGING, FileState, Move, commit_moves
-from .confine import inside
-from .meta import (
-    EPISODES_DIR,
-    INFO_PATH,
-    DatasetInfo,
-    FormatVersion,
-    episodes_files,
-    pyarrow_modules,
-    read_episodes,
-    read_episodes_table,
-    read_info,
+from .episodes import pyarrow_modules
+from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, read_info
+from .recorded import (
+    NO_STATS,
+    DataEpisode,
+    data_episodes,
+    data_files,
+    episode_tasks,
+    existing_rows,
+    feature_values,
+    known_episodes,
+    read_parquet,
+    read_tasks,
 )
 
 if TYPE_CHECKING:
@@ -65,21 +66,7 @@ if TYPE_CHECKING:
     from .stats import Stats
 
 STATS_PATH = Path("meta") / "stats.json"
-TASKS_PATH = Path("meta") / "tasks.parquet"
 STAT_NAMES = ("min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99")
-_DATA_FILE = re.compile(r"chunk-(\d+)/file-(\d+)\.parquet$")
-_SKIPPED = {"string", "language"}  # features LeRobot keeps no statistics of
-
-
-class DataEpisode(BaseModel):
-    """One episode as data/ holds it."""
-
-    index: int
-    chunk: int
-    file: int
-    start: int  # its first frame's global index
-    length: int
-    task_indices: list[int]
 
 
 class RebuiltRows(BaseModel):
@@ -102,10 +89,10 @@ def missing_rows(info: DatasetInfo) -> list[int]:
     """Episodes data/ holds that meta/episodes/ has no row for (cheap: reads the episode_index columns only)."""
     if info.version is not FormatVersion.v30:
         return []
-    known = _known_episodes(info)
+    known = known_episodes(info)
     found: set[int] = set()
-    for path, _chunk, _file in _data_files(info):
-        found.update(_read(path, columns=["episode_index"]).column("episode_index").to_pylist())
+    for path, _chunk, _file in data_files(info):
+        found.update(read_parquet(path, columns=["episode_index"]).column("episode_index").to_pylist())
     return sorted(found - known)
 
 
@@ -120,8 +107,41 @@ def plan_rows(info: DatasetInfo, binary: FFmpegBinary, staging: Path) -> Rebuilt
     pyarrow, parquet = pyarrow_modules()
     if any(feature.get("dtype") == "image" for feature in info.document["features"].values()):
         raise InputError(f"{root}: rebuilding episode rows of a dataset with image features is not supported")
-    episodes = _data_episodes(info)
-    rows = _existing_rows(info)
+    episodes = data_episodes(info)
+    rows = existing_rows(info)
+    _check_rows_lost_last(root, missing, episodes, rows)
+    tasks = read_tasks(root)
+    last_file = max(((r["meta/episodes/chunk_index"], r["meta/episodes/file_index"]) for r in rows.values()),
+                    default=None)  # fmt: skip
+    meta_chunk, meta_file = _next_file(last_file, info.chunks_size)
+    target = root / EPISODES_DIR / f"chunk-{meta_chunk:03d}" / f"file-{meta_file:03d}.parquet"
+    if target.exists():
+        raise InputError(f"{target} exists but holds none of episodes {missing[0]}-{missing[-1]}; nothing was changed")
+    data = feature_values(info, missing)
+    new_rows: list[dict[str, Any]] = []
+    all_stats: list[dict[str, Stats]] = []
+    for index in missing:
+        episode = episodes[index]
+        stats = _episode_stats(info, episode, data[index], binary)
+        new_rows.append(_new_row(episode, episode_tasks(episode, tasks, root), stats, (meta_chunk, meta_file)))
+        all_stats.append(stats)
+    table = pyarrow.Table.from_pydict({name: [row[name] for row in new_rows] for name in new_rows[0]})
+    staged = staging / target.relative_to(root)
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    parquet.write_table(table, staged, compression="snappy", use_dictionary=True)
+    plan = RebuiltRows(root=root, episodes=missing, staging=staging)
+    plan.moves.append(Move(source=staged, target=target))
+    plan.planned[target] = None
+    plan.moves += _totals(info, episodes, missing, tasks, all_stats, staging, plan.planned)
+    for path, _chunk, _file in data_files(info):
+        plan.planned[path] = FileState.of(path)
+    return plan
+
+
+def _check_rows_lost_last(
+    root: Path, missing: list[int], episodes: dict[int, DataEpisode], rows: dict[int, dict[str, Any]]
+) -> None:
+    """The rows missing are the last episodes' (all a recorder loses), and data/ continues where the rows end."""
     known = sorted(rows)
     if known and min(missing) < max(known):
         raise InputError(
@@ -138,45 +158,25 @@ def plan_rows(info: DatasetInfo, binary: FFmpegBinary, staging: Path) -> Rebuilt
             f"{root}: episode {missing[0]} starts at frame {episodes[missing[0]].start} in data/, not at "
             f"{previous_end} where the episodes before it end; nothing was changed"
         )
-    tasks = _tasks(root, pyarrow, parquet)
-    last_file = max(((r["meta/episodes/chunk_index"], r["meta/episodes/file_index"]) for r in rows.values()),
-                    default=None)  # fmt: skip
-    meta_chunk, meta_file = _next_file(last_file, info.chunks_size)
-    target = root / EPISODES_DIR / f"chunk-{meta_chunk:03d}" / f"file-{meta_file:03d}.parquet"
-    if target.exists():
-        raise InputError(f"{target} exists but holds none of episodes {missing[0]}-{missing[-1]}; nothing was changed")
-    data = _feature_values(info, missing)
-    new_rows: list[dict[str, Any]] = []
-    all_stats: list[dict[str, Stats]] = []
-    for index in missing:
-        episode = episodes[index]
-        stats = _episode_stats(info, episode, data[index], binary)
-        row: dict[str, Any] = {
-            "episode_index": index,
-            "tasks": _episode_tasks(episode, tasks, root),
-            "length": episode.length,
-            "data/chunk_index": episode.chunk,
-            "data/file_index": episode.file,
-            "dataset_from_index": episode.start,
-            "dataset_to_index": episode.start + episode.length,
-        }
-        for key, values in stats.items():
-            row.update({f"stats/{key}/{name}": values[name].tolist() for name in STAT_NAMES if name in values})
-        row["meta/episodes/chunk_index"] = meta_chunk
-        row["meta/episodes/file_index"] = meta_file
-        new_rows.append(row)
-        all_stats.append(stats)
-    table = pyarrow.Table.from_pydict({name: [row[name] for row in new_rows] for name in new_rows[0]})
-    staged = staging / target.relative_to(root)
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    parquet.write_table(table, staged, compression="snappy", use_dictionary=True)
-    plan = RebuiltRows(root=root, episodes=missing, staging=staging)
-    plan.moves.append(Move(source=staged, target=target))
-    plan.planned[target] = None
-    plan.moves += _totals(info, episodes, missing, tasks, all_stats, staging, plan.planned)
-    for path, _chunk, _file in _data_files(info):
-        plan.planned[path] = FileState.of(path)
-    return plan
+
+
+def _new_row(
+    episode: DataEpisode, tasks: list[str], stats: dict[str, Stats], meta_file: tuple[int, int]
+) -> dict[str, Any]:
+    """One episode's row: LeRobot's columns in its order, the stats feature by feature, its own file last."""
+    row: dict[str, Any] = {
+        "episode_index": episode.index,
+        "tasks": tasks,
+        "length": episode.length,
+        "data/chunk_index": episode.chunk,
+        "data/file_index": episode.file,
+        "dataset_from_index": episode.start,
+        "dataset_to_index": episode.start + episode.length,
+    }
+    for key, values in stats.items():
+        row.update({f"stats/{key}/{name}": values[name].tolist() for name in STAT_NAMES if name in values})
+    row["meta/episodes/chunk_index"], row["meta/episodes/file_index"] = meta_file
+    return row
 
 
 def commit_rows(plan: RebuiltRows) -> None:
@@ -192,161 +192,6 @@ def commit_rows(plan: RebuiltRows) -> None:
     commit_moves(plan.root, moves, plan.planned)
 
 
-# --- reading what LeRobot left ------------------------------------------------------------------------
-
-
-def _read(path: Path, columns: list[str] | None = None) -> Any:
-    pyarrow, parquet = pyarrow_modules()
-    try:
-        return parquet.read_table(path, columns=columns)
-    except (OSError, pyarrow.ArrowException) as error:
-        raise InputError(
-            f"{path} does not read as parquet ({str(error).splitlines()[0]}): a recorder stopped before it "
-            "closed the file leaves it without its footer, and the frames' values in it cannot be read; "
-            "nothing was changed"
-        ) from None
-
-
-def _data_files(info: DatasetInfo) -> list[tuple[Path, int, int]]:
-    found = []
-    folder = inside(info.root, "data", "data/")
-    for path in sorted(folder.glob("chunk-*/file-*.parquet")):
-        inside(info.root, path.relative_to(info.root), "a data file")  # read only from inside the dataset
-        match = _DATA_FILE.search(path.as_posix())
-        if match:
-            found.append((path, int(match.group(1)), int(match.group(2))))
-    return found
-
-
-def _known_episodes(info: DatasetInfo) -> set[int]:
-    if episodes_files(info):
-        read_episodes(info)  # rows that contradict each other (two for one episode, say) are refused first
-    known: set[int] = set()
-    for path in episodes_files(info):
-        table = read_episodes_table(path)  # one still being written: refused as everywhere else
-        if "episode_index" in table.column_names:
-            known.update(table.column("episode_index").to_pylist())
-    return known
-
-
-def _existing_rows(info: DatasetInfo) -> dict[int, dict[str, Any]]:
-    """The rows meta/episodes has, by episode: only the columns the next rows continue from."""
-    names = ["episode_index", "dataset_to_index", "meta/episodes/chunk_index", "meta/episodes/file_index"]
-    rows: dict[int, dict[str, Any]] = {}
-    for path in episodes_files(info):
-        table = read_episodes_table(path)
-        absent = [name for name in names if name not in table.column_names]
-        if absent:
-            raise InputError(f"{path} has no {absent[0]} column")
-        for row in table.select(names).to_pylist():
-            rows[row["episode_index"]] = row
-    return rows
-
-
-def _data_episodes(info: DatasetInfo) -> dict[int, DataEpisode]:
-    """Every episode in data/, each checked to be one contiguous run of rows numbered as LeRobot numbers them."""
-    episodes: dict[int, DataEpisode] = {}
-    for path, chunk, file in _data_files(info):
-        table = _read(path, columns=["episode_index", "frame_index", "index", "task_index"])
-        columns = {name: table.column(name).to_pylist() for name in table.column_names}
-        row = 0
-        while row < table.num_rows:
-            index = columns["episode_index"][row]
-            end = row
-            while end < table.num_rows and columns["episode_index"][end] == index:
-                end += 1
-            if index in episodes:
-                raise InputError(
-                    f"{path}: the rows of episode {index} are not contiguous in data/ (they resume at row {row}); "
-                    "nothing was changed"
-                )
-            frames, numbers = columns["frame_index"][row:end], columns["index"][row:end]
-            if frames != list(range(end - row)) or numbers != list(range(numbers[0], numbers[0] + end - row)):
-                raise InputError(
-                    f"{path}: episode {index}'s frame_index or index column is not numbered 0, 1, 2... as LeRobot "
-                    "numbers its frames; nothing was changed"
-                )
-            episodes[index] = DataEpisode(
-                index=index, chunk=chunk, file=file, start=numbers[0], length=end - row,
-                task_indices=columns["task_index"][row:end],
-            )  # fmt: skip
-            row = end
-    ordered = sorted(episodes.values(), key=lambda episode: episode.index)
-    for before, after in itertools.pairwise(ordered):
-        if after.start != before.start + before.length:
-            raise InputError(
-                f"{info.root}: episode {after.index} starts at frame {after.start} in data/, not where episode "
-                f"{before.index} ends ({before.start + before.length}); nothing was changed"
-            )
-    return episodes
-
-
-def _tasks(root: Path, pyarrow: Any, parquet: Any) -> dict[int, str]:
-    path = inside(root, TASKS_PATH, "meta/tasks.parquet")
-    if not path.is_file():
-        raise InputError(f"{path} is missing: the episodes' tasks cannot be named; nothing was changed")
-    table = _read(path)
-    if "task_index" not in table.column_names:
-        raise InputError(f"{path} has no task_index column")
-    # LeRobot writes it from pandas with the task as the index: a column named "task" (or __index_level_0__).
-    name = "task" if "task" in table.column_names else "__index_level_0__"
-    if name not in table.column_names:
-        raise InputError(f"{path} has no task column")
-    return dict(zip(table.column("task_index").to_pylist(), table.column(name).to_pylist(), strict=True))
-
-
-def _episode_tasks(episode: DataEpisode, tasks: dict[int, str], root: Path) -> list[str]:
-    """The episode's tasks; LeRobot lists them from a set, which has no order: first appearance here."""
-    names = []
-    for index in dict.fromkeys(episode.task_indices):
-        if index not in tasks:
-            raise InputError(f"{root}: episode {episode.index} has task_index {index}, which meta/tasks.parquet lacks")
-        names.append(tasks[index])
-    return names
-
-
-def _feature_values(info: DatasetInfo, episodes: list[int]) -> dict[int, dict[str, np.ndarray]]:
-    """Each episode's numeric features, as LeRobot's episode buffer held them when it computed its stats."""
-    import numpy as np  # only here: encoding a dataset whose rows are whole never loads numpy
-
-    wanted = set(episodes)
-    features = info.document["features"]
-    numeric = [key for key, feature in features.items() if feature.get("dtype") not in {"video", "image", *_SKIPPED}]
-    values: dict[int, dict[str, list[Any]]] = {index: {key: [] for key in numeric} for index in episodes}
-    for path, _chunk, _file in _data_files(info):
-        table = _read(path)
-        absent = [key for key in numeric if key not in table.column_names]
-        if absent:
-            raise InputError(f"{path} has no {absent[0]} column, a feature of meta/info.json")
-        columns = {key: table.column(key).to_pylist() for key in numeric}
-        for row, index in enumerate(table.column("episode_index").to_pylist()):
-            if index in wanted:
-                for key in numeric:
-                    values[index][key].append(columns[key][row])
-    result: dict[int, dict[str, np.ndarray]] = {}
-    for index, by_key in values.items():
-        arrays = {}
-        for key in numeric:
-            feature = features[key]
-            array = np.array(by_key[key], dtype=np.dtype(feature["dtype"]))
-            if key == "timestamp":
-                array = _timestamps(array, by_key["frame_index"], info.fps)
-            if tuple(feature.get("shape") or ()) == (1,):
-                array = array.reshape(len(array))  # LeRobot: shape (1,) features become a vector of frames
-            arrays[key] = array
-        result[index] = arrays
-    return result
-
-
-def _timestamps(stored: np.ndarray, frames: list[int], fps: int) -> np.ndarray:
-    """LeRobot computes each timestamp as frame_index / fps (a Python float) and stores it as float32: its stats
-    are of the float64 values. Those are used when they are what was stored; else the stored values."""
-    import numpy as np
-
-    exact = np.array([index / fps for index in frames], dtype=np.float64).reshape(stored.shape)
-    return exact if np.array_equal(exact.astype(stored.dtype), stored) else stored.astype(np.float64)
-
-
 def _episode_stats(
     info: DatasetInfo, episode: DataEpisode, values: dict[str, np.ndarray], binary: FFmpegBinary
 ) -> dict[str, Stats]:
@@ -356,7 +201,7 @@ def _episode_stats(
     stats: dict[str, Stats] = {}
     for key, feature in info.document["features"].items():
         dtype = feature.get("dtype")
-        if dtype in _SKIPPED:
+        if dtype in NO_STATS:
             continue
         if dtype == "video":
             marker = (feature.get("info") or {}).get("is_depth_map", False)  # LeRobot reads this key alone here

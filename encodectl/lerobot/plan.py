@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from ..models import (
 )
 from .commit import STAGING, FileState
 from .confine import inside
+from .episodes import read_episodes
 from .meta import (
     EPISODES_DIR,
     INFO_PATH,
@@ -42,7 +42,6 @@ from .meta import (
     DatasetInfo,
     FormatVersion,
     VideoPlacement,
-    read_episodes,
     read_info,
 )
 from .versions import ReleaseChoice, decide_release
@@ -50,8 +49,6 @@ from .versions import ReleaseChoice, decide_release
 # Options that choose an encoder or its settings: without any, a dataset keeps what it already uses.
 ENCODER_OPTIONS = {"codec", "encoder", "quality", "preset", "device", "bitrate", "vendor", "gop", "pix_fmt", "profile"}
 _EPISODE_DIR = re.compile(r"^episode[-_](\d+)$")
-
-SourceRunner = Callable[[list[EpisodeSource], EncodeOptions], list[JobResult]]
 
 
 class FrameFile(BaseModel):

@@ -23,7 +23,7 @@ from ..models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobSta
 from .pool import EncoderPool
 
 if TYPE_CHECKING:
-    from ..lerobot.plan import SourceRunner
+    from ..job.source_runner import SourceRunner
 
 Say = Callable[[str], None]
 
@@ -93,7 +93,7 @@ def encode_paths(
             )
     sources = discover(others, options.output) if others else []
     if datasets:  # imported here: folders of frames never need LeRobot's metadata, stats and commit code
-        from ..lerobot.finish import finish_datasets
+        from ..lerobot.finish_dataset import finish_datasets
     results = finish_datasets(datasets, options, binary, run, delete_frames=delete_frames) if datasets else []
     results = (run(sources, options) if sources else []) + results
     # A dataset's episodes that needed no encode (already in it, cut off) were never near an ffmpeg: this one's.

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DatasetBusy, EncodectlError, UsageError
+from ..job.source_runner import SourceRunner
 from ..lerobot.commit import processes_using
-from ..lerobot.finish import finish_datasets
-from ..lerobot.plan import SourceRunner
+from ..lerobot.finish_dataset import finish_datasets
 from ..models import EncodeOptions, FFmpegBinary, JobResult, JobStatus
 from .options import WatchOptions, WatchSummary
 
