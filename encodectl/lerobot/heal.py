@@ -46,7 +46,7 @@ from ..job.planning import source_result
 from ..models import FFmpegBinary, JobResult, JobStatus
 from .commit import STAGING, FileState, Move, commit_moves
 from .episodes import pyarrow_modules
-from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, read_info
+from .meta import EPISODES_DIR, INFO_PATH, DatasetInfo, FormatVersion, next_file, read_info
 from .recorded import (
     NO_STATS,
     DataEpisode,
@@ -113,7 +113,8 @@ def plan_rows(info: DatasetInfo, binary: FFmpegBinary, staging: Path) -> Rebuilt
     tasks = read_tasks(root)
     last_file = max(((r["meta/episodes/chunk_index"], r["meta/episodes/file_index"]) for r in rows.values()),
                     default=None)  # fmt: skip
-    meta_chunk, meta_file = _next_file(last_file, info.chunks_size)
+    # LeRobot starts a resumed recording's rows in the file after the last one.
+    meta_chunk, meta_file = next_file(*last_file, info.chunks_size) if last_file is not None else (0, 0)
     target = root / EPISODES_DIR / f"chunk-{meta_chunk:03d}" / f"file-{meta_file:03d}.parquet"
     if target.exists():
         raise InputError(f"{target} exists but holds none of episodes {missing[0]}-{missing[-1]}; nothing was changed")
@@ -248,14 +249,6 @@ def _sampled_images(info: DatasetInfo, key: str, episode: DataEpisode, binary: F
     frames = np.frombuffer(completed.stdout, dtype=dtype).reshape(len(paths), height, width, channels)
     images = frames.transpose(0, 3, 1, 2)
     return np.stack([downscaled(image) for image in images])
-
-
-def _next_file(last: tuple[int, int] | None, chunks_size: int) -> tuple[int, int]:
-    """LeRobot starts a resumed recording's rows in the file after the last one (update_chunk_file_indices)."""
-    if last is None:
-        return 0, 0
-    chunk, file = last
-    return (chunk + 1, 0) if file == chunks_size - 1 else (chunk, file + 1)
 
 
 # --- info.json totals and stats.json ------------------------------------------------------------------

@@ -51,6 +51,12 @@ class VideoPlacement(BaseModel):
     to_s: float = 0.0
 
 
+def next_file(chunk: int, file: int, chunks_size: int) -> tuple[int, int]:
+    """LeRobot's update_chunk_file_indices: the (chunk, file) after this one, the first of the next chunk
+    once a chunk holds `chunks_size` files."""
+    return (chunk + 1, 0) if file == chunks_size - 1 else (chunk, file + 1)
+
+
 class DatasetEpisode(BaseModel):
     """One episode of the metadata, and the videos it already has (by video key)."""
 

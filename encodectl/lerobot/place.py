@@ -24,7 +24,7 @@ from ..ffmpeg.process import run_ffmpeg
 from ..job.verify import EpisodeSpan, FrameTimes, check_episode_spans, mp4_complete, read_frame_times
 from ..models import FFmpegBinary, JobResult
 from .commit import FileState, made_by_encodectl
-from .meta import TOLERANCE_S, DatasetEpisode, FormatVersion, VideoPlacement
+from .meta import TOLERANCE_S, DatasetEpisode, FormatVersion, VideoPlacement, next_file
 from .plan import DatasetPlan, PendingVideo
 
 MIB = 1024 * 1024
@@ -108,7 +108,7 @@ def place_episodes(
             _joinable(target.reference, episode.times)
             and (target.size + episode.size) / MIB < info.video_files_size_in_mb
         ):
-            target = _new_target(plan, key, _next_file(target.placement, info.chunks_size), 0)
+            target = _new_target(plan, key, _next_placement(target.placement, info.chunks_size), 0)
             targets.append(target)
         episode.start, episode.from_s = target.end, target.end_s
         episode.to_s = episode.from_s + float(episode.times.seconds(episode.times.end))
@@ -176,11 +176,9 @@ def _existing_target(
     return TargetFile(key=key, placement=current, path=path, base=base, base_spans=spans, base_end_s=end_s)
 
 
-def _next_file(placement: VideoPlacement, chunks_size: int) -> VideoPlacement:
-    """LeRobot's update_chunk_file_indices: the next file, or the first of the next chunk."""
-    if placement.file == chunks_size - 1:
-        return VideoPlacement(chunk=placement.chunk + 1, file=0)
-    return VideoPlacement(chunk=placement.chunk, file=placement.file + 1)
+def _next_placement(placement: VideoPlacement, chunks_size: int) -> VideoPlacement:
+    chunk, file = next_file(placement.chunk, placement.file, chunks_size)
+    return VideoPlacement(chunk=chunk, file=file)
 
 
 def _joinable(reference: FrameTimes, episode: FrameTimes) -> bool:
