@@ -3,6 +3,6 @@ all), fit (tables that fit the terminal's width: columns dropped by priority, ne
 (a run's jobs: closing table, plain lines, summary, --dry-run commands), probe (which ffmpeg and why, the
 probe-gpu table), live (the live progress view, built from column objects), bench (the bench tables, lines
 and notes) and plot (the bench chart, the only user of matplotlib). It reads models and never runs
-anything; it may import every layer below (for their models), and only cli.py imports it. To change what a
+anything; it may import every layer below (for their models), and only cli/ imports it. To change what a
 command prints, change its module here; a format used by two of them belongs in text.
 """
