@@ -49,4 +49,6 @@ def test_decoding_fails_the_run_on_a_damaged_file(tmp_path: Path, ffmpeg_binary:
     argv = build_batch_read_command(ffmpeg_binary, [good, bad], decode=True)
     assert "-xerror" in argv
     assert subprocess.run(argv, capture_output=True, text=True).returncode != 0
-    assert subprocess.run(build_batch_read_command(ffmpeg_binary, [good, bad], False), capture_output=True).returncode == 0
+    assert (
+        subprocess.run(build_batch_read_command(ffmpeg_binary, [good, bad], False), capture_output=True).returncode == 0
+    )

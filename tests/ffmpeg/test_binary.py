@@ -38,9 +38,7 @@ def test_an_explicit_path_wins_and_says_why(tmp_path: Path, monkeypatch: pytest.
         ("ffmpeg version 6.0", False, "is not executable"),
     ],
 )
-def test_unusable_binaries_are_refused_in_one_line(
-    tmp_path: Path, says: str, executable: bool, message: str
-) -> None:
+def test_unusable_binaries_are_refused_in_one_line(tmp_path: Path, says: str, executable: bool, message: str) -> None:
     with pytest.raises(FFmpegNotFoundError, match=message) as refused:
         find_ffmpeg(script(tmp_path, "ffmpeg", says, executable))
     assert "\n" not in refused.value.message

@@ -57,7 +57,9 @@ def test_timing_options_by_version(tmp_path: Path) -> None:
     assert strict_decoding(".tiff") == {}
 
 
-def test_a_stream_of_raw_frames_puts_each_frame_one_period_after_the_last(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
+def test_a_stream_of_raw_frames_puts_each_frame_one_period_after_the_last(
+    tmp_path: Path, ffmpeg_binary: FFmpegBinary
+) -> None:
     fps = Fraction(30000, 1001)
     settings = encoder_settings(get_spec("libx264"), EncodeOptions(fps=fps, gop=2))
     target = tmp_path / "stream.mp4"

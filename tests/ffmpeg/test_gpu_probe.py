@@ -17,6 +17,8 @@ from encodectl.ffmpeg.gpu_probe import (
     listed_encoders,
     probe_hardware,
     render_device,
+)
+from encodectl.ffmpeg.gpu_probe import (
     test_encoder as encode_a_test,
 )
 from encodectl.models import Codec, FFmpegBinary

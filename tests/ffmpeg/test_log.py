@@ -12,7 +12,10 @@ pytestmark = pytest.mark.same_on_every_ffmpeg("log lines given as text: no ffmpe
 
 
 def test_strip_context_names_the_innermost_component() -> None:
-    assert strip_context("[h264_nvenc @ 0x5564ab] Cannot load libcuda.so.1") == ("h264_nvenc", "Cannot load libcuda.so.1")
+    assert strip_context("[h264_nvenc @ 0x5564ab] Cannot load libcuda.so.1") == (
+        "h264_nvenc",
+        "Cannot load libcuda.so.1",
+    )
     line = "[vost#0:0/h264_nvenc @ 0x1] [enc:h264_nvenc @ 0x2] No capable devices found"
     assert strip_context(line) == ("h264_nvenc", "No capable devices found")
     assert strip_context("  plain words  ") == (None, "plain words")

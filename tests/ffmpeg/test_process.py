@@ -29,7 +29,7 @@ SOURCE = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10"]
 def test_progress_reaches_the_end_with_the_frame_count(ffmpeg_binary: FFmpegBinary) -> None:
     reports: list[Progress] = []
     argv = [str(ffmpeg_binary.path), "-nostdin", "-progress", "pipe:1", "-nostats", *SOURCE]
-    code, log = run_ffmpeg([*argv, "-frames:v", "7", "-f", "null", "-"], on_progress=reports.append)
+    code, _log = run_ffmpeg([*argv, "-frames:v", "7", "-f", "null", "-"], on_progress=reports.append)
     assert code == 0
     assert reports[-1].done and reports[-1].frame == 7
     assert all(not report.done for report in reports[:-1])
@@ -60,7 +60,9 @@ def test_a_cancelled_token_kills_the_running_child(ffmpeg_binary: FFmpegBinary) 
 
 @pytest.mark.same_on_every_ffmpeg("parsing of progress fields and signal handling: no ffmpeg runs")
 def test_progress_fields_parsed_and_missing_ones_tolerated() -> None:
-    progress = _progress_from({"frame": "12", "fps": "30.5", "speed": "1.5x", "out_time_us": "400000", "progress": "end"})
+    progress = _progress_from(
+        {"frame": "12", "fps": "30.5", "speed": "1.5x", "out_time_us": "400000", "progress": "end"}
+    )
     assert progress == Progress(frame=12, fps=30.5, speed=1.5, out_time_s=0.4, done=True)
     assert _progress_from({"speed": "N/A", "progress": "continue"}) == Progress()
 
