@@ -33,7 +33,7 @@ def test_one_episode_gets_its_video_beside_it_or_where_o_says(tmp_path: Path) ->
     assert (source.directory, source.output, source.episode, source.camera) == (folder, tmp_path / "ep.mp4", "ep", None)
     (named,) = discover([folder], tmp_path / "out" / "clip.mp4")
     assert named.output == tmp_path / "out" / "clip.mp4" and named.named_output
-    with pytest.raises(UsageError, match="writes .mp4 videos"):
+    with pytest.raises(UsageError, match=r"writes \.mp4 videos"):
         discover([folder], tmp_path / "clip.avi")
 
 
@@ -74,5 +74,5 @@ def test_with_container_changes_the_suffix_unless_the_user_named_the_file(tmp_pa
     assert source.with_container(matroska=True).output == tmp_path / "ep.mkv"
     assert source.with_container(matroska=False) is source
     named = source.model_copy(update={"named_output": True})
-    with pytest.raises(InputError, match="name a .mkv file"):
+    with pytest.raises(InputError, match=r"name a \.mkv file"):
         named.with_container(matroska=True)

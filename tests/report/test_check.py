@@ -23,8 +23,8 @@ def test_episodes_as_ranges() -> None:
 
 
 def damaged(tmp_path: Path) -> PathCheck:
-    problem = Problem(kind=ProblemKind.frame_count, camera="observation.images.top", episodes=[1, 2], file="videos/x.mp4",
-                      detail="29 frames, the episode has 30")  # fmt: skip
+    problem = Problem(kind=ProblemKind.frame_count, camera="observation.images.top", episodes=[1, 2],
+                      file="videos/x.mp4", detail="29 frames, the episode has 30")  # fmt: skip
     return PathCheck(path=tmp_path / "set", layout="lerobot v3.0", mode=VerifyMode.packets, cameras=["top"],
                      episodes=3, videos_read=1, frames_read=89, problems=[problem], seconds=0.25)  # fmt: skip
 

@@ -34,7 +34,7 @@ def test_the_footer_adds_up_the_running_jobs_rates() -> None:
 
 
 def test_the_table_shows_the_cameras_short_and_the_eta() -> None:
-    header, top, wrist, queued = live_table(VIEWS).plain.splitlines()
+    _header, top, wrist, queued = live_table(VIEWS).plain.splitlines()
     assert top.split()[0] == "top" and wrist.split()[0] == "wrist"
     assert top.split()[-2:] == ["0:02", "running"]  # 90 frames left at 60 fps: 1.5 s, rounded
     assert queued.split()[0] == "episode_000002" and queued.split()[-1] == "queued"
