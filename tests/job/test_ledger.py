@@ -44,7 +44,7 @@ def test_records_survive_a_reopen_and_copies_change_nothing(tmp_path: Path) -> N
 def test_an_unreadable_ledger_says_how_to_start_again(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     path.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StateError, match="is unreadable .*move it aside"):
+    with pytest.raises(StateError, match=r"is unreadable .*move it aside"):
         Ledger(path)
 
 
