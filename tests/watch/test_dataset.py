@@ -38,7 +38,7 @@ def test_stream_and_marker_do_not_apply_to_a_dataset(
     tmp_path: Path, ffmpeg_binary: FFmpegBinary, asked: dict[str, object]
 ) -> None:
     said: list[str] = []
-    with pytest.raises(UsageError, match="is a LeRobot dataset: .* --stream and --marker do not apply"):
+    with pytest.raises(UsageError, match=r"is a LeRobot dataset: .* --stream and --marker do not apply"):
         watch_dataset(
             WatchOptions(root=tmp_path, **asked), EncodeOptions(), ffmpeg_binary, lambda s, o: [], said.append
         )
