@@ -29,7 +29,6 @@ MISSING: dict[str, str] = {
     "stream/encoder.py": SPLIT,
     "stream/lerobot.py": SPLIT,
     "bench/benchmark.py": SPLIT,
-    "bench/quality.py": SPLIT,
     "lerobot/commit.py": SPLIT,
     "lerobot/confine.py": SPLIT,
     "lerobot/finish.py": SPLIT,
