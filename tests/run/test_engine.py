@@ -5,6 +5,7 @@ tests/test_interrupt.py (Ctrl-C)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def test_one_bad_episode_never_stops_the_others(
     assert (snapshot.done, snapshot.failed) == (2, 1)
 
 
+@pytest.mark.skipif(sys.platform == "darwin", reason="VideoToolbox works on a Mac: no fallback to say")
 def test_source_runner_says_a_cpu_fallback_once(tmp_path: Path, ffmpeg_binary: FFmpegBinary, make_frames) -> None:
     make_frames(tmp_path / "a", count=2)
     said: list[str] = []

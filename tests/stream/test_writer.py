@@ -66,8 +66,9 @@ def run(
 
 
 def failing_hardware() -> EncoderSettings:
-    # NVENC without an NVIDIA GPU (or not compiled in): ffmpeg exits at once, as a hardware encoder that fails
-    return encoder_settings(get_spec("h264_nvenc"), EncodeOptions(fps=10))
+    # NVENC on a GPU no machine has (or without the driver, or not compiled in): ffmpeg fails on its first frame
+    nvenc = encoder_settings(get_spec("h264_nvenc"), EncodeOptions(fps=10))
+    return nvenc.model_copy(update={"arguments": {**nvenc.arguments, "gpu": "99"}})
 
 
 def test_every_frame_reaches_the_encoder_in_order(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
