@@ -39,7 +39,7 @@ def test_the_log_tail_keeps_the_last_lines(ffmpeg_binary: FFmpegBinary) -> None:
     code, log = run_ffmpeg([str(ffmpeg_binary.path), "-nostdin", "-i", "/nonexistent/frames.png"])
     assert code != 0
     assert 0 < len(log) <= LOG_TAIL_LINES
-    assert "No such file or directory" in log[-1] or any("No such file" in line for line in log)
+    assert any("No such file or directory" in line for line in log)
 
 
 def test_a_cancelled_token_kills_the_running_child(ffmpeg_binary: FFmpegBinary) -> None:
