@@ -1,0 +1,56 @@
+"""encodectl/cli/console.py: where the command line writes, and every error as one line with its exit code.
+
+Errors as a user meets them, command by command (and tracebacks never): tests/test_bad_input.py,
+tests/test_cli_behaviour.py; Ctrl-C and a closed pipe: tests/test_interrupt.py, tests/test_output.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from encodectl.cli.console import CliState, handled_errors, note_printer
+from encodectl.errors import InputError, Interrupted
+
+pytestmark = pytest.mark.same_on_every_ffmpeg("errors mapped to exit codes: no ffmpeg runs")
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (InputError("frame 3 is missing"), 2, "encodectl: error: frame 3 is missing"),
+        (FileNotFoundError(2, "No such file or directory", "/d/x"), 1,
+         "encodectl: error: No such file or directory: /d/x"),
+        (Interrupted(), 130, "encodectl: interrupted; running encodes stopped, no partial files left"),
+        (KeyboardInterrupt(), 130, "encodectl: interrupted; running encodes stopped, no partial files left"),
+        (ZeroDivisionError("division by zero"), 1, "encodectl: error: internal error (ZeroDivisionError: division "
+                                                   "by zero); --debug shows where, please report it"),
+    ],
+)  # fmt: skip
+def test_each_error_is_one_line_and_its_code(
+    error: BaseException, code: int, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as ended, handled_errors():
+        raise error
+    assert ended.value.exit_code == code
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [line] and captured.out == ""
+
+
+def test_with_json_the_error_is_an_object_on_stdout_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CliState, "json", False)
+    with pytest.raises(typer.Exit), handled_errors(json_output=True):
+        raise InputError("bad")
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"error": "bad", "exit_code": 2}
+    assert captured.err.strip() == "encodectl: error: bad"
+
+
+def test_notes_go_to_stderr_except_with_json(capsys: pytest.CaptureFixture[str]) -> None:
+    note_printer("encodectl", json_output=False)("no working GPU encoder")
+    note_printer("encodectl", json_output=True)("said to nobody")
+    captured = capsys.readouterr()
+    assert captured.err == "encodectl: no working GPU encoder\n" and captured.out == ""
