@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from encodectl.bench.benchmark import GUIDE_MODES
+from encodectl.benchmarking.measures import GUIDE_MODES
 from encodectl.cli.options import bench_modes, build_options, frame_size
 from encodectl.errors import UsageError
 from encodectl.models import Codec, Device

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 
-from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
+from encodectl.benchmarking.measures import BenchMode, BenchOptions, BenchReport, EpisodeMeasure, ModeResult
 from encodectl.report.bench import bench_lines, bench_notes, bench_tables, mode_label, print_bench
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("text from a given bench report: no ffmpeg runs")

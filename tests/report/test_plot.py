@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.bench.benchmark import BenchMode, BenchOptions, BenchReport, ModeResult
+from encodectl.benchmarking.measures import BenchMode, BenchOptions, BenchReport, ModeResult
 from encodectl.errors import UsageError
 from encodectl.report.plot import plot_bench, require_plotting
 

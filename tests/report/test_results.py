@@ -21,7 +21,7 @@ from encodectl.report.results import (
     videos_folder,
     watch_summary_line,
 )
-from encodectl.watch.options import WatchSummary
+from encodectl.watching.options import WatchSummary
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("text from given results: no ffmpeg runs")
 

@@ -1,4 +1,4 @@
-"""encodectl/watch/options.py: what `watch` is asked (WatchOptions) and what it did (WatchSummary).
+"""encodectl/watching/options.py: what `watch` is asked (WatchOptions) and what it did (WatchSummary).
 
 The options from the command line, bad values refused: tests/test_bad_input.py, tests/test_watch.py."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from encodectl.watch.options import WatchOptions, WatchSummary
+from encodectl.watching.options import WatchOptions, WatchSummary
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("option models: no ffmpeg runs")
 

@@ -1,4 +1,4 @@
-"""encodectl/watch/streams.py: `watch --stream`, each episode encoded while it is recorded.
+"""encodectl/watching/streams.py: `watch --stream`, each episode encoded while it is recorded.
 
 watch --stream under a recorder (late, odd and out-of-order frames; restarts): tests/test_watch.py; the stream
 encoder itself: tests/test_stream.py."""
@@ -14,10 +14,11 @@ from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.job.ledger import Ledger, LedgerState
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary, JobStatus
-from encodectl.watch.ledger_gateway import LedgerGateway
-from encodectl.watch.observe import Observation, Observer
-from encodectl.watch.options import WatchOptions
-from encodectl.watch.streams import LiveStreams
+from encodectl.watching.ledger_gateway import LedgerGateway
+from encodectl.watching.observe import Observation, Observer
+from encodectl.watching.options import WatchOptions
+from encodectl.watching.run import WatchRun
+from encodectl.watching.streams import LiveStreams
 from tests.conftest import decode
 
 
@@ -28,8 +29,9 @@ class Setup:
         self.watch = WatchOptions(root=root, stream=True)
         self.observer = Observer(root, self.watch, self.said.append)
         self.gateway = LedgerGateway(Ledger(root.parent / "state.sqlite"))
-        self.streams = LiveStreams(options, ffmpeg_binary, plan_encoder(options, ffmpeg_binary), RunTracker(),
-                                   self.gateway, self.said.append)  # fmt: skip
+        run = WatchRun(self.watch, options, ffmpeg_binary, plan_encoder(options, ffmpeg_binary), RunTracker(),
+                       self.gateway, self.said.append)  # fmt: skip
+        self.streams = LiveStreams(run)
 
     def look(self) -> Observation:
         (observation,) = self.observer.observe(self.gateway.get, 0.0, set(), self.streams.live, self.streams.off)

@@ -1,4 +1,4 @@
-"""encodectl/watch/act.py: the act step of a watch pass: hand episodes to the pool, adopt videos already made,
+"""encodectl/watching/act.py: the act step of a watch pass: hand episodes to the pool, adopt videos already made,
 record results, reconcile the ledger after a restart.
 
 The watcher's behaviour end to end (late frames, restarts, --delete-frames): tests/test_watch.py; the rules the
@@ -17,18 +17,20 @@ from encodectl.job.ledger import Ledger, LedgerState
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary
 from encodectl.run.pool import EncoderPool
-from encodectl.watch.act import Actor
-from encodectl.watch.ledger_gateway import LedgerGateway
-from encodectl.watch.observe import Observer
-from encodectl.watch.options import WatchOptions
+from encodectl.watching.act import Actor
+from encodectl.watching.ledger_gateway import LedgerGateway
+from encodectl.watching.observe import Observer
+from encodectl.watching.options import WatchOptions
+from encodectl.watching.run import WatchRun
 from tests.conftest import decode
 
 
 def actor_for(root: Path, ledger: Path, ffmpeg_binary: FFmpegBinary, said: list[str]) -> Actor:
     watch = WatchOptions(root=root, settle=0, sibling_settle=0, once=True)
     options = EncodeOptions(device="cpu", fps=10, overwrite=True)
-    return Actor(watch, Observer(root, watch, said.append), LedgerGateway(Ledger(ledger)), options, ffmpeg_binary,
-                 plan_encoder(options, ffmpeg_binary), RunTracker(), threading.Event(), said.append)  # fmt: skip
+    run = WatchRun(watch, options, ffmpeg_binary, plan_encoder(options, ffmpeg_binary), RunTracker(),
+                   LedgerGateway(Ledger(ledger)), said.append)  # fmt: skip
+    return Actor(run, Observer(root, watch, said.append), threading.Event())
 
 
 def test_encode_then_a_new_ledger_adopts_the_video(
@@ -40,13 +42,13 @@ def test_encode_then_a_new_ledger_adopts_the_video(
     actor = actor_for(root, tmp_path / "one.sqlite", ffmpeg_binary, said)
     ready, waiting = actor.scan()
     assert [o.directory for o in ready] == [root / "ep1"] and waiting == 0
-    with EncoderPool(encode_options=actor.options, ffmpeg_binary=ffmpeg_binary, plan=actor.plan) as pool:
+    with EncoderPool(encode_options=actor.run.options, ffmpeg_binary=ffmpeg_binary, plan=actor.run.plan) as pool:
         actor.submit(ready[0], pool)
         assert not actor.idle
-        assert actor.gateway.get(root / "ep1").state is LedgerState.encoding  # type: ignore[union-attr]
+        assert actor.run.gateway.get(root / "ep1").state is LedgerState.encoding  # type: ignore[union-attr]
     actor.collect_all()
     assert actor.idle
-    record = actor.gateway.get(root / "ep1")
+    record = actor.run.gateway.get(root / "ep1")
     assert record is not None and record.state is LedgerState.done and record.signature.frames == 3
     assert decode(root / "ep1.mp4").frames == 3
 
@@ -54,10 +56,10 @@ def test_encode_then_a_new_ledger_adopts_the_video(
     again = actor_for(root, tmp_path / "two.sqlite", ffmpeg_binary, said)
     (observation,), _ = again.scan()
     made = (root / "ep1.mp4").stat().st_mtime_ns
-    with EncoderPool(encode_options=again.options, ffmpeg_binary=ffmpeg_binary, plan=again.plan) as pool:
+    with EncoderPool(encode_options=again.run.options, ffmpeg_binary=ffmpeg_binary, plan=again.run.plan) as pool:
         again.submit(observation, pool)
-    assert again.idle and again.gateway.summary.adopted == 1
-    assert again.gateway.get(root / "ep1").state is LedgerState.done  # type: ignore[union-attr]
+    assert again.idle and again.run.gateway.summary.adopted == 1
+    assert again.run.gateway.get(root / "ep1").state is LedgerState.done  # type: ignore[union-attr]
     assert (root / "ep1.mp4").stat().st_mtime_ns == made
     assert said == []
 
@@ -72,14 +74,14 @@ def test_reconcile_after_a_restart(tmp_path: Path, ffmpeg_binary: FFmpegBinary) 
     actor = actor_for(root, tmp_path / "state.sqlite", ffmpeg_binary, said)
     observations = {o.directory.name: o for o in actor.scan()[0]}
     # As a watcher killed mid-encode left them: one encoding; two done whose videos are not there.
-    actor.gateway.start_encode(observations["cut"].source, observations["cut"].signature)
+    actor.run.gateway.start_encode(observations["cut"].source, observations["cut"].signature)
     for name in ("gone", "missing"):
-        actor.gateway.adopt(observations[name].source, observations[name].signature)
+        actor.run.gateway.adopt(observations[name].source, observations[name].signature)
     (root / "gone" / "frame_000000.png").unlink()
     actor.reconcile()
-    states = {name: actor.gateway.get(root / name).state for name in observations}  # type: ignore[union-attr]
+    states = {name: actor.run.gateway.get(root / name).state for name in observations}  # type: ignore[union-attr]
     assert states == {"cut": LedgerState.pending, "gone": LedgerState.failed, "missing": LedgerState.pending}
     assert any("cut: was queued or encoding when the last watcher stopped; redoing it" in line for line in said)
     assert f"{root}/missing.mp4 is missing; redoing it" in said
-    lost = actor.gateway.get(root / "gone")
+    lost = actor.run.gateway.get(root / "gone")
     assert lost is not None and "no frames are left" in (lost.reason or "")

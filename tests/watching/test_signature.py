@@ -1,4 +1,4 @@
-"""encodectl/watch/signature.py: an episode folder's frames as one value, and --delete-frames deleting only the
+"""encodectl/watching/signature.py: an episode folder's frames as one value, and --delete-frames deleting only the
 frames that were encoded.
 
 --delete-frames in a watch with frames arriving late: tests/test_watch.py."""
@@ -12,7 +12,7 @@ import pytest
 
 from encodectl.frames.sequence import identity_digest
 from encodectl.models import FileIdentity
-from encodectl.watch.signature import delete_encoded_frames, frame_signature, frame_stats
+from encodectl.watching.signature import delete_encoded_frames, frame_signature, frame_stats
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("file sizes and times: no ffmpeg runs")
 

@@ -1,4 +1,4 @@
-"""encodectl/watch/watcher.py: the watch loop (observe, decide, act), its lock, events and shutdown.
+"""encodectl/watching/watcher.py: the watch loop (observe, decide, act), its lock, events and shutdown.
 
 The watcher under a recorder (late frames, Ctrl-C, two watchers, events or polling): tests/test_watch.py,
 tests/test_interrupt.py."""
@@ -14,8 +14,8 @@ from encodectl.errors import UsageError
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary
-from encodectl.watch.options import WatchOptions
-from encodectl.watch.watcher import Watcher
+from encodectl.watching.options import WatchOptions
+from encodectl.watching.watcher import Watcher
 from tests.conftest import decode
 
 

@@ -1,4 +1,4 @@
-"""encodectl/watch/observe.py: each episode folder as one pass of the watcher sees it.
+"""encodectl/watching/observe.py: each episode folder as one pass of the watcher sees it.
 
 What the rules make of observations: tests/test_watch_rules.py (changed_at_first_sight among them); the watcher
 as a recorder meets it: tests/test_watch.py."""
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from encodectl.job.ledger import EpisodeRecord, FrameSignature, LedgerState
-from encodectl.watch.observe import Observer, may_skip_reading
-from encodectl.watch.options import WatchOptions
+from encodectl.watching.observe import Observer, may_skip_reading
+from encodectl.watching.options import WatchOptions
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("folders listed and stat'ed: no ffmpeg runs")
 

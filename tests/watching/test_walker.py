@@ -1,4 +1,4 @@
-"""encodectl/watch/walker.py: the episode folders below the watched root, re-listing only what changed.
+"""encodectl/watching/walker.py: the episode folders below the watched root, re-listing only what changed.
 
 The watcher finding episodes as a recorder makes them: tests/test_watch.py."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.watch.walker import FolderWalker, dir_mtime, later_siblings
+from encodectl.watching.walker import FolderWalker, dir_mtime, later_siblings
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("folders listed: no ffmpeg runs")
 

@@ -1,4 +1,4 @@
-"""encodectl/bench/quality.py: PSNR and SSIM of a video against the frames it was made from.
+"""encodectl/benchmarking/quality.py: PSNR and SSIM of a video against the frames it was made from.
 
 The bench's quality column in a real bench run: tests/test_bench.py."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.bench.quality import measure_quality
+from encodectl.benchmarking.quality import measure_quality
 from encodectl.errors import EncodeError
 from encodectl.ffmpeg.command import image2_pattern
 from encodectl.frames.sequence import scan_frames

@@ -1,4 +1,4 @@
-"""encodectl/watch/dataset.py: `watch` on a LeRobot dataset root, finished whenever nobody is writing it.
+"""encodectl/watching/dataset.py: `watch` on a LeRobot dataset root, finished whenever nobody is writing it.
 
 A recording LeRobot left unfinished, watched until done: tests/test_lerobot.py, tests/test_lerobot_streaming.py."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from encodectl.errors import UsageError
 from encodectl.models import EncodeOptions, FFmpegBinary
-from encodectl.watch.dataset import dataset_signature, watch_dataset
-from encodectl.watch.options import WatchOptions
+from encodectl.watching.dataset import dataset_signature, watch_dataset
+from encodectl.watching.options import WatchOptions
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("file times and option checks: no ffmpeg runs")
 
