@@ -20,9 +20,9 @@ pid the caller lowers, waits for and kills is ffmpeg's:
 
     setpriv --pdeathsig KILL [--bounding-set -sys_nice] -- prlimit --rtprio=0:0 -- ffmpeg ...
 
-Where either tool is missing, or the chain does not work here (checked once per process: a container
-without CAP_SETPCAP cannot drop from the bounding set), the child is prepared as before by
-syscalls.preexec_for_ffmpeg, and forked. One difference: setpriv does not check that its parent is still
+Where either tool is missing, or setpriv is older than util-linux 2.33 (no --pdeathsig), the child is
+prepared as before by syscalls.preexec_for_ffmpeg, and forked (checked once per process, starting
+nothing). One difference: setpriv does not check that its parent is still
 there once the death signal is set, as the preexec_fn does; a starting thread that dies within the
 millisecond between setpriv's exec and its prctl leaves an ffmpeg that ends with its input (a pipe
 closes with its writer) or runs its file to the end, whose temporary output the orphan sweep removes.
@@ -50,7 +50,7 @@ LOG_TAIL_LINES = 40
 # How a child's standard stream is connected: to nothing, to a pipe the caller uses, to a LogTail
 # (stderr only), or to an open file.
 Stream = Literal["null", "pipe", "tail"] | IO[bytes]
-_PROBE_TIMEOUT_S = 10
+_CAP_SYS_NICE, _CAP_SETPCAP = 23, 8
 
 
 class LogTail:
@@ -210,7 +210,7 @@ def _prefix(setpriv: str, prlimit: str, die_with_parent: bool) -> list[str]:
     """setpriv first: the death signal is then set one exec sooner. prlimit lowers a limit, which needs
     no privilege, so it may come after the bounding set has lost CAP_SYS_NICE."""
     options = ["--pdeathsig", "KILL"] if die_with_parent else []
-    if os.geteuid() == 0:  # root's capabilities after exec come from the bounding set
+    if _drop_sys_nice():
         options += ["--bounding-set", "-sys_nice"]
     head = [setpriv, *options, "--"] if options else []
     return [*head, prlimit, "--rtprio=0:0", "--"]
@@ -218,22 +218,35 @@ def _prefix(setpriv: str, prlimit: str, die_with_parent: bool) -> list[str]:
 
 @functools.cache
 def _wrappers() -> tuple[str, str] | None:
-    """setpriv's and prlimit's paths, once they have shown here that they prepare a child as asked."""
+    """setpriv's and prlimit's paths, where both are here and setpriv knows --pdeathsig (util-linux 2.33
+    and later). Found without starting either: a check run would cost every encodectl command a process
+    start before its first ffmpeg."""
     if sys.platform != "linux":
         return None
     setpriv, prlimit = shutil.which("setpriv"), shutil.which("prlimit")
     if setpriv is None or prlimit is None:
         return None
-    probe = [*_prefix(setpriv, prlimit, die_with_parent=True), prlimit, "--rtprio", "--output=SOFT,HARD",
-             "--noheadings", "--raw"]  # fmt: skip
     try:
-        completed = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                   timeout=_PROBE_TIMEOUT_S, check=False)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if completed.returncode != 0 or completed.stdout.split() != ["0", "0"]:
+        if b"pdeathsig\0" not in Path(setpriv).read_bytes():  # the name in its table of long options
+            return None
+    except OSError:
         return None
     return setpriv, prlimit
+
+
+@functools.cache
+def _drop_sys_nice() -> bool:
+    """Whether CAP_SYS_NICE must and can leave a child's bounding set: for root, whose capabilities after
+    exec come from it, while it is there and this process may drop it (CAP_SETPCAP, which a container may
+    withhold; the preexec_fn then cannot drop it either, and setpriv would refuse to start ffmpeg)."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    sets = {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines() if line.startswith("Cap")}
+    return bool(sets.get("CapBnd", 0) & (1 << _CAP_SYS_NICE)) and bool(sets.get("CapEff", 0) & (1 << _CAP_SETPCAP))
 
 
 def _check_executable(program: str) -> None:
