@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.ffmpeg.child import spawn_route, start_child
@@ -109,10 +110,9 @@ def routes(ffmpeg: str) -> dict[str, Callable[[], Callable[[], None]]]:
 
 
 def resident_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
     return 0.0
 
 

@@ -6,10 +6,13 @@ to do without it elsewhere.
 - prctl(PR_SET_PDEATHSIG): an ffmpeg child is killed when the thread that started it dies, even by
   SIGKILL, instead of encoding on for nobody.
 - prctl(PR_CAPBSET_DROP, CAP_SYS_NICE) and RLIMIT_RTPRIO 0: an ffmpeg child never gets real-time
-  priority. (These two and the one above are done by util-linux's setpriv and prlimit where they are
-  here, ffmpeg/child.py; the preexec_fn below is for where they are not.) SVT-AV1 (4.x) asks for it for its threads; run as root, or with an rtprio limit, it gets it,
+  priority. SVT-AV1 (4.x) asks for it for its threads; run as root, or with an rtprio limit, it gets it,
   and its threads then take the CPU from everything else, a recorder beside it included (measured: a
   recorder's frame call runnable but not run for 60-130 ms).
+
+The last two are done for each ffmpeg child by util-linux's setpriv and prlimit where they are here
+(ffmpeg/child.py: a preexec_fn makes CPython fork instead of vfork); preexec_for_ffmpeg is for where they
+are not.
 """
 
 from __future__ import annotations
