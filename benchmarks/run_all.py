@@ -7,6 +7,7 @@ Sections (each a script of this folder, run as it would be by hand, its summary 
   start-up  exec of `encodectl encode` -> exec of its first ffmpeg (strace), same frames
   depth     lossless depth (FFV1, every frame hashed) against bare ffmpeg's FFV1 encode (300 frames 640x480)
   check     `encodectl check` on a LeRobot dataset of 200 episodes x 2 cameras
+  spawn     starting ffmpeg in a process of 800 MiB: the old preexec_fn (a fork) against ffmpeg/child.py (vfork)
   lerobot   `--profile lerobot` against LeRobot's encode_video_frames: only with --lerobot-python (a virtualenv
             where LeRobot is installed; encodectl never imports it), skipped with a line saying so otherwise
 
@@ -54,6 +55,11 @@ def sections(args: argparse.Namespace) -> list[Section]:
             "check",
             [*script, str(HERE / "check.py"), "--episodes", "200", "--runs", "2" if args.quick else "3"],
             r"median",
+        ),
+        Section(
+            "spawn",
+            [*script, str(HERE / "spawn.py"), "--starts", "10" if args.quick else "30"],
+            r"^(Python|route|preexec_fn|child|bare)",
         ),
     ]
     if args.lerobot_python:

@@ -9,6 +9,10 @@ to do without it elsewhere.
   priority. SVT-AV1 (4.x) asks for it for its threads; run as root, or with an rtprio limit, it gets it,
   and its threads then take the CPU from everything else, a recorder beside it included (measured: a
   recorder's frame call runnable but not run for 60-130 ms).
+
+The last two are done for each ffmpeg child by util-linux's setpriv and prlimit where they are here
+(ffmpeg/child.py: a preexec_fn makes CPython fork instead of vfork); preexec_for_ffmpeg is for where they
+are not.
 """
 
 from __future__ import annotations

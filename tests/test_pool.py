@@ -227,7 +227,7 @@ def test_live_table_shows_running_and_queued_jobs_and_a_footer():
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values and autogroups are Linux's")
 def test_lowering_a_child_lowers_the_threads_it_already_has():
-    from encodectl.ffmpeg.process import lower_priority
+    from encodectl.ffmpeg.child import lower_priority
 
     child = subprocess.Popen(
         [sys.executable, "-c", "import threading, time; "
@@ -250,7 +250,7 @@ def test_lowering_a_child_lowers_the_threads_it_already_has():
 def test_a_refused_autogroup_change_is_tried_again(monkeypatch):
     # Without CAP_SYS_ADMIN, Linux takes one autogroup change per 0.1 s machine-wide (EAGAIN otherwise):
     # the kernel's refusal is played here, since these tests may run as root, who is never refused.
-    from encodectl.ffmpeg import process as ffmpeg_process
+    from encodectl.ffmpeg import child as ffmpeg_child
 
     calls: list[tuple[int, int]] = []
 
@@ -259,8 +259,8 @@ def test_a_refused_autogroup_change_is_tried_again(monkeypatch):
         if len(calls) == 1:
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(ffmpeg_process, "_write_group_nice", refused_once)
-    ffmpeg_process._lower_group(4242, 10)
+    monkeypatch.setattr(ffmpeg_child, "_write_group_nice", refused_once)
+    ffmpeg_child._lower_group(4242, 10)
     deadline = time.monotonic() + 5
     while len(calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)

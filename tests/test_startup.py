@@ -21,7 +21,10 @@ report_path, started = sys.argv[1], []
 real_init = subprocess.Popen.__init__
 
 def recording(self, argv, *args, **kwargs):
-    started.append([str(part) for part in argv])
+    command = [str(part) for part in argv]
+    while command[0].rsplit("/", 1)[-1] in ("setpriv", "prlimit"):  # the tools in front of ffmpeg (child.py)
+        command = command[command.index("--") + 1 :]
+    started.append(command)
     if "-progress" in started[-1]:  # the encode: what is loaded now was loaded before it
         with open(report_path, "w") as report:
             json.dump({"modules": sorted(sys.modules), "commands": started}, report)

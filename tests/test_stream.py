@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder, UsageError
-from encodectl.ffmpeg.process import _group_nice
+from encodectl.ffmpeg.child import _group_nice
 
 from .conftest import decode, files_in, process_state, run_encodectl
 

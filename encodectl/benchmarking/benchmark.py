@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EncodectlError, EncodeError, UsageError
+from ..ffmpeg.child import run_child
 from ..ffmpeg.encoder_choice import EncoderPlan, plan_encoder
 from ..ffmpeg.frames_command import build_decode_images_command
 from ..ffmpeg.log import meaningful_error
@@ -264,9 +264,7 @@ def decode_loop(ffmpeg_binary: FFmpegBinary, loop: FrameLoop) -> list[np.ndarray
 
     header = image_header_of_bytes(loop.frames[0])
     width, height = header.width, header.height
-    completed = subprocess.run(
-        build_decode_images_command(ffmpeg_binary), input=b"".join(loop.frames), capture_output=True, check=False
-    )
+    completed = run_child(build_decode_images_command(ffmpeg_binary), input=b"".join(loop.frames))
     if completed.returncode != 0:  # an EncodectlError: this mode fails, the others keep their numbers
         log = completed.stderr.decode(errors="replace").splitlines()
         raise EncodeError(f"cannot decode the frame loop: {meaningful_error(log)}")

@@ -7,12 +7,12 @@ image library is needed and the content compresses like real footage would
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import EncodeError
+from ..ffmpeg.child import run_child
 from ..ffmpeg.frames_command import build_depth_frames_command, build_test_frames_command
 from ..ffmpeg.log import meaningful_error
 from ..ffmpeg.process import capture
@@ -155,7 +155,7 @@ def write_depth_frames(
         tiff_compression=tiff_compression,
     )  # fmt: skip
     data = b"".join(frame.tobytes() for frame in depth_maps(count, size, seed))
-    completed = subprocess.run(argv, input=data, capture_output=True, check=False)
+    completed = run_child(argv, input=data)
     if completed.returncode != 0:
         why = meaningful_error(completed.stderr.decode(errors="replace").splitlines())
         raise EncodeError(f"could not generate depth frames in {directory}: {why}")

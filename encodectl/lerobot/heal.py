@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import InputError
+from ..ffmpeg.child import run_child
 from ..ffmpeg.copy_command import concat_list
 from ..ffmpeg.frames_command import build_decode_frame_files_command
 from ..frames.headers import read_image_header
@@ -237,9 +237,7 @@ def _sampled_images(info: DatasetInfo, key: str, episode: DataEpisode, binary: F
     with tempfile.TemporaryDirectory(prefix="encodectl-stats-") as scratch:
         listing = Path(scratch) / "frames.ffconcat"
         listing.write_bytes(concat_list([(path, Fraction(1, 30)) for path in paths]).encode(errors="surrogateescape"))
-        completed = subprocess.run(
-            build_decode_frame_files_command(binary, listing, pix_fmt), capture_output=True, check=False
-        )
+        completed = run_child(build_decode_frame_files_command(binary, listing, pix_fmt))
     size = width * height * channels * np.dtype(dtype).itemsize
     if completed.returncode != 0 or len(completed.stdout) != size * len(paths):
         raise InputError(

@@ -1,9 +1,9 @@
 """One ffmpeg encoder of a stream: started, fed raw frames on its stdin, its stderr drained, ended.
 
 A StreamEncoder has one at a time; a hardware encoder that fails before proving itself is replaced
-by a CPU one (replay.py, writer.py). The child is prepared as every ffmpeg child of encodectl is
-(syscalls.preexec_for_ffmpeg: never real-time priority; killed with its parent when asked) and
-lowered below the recorder (ffmpeg.process.lower_priority); its log is read by a LogTail.
+by a CPU one (replay.py, writer.py). The child is started as every ffmpeg child of encodectl is
+(ffmpeg.child: never real-time priority; killed with its parent when asked; its log read by a LogTail)
+and lowered below the recorder.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import contextlib
 import fcntl
 import subprocess
 
+from ..ffmpeg.child import start_child
 from ..ffmpeg.log import encoder_failure
-from ..ffmpeg.process import LogTail, lower_priority
 from ..models import EncoderSettings
-from ..syscalls import preexec_for_ffmpeg
 
 
 class EncoderProcess:
@@ -39,29 +38,27 @@ class EncoderProcess:
         # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
         # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
         # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
-        prepare = preexec_for_ffmpeg(die_with_parent=die_with_parent)
-        self._popen = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-            pass_fds=(stream_file_lock,), preexec_fn=prepare,
+        # The recorder calling add_frame comes first: `nice` steps below it.
+        self._child = start_child(
+            argv, stdin="pipe", own_session=True, die_with_parent=die_with_parent, nice=nice,
+            pass_fds=(stream_file_lock,),
         )  # fmt: skip
-        lower_priority(self._popen.pid, nice)  # the recorder calling add_frame comes first
-        if self._popen.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        if self._child.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,
             # so the writer thread holds the GIL (and delays add_frame) less often.
             pipe_bytes = min(1 << 20, max(1 << 16, 3 * frame_pixels))
             with contextlib.suppress(OSError):
-                fcntl.fcntl(self._popen.stdin.fileno(), fcntl.F_SETPIPE_SZ, pipe_bytes)
-        self._log = LogTail(self._popen.stderr)
+                fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, pipe_bytes)
 
     @property
     def pid(self) -> int:
-        return self._popen.pid
+        return self._child.pid
 
     def feed(self, data: bytes) -> bool:
         """Write one frame; False when ffmpeg is gone (its exit code says why)."""
-        assert self._popen.stdin is not None
+        assert self._child.stdin is not None
         try:
-            self._popen.stdin.write(data)
+            self._child.stdin.write(data)
         except (BrokenPipeError, OSError):
             return False
         return True
@@ -69,23 +66,23 @@ class EncoderProcess:
     def end(self, timeout: float) -> int | None:
         """Close ffmpeg's input and wait for its exit code; None when it had not exited after `timeout`
         seconds, and was killed."""
-        if self._popen.stdin is not None:
+        if self._child.stdin is not None:
             with contextlib.suppress(OSError):  # ffmpeg already gone: its exit code says why
-                self._popen.stdin.close()
+                self._child.stdin.close()
         try:
-            return self._popen.wait(timeout=timeout)
+            return self._child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            self._popen.wait()
+            self._child.wait()
             return None
 
     def kill(self) -> None:
-        """SIGKILL; nothing if it has already exited. Safe from any thread."""
-        self._popen.kill()
+        """SIGKILL (its process group); nothing if it has already exited. Safe from any thread."""
+        self._child.kill()
 
     def wait(self, timeout: float | None = None) -> int:
-        return self._popen.wait(timeout=timeout)
+        return self._child.wait(timeout=timeout)
 
     def failure(self, returncode: int) -> str:
         """Why it failed, in one line, from its exit code and the tail of its log."""
-        return encoder_failure(self.settings.encoder, returncode, self._log.lines())
+        return encoder_failure(self.settings.encoder, returncode, self._child.log.lines())

@@ -25,8 +25,8 @@ class LeRobotCamera:
     The encoder is started before the episode when the frame size is known from the episode before
     (`size`), else off the recorder's thread on the first frame (frames meanwhile wait in a list). Not on
     the recorder's thread, and best before the episode: starting ffmpeg from a process as big as LeRobot's
-    (torch: about 750 MB) holds the interpreter's lock about 40 ms (a fork, which the child's preexec_fn
-    needs: no real-time priority for ffmpeg, syscalls.py), and every thread waits meanwhile."""
+    (torch: about 750 MB) still holds the interpreter's lock a moment (a vfork and an exec, ffmpeg/child.py;
+    it was about 40 ms a camera when a preexec_fn made it a fork), and every thread waits meanwhile."""
 
     def __init__(
         self, key: str, output: Path, fps: int, plan: EncoderPlan, binary: FFmpegBinary, depth: bool,

@@ -16,7 +16,6 @@ import fcntl
 import itertools
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import EncodectlError, EncodeError
+from ..ffmpeg.child import start_child
 from ..ffmpeg.command import build_stream_command
 from ..ffmpeg.copy_command import build_join_command, build_remux_command, concat_list
 from ..ffmpeg.log import encoder_failure, meaningful_error
@@ -33,7 +33,6 @@ from ..job.verify import mp4_boxes, read_frame_times, read_video
 from ..models import EncoderSettings, FFmpegBinary, FrameRate, VideoInfo
 from ..outputs.names import hidden_files, temp_paths
 from ..outputs.publish import commit_file
-from ..syscalls import preexec_for_ffmpeg
 from .frame_buffer import SPILL_FILE_SUFFIX
 
 STREAM_SUFFIX = ".stream.mp4"
@@ -308,8 +307,7 @@ def _encode_spilled(
     log = target.with_suffix(".log")
     try:
         with log.open("w+b") as errors:
-            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
-                                       preexec_fn=preexec_for_ffmpeg())  # fmt: skip
+            process = start_child(argv, stdin="pipe", stderr=errors)
             assert process.stdin is not None
             with contextlib.suppress(BrokenPipeError):
                 for frame in frames:

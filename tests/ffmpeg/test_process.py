@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from encodectl.errors import Interrupted
+from encodectl.ffmpeg.child import LOG_TAIL_LINES
 from encodectl.ffmpeg.process import (
-    LOG_TAIL_LINES,
     CancelToken,
     Progress,
     _progress_from,

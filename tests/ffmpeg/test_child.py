@@ -1,0 +1,173 @@
+"""ffmpeg children are started in one place (ffmpeg/child.py), and prepared there as they should be: never
+real-time priority, killed with the thread that starts them when asked, lowered, in a session of their own
+when asked, and the pid the caller holds is ffmpeg's. Each preparation is checked on both routes: util-linux's
+tools after exec (vfork) and the preexec_fn (fork) where those tools are missing."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from encodectl.ffmpeg import child as child_module
+from encodectl.ffmpeg.child import Child, run_child, start_child
+
+PACKAGE = Path(__file__).resolve().parents[2] / "encodectl"
+# The one module that starts processes. encodectl runs no program other than ffmpeg, except the two tools
+# that child.py itself puts in front of it (setpriv, prlimit).
+STARTER = PACKAGE / "ffmpeg" / "child.py"
+STARTS_A_PROCESS = {
+    "subprocess": {"Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"},
+    "os": {"system", "popen", "fork", "forkpty", "posix_spawn", "posix_spawnp", "spawnl", "spawnle", "spawnlp",
+           "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "execv", "execve", "execl", "execle", "execlp",
+           "execlpe", "execvp", "execvpe"},
+    "asyncio": {"create_subprocess_exec", "create_subprocess_shell"},
+    "multiprocessing": {"Process"},
+}  # fmt: skip
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+
+
+def process_starts(source: str) -> list[str]:
+    """Where `source` starts a process: module.function attributes and from-imports of the names above."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr in STARTS_A_PROCESS.get(node.value.id, ()):
+                found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module in STARTS_A_PROCESS:
+            names = STARTS_A_PROCESS[node.module]
+            found += [f"line {node.lineno}: from {node.module} import {a.name}" for a in node.names if a.name in names]
+    return found
+
+
+@pytest.mark.same_on_every_ffmpeg("read from the source: no ffmpeg runs")
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_ffmpeg_child_starts_processes(path):
+    if path == STARTER:
+        assert process_starts(path.read_text()) != []  # the check sees the one place that does
+    else:
+        assert process_starts(path.read_text()) == [], f"{path.name} starts a process: use ffmpeg.child"
+
+
+@pytest.mark.same_on_every_ffmpeg("read from the source: no ffmpeg runs")
+def test_the_check_catches_every_way_of_starting_a_process():
+    source = (
+        "import subprocess, os\nfrom subprocess import Popen\nsubprocess.run(['ffmpeg'])\nos.posix_spawn('x', [], {})"
+        "\ntry:\n    pass\nexcept subprocess.TimeoutExpired:\n    pass\n"
+    )
+    assert process_starts(source) == ["line 2: from subprocess import Popen", "line 3: subprocess.run",
+                                      "line 4: os.posix_spawn"]  # fmt: skip
+
+
+@pytest.fixture(params=["setpriv", "preexec_fn"])
+def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test on both routes: the tools after exec where this machine has them, and the preexec_fn."""
+    if request.param == "setpriv":
+        if child_module._wrappers() is None:
+            pytest.skip("no working setpriv and prlimit (util-linux) here")
+    else:
+        monkeypatch.setattr(child_module, "_wrappers", lambda: None)
+    assert child_module.spawn_route() == request.param
+    return request.param
+
+
+def started_ffmpeg(ffmpeg_path: Path, **options: object) -> tuple[Child, BinaryIO]:
+    """An ffmpeg waiting for raw frames on its stdin, once it has shown that it runs: its first log line,
+    written once every tool in front of it has exec'd it. The caller reads or closes its log."""
+    read_end, write_end = os.pipe()
+    argv = [str(ffmpeg_path), "-nostats", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "8x8", "-i", "pipe:0",
+            "-f", "null", "-"]  # fmt: skip
+    with os.fdopen(write_end, "wb") as log_writer:
+        child = start_child(argv, stdin="pipe", stderr=log_writer, **options)  # type: ignore[arg-type]
+    log = os.fdopen(read_end, "rb")
+    assert log.readline().startswith(b"ffmpeg version"), "ffmpeg did not start"
+    return child, log
+
+
+def stat_fields(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+@linux_only
+def test_the_child_is_ffmpeg_itself_without_real_time_priority_lowered_in_its_session(route, ffmpeg_binary):
+    child, log = started_ffmpeg(ffmpeg_binary.path, own_session=True, nice=7)
+    try:
+        # The pid the caller lowers, waits for and kills is ffmpeg's: the tools in front of it exec'd it.
+        assert Path(f"/proc/{child.pid}/exe").resolve() == ffmpeg_binary.path.resolve()
+        limits = Path(f"/proc/{child.pid}/limits").read_text().splitlines()
+        (rtprio,) = [line.split()[3:5] for line in limits if line.startswith("Max realtime priority")]
+        assert rtprio == ["0", "0"]
+        if os.geteuid() == 0:  # root keeps no CAP_SYS_NICE to raise (bit 23 of the bounding set)
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            bounding = int(next(line for line in status.splitlines() if line.startswith("CapBnd")).split()[1], 16)
+            assert not bounding & (1 << 23)
+        assert int(stat_fields(child.pid)[16]) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+        assert os.getsid(child.pid) == child.pid
+    finally:
+        child.kill()
+        assert child.wait() == -9
+        log.close()
+
+
+@linux_only
+@pytest.mark.parametrize("die_with_parent", [True, False])
+def test_the_child_dies_with_the_thread_that_started_it_when_asked(route, ffmpeg_binary, die_with_parent):
+    started: list[tuple[Child, BinaryIO]] = []
+    thread = threading.Thread(
+        target=lambda: started.append(started_ffmpeg(ffmpeg_binary.path, die_with_parent=die_with_parent))
+    )
+    thread.start()
+    thread.join()
+    ((child, log),) = started
+    with log:  # open to the end: ffmpeg writes its log to it
+        if die_with_parent:
+            # Its stdin is still open here, so nothing but the death signal can end it.
+            assert child.wait(timeout=30) == -9
+            return
+        assert child.stdin is not None
+        child.stdin.write(bytes(64))
+        child.stdin.close()
+        assert child.wait(timeout=30) == 0  # it lived on and encoded the frame it was given
+
+
+@linux_only
+def test_a_child_asking_for_real_time_priority_is_refused(route):
+    # The mechanism, on a child that asks for SCHED_FIFO itself: as root (CI) it would get it unprepared,
+    # which is why SVT-AV1's threads once took the CPU from the recorder.
+    ask = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1)); print('real-time')"
+    completed = run_child([sys.executable, "-c", ask], text=True)
+    assert completed.returncode == 1 and "PermissionError" in completed.stderr
+    assert "real-time" not in completed.stdout
+
+
+@linux_only
+def test_a_program_that_cannot_run_is_an_oserror_on_both_routes(route, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        start_child([str(tmp_path / "no-ffmpeg")])
+    script = tmp_path / "ffmpeg"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+    with pytest.raises(PermissionError):  # no x bit at all: not even root may run it
+        start_child([str(script)])
+    script.chmod(0o755)
+    assert run_child([str(script)]).returncode == 0
+
+
+def test_run_child_feeds_its_input_and_kills_it_at_the_timeout(ffmpeg_binary):
+    # One gray 8x8 frame in, its raw bytes out.
+    argv = [str(ffmpeg_binary.path), "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "8x8", "-i",
+            "pipe:0", "-f", "rawvideo", "-"]  # fmt: skip
+    completed = run_child(argv, input=bytes(range(64)))
+    assert (completed.returncode, completed.stdout, completed.args) == (0, bytes(range(64)), argv)
+    endless = [str(ffmpeg_binary.path), "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=8x8", "-f", "null",
+               "-"]  # fmt: skip
+    with pytest.raises(subprocess.TimeoutExpired) as expired:
+        run_child(endless, timeout=0.5)
+    assert expired.value.cmd == endless
