@@ -4,7 +4,6 @@ Videos encoded with held gaps, read back frame by frame: tests/test_encode.py, t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,10 @@ pytestmark = pytest.mark.same_on_every_ffmpeg("links made in a folder: no ffmpeg
 def job_for(folder: Path, numbers: list[int]) -> EncodeJob:
     for number in numbers:
         (folder / f"f_{number:03d}.png").write_bytes(str(number).encode())
+    identities = {number: FileIdentity.of_path(folder / f"f_{number:03d}.png") for number in numbers}
     frames = FrameSequence(directory=folder, prefix="f_", extension=".png", padding=3, numbers=numbers,
                            gaps=[(4, 5), (7, 7)], width=64, height=48, source_format="png rgb 8-bit",
-                           identities={n: FileIdentity.of_path(folder / f"f_{n:03d}.png") for n in numbers})  # fmt: skip
+                           identities=identities)  # fmt: skip
     settings = EncoderSettings(encoder="libx264", codec="h264", gop=2)
     return EncodeJob(frames=frames, output=folder / "out.mp4", episode="ep", fps=10, encoder=settings,
                      on_gap=GapPolicy.hold)  # fmt: skip
@@ -48,7 +48,7 @@ def test_without_symlinks_hard_links_and_the_identity_follows_the_new_ctime(
     monkeypatch.setattr(Path, "symlink_to", refuse)
     before = dict(job.frames.identities)
     stage_held_frames(job, tmp_path / "staging")
-    assert os.stat(tmp_path / "staging" / "000002.png").st_ino == before[3].inode  # type: ignore[union-attr]
+    assert (tmp_path / "staging" / "000002.png").stat().st_ino == before[3].inode  # type: ignore[union-attr]
     assert (tmp_path / "f_003.png").stat().st_nlink == 4
     # The links changed each frame's ctime: the identity kept is the new one, the frame itself unchanged.
     assert job.frames.identities[3] == FileIdentity.of_path(tmp_path / "f_003.png")

@@ -1,6 +1,7 @@
 """encodectl/models/enums.py: the fixed choices (codec, device, LeRobot release, ...) and what a result may say.
 
-The choices as the CLI takes them: tests/cli/test_options.py; the releases in datasets: tests/test_lerobot_versions.py."""
+The choices as the CLI takes them: tests/cli/test_options.py; the releases in datasets:
+tests/test_lerobot_versions.py."""
 
 from __future__ import annotations
 

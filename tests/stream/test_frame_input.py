@@ -63,7 +63,7 @@ def png(width: int, height: int) -> bytes:
 
 
 def test_an_image_of_another_size_is_refused() -> None:
-    with pytest.raises(InputError, match="^frame 7 is 32x16; this stream takes 64x48$"):
+    with pytest.raises(InputError, match=r"^frame 7 is 32x16; this stream takes 64x48$"):
         check_image(png(32, 16), 64, 48, seven)
     check_image(png(64, 48), 64, 48, seven)
     with pytest.raises(InputError, match="not a PNG, JPEG or TIFF"):
