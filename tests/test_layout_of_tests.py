@@ -29,8 +29,6 @@ MISSING: dict[str, str] = {
     "benchmarking/recorder.py": SPLIT,
     "frames/headers.py": MUTATION,
     "frames/sequence.py": MUTATION,
-    "job/planning.py": SPLIT,
-    "job/runner.py": SPLIT,
     "job/verify.py": MUTATION,
     "lerobot/commit.py": MUTATION,
     "lerobot/episodes.py": SPLIT,
