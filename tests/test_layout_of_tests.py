@@ -38,8 +38,6 @@ MISSING: dict[str, str] = {
     "lerobot/place.py": SPLIT,
     "lerobot/plan.py": SPLIT,
     "lerobot/recorded.py": SPLIT,
-    "lerobot/stats.py": SPLIT,
-    "lerobot/versions.py": SPLIT,
     "stream/encoder.py": SPLIT,
     "stream/frame_buffer.py": MUTATION,
     "stream/lerobot.py": SPLIT,
