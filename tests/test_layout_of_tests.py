@@ -35,7 +35,6 @@ MISSING: dict[str, str] = {
     "lerobot/heal.py": SPLIT,
     "lerobot/meta.py": MUTATION,
     "lerobot/place.py": SPLIT,
-    "lerobot/plan.py": SPLIT,
     "stream/encoder.py": SPLIT,
     "stream/frame_buffer.py": MUTATION,
     "stream/lerobot.py": SPLIT,
