@@ -34,7 +34,6 @@ MISSING: dict[str, str] = {
     "lerobot/finish_dataset.py": SPLIT,
     "lerobot/heal.py": SPLIT,
     "lerobot/meta.py": MUTATION,
-    "lerobot/place.py": SPLIT,
     "stream/encoder.py": SPLIT,
     "stream/frame_buffer.py": MUTATION,
     "stream/lerobot.py": SPLIT,
