@@ -31,7 +31,6 @@ MISSING: dict[str, str] = {
     "frames/sequence.py": MUTATION,
     "job/verify.py": MUTATION,
     "lerobot/commit.py": MUTATION,
-    "lerobot/heal.py": SPLIT,
     "lerobot/meta.py": MUTATION,
     "stream/encoder.py": SPLIT,
     "stream/frame_buffer.py": MUTATION,
