@@ -36,9 +36,7 @@ MISSING: dict[str, str] = {
     "stream/frame_buffer.py": MUTATION,
     "stream/lerobot.py": SPLIT,
     "stream/lerobot_camera.py": SPLIT,
-    "stream/lerobot_settings.py": SPLIT,
     "stream/state.py": MUTATION,
-    "stream/stream_plan.py": SPLIT,
     "watching/ledger_gateway.py": MUTATION,
     "watching/rules.py": MUTATION,
 }
