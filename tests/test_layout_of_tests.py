@@ -32,7 +32,6 @@ MISSING: dict[str, str] = {
     "job/verify.py": MUTATION,
     "lerobot/commit.py": MUTATION,
     "lerobot/meta.py": MUTATION,
-    "stream/encoder.py": SPLIT,
     "stream/frame_buffer.py": MUTATION,
     "stream/lerobot.py": SPLIT,
     "stream/lerobot_camera.py": SPLIT,
