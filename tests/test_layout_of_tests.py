@@ -33,8 +33,6 @@ MISSING: dict[str, str] = {
     "lerobot/commit.py": MUTATION,
     "lerobot/meta.py": MUTATION,
     "stream/frame_buffer.py": MUTATION,
-    "stream/lerobot.py": SPLIT,
-    "stream/lerobot_camera.py": SPLIT,
     "stream/state.py": MUTATION,
     "watching/ledger_gateway.py": MUTATION,
     "watching/rules.py": MUTATION,
