@@ -59,11 +59,11 @@ def test_frames_that_disagree_with_the_data_are_refused_before_anything_is_writt
     root = copy("v30_061_rows_missing", tmp_path)
     assert missing_rows(read_info(root)) == [0, 1, 2]
     assert missing_rows(read_info(copy("v30_partial", tmp_path))) == []
-    (root / "images" / TOP / "episode-000001" / "frame-000005.png").unlink()
+    (root / "images" / TOP / "episode-000000" / "frame-000004.png").unlink()  # the first frames sampled
     with pytest.raises(InputError) as caught:
         rows_to_rebuild(root, ffmpeg_binary, tmp_path / "staging")
     assert str(caught.value) == (
-        f"{root / 'images' / TOP / 'episode-000001'}: 5 frame(s) on disk for episode 1, which has 6 in data/ "
+        f"{root / 'images' / TOP / 'episode-000000'}: 4 frame(s) on disk for episode 0, which has 5 in data/ "
         "(frame-000000 on, without gaps): the frames and the data disagree; nothing was changed"
     )
     assert not (root / ROWS).exists()
