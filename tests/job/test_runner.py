@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.ffmpeg.process import CancelToken
 from encodectl.frames.layout import EpisodeSource
@@ -61,6 +63,7 @@ def test_encode_one_publishes_a_verified_video_and_leaves_nothing_else(
                                   "ep/frame_000004.png"]  # fmt: skip
 
 
+@pytest.mark.same_on_every_ffmpeg("a dry run builds the command and runs nothing")
 def test_a_dry_run_gives_the_command_and_writes_nothing(
     tmp_path: Path, ffmpeg_binary: FFmpegBinary, make_frames: Callable[..., list[Path]]
 ) -> None:
