@@ -1,6 +1,7 @@
 """encodectl/checks/engine.py: `check`: each path given, as a LeRobot dataset or a folder that `encode` made.
 
-The command as users run it, bad input in one line: tests/test_check.py, tests/test_bad_input.py."""
+The command as users run it, bad input in one line: tests/test_check.py; metadata leading outside the
+dataset: tests/test_hostile_metadata.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """encodectl/lerobot/finish_dataset.py: `encode ROOT` on a LeRobot dataset: plan, encode, place, one commit.
 
 Every fixture finished and loaded back by LeRobot: tests/test_lerobot.py, tests_lerobot/; commits cut off
-and resumed: tests/test_interrupt.py; rows rebuilt first: tests/lerobot/test_heal.py."""
+and resumed: tests/test_lerobot.py; rows rebuilt first: tests/lerobot/test_heal.py."""
 
 from __future__ import annotations
 

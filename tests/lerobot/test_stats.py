@@ -1,7 +1,7 @@
 """encodectl/lerobot/stats.py: per-episode statistics as LeRobot computes them when it saves an episode.
 
 Rebuilt rows compared with LeRobot's own on the 0.6.1 fixtures: tests/test_lerobot.py; a stream's running
-statistics: tests/stream/test_lerobot_record.py."""
+statistics, against numpy: tests/test_lerobot_streaming.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """encodectl/outputs/sweep.py: what runs that died left beside a video.
 
-The sweep as encode runs it, an ffmpeg left writing by a killed run included: tests/test_edge_cases.py,
+The sweep as encode runs it: tests/test_edge_cases.py; an ffmpeg left writing by a killed run:
 tests/test_interrupt.py."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """encodectl/stream/frame_input.py: a recorder's frame, checked before a StreamEncoder takes it.
 
-Frames refused by a running stream, with the stream left usable: tests/test_stream.py, tests/test_depth.py."""
+Frames refused by a running stream, colour and depth: tests/test_stream.py."""
 
 from __future__ import annotations
 
