@@ -1,11 +1,12 @@
 """encodectl/outputs/sweep.py: what runs that died left beside a video.
 
-The sweep as encode runs it: tests/test_edge_cases.py; an ffmpeg left writing by a killed run:
+The sweep as encode runs it: tests/test_edge_cases.py; an ffmpeg killed with the encodectl that started it:
 tests/test_interrupt.py."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,20 @@ def test_a_dead_runs_files_go_a_live_runs_and_a_streams_stay(tmp_path: Path) -> 
     assert sorted(remove_stale_temp_files(output)) == sorted([partial, staging])
     assert not partial.exists() and not staging.exists()
     assert live.exists() and stream.exists()
+
+
+def test_a_process_still_writing_a_dead_runs_file_is_killed(tmp_path: Path) -> None:
+    """As an ffmpeg a SIGKILLed encodectl left behind (a session of its own): its command line names the file."""
+    partial = tmp_path / f".ep.mp4.{dead_pid()}-dddddd.partial"
+    partial.write_bytes(b"x")
+    writer = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", str(partial)],
+                              stdin=subprocess.PIPE)  # fmt: skip
+    try:
+        assert remove_stale_temp_files(tmp_path / "ep.mp4") == [partial]
+        assert writer.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 def test_process_alive_says_dead_for_a_reaped_child_and_a_zombie() -> None:
