@@ -45,9 +45,12 @@ def test_a_process_still_writing_a_dead_runs_file_is_killed(tmp_path: Path) -> N
     """As an ffmpeg a SIGKILLed encodectl left behind (a session of its own): its command line names the file."""
     partial = tmp_path / f".ep.mp4.{dead_pid()}-dddddd.partial"
     partial.write_bytes(b"x")
-    writer = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", str(partial)],
-                              stdin=subprocess.PIPE)  # fmt: skip
+    script = "import sys; print('running', flush=True); sys.stdin.read()"
+    writer = subprocess.Popen([sys.executable, "-c", script, str(partial)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)  # fmt: skip
     try:
+        # Running, not just started: for a moment after exec, /proc/PID/cmdline reads empty.
+        assert writer.stdout is not None and writer.stdout.readline() == b"running\n"
         assert remove_stale_temp_files(tmp_path / "ep.mp4") == [partial]
         assert writer.wait(timeout=30) == -signal.SIGKILL
     finally:
