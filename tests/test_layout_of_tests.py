@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "encodectl"
 TESTS = ROOT / "tests"
 
-SPLIT = "split in round three of the house: its test file is being written"
 MUTATION = "its test file comes with the mutation-testing work of issue 26"
 MISSING: dict[str, str] = {
     "frames/headers.py": MUTATION,
