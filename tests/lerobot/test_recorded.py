@@ -5,6 +5,7 @@ Rows rebuilt from it and compared with LeRobot's own: tests/lerobot/test_heal.py
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +66,10 @@ def test_rows_already_written_are_known_with_where_the_next_continue(tmp_path: P
     assert rows[2]["dataset_to_index"] == 15 and rows[2]["meta/episodes/file_index"] == 1
 
 
-def rewrite_data(root: Path, change: object) -> Path:
+def rewrite_data(root: Path, change: Callable[[pa.Table], pa.Table]) -> Path:
     path = root / "data" / "chunk-000" / "file-000.parquet"
     table = pq.read_table(path)
-    pq.write_table(change(table), path)  # type: ignore[operator]
+    pq.write_table(change(table), path)
     return path
 
 
