@@ -1,0 +1,44 @@
+"""encodectl/checks/mp4_table.py: an MP4's packet timestamps from its own sample table, without ffmpeg.
+
+Against ffmpeg's listing on every fixture, a packet cut out, a damaged index: tests/test_check.py."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from encodectl.checks.mp4_table import packet_times
+
+pytestmark = pytest.mark.same_on_every_ffmpeg("the sample table read in Python: no ffmpeg runs")
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
+V21_TOP = FIXTURES / "v21_partial" / "videos" / "chunk-000" / "observation.images.top"
+
+
+def test_lerobots_av1_file_reads_from_its_table() -> None:
+    times = packet_times(V21_TOP / "episode_000001.mp4")  # LeRobot 0.3.3's, episode 1: 6 frames at 30 fps
+    assert times is not None
+    assert (times.time_base, times.pts, times.end) == ((1, 15360), [0, 512, 1024, 1536, 2048, 2560], 3072)
+    video = times.video
+    assert (video.codec, video.width, video.height, video.pix_fmt) == ("av1", 64, 64, "yuv420p")
+    assert (video.frames, video.fps, video.timestamps_exact) == (6, Fraction(30), True)
+
+
+def test_a_joined_v30_file_holds_both_episodes() -> None:
+    times = packet_times(FIXTURES / "v30_partial" / "videos" / "observation.images.top" / "chunk-000" / "file-000.mp4")
+    assert times is not None and times.video.frames == 11  # episodes of 5 and 6 frames
+    assert times.pts == [index * 512 for index in range(11)]
+
+
+def test_what_the_table_does_not_vouch_for_is_left_to_ffmpeg(tmp_path: Path) -> None:
+    depth = FIXTURES / "v30_061_partial" / "videos" / "observation.images.depth" / "chunk-000" / "file-000.mp4"
+    assert packet_times(depth) is None  # HEVC with composition offsets
+    whole = (V21_TOP / "episode_000000.mp4").read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: whole.index(b"moov") + 40])  # the index runs past the file's end
+    assert packet_times(cut) is None
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    assert packet_times(tmp_path / "empty.mp4") is None
+    assert packet_times(tmp_path / "absent.mp4") is None

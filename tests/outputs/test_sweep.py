@@ -1,0 +1,69 @@
+"""encodectl/outputs/sweep.py: what runs that died left beside a video.
+
+The sweep as encode runs it: tests/test_edge_cases.py; an ffmpeg killed with the encodectl that started it:
+tests/test_interrupt.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from encodectl.outputs.sweep import process_alive, remove_stale_temp_files
+
+pytestmark = pytest.mark.same_on_every_ffmpeg("files and processes of the test's own: no ffmpeg runs")
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_a_dead_runs_files_go_a_live_runs_and_a_streams_stay(tmp_path: Path) -> None:
+    output = tmp_path / "ep.mp4"
+    dead = dead_pid()
+    partial = tmp_path / f".ep.mp4.{dead}-aaaaaa.partial"
+    partial.write_bytes(b"x")
+    staging = tmp_path / f".ep.mp4.{dead}-aaaaaa.frames"
+    staging.mkdir()
+    (staging / "000000.png").write_bytes(b"x")
+    live = tmp_path / f".ep.mp4.{os.getpid()}-bbbbbb.partial"
+    live.write_bytes(b"x")
+    stream = tmp_path / f".ep.mp4.{dead}-cccccc.stream.mp4"  # a recording's only copy: recover decides
+    stream.write_bytes(b"x")
+    assert sorted(remove_stale_temp_files(output)) == sorted([partial, staging])
+    assert not partial.exists() and not staging.exists()
+    assert live.exists() and stream.exists()
+
+
+def test_a_process_still_writing_a_dead_runs_file_is_killed(tmp_path: Path) -> None:
+    """As an ffmpeg a SIGKILLed encodectl left behind (a session of its own): its command line names the file."""
+    partial = tmp_path / f".ep.mp4.{dead_pid()}-dddddd.partial"
+    partial.write_bytes(b"x")
+    script = "import sys; print('running', flush=True); sys.stdin.read()"
+    writer = subprocess.Popen([sys.executable, "-c", script, str(partial)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        # Running, not just started: for a moment after exec, /proc/PID/cmdline reads empty.
+        assert writer.stdout is not None and writer.stdout.readline() == b"running\n"
+        assert remove_stale_temp_files(tmp_path / "ep.mp4") == [partial]
+        assert writer.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_process_alive_says_dead_for_a_reaped_child_and_a_zombie() -> None:
+    assert process_alive(os.getpid())
+    assert not process_alive(dead_pid())
+    zombie = subprocess.Popen([sys.executable, "-c", ""])
+    os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped: a zombie
+    try:
+        assert not process_alive(zombie.pid)
+    finally:
+        zombie.wait()
