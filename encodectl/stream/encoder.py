@@ -180,7 +180,7 @@ class StreamEncoder:
         except (EncodectlError, OSError) as error:
             result.status = JobStatus.failed
             result.reason = error.message if isinstance(error, EncodectlError) else f"{error.strerror or error}"
-            kept = self._hand_over("failed")
+            kept = self._hand_over("failed", keep=stats.frames_added > 0)
             if kept is not None:
                 result.notes.append(f"what was encoded is kept in {kept}; `encodectl recover` salvages it")
         finally:
@@ -303,12 +303,16 @@ class StreamEncoder:
         self._writer.join()
         self._buffer.stop()
 
-    def _hand_over(self, why: str) -> Path | None:
-        """The ended encoder's file, named for `recover`; not after an abort(), which removes it."""
+    def _hand_over(self, why: str, keep: bool = True) -> Path | None:
+        """The ended encoder's file, named for `recover`; not after an abort(), which removes it, nor when
+        it holds no frame (`keep` False: nothing for recover to salvage, so nothing is left behind)."""
         with self._lock:  # an abort() from another thread is seen here, or finds the file handed over
             if self._state.state is StreamState.aborted:
                 return None
             self._settled = True
+            if not keep:
+                self.fragmented.unlink(missing_ok=True)
+                return None
             return keep_for_recovery(self.fragmented, self.output, why)
 
     def _end(self, target: StreamState, call: str) -> None:

@@ -50,7 +50,8 @@ def test_close_makes_the_verified_video_and_nothing_else(tmp_path: Path, ffmpeg_
 def test_a_stream_without_frames_fails_on_close(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
     result = stream(tmp_path, ffmpeg_binary).close()
     assert (result.status, result.reason) == (JobStatus.failed, "no frames were added to this stream")
-    assert not (tmp_path / "ep.mp4").exists()
+    # Nothing for `recover` to salvage: nothing left behind, and no note that says otherwise.
+    assert files_in(tmp_path) == [] and result.notes == []
 
 
 def test_an_exception_in_the_with_block_detaches_for_recover(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
