@@ -10,5 +10,5 @@ Every change of an episode's ledger state goes through ledger_gateway.py, which 
 illegal one. Where to make a change: when an episode counts as complete or is redone, rules.py;
 what is read from disk, observe.py (signature.py for the frames' signature, walker.py for finding
 folders); what a state may become, ledger_gateway.py; the options and summary, options.py; what the
-parts of one run share, run.py.
+parts of one run share, context.py.
 """

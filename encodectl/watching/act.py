@@ -23,9 +23,9 @@ from ..outputs.sweep import remove_stale_temp_files
 from ..run.pool import EncoderPool
 from ..stream.recovery import discard_abandoned_streams
 from . import rules
+from .context import WatchRun
 from .observe import Observation, Observer
 from .rules import Reconcile, Step, StreamStep, Verdict
-from .run import WatchRun
 from .signature import delete_encoded_frames
 from .streams import LiveStreams
 

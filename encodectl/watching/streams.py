@@ -16,8 +16,8 @@ from ..errors import EncodectlError, InputError
 from ..frames.headers import image_header_of_bytes
 from ..models import JobResult, JobStatus
 from . import rules
+from .context import WatchRun
 from .observe import Observation
-from .run import WatchRun
 
 if TYPE_CHECKING:  # numpy loads only for watch --stream
     from ..stream.encoder import StreamEncoder

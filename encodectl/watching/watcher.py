@@ -29,10 +29,10 @@ from ..models import EncodeOptions, FFmpegBinary
 from ..run.pool import EncoderPool
 from . import rules
 from .act import Actor
+from .context import WatchRun
 from .ledger_gateway import LedgerGateway
 from .observe import Observer
 from .options import WatchOptions, WatchSummary
-from .run import WatchRun
 from .signature import frame_signature
 from .walker import FolderWalker
 

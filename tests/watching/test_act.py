@@ -18,10 +18,10 @@ from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary
 from encodectl.run.pool import EncoderPool
 from encodectl.watching.act import Actor
+from encodectl.watching.context import WatchRun
 from encodectl.watching.ledger_gateway import LedgerGateway
 from encodectl.watching.observe import Observer
 from encodectl.watching.options import WatchOptions
-from encodectl.watching.run import WatchRun
 from tests.conftest import decode
 
 

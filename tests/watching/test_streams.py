@@ -14,10 +14,10 @@ from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.job.ledger import Ledger, LedgerState
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary, JobStatus
+from encodectl.watching.context import WatchRun
 from encodectl.watching.ledger_gateway import LedgerGateway
 from encodectl.watching.observe import Observation, Observer
 from encodectl.watching.options import WatchOptions
-from encodectl.watching.run import WatchRun
 from encodectl.watching.streams import LiveStreams
 from tests.conftest import decode
 

@@ -1,4 +1,4 @@
-"""encodectl/watching/run.py: what every part of one watch run shares, handed around as one value.
+"""encodectl/watching/context.py: what every part of one watch run shares, handed around as one value.
 
 The parts that share it at work: tests/watching/test_act.py, tests/test_watch.py."""
 
@@ -13,9 +13,9 @@ from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.job.ledger import Ledger
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions, FFmpegBinary
+from encodectl.watching.context import WatchRun
 from encodectl.watching.ledger_gateway import LedgerGateway
 from encodectl.watching.options import WatchOptions
-from encodectl.watching.run import WatchRun
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("a value built and read: the plan is the CPU's, no encode runs")
 
