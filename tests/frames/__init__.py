@@ -1,0 +1,1 @@
+"""Tests of encodectl.frames, one file per module."""

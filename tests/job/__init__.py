@@ -1,0 +1,1 @@
+"""Tests of encodectl.job, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of encodectl.lerobot, one file per module."""

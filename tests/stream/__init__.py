@@ -1,0 +1,1 @@
+"""Tests of encodectl.stream, one file per module."""

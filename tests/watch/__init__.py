@@ -1,0 +1,1 @@
+"""Tests of encodectl.watch, one file per module."""
