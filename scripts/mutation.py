@@ -101,10 +101,10 @@ def main(argv: list[str]) -> int:
         killed, counted, equal, survivors = score(module, equivalent)
         percent = 100 * killed / counted if counted else 100.0
         raw = 100 * killed / (counted + equal) if counted + equal else 100.0
-        rows.append(
-            f"{module:40} {percent:5.1f}% killed ({killed}/{counted}; {equal} equivalent left out, raw {raw:.1f}%)"
-        )
+        row = f"{module:40} {percent:5.1f}% killed ({killed}/{counted}; {equal} equivalent left out, raw {raw:.1f}%)"
+        rows.append(row)
         rows.extend(f"    survived: {name}" for name in survivors)
+        print(f"\n{row}", flush=True)  # at once as well: the next module's run starts from a clean slate
     print("\nmutation score per module")
     print("\n".join(rows))
     return 0
