@@ -299,7 +299,7 @@ def test_publish_on_one_file_system(tmp_path: Path) -> None:
 
 def test_publish_across_file_systems(tmp_path: Path) -> None:
     shm = Path("/dev/shm")
-    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
         pytest.skip("no second file system to move across")
     source = shm / f"encodectl-test-{os.getpid()}-staged.mp4"
     source.write_bytes(b"video")
