@@ -85,7 +85,8 @@ def test_read_info(tmp_path: Path) -> None:
         (info_json(features=None), "INFO has no 'features' (an object of objects)"),
         (info_json(features=[]), "INFO has no 'features' (an object of objects)"),
         (info_json(features={"a": 1}), "INFO has no 'features' (an object of objects)"),
-        (info_json(fps=0), "INFO: fps 0 is not a whole number of frames per second from 1 to 1000, as LeRobot writes it"),
+        (info_json(fps=0), "INFO: fps 0 is not a whole number of frames per second from 1 to 1000, as LeRobot "
+         "writes it"),
         (info_json(fps=1001), "INFO: fps 1001 is not a whole number of frames per second from 1 to 1000, as LeRobot "
          "writes it"),
         (info_json(fps=29.97), "INFO: fps 29.97 is not a whole number of frames per second from 1 to 1000, as "
