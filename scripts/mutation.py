@@ -104,7 +104,8 @@ def main(argv: list[str]) -> int:
         row = f"{module:40} {percent:5.1f}% killed ({killed}/{counted}; {equal} equivalent left out, raw {raw:.1f}%)"
         rows.append(row)
         rows.extend(f"    survived: {name}" for name in survivors)
-        print(f"\n{row}", flush=True)  # at once as well: the next module's run starts from a clean slate
+        # At once as well: the next module's run starts from a clean slate.
+        print("\n".join(["", row, *(f"    survived: {name}" for name in survivors)]), flush=True)
     print("\nmutation score per module")
     print("\n".join(rows))
     return 0
