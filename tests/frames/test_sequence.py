@@ -78,9 +78,10 @@ def test_a_valid_folder_is_described_exactly(put: Put, images: dict[str, bytes])
 
 
 def test_unpadded_numbers_and_depth_frames(put: Put) -> None:
-    folder = put("d9.png", "d10.png", "d11.png", kind="depth")
+    folder = put("d0.png", "d1.png", "d3.png", "d10.png", "d11.png", kind="depth")
     found = seq.scan_frames(folder)
-    assert (found.prefix, found.padding, found.numbers, found.gaps) == ("d", 0, [9, 10, 11], [])
+    # "0" alone is no padding; a gap of one frame is a gap.
+    assert (found.prefix, found.padding, found.numbers, found.gaps) == ("d", 0, [0, 1, 3, 10, 11], [(2, 2), (4, 9)])
     assert (found.source_format, found.depth) == ("png gray 16-bit", True)
 
 
@@ -118,6 +119,15 @@ def test_something_else_where_a_frame_should_be(put: Put, make: Callable[[Path],
     assert refusal(folder) == f"{folder / 'frame_2.png'} is {expected}, not a frame file"
 
 
+def test_a_link_that_loops_where_a_frame_should_be(put: Put) -> None:
+    folder = put("frame_1.png")
+    (folder / "frame_2.png").symlink_to(folder / "frame_2.png")
+    assert (
+        refusal(folder)
+        == f"{folder / 'frame_2.png'} is unreadable (Too many levels of symbolic links), not a frame file"
+    )
+
+
 def test_a_socket_where_a_frame_should_be(put: Put) -> None:
     folder = put("frame_1.png")
     with socket.socket(socket.AF_UNIX) as server:
@@ -127,6 +137,7 @@ def test_a_socket_where_a_frame_should_be(put: Put) -> None:
 
 OWN = "give each its own folder"
 MIXED = "(mixed zero-padding)"
+LARGE = "are too large"
 
 
 @pytest.mark.parametrize(
@@ -140,7 +151,7 @@ MIXED = "(mixed zero-padding)"
         (["frame_005.png", "frame_5.png"], "frame number 5 appears twice in {d}: frame_005.png, frame_5.png"),
         (["frame_010.png", "frame_7.png"], "{d}/frame_7.png is numbered differently from the other frames " + MIXED),
         (["f_2147483647.png"], None),  # the largest number ffmpeg's image2 reader counts to
-        (["f_1.png", "f_2147483648.png"], "{d}/f_2147483648.png: frame numbers above 2147483647 are too large"),
+        (["f_1.png", "f_2.png", "f_2147483648.png"], "{d}/f_2147483648.png: frame numbers above 2147483647 " + LARGE),
     ],
 )  # fmt: skip
 def test_names_ffmpeg_would_read_wrongly(put: Put, names: list[str], message: str | None) -> None:
@@ -273,11 +284,16 @@ def test_identity_digest() -> None:
     assert digest != seq.identity_digest([("a.png", one)])
     assert digest != seq.identity_digest([("a.png", other), ("b.png", one)])  # which file is which matters
     assert seq.identity_digest([("ab", one)]) != seq.identity_digest([("a", one)])
+    # A name that is not UTF-8 on disk (os.fsdecode's surrogates) is hashed as its bytes.
+    assert seq.identity_digest([("frame_\udcff.png", one)]) != seq.identity_digest([("frame_\udcfe.png", one)])
 
 
 def test_sequence_digest_follows_the_files(put: Put, images: dict[str, bytes]) -> None:
     folder = put("frame_1.png", "frame_2.png")
-    before = seq.sequence_digest(seq.scan_frames(folder))
+    scanned = seq.scan_frames(folder)
+    files = [(name, FileIdentity.of_path(folder / name)) for name in ("frame_1.png", "frame_2.png")]
+    assert seq.sequence_digest(scanned) == seq.identity_digest(files)  # type: ignore[arg-type]
+    before = seq.sequence_digest(scanned)
     assert before == seq.sequence_digest(seq.scan_frames(folder))
     (folder / "frame_2.png").write_bytes(images["rgb2"])
     assert seq.sequence_digest(seq.scan_frames(folder)) != before
