@@ -215,7 +215,8 @@ def test_real_jpeg_defects(made: dict[str, bytes]) -> None:
 
 # TIFF, built entry by entry: ((tag, type, values), ...), its image data after the directory.
 
-SHORT, LONG, RATIONAL = 3, 4, 5
+BYTE, SHORT, LONG, RATIONAL = 1, 3, 4, 5
+SIZES = {BYTE: 1, SHORT: 2, LONG: 4, RATIONAL: 4}
 
 
 def tiff(
@@ -232,10 +233,12 @@ def tiff(
     extra_at = start + table_size
     extra = b""
     fields = []
-    sizes = [len(values) * (2 if kind == SHORT else 4) for _, kind, values in entries]
+    sizes = [len(values) * SIZES[kind] for _, kind, values in entries]
     data_at = extra_at + sum(size for size in sizes if size > 4)
     for tag, kind, values in entries:
-        code = {SHORT: "H", LONG: "I", RATIONAL: "I"}[kind]  # a RATIONAL's values: numerator, denominator, ...
+        code = {BYTE: "B", SHORT: "H", LONG: "I", RATIONAL: "I"}[
+            kind
+        ]  # a RATIONAL's values: numerator, denominator, ...
         count = len(values) // 2 if kind == RATIONAL else len(values)
         resolved = [data_at + ~v if v < 0 and tag in (273, 324) else v for v in values]
         packed = struct.pack(order + code * len(resolved), *resolved)
@@ -369,3 +372,88 @@ def test_tiff_values_past_the_end() -> None:
 def test_real_tiff_cut_short(made: dict[str, bytes]) -> None:
     data = made["tiff"]
     assert refusal(data[: len(data) // 2]).startswith("is truncated or still being written (")
+
+
+def test_tiff_tags_left_out_take_their_defaults() -> None:
+    """No bits per sample, compression, photometric or samples per pixel: 1-bit, uncompressed, gray, one sample."""
+    bare = [(256, SHORT, [4]), (257, SHORT, [2]), (273, LONG, [-1]), (279, LONG, [2])]
+    assert image_header_of_bytes(tiff(bare, b"\x00" * 2)) == ImageHeader(
+        format="tiff", width=4, height=2, bit_depth=1, colour="gray"
+    )
+    assert refusal(tiff([*bare[:3], (279, LONG, [1])], b"\x00" * 2)) == (
+        "is a truncated or corrupt TIFF (1 bytes of image data, 2 needed)"
+    )
+
+
+def test_tiff_values_that_end_the_file_exactly() -> None:
+    entries = strips(compression=5)  # LZW: the strip's size is not checked against the rows
+    entries = [(tag, kind, values) if tag != 279 else (279, LONG, [0]) for tag, kind, values in entries]
+    assert image_header_of_bytes(tiff(entries)).bit_depth == 8  # the bits per sample are the file's last bytes
+    assert refusal(tiff(entries, cut=1)) == f"{CUT} (a TIFF tag's values lie past the end)"
+
+
+def test_tiff_values_of_five_bytes_lie_at_an_offset() -> None:
+    entries = sorted([*strips(), (700, BYTE, [1, 2, 3, 4, 5])])  # XMP, as bytes: not read, but listed
+    assert image_header_of_bytes(tiff(entries, b"\x00" * 24)).width == 4
+
+
+TIFF_AT_8 = b"II*\x00\x08\x00\x00\x00"  # a little-endian TIFF whose directory starts at byte 8
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"II*\x00" + struct.pack("<I", 2**31) + bytes(8), DIRECTORY_PAST_END),  # an offset past 2 GiB
+        (TIFF_AT_8 + struct.pack("<H", 40_000) + bytes(100), "is a corrupt TIFF (40000 directory entries)"),
+        (TIFF_AT_8 + struct.pack("<H", 4096) + bytes(12 * 4096 + 4), "is a corrupt TIFF (size 0x0)"),  # not too many
+    ],
+)  # fmt: skip
+def test_tiff_directory_sizes(data: bytes, message: str) -> None:
+    assert refusal(data) == message
+
+
+def test_tiff_tag_values_past_2_gib() -> None:
+    entries = strips()
+    data = bytearray(tiff(entries, b"\x00" * 24))
+    # The bits per sample (three SHORTs, six bytes) lie at an offset: point it past 2 GiB.
+    at = 8 + 2 + 12 * [tag for tag, _, _ in entries].index(258) + 8
+    data[at : at + 4] = struct.pack("<I", 2**31)
+    assert refusal(bytes(data)) == f"{CUT} (a TIFF tag's values lie past the end)"
+
+
+def test_png_colour_type_past_127(made: dict[str, bytes]) -> None:
+    assert refusal(patched(made["png"], 25, b"\xc8")) == "is a corrupt PNG (unknown colour type 200)"
+    big = patched(made["png"], 16, struct.pack(">I", 2**31 + 1))
+    assert image_header_of_bytes(big).width == 2**31 + 1  # sizes are unsigned
+
+
+def test_jpeg_sizes_past_32767() -> None:
+    header = image_header_of_bytes(jpeg(sof(precision=200, height=40_000, width=50_000, components=200)))
+    assert (header.width, header.height, header.bit_depth, header.colour) == (50_000, 40_000, 200, "200-component")
+
+
+def test_jpeg_that_ends_before_any_frame_header() -> None:
+    ends = headers.JPEG_SOI + segment(0xE0, b"xx" + headers.JPEG_EOI)  # its last bytes look like an end marker
+    assert refusal(ends) == "is a truncated or corrupt JPEG (no frame header found)"
+
+
+def test_jpeg_tail_strips_only_padding() -> None:
+    assert refusal(jpeg(sof()) + b"X") == f"{CUT} (no JPEG end marker)"
+
+
+def test_jpeg_frame_header_at_exactly_one_mebibyte() -> None:
+    fillers = [segment(0xE1, bytes(65_000))] * 16
+    rest = headers._JPEG_HEADER_LIMIT - 2 - sum(len(f) for f in fillers)
+    at_limit = jpeg(*fillers, segment(0xE1, bytes(rest - 4)), sof())
+    assert at_limit.index(sof()) == headers._JPEG_HEADER_LIMIT
+    assert refusal(at_limit) == "is a truncated or corrupt JPEG (no frame header found)"
+    just_before = jpeg(*fillers, segment(0xE1, bytes(rest - 5)), sof())
+    assert image_header_of_bytes(just_before).width == 64
+
+
+def test_a_file_that_is_not_an_image_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "frame_1.png"
+    path.write_bytes(b"not an image at all")
+    with pytest.raises(InputError) as caught:
+        read_image_header(path)
+    assert str(caught.value) == f"{path} is not a PNG, JPEG or TIFF image (its first bytes say otherwise)"
