@@ -14,6 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -52,6 +54,21 @@ def done(outcome: CliOutcome) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["camera"], r["episode"]): r for r in outcome.json()["results"] if r["status"] != "skipped"}
 
 
+def picture(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.float64)
+
+
+def pictures(video: Path) -> list[np.ndarray]:
+    with av.open(str(video)) as container:
+        return [frame.to_ndarray(format="rgb24").astype(np.float64) for frame in container.decode(video=0)]
+
+
+def closest(decoded: np.ndarray, sources: dict[int, np.ndarray]) -> int:
+    """Which source picture a decoded frame is (the nearest by mean squared error)."""
+    return min(sources, key=lambda index: float(((decoded - sources[index]) ** 2).mean()))
+
+
 # Whole datasets, finished
 
 
@@ -69,6 +86,7 @@ def test_v30_episodes_join_one_file_and_a_later_run_appends(
     assert first[(TOP, "episode-000001")]["notes"] == ["at 0.166667-0.366667 s of file-000.mp4"]
     for camera in (TOP, WRIST):
         shutil.move(aside / camera, root / "images" / camera / "episode-000002")
+    first_of = {i: picture(root / "images" / TOP / f"episode-{i:06d}" / "frame-000000.png") for i in range(3)}
     second = done(cli("encode", root, "--json", "--delete-frames"))
     placed = second[(TOP, "episode-000002")]
     assert placed["status"] == "done"
@@ -77,6 +95,11 @@ def test_v30_episodes_join_one_file_and_a_later_run_appends(
     assert placed["output"] == str(video)
     found = verify.read_frame_times(ffmpeg_binary, video, decode=True)
     assert found.video.frames == 15 and found.video.timestamps_exact
+    # The file as it was, then the new episode: each episode's first frame is its own picture, in that order
+    # (the timing check alone would pass the parts joined in any order).
+    decoded = pictures(video)
+    for index, at in ((0, 0), (1, 5), (2, 11)):
+        assert closest(decoded[at], first_of) == index
     episodes = rows(root)
     spans = [(episodes[i][f"videos/{TOP}/from_timestamp"], episodes[i][f"videos/{TOP}/to_timestamp"]) for i in range(3)]
     # As LeRobot computes them in floats: from = the previous to, to = from + duration.
