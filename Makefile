@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   virtualenv, install (with the embedded ffmpeg), generate a sample recording, encode it
 #   make test   the test suite (real ffmpeg on tiny generated frames)
-# make docs builds the documentation site (docs/ -> site/). make mutation: mutation testing (docs/mutation.md).
+# make docs builds the documentation site (docs/ -> site/). make mutation: mutation testing (docs/testing.md).
 # make test-ffmpeg FFMPEG=/usr/bin/ffmpeg runs it on another ffmpeg build.
 # make test-lerobot runs tests_lerobot/ against LeRobot 0.6.1 itself (a virtualenv of its own; not in CI).
 PYTHON ?= python3

@@ -5,7 +5,7 @@
 
 Each module is a run of mutmut of its own, in a fresh mutants/ folder, on the tests that touch it (mutmut
 then picks, per mutated function, the tests that call it). A mutant counts as killed when a test failed or
-timed out with it. The score leaves out the mutants listed as equivalent in docs/mutation.md (a change no
+timed out with it. The score leaves out the mutants listed as equivalent in docs/testing.md (a change no
 behaviour can show); the raw figure is printed beside it. After a run of one module, `mutmut results` and
 `mutmut show NAME` explain its survivors (mutants/ stays until the next run).
 
@@ -46,8 +46,8 @@ KILLED = {"killed", "timeout", "caught by type check"}
 
 
 def equivalent_mutants() -> set[str]:
-    """Mutant names listed in docs/mutation.md's table of equivalent mutants (first column, in backquotes)."""
-    doc = ROOT / "docs" / "mutation.md"
+    """Mutant names listed in docs/testing.md's table of equivalent mutants (first column, in backquotes)."""
+    doc = ROOT / "docs" / "testing.md"
     if not doc.exists():
         return set()
     return set(re.findall(r"^\|\s*`(encodectl\.[\w.]+__mutmut_\d+)`", doc.read_text(), flags=re.MULTILINE))
