@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   virtualenv, install (with the embedded ffmpeg), generate a sample recording, encode it
 #   make test   the test suite (real ffmpeg on tiny generated frames)
-# make docs builds the documentation site (docs/ -> site/).
+# make docs builds the documentation site (docs/ -> site/). make mutation: mutation testing (docs/testing.md).
 # make test-ffmpeg FFMPEG=/usr/bin/ffmpeg runs it on another ffmpeg build.
 # make test-lerobot runs tests_lerobot/ against LeRobot 0.6.1 itself (a virtualenv of its own; not in CI).
 PYTHON ?= python3
@@ -13,7 +13,7 @@ DEMO_DIR ?= demo-data
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-.PHONY: install demo test test-ffmpeg test-lerobot lint docs bench clean
+.PHONY: install demo test test-ffmpeg test-lerobot lint docs bench mutation clean
 
 install: $(STAMP)
 
@@ -76,5 +76,11 @@ bench: install
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/pool.py
 
+# Mutation testing of the modules that hold the promises (scripts/mutation.py, mutmut; minutes per module, not
+# in CI): prints the share of mutants killed per module. MODULE=encodectl/watching/rules.py runs one. Niced: the
+# machine is shared.
+mutation: install
+	nice -n 10 $(BIN)/python scripts/mutation.py $(MODULE)
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf mutants $(VENV) $(DEMO_DIR) site .pytest_cache .mypy_cache .ruff_cache

@@ -183,7 +183,7 @@ def test_after_close_abort_and_detach_change_nothing(tmp_path):
     assert encoder.close().status is JobStatus.done
     assert encoder.state is StreamState.closed
     video = (tmp_path / "x.mp4").read_bytes()
-    # closed -> detached is no move of the state table (test_stream_state); the call is a no-op, as the
+    # closed -> detached is no move of the state table (tests/stream/test_state.py); the call is a no-op, as the
     # with block and the exit handler make it after close()
     assert encoder.detach() is None
     encoder.abort()

@@ -2,7 +2,7 @@
 
 No rule reads a file or the ledger: what they need was observed (observe.py), and what they
 decide is carried out elsewhere (act.py, streams.py). To change when an episode counts as
-complete, is streamed, adopted, redone or refused, change it here; tests/test_watch_rules.py
+complete, is streamed, adopted, redone or refused, change it here; tests/watching/test_rules.py
 holds the table.
 """
 

@@ -2,22 +2,38 @@
 verified as LeRobot reads it.
 
 Datasets finished for real and loaded by LeRobot: tests/test_lerobot.py, tests_lerobot/; the commit that
-publishes the files: tests/lerobot/test_finish_dataset.py."""
+publishes the files: tests/lerobot/test_finish_dataset.py.
+
+Where each new episode goes (LeRobot's next file, what may be joined by stream copy, what may be replaced),
+checked rule by rule, and the LeRobot fixtures finished with the real ffmpeg: the tests written for mutation
+testing (docs/testing.md), with those of finish_dataset's steps that placing depends on.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import av
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
-from encodectl.errors import InputError
-from encodectl.job.verify import read_frame_times
-from encodectl.lerobot.place import StagedEpisode, build_target, place_episodes
+from encodectl.errors import InputError, VerificationError
+from encodectl.job import verify
+from encodectl.job.verify import FrameTimes, read_frame_times
+from encodectl.lerobot import finish_dataset, meta, place
+from encodectl.lerobot.commit import FileState
+from encodectl.lerobot.meta import VideoPlacement
+from encodectl.lerobot.place import StagedEpisode, TargetFile, build_target, place_episodes
 from encodectl.lerobot.plan import DatasetPlan, plan_dataset
-from encodectl.models import EncodeOptions, FFmpegBinary, JobStatus
+from encodectl.models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, VideoInfo
 from encodectl.run.engine import encode_sources
+from tests.conftest import CliOutcome
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP = "observation.images.top"
@@ -109,3 +125,333 @@ def test_a_file_no_row_refers_to_is_not_replaced(tmp_path: Path, ffmpeg_binary: 
         f"{theirs} is already there, but no episode row of the dataset refers to it: encodectl replaces nothing it "
         f"did not make; move it away and run again ({TOP} not placed)"
     )
+
+
+WRIST = "observation.images.wrist"
+
+
+def copy_fixture(name: str, tmp_path: Path) -> Path:
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    return root
+
+
+def rows(root: Path) -> dict[int, dict[str, Any]]:
+    found = {}
+    for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            found[row["episode_index"]] = row
+    return found
+
+
+def done(outcome: CliOutcome) -> dict[tuple[str, str], dict[str, Any]]:
+    assert outcome.exit_code in (0, 1), outcome.stdout + outcome.stderr
+    return {(r["camera"], r["episode"]): r for r in outcome.json()["results"] if r["status"] != "skipped"}
+
+
+def picture(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.float64)
+
+
+def pictures(video: Path) -> list[np.ndarray]:
+    with av.open(str(video)) as container:
+        return [frame.to_ndarray(format="rgb24").astype(np.float64) for frame in container.decode(video=0)]
+
+
+def closest(decoded: np.ndarray, sources: dict[int, np.ndarray]) -> int:
+    """Which source picture a decoded frame is (the nearest by mean squared error)."""
+    return min(sources, key=lambda index: float(((decoded - sources[index]) ** 2).mean()))
+
+
+# Whole datasets, finished
+
+
+def test_v30_episodes_join_one_file_and_a_later_run_appends(
+    tmp_path: Path, cli: Callable[..., CliOutcome], ffmpeg_binary: FFmpegBinary
+) -> None:
+    root = copy_fixture("v30_pending", tmp_path)
+    aside = tmp_path / "aside"
+    for camera in (TOP, WRIST):  # episode 2's frames not there yet: it waits
+        shutil.move(root / "images" / camera / "episode-000002", aside / camera)
+    first = done(cli("encode", root, "--json"))
+    assert {key: r["status"] for key, r in first.items() if r["status"] == "done"} == {
+        (c, f"episode-{i:06d}"): "done" for c in (TOP, WRIST) for i in (0, 1)
+    }
+    assert first[(TOP, "episode-000001")]["notes"] == ["at 0.166667-0.366667 s of file-000.mp4"]
+    for camera in (TOP, WRIST):
+        shutil.move(aside / camera, root / "images" / camera / "episode-000002")
+    first_of = {i: picture(root / "images" / TOP / f"episode-{i:06d}" / "frame-000000.png") for i in range(3)}
+    second = done(cli("encode", root, "--json", "--delete-frames"))
+    placed = second[(TOP, "episode-000002")]
+    assert placed["status"] == "done"
+    assert placed["notes"] == ["at 0.366667-0.500000 s of file-000.mp4", "deleted its 4 frame file(s)"]
+    video = root / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    assert placed["output"] == str(video)
+    found = verify.read_frame_times(ffmpeg_binary, video, decode=True)
+    assert found.video.frames == 15 and found.video.timestamps_exact
+    # The file as it was, then the new episode: each episode's first frame is its own picture, in that order
+    # (the timing check alone would pass the parts joined in any order).
+    decoded = pictures(video)
+    for index, at in ((0, 0), (1, 5), (2, 11)):
+        assert closest(decoded[at], first_of) == index
+    episodes = rows(root)
+    spans = [(episodes[i][f"videos/{TOP}/from_timestamp"], episodes[i][f"videos/{TOP}/to_timestamp"]) for i in range(3)]
+    # As LeRobot computes them in floats: from = the previous to, to = from + duration.
+    assert spans == [(0.0, 5 / 30), (5 / 30, 5 / 30 + 6 / 30), (5 / 30 + 6 / 30, 5 / 30 + 6 / 30 + 4 / 30)]
+    assert not (root / "images" / TOP / "episode-000002").exists()
+    info = json.loads((root / "meta" / "info.json").read_text())
+    assert info["features"][TOP]["info"]["video.codec"] == "av1"
+    assert not (root / ".encodectl").exists()
+
+
+def test_v30_an_episode_that_cannot_be_joined_starts_the_next_file(
+    tmp_path: Path, cli: Callable[..., CliOutcome]
+) -> None:
+    """LeRobot's own file was made by another encoder build: its codec configuration differs, no stream copy."""
+    root = copy_fixture("v30_partial", tmp_path)
+    result = done(cli("encode", root, "--json"))[(TOP, "episode-000002")]
+    assert (result["status"], result["notes"]) == ("done", ["at 0.000000-0.133333 s of file-001.mp4"])
+    episode = rows(root)[2]
+    assert (episode[f"videos/{TOP}/chunk_index"], episode[f"videos/{TOP}/file_index"]) == (0, 1)
+
+
+def test_v21_one_file_per_episode(tmp_path: Path, cli: Callable[..., CliOutcome]) -> None:
+    root = copy_fixture("v21_pending", tmp_path)
+    results = done(cli("encode", root, "--json"))
+    for index in range(3):
+        result = results[(TOP, f"episode_{index:06d}")]
+        video = root / "videos" / "chunk-000" / TOP / f"episode_{index:06d}.mp4"
+        assert (result["status"], result["output"], result["notes"]) == ("done", str(video), [])
+        assert verify.mp4_complete(video)
+
+
+def test_a_file_already_where_a_new_one_goes(tmp_path: Path, cli: Callable[..., CliOutcome]) -> None:
+    root = copy_fixture("v21_pending", tmp_path)
+    theirs = root / "videos" / "chunk-000" / TOP / "episode_000001.mp4"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"the user's own file")
+    cut = root / "videos" / "chunk-000" / WRIST / "episode_000002.mp4"  # another camera: placed on its own
+    cut.parent.mkdir(parents=True)
+    cut.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x10\x00mdat" + bytes(64))
+    results = done(cli("encode", root, "--json"))
+    refused = results[(TOP, "episode_000001")]
+    assert (refused["status"], refused["failure"]) == ("failed", "input")
+    assert refused["reason"] == (
+        f"{theirs} is already there, but no episode row of the dataset refers to it: encodectl replaces nothing it "
+        f"did not make; move it away and run again ({TOP} not placed)"
+    )
+    assert theirs.read_bytes() == b"the user's own file"
+    assert results[(TOP, "episode_000002")]["reason"] == refused["reason"]  # the camera is not placed at all
+    replaced = results[(WRIST, "episode_000002")]
+    assert replaced["notes"] == ["replaced episode_000002.mp4, an MP4 its writer never finished (no index)"]
+    assert verify.mp4_complete(cut)
+
+
+# Placing, rule by rule
+
+
+def frame_times(
+    pts: list[int], time_base: tuple[int, int] = (1, 15360), extradata: str | None = "41, 0x1", **video: Any
+) -> FrameTimes:
+    info = VideoInfo(frames=len(pts), fps=Fraction(30), width=64, height=64, pix_fmt="yuv420p", codec="av1",
+                     timestamps_exact=True).model_copy(update=video)  # fmt: skip
+    step = pts[1] - pts[0] if len(pts) > 1 else 512
+    return FrameTimes(video=info, pts=pts, end=pts[-1] + step, time_base=time_base, extradata=extradata)
+
+
+def test_next_file() -> None:
+    assert meta.next_file(0, 0, 2) == (0, 1)
+    assert meta.next_file(0, 1, 2) == (1, 0)
+    assert meta.next_file(3, 998, 1000) == (3, 999)
+
+
+@pytest.mark.parametrize(
+    ("episode", "joinable"),
+    [
+        (frame_times([0, 512, 1024]), True),
+        (frame_times([0, 3000, 6000], time_base=(1, 90000)), True),  # 1/30 s: a whole number of the file's ticks
+        (frame_times([0, 1], time_base=(1, 1000)), False),  # a millisecond is no whole number of 1/15360 s
+        (frame_times([0, 512], extradata="41, 0x2"), False),  # another codec configuration
+        (frame_times([0, 512], extradata=None), False),
+        (frame_times([0, 512], codec="h264"), False),
+        (frame_times([0, 512], width=32), False),
+        (frame_times([0, 512], height=32), False),
+        (frame_times([0, 512], pix_fmt="yuv444p"), False),
+    ],
+)
+def test_joinable(episode: FrameTimes, joinable: bool) -> None:
+    assert place._joinable(frame_times([0, 512, 1024]), episode) is joinable
+
+
+def test_joinable_checks_where_the_episode_ends() -> None:
+    ends_off_tick = frame_times([0, 3000], time_base=(1, 90000)).model_copy(update={"end": 6001})
+    assert place._joinable(frame_times([0, 512]), ends_off_tick) is False
+
+
+def staged(times: FrameTimes, size: int, to_s: float = 0.0) -> StagedEpisode:
+    return StagedEpisode.model_construct(times=times, size=size, to_s=to_s, start=Fraction(0), from_s=0.0)
+
+
+def test_target_file(tmp_path: Path) -> None:
+    path = tmp_path / "file-000.mp4"
+    path.write_bytes(bytes(1000))
+    placement = VideoPlacement(chunk=0, file=0)
+    empty = TargetFile(key=TOP, placement=placement, path=path)
+    assert (empty.reference, empty.size, empty.end, empty.end_s) == (None, 0, 0, 0.0)
+    base = frame_times([0, 512, 1024, 1536, 2048])  # 5 frames of 1/30 s
+    target = TargetFile(key=TOP, placement=placement, path=path, base=base, base_end_s=5 / 30)
+    assert (target.reference, target.size, target.end, target.end_s) == (base, 1000, Fraction(1, 6), 5 / 30)
+    target.base_end_s = float(Fraction(1, 6)) + 0.99e-4  # LeRobot's float, within the tolerance: kept
+    assert target.end_s == target.base_end_s
+    target.base_end_s = float(Fraction(1, 6)) + 1.01e-4
+    assert target.end_s == float(Fraction(1, 6))
+    one = frame_times([0, 512])
+    target.episodes = [staged(one, 300, to_s=0.25), staged(one, 200, to_s=0.3)]
+    assert (target.reference, target.size, target.end, target.end_s) == (base, 1500, Fraction(1, 6) + Fraction(2, 15),
+                                                                         0.3)  # fmt: skip
+    new = TargetFile(key=TOP, placement=placement, path=path, episodes=[staged(one, 300, to_s=0.1)])
+    assert (new.reference, new.size, new.end) == (one, 300, Fraction(1, 15))
+
+
+def test_cut_off_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "v.mp4"
+    assert not place._cut_off_mp4(path)
+    path.write_bytes(b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00" + b"\x00\x00\x00\x08mdat")
+    assert place._cut_off_mp4(path)
+    path.write_bytes(b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00\x00\x00\x00\x08moov\x00\x00\x00\x08mdat")
+    assert not place._cut_off_mp4(path)  # finished
+    path.write_bytes(b"\x00\x00\x00\x08free\x00\x00\x00\x08mdat")
+    assert not place._cut_off_mp4(path)  # not an MP4 by its first box
+    link = tmp_path / "link.mp4"
+    path.write_bytes(b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00")
+    link.symlink_to(path)
+    assert not place._cut_off_mp4(link)
+    assert not place._cut_off_mp4(tmp_path)
+
+
+def test_fail() -> None:
+    results = [JobResult.model_construct(status=JobStatus.done, failure=None, reason=None) for _ in range(2)]
+    finish_dataset._fail(results, VerificationError("not at 0.1 s"))
+    assert [(r.status, r.failure, r.reason) for r in results] == [
+        (JobStatus.failed, FailureKind.verify, "not at 0.1 s")
+    ] * 2
+    finish_dataset._fail(results[:1], InputError("changed"))
+    assert (results[0].failure, results[0].reason) == (FailureKind.input, "changed")
+
+
+# A plan of a real dataset, nothing encoded
+
+
+@pytest.fixture
+def partial(tmp_path: Path) -> DatasetPlan:
+    return plan_dataset(copy_fixture("v30_partial", tmp_path), EncodeOptions())
+
+
+def test_frames_as_planned(partial: DatasetPlan) -> None:
+    pending = partial.pending[0]
+    finish_dataset.check_frames_as_planned(pending)
+    extra = pending.source.directory / "frame-000004.png"
+    extra.write_bytes(pending.frames[0].path.read_bytes())
+    with pytest.raises(InputError) as caught:
+        finish_dataset.check_frames_as_planned(pending)
+    assert str(caught.value) == (
+        f"{pending.source.directory} changed after encodectl planned the episode (rewritten, added or removed): "
+        "its video is not placed; run again to encode the frames as they are now"
+    )
+    extra.unlink()
+    rewritten = pending.frames[2].path
+    rewritten.write_bytes(rewritten.read_bytes())
+    with pytest.raises(InputError, match=rf"^{rewritten} changed after encodectl planned the episode"):
+        finish_dataset.check_frames_as_planned(pending)
+
+
+def test_delete_frames_only_as_planned(partial: DatasetPlan) -> None:
+    pending = partial.pending[0]
+    folder = pending.source.directory
+    assert finish_dataset._delete_frames(pending) == "deleted its 4 frame file(s)"
+    assert not folder.exists() and folder.parent.exists()  # the other camera's frames are still there
+    other = partial.pending[1]
+    changed = other.frames[1].path
+    changed.write_bytes(b"rewritten after planning")
+    assert finish_dataset._delete_frames(other) == "deleted its 3 frame file(s); kept 1 that changed after planning"
+    assert [p.name for p in other.source.directory.iterdir()] == [changed.name]
+
+
+def test_new_target_replaces_only_what_is_encodectls(partial: DatasetPlan) -> None:
+    placement = VideoPlacement(chunk=0, file=1)
+    path = partial.info.video_file(TOP, placement, 0)
+    assert place._new_target(partial, TOP, placement, 0).note is None
+    path.write_bytes(b"found wrong by check")
+    partial.replaceable = {path: FileState.of(path)}
+    assert place._new_target(partial, TOP, placement, 0).note == "replaced file-001.mp4, found wrong by check"
+    path.write_bytes(b"changed since check found it wrong")
+    with pytest.raises(InputError, match="is already there, but no episode row"):
+        place._new_target(partial, TOP, placement, 0)
+    state = partial.info.root / ".encodectl"
+    state.mkdir()
+    (state / "lerobot-made.json").write_text(json.dumps({"files": {str(path): FileState.of(path).model_dump()}}))  # type: ignore[union-attr]
+    assert place._new_target(partial, TOP, placement, 0).note == (
+        "replaced file-001.mp4, which an earlier run placed before its commit was dropped"
+    )
+    path.unlink()
+    path.symlink_to(partial.info.root / "nowhere")
+    with pytest.raises(InputError) as caught:
+        place._new_target(partial, TOP, placement, 0)
+    assert str(caught.value) == (
+        f"{path} is already there, but no episode row of the dataset refers to it: encodectl replaces nothing it did "
+        f"not make; move it away and run again ({TOP} not placed)"
+    )
+
+
+def existing(plan: DatasetPlan, binary: FFmpegBinary) -> TargetFile:
+    placed = [(episode.videos[TOP], episode) for episode in plan.episodes if TOP in episode.videos]
+    return place._existing_target(plan, TOP, VideoPlacement(chunk=0, file=0), placed, binary)
+
+
+def test_existing_target(partial: DatasetPlan, ffmpeg_binary: FFmpegBinary) -> None:
+    target = existing(partial, ffmpeg_binary)
+    assert target.path == partial.info.root / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    assert target.base is not None and target.base.video.frames == 11
+    assert [(s.label, s.start, s.frames) for s in target.base_spans] == [
+        ("episode 0", Fraction(0), 5), ("episode 1", Fraction(1 / 6), 6),
+    ]  # fmt: skip
+    assert target.base_end_s == 0.3666666666666667
+    assert target.end_s == target.base_end_s
+
+
+def test_existing_target_the_metadata_runs_past(partial: DatasetPlan, ffmpeg_binary: FFmpegBinary) -> None:
+    last = partial.episodes[1].videos[TOP]
+    last.to_s = 11 / 30 + 1.01e-4
+    with pytest.raises(InputError) as caught:
+        existing(partial, ffmpeg_binary)
+    assert str(caught.value) == (
+        f"{partial.info.root / 'videos' / TOP / 'chunk-000' / 'file-000.mp4'}: the metadata places an episode up to "
+        f"0.366768 s, past the file's end at 0.366667 s; {TOP} not placed"
+    )
+    last.to_s = 11 / 30 + 0.99e-4
+    assert existing(partial, ffmpeg_binary).base_end_s == last.to_s
+
+
+def test_existing_target_missing(partial: DatasetPlan, ffmpeg_binary: FFmpegBinary) -> None:
+    video = partial.info.root / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    video.unlink()
+    with pytest.raises(InputError) as caught:
+        existing(partial, ffmpeg_binary)
+    assert str(caught.value) == f"{video} is missing, though the dataset's metadata places episodes in it"
+
+
+def test_metadata_moves(partial: DatasetPlan) -> None:
+    placements = {(2, TOP): VideoPlacement(chunk=0, file=1, from_s=0.0, to_s=4 / 30)}
+    moves = finish_dataset.metadata_moves(partial, placements, {})
+    second = partial.info.root / "meta" / "episodes" / "chunk-000" / "file-001.parquet"
+    assert [(m.source.relative_to(partial.staging), m.target) for m in moves] == [
+        (Path("meta/episodes/chunk-000/file-001.parquet"), second)
+    ]  # info.json unchanged: LeRobot already described the camera; the first file has no row to fill
+    partial.record = {"crf": "20"}
+    moves = finish_dataset.metadata_moves(partial, placements, {TOP: partial.info.feature_info(TOP)})  # type: ignore[dict-item]
+    assert [m.target.name for m in moves] == ["info.json", "file-001.parquet"]
+    written = json.loads(moves[0].source.read_text())
+    assert written["encodectl"]["videos"] == {TOP: {"options": {"crf": "20"}}}
+    assert written["features"][TOP]["info"] == json.loads((partial.info.root / "meta" / "info.json").read_text())[
+        "features"][TOP]["info"]  # fmt: skip

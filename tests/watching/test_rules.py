@@ -259,3 +259,23 @@ def test_may_skip_reading(ledger_record, last, untouched, expected):
 )
 def test_changed_at_first_sight(signature, once, expected):
     assert changed_at_first_sight(NOW, WALL, signature, once) == pytest.approx(expected, abs=1e-3)
+
+
+def written(seconds_before_wall: int) -> FrameSignature:
+    """Frames last written a whole number of seconds before WALL (exact in nanoseconds and in floats)."""
+    return FrameSignature(frames=10, total_bytes=1000, newest_mtime_ns=(int(WALL) - seconds_before_wall) * 10**9)
+
+
+@pytest.mark.parametrize(
+    ("observation", "expected"),
+    [
+        (seen(None, written(4)), False),  # still for less than settle (5 s): being recorded now
+        (seen(None, written(5)), False),  # still for exactly settle: not yet past it
+        (seen(None, written(6)), True),  # still for longer than settle when first seen: recorded before
+        (seen(None, written(0), output_exists=True), True),  # its video is there: made before this watcher
+    ],
+)
+def test_recorded_before(observation, expected):
+    assert rules.recorded_before(observation, WATCH, WALL) is expected
+    step = rules.stream_step(observation, STREAM, WALL)
+    assert step is (StreamStep.leave_to_files if expected else StreamStep.feed)

@@ -99,3 +99,12 @@ def test_a_detached_stream_cannot_be_closed_nor_detached_again():
         with pytest.raises(StreamStateError):
             lifecycle.move(target, "close()")
     assert lifecycle.state is DETACHED and lifecycle.ended
+
+
+def test_a_move_out_of_order_from_open_names_the_state():
+    """Nothing has left open yet, so no call can be named: the refusal says the stream is still open."""
+    lifecycle = StreamLifecycle()
+    with pytest.raises(StreamStateError, match=r"^close\(\) on a stream that is open$"):
+        lifecycle.move(CLOSED, "close()")
+    assert lifecycle.refusal("detach()") == "detach() on a stream that is open"
+    assert lifecycle.is_open
