@@ -208,12 +208,17 @@ def test_v30_episodes_join_one_file_and_a_later_run_appends(
 def test_v30_an_episode_that_cannot_be_joined_starts_the_next_file(
     tmp_path: Path, cli: Callable[..., CliOutcome]
 ) -> None:
-    """LeRobot's own file was made by another encoder build: its codec configuration differs, no stream copy."""
+    """LeRobot's own file was made by another encoder build: where its codec configuration differs from this
+    build's (the bundled ffmpeg's SVT-AV1), no stream copy: the next file. Debian 12's 5.1 writes LeRobot's
+    configuration, so there the episode joins file-000 (test_an_episode_in_another_codec_configuration_starts_
+    the_next_file sets the configurations apart on every build). Either way the rows say where it went."""
     root = copy_fixture("v30_partial", tmp_path)
     result = done(cli("encode", root, "--json"))[(TOP, "episode-000002")]
-    assert (result["status"], result["notes"]) == ("done", ["at 0.000000-0.133333 s of file-001.mp4"])
+    joined = result["notes"] == ["at 0.366667-0.500000 s of file-000.mp4"]
+    if not joined:
+        assert (result["status"], result["notes"]) == ("done", ["at 0.000000-0.133333 s of file-001.mp4"])
     episode = rows(root)[2]
-    assert (episode[f"videos/{TOP}/chunk_index"], episode[f"videos/{TOP}/file_index"]) == (0, 1)
+    assert (episode[f"videos/{TOP}/chunk_index"], episode[f"videos/{TOP}/file_index"]) == (0, 0 if joined else 1)
 
 
 def test_v21_one_file_per_episode(tmp_path: Path, cli: Callable[..., CliOutcome]) -> None:
