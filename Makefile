@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-data
 # Tests run in two processes: one at a time kept about one of two cores busy (process start-ups, real-time waits).
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: install demo test test-ffmpeg test-lerobot lint docs bench mutation clean
 

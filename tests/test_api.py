@@ -16,6 +16,10 @@ from encodectl import api
 from encodectl.frames.synthetic import write_dataset
 from encodectl.report.text import to_json
 
+pytestmark = pytest.mark.same_on_every_ffmpeg(
+    "the CLI and the library run the same engine: whether they agree is encodectl's, whichever ffmpeg encodes"
+)
+
 # What differs between two runs of the same work: how long it took, which worker, the temporary names.
 VARIABLE = {"seconds", "latency_s", "worker", "command", "wall_seconds", "probed_at", "date", "frames_digest"}
 MEASURED = {"blocked_total_s", "encode_per_episode_s", "until_verified_s", "encode_fps", "speed_x", "bytes",

@@ -27,6 +27,10 @@ from .test_lerobot import CAMERAS, copy_fixture, digests, episode_rows
 TOP, WRIST = CAMERAS
 TEMPLATE = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 
+COMMIT_IS_ENCODECTLS = pytest.mark.same_on_every_ffmpeg(
+    "the commit, the journal and which frames may go are encodectl's; the encode before them is incidental"
+)
+
 
 def edit_info(root: Path, **changes: object) -> None:
     path = root / "meta" / "info.json"
@@ -242,6 +246,7 @@ def test_a_frame_rewritten_after_ffmpeg_read_it_fails_the_job(tmp_path, make_fra
     assert not (tmp_path / "ep.mp4").exists()
 
 
+@COMMIT_IS_ENCODECTLS
 def test_a_frame_rewritten_before_the_commit_is_neither_placed_nor_deleted(tmp_path, cli, monkeypatch):
     from encodectl.lerobot import finish_dataset as finish
 
@@ -270,6 +275,7 @@ def test_a_frame_rewritten_before_the_commit_is_neither_placed_nor_deleted(tmp_p
 # -- watch forgets what is gone -----------------------------------------------------------------------------
 
 
+@COMMIT_IS_ENCODECTLS
 def test_watch_forgets_the_failure_of_a_folder_that_is_gone(tmp_path, make_frames):
     make_frames(tmp_path / "ep_a", 3)
     bad = make_frames(tmp_path / "ep_b", 3)
@@ -312,6 +318,7 @@ main()
 """
 
 
+@COMMIT_IS_ENCODECTLS
 def test_sigterm_during_the_commit_lets_it_finish_then_stops(tmp_path):
     import subprocess
     import sys
@@ -331,6 +338,7 @@ def test_sigterm_during_the_commit_lets_it_finish_then_stops(tmp_path):
     assert all(row[f"videos/{camera}/chunk_index"] == 0 for row in rows.values() for camera in CAMERAS)
 
 
+@COMMIT_IS_ENCODECTLS
 def test_a_read_only_target_is_named_and_the_next_run_completes_the_commit(tmp_path):
     import subprocess
 
@@ -458,6 +466,7 @@ def test_control_characters_in_metadata_are_refused(tmp_path, field, value):
     assert tree(tmp_path) == before
 
 
+@COMMIT_IS_ENCODECTLS
 def test_a_frame_link_pointed_elsewhere_after_planning_is_not_placed(tmp_path, cli, monkeypatch, make_frames):
     from encodectl.lerobot import finish_dataset as finish
 
@@ -493,6 +502,7 @@ def test_options_recorded_in_info_json_are_encoder_settings_only(tmp_path, recor
     assert tree(tmp_path) == before
 
 
+@COMMIT_IS_ENCODECTLS
 def test_delete_frames_deletes_frames_only(tmp_path):
     root = copy_fixture("v30_pending", tmp_path)
     folder = root / "images" / TOP / "episode-000000"

@@ -42,6 +42,10 @@ RENDERING = pytest.mark.same_on_every_ffmpeg("rendered from fixed values or help
 ROOT = Path("/data/lerobot/me/pick_cube")
 CAMERAS = ("observation.images.top", "observation.images.wrist")
 
+RENDERED_BY_ENCODECTL = pytest.mark.same_on_every_ffmpeg(
+    "what is printed, and how, is encodectl's rendering of its results; the encodes are incidental"
+)
+
 
 def fixed_results() -> list[JobResult]:
     """A dataset's run as a user meets it: two cameras, a failed episode, a skipped one, a fallback."""
@@ -256,6 +260,7 @@ def test_an_option_of_another_command_is_explained_not_guessed(args, fragment):
 SGR_COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|38;|48;)[0-9;]*m")
 
 
+@RENDERED_BY_ENCODECTL
 @pytest.mark.parametrize(("env", "coloured"), [({}, True), ({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False)])
 def test_colour_only_where_wanted(tmp_path, ffmpeg_binary, env, coloured):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=3, size=(64, 48))
@@ -266,6 +271,7 @@ def test_colour_only_where_wanted(tmp_path, ffmpeg_binary, env, coloured):
     assert bool(SGR_COLOUR.search(outcome.stdout)) is coloured
 
 
+@RENDERED_BY_ENCODECTL
 def test_pipe_output_is_plain_lines(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=2, episodes=2, frames=3, size=(64, 48))
     outcome = run_encodectl("encode", tmp_path, env={"COLUMNS": "80"})
@@ -278,6 +284,7 @@ def test_pipe_output_is_plain_lines(tmp_path, ffmpeg_binary):
     assert lines[-1].startswith("4 done, 0 failed of 4 job(s)")
 
 
+@RENDERED_BY_ENCODECTL
 def test_json_numbers_are_numbers(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 3)
     outcome = run_encodectl("encode", tmp_path / "ep", "--fps", "29.97", "--json")
@@ -386,6 +393,7 @@ def test_the_command_reference_in_the_docs_is_the_cli_help():
     assert outcome.returncode == 0, outcome.stderr
 
 
+@RENDERED_BY_ENCODECTL
 def test_explicit_options_win_over_bench_quick():
     outcome = run_encodectl("bench", "--quick", "--modes", "sync-cpu", "--episodes", "1", "--seconds", "0.5",
                             "--cameras", "1", "--json", timeout=240)  # fmt: skip
@@ -396,6 +404,7 @@ def test_explicit_options_win_over_bench_quick():
     assert options["fps"] == 30 and options["fps_exact"] == "30/1"
 
 
+@RENDERED_BY_ENCODECTL
 def test_a_watch_rerun_counts_the_videos_in_its_ledger(tmp_path, ffmpeg_binary):
     write_dataset(ffmpeg_binary, tmp_path, cameras=1, episodes=2, frames=3, size=(64, 48))
     first = run_encodectl("watch", tmp_path, "--once", "--settle", "0")

@@ -18,6 +18,10 @@ import pytest
 from encodectl.ffmpeg import child as child_module
 from encodectl.ffmpeg.child import Child, run_child, start_child
 
+pytestmark = pytest.mark.same_on_every_ffmpeg(
+    "how a child is started, limited and killed is encodectl's and util-linux's, not the ffmpeg build's"
+)
+
 PACKAGE = Path(__file__).resolve().parents[2] / "encodectl"
 # The one module that starts processes. encodectl runs no program other than ffmpeg, except the two tools
 # that child.py itself puts in front of it (setpriv, prlimit).
