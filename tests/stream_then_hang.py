@@ -43,10 +43,15 @@ if die_with_parent:
     # A process of its own session that keeps a copy of every descriptor, the write end of ffmpeg's input
     # among them: when the recorder dies, ffmpeg sees no end of input, so only its death with its parent
     # (PR_SET_PDEATHSIG) can end it. Without it, which came first, the end of input or the signal, was a race.
+    # It says when it has left the recorder's process group: a kill of the group before that would take it
+    # too, and ffmpeg would see the end of its input after all.
+    ready, said_ready = os.pipe()
     holder = os.fork()
     if holder == 0:
         os.setsid()
+        os.write(said_ready, b"1")
         time.sleep(60)
         os._exit(0)
+    os.read(ready, 1)
 print(encoder.stats.frames_written, encoder._process.pid, holder, flush=True)
 time.sleep(60)
