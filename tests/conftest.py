@@ -26,6 +26,7 @@ from encodectl.frames.synthetic import write_frames
 from encodectl.models import EncodeOptions, FFmpegBinary, JobResult
 
 SIZE = (64, 48)
+LEROBOT_FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
 
 # For CI's second pass (see pyproject's markers): what encodectl decides before any ffmpeg runs.
 BEFORE_FFMPEG = pytest.mark.same_on_every_ffmpeg(
@@ -283,3 +284,8 @@ def encode_one_episode(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: At
     plan = plan_encoder(settings, ffmpeg_binary)
     return encode_one(source, settings, plan, ffmpeg_binary, limiter=SessionLimiter(2), token=CancelToken(),
                       listener=listener)  # fmt: skip
+
+
+def copy_lerobot_fixture(name: str, tmp_path: Path) -> Path:
+    """A copy of one of the datasets LeRobot itself made (tests/fixtures/lerobot), to finish or to damage."""
+    return Path(shutil.copytree(LEROBOT_FIXTURES / name, tmp_path / name))

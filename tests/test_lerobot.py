@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import copy_lerobot_fixture as copy_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
 CAMERAS = ("observation.images.top", "observation.images.wrist")
@@ -52,12 +53,6 @@ LEROBOT_VIDEO_INFO = {
     "video.channels": 3,
     "has_audio": False,
 }
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    return root
 
 
 def digests(root: Path, *, under: str = "") -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,10 @@ from encodectl.lerobot.versions import decide_release
 from encodectl.models import LeRobotRelease
 
 from .conftest import assert_one_line_error
+from .conftest import copy_lerobot_fixture as copy_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
 RGB, DEPTH = "observation.images.top", "observation.images.depth"
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    return root
 
 
 def info_of(root: Path) -> dict[str, Any]:

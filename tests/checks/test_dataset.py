@@ -13,15 +13,12 @@ import pytest
 from encodectl.checks.dataset import EpisodeSpan, check_lerobot, span_problem
 from encodectl.checks.models import ProblemKind
 from encodectl.models import FFmpegBinary, VerifyMode
+from tests.conftest import copy_lerobot_fixture as copy
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("LeRobot's AV1 files read from their sample tables: no ffmpeg runs")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP, WRIST = "observation.images.top", "observation.images.wrist"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_v21_a_pending_episodes_files_are_missing_and_repairable(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:

@@ -5,7 +5,6 @@ rows: tests/test_hostile_metadata.py."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,15 +13,12 @@ import pytest
 from encodectl.errors import InputError
 from encodectl.lerobot.episodes import check_consistent, read_episodes, read_episodes_table, write_episodes_table
 from encodectl.lerobot.meta import DatasetEpisode, VideoPlacement, read_info
+from tests.conftest import copy_lerobot_fixture as copy
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("metadata read and written with pyarrow: no ffmpeg runs")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP, WRIST = "observation.images.top", "observation.images.wrist"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_v30_rows_with_their_spans_and_data_ranges(tmp_path: Path) -> None:

@@ -18,13 +18,10 @@ from encodectl.lerobot.finish_dataset import check_frames_as_planned, finish_dat
 from encodectl.lerobot.plan import plan_dataset
 from encodectl.models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus
 from encodectl.run.engine import encode_sources
+from tests.conftest import copy_lerobot_fixture as copy
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP, WRIST = "observation.images.top", "observation.images.wrist"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_a_v30_dataset_finished_its_frames_deleted(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:

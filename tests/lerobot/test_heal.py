@@ -5,7 +5,6 @@ tests_lerobot/."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,14 +15,11 @@ from encodectl.lerobot.episodes import read_episodes
 from encodectl.lerobot.heal import commit_rows, dry_run_results, missing_rows, rows_to_rebuild
 from encodectl.lerobot.meta import read_info
 from encodectl.models import FFmpegBinary, JobStatus
+from tests.conftest import copy_lerobot_fixture as copy
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP, DEPTH = "observation.images.top", "observation.images.depth"
 ROWS = Path("meta") / "episodes" / "chunk-000" / "file-000.parquet"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_the_rows_rebuilt_are_lerobots_own(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:

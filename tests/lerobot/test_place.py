@@ -34,6 +34,7 @@ from encodectl.lerobot.plan import DatasetPlan, plan_dataset
 from encodectl.models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, VideoInfo
 from encodectl.run.engine import encode_sources
 from tests.conftest import CliOutcome
+from tests.conftest import copy_lerobot_fixture as copy_fixture
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP = "observation.images.top"
@@ -128,12 +129,6 @@ def test_a_file_no_row_refers_to_is_not_replaced(tmp_path: Path, ffmpeg_binary: 
 
 
 WRIST = "observation.images.wrist"
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    return root
 
 
 def rows(root: Path) -> dict[int, dict[str, Any]]:

@@ -15,15 +15,12 @@ from encodectl.errors import EncodectlError, InputError
 from encodectl.lerobot.meta import read_info
 from encodectl.lerobot.plan import dataset_options, frame_file, plan_dataset
 from encodectl.models import Codec, EncodeOptions, JobStatus, LeRobotRelease, Profile
+from tests.conftest import copy_lerobot_fixture as copy
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("metadata and frame folders read: no ffmpeg runs")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP, WRIST = "observation.images.top", "observation.images.wrist"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_the_episodes_without_video_become_pending_and_a_cut_off_one_is_reported(tmp_path: Path) -> None:

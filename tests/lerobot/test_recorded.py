@@ -4,7 +4,6 @@ Rows rebuilt from it and compared with LeRobot's own: tests/lerobot/test_heal.py
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,14 +22,11 @@ from encodectl.lerobot.recorded import (
     known_episodes,
     read_tasks,
 )
+from tests.conftest import copy_lerobot_fixture as copy
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("parquet files read with pyarrow: no ffmpeg runs")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
-
-
-def copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
 
 
 def test_what_a_recorder_left_without_rows(tmp_path: Path) -> None:
