@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .ffmpeg.binary import find_ffmpeg
-from .models import EncodeOptions, FFmpegBinary, JobResult, Priority, options_from
+from .models import EncodeOptions, FFmpegBinary, JobResult, Priority, from_user, options_from
 
 if TYPE_CHECKING:
     from .benchmarking.measures import BenchOptions, BenchReport
@@ -102,9 +102,9 @@ def watch(
 
     watch_fields = {key: values.pop(key) for key in list(values) if key in WatchOptions.model_fields}
     if isinstance(directory, WatchOptions):
-        watch_options = directory.model_copy(update=watch_fields)
+        watch_options = from_user(WatchOptions, {**directory.model_dump(), **watch_fields})
     else:
-        watch_options = WatchOptions(root=Path(directory), **watch_fields)
+        watch_options = from_user(WatchOptions, {"root": Path(directory), **watch_fields})
     encode_options = _encode_options(options, values, Priority.low)
     binary = _binary(ffmpeg or encode_options.ffmpeg)
     tracker = tracker or RunTracker()
@@ -184,6 +184,6 @@ def bench(
     from .benchmarking.measures import BenchOptions
 
     bench_fields = {key: values.pop(key) for key in list(values) if key in BenchOptions.model_fields}
-    measured = BenchOptions.model_validate({**(bench_options or BenchOptions()).model_dump(), **bench_fields})
+    measured = from_user(BenchOptions, {**(bench_options or BenchOptions()).model_dump(), **bench_fields})
     encode_options = _encode_options(options, values, None)
     return run_bench(measured, _binary(ffmpeg or encode_options.ffmpeg), encode_options, say or (lambda _: None))

@@ -144,3 +144,15 @@ def test_every_command_is_a_function_of_the_package():
 
     for name in ("encode", "watch", "check", "recover", "probe_gpu", "bench"):
         assert getattr(encodectl, name) is getattr(api, name), name
+
+
+def test_a_bad_value_is_one_line_naming_the_option_both_ways(tmp_path, cli):
+    # Options of watch and bench are validated as encode's are: one UsageError line, never pydantic's report.
+    outcome = cli("bench", "--fps", "abc", "--modes", "sync-cpu")
+    with pytest.raises(encodectl.UsageError) as refused:
+        encodectl.bench(fps="abc", modes=["sync-cpu"])
+    assert outcome.exit_code == refused.value.exit_code == 2
+    assert outcome.stderr.strip() == f"encodectl: error: {refused.value}"
+    assert str(refused.value) == "invalid --fps: not a frame rate: 'abc' (use e.g. 30, 29.97 or 30000/1001)"
+    with pytest.raises(encodectl.UsageError, match=r"^invalid --settle: Input should be greater than or equal to 0$"):
+        encodectl.watch(tmp_path, settle=-1, once=True)

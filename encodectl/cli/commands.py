@@ -14,7 +14,7 @@ import typer
 
 from .. import api
 from ..ffmpeg.binary import find_ffmpeg, other_ffmpegs
-from ..models import JobResult, Mode, Priority
+from ..models import JobResult, Mode, Priority, from_user
 from ..report.text import plain_line, to_json, tolerant_output
 from ..version import __version__
 from .console import CliState, handled_errors, note_printer, stderr, stdout
@@ -246,10 +246,10 @@ def bench(
         from ..report.plot import plot_bench, require_plotting
 
         selected = list(dict.fromkeys(mode for name in modes.split(",") for mode in bench_modes(name)))
-        bench_options = BenchOptions(
+        bench_options = from_user(BenchOptions, dict(
             modes=selected, episodes=episodes, seconds=seconds, cameras=cameras, size=frame_size(size), fps=fps,
             frames=frames, allow_fallback=allow_fallback, keep=keep,
-        )  # fmt: skip
+        ))  # fmt: skip
         if quick:  # a preset: what the command line says explicitly wins over it
             quick_values: dict[str, object] = {"episodes": 2, "seconds": 2.0, "size": (320, 240)}
             kept = {key: value for key, value in quick_values.items() if not _given(context, key)}

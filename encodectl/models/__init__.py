@@ -30,7 +30,7 @@ from .jobs import (
 )
 from .options import MAX_WORKERS, EncodeOptions, options_from
 from .results import DepthResult, JobResult, RunReport, RunSummary, VideoInfo
-from .values import FrameRate, episode_label, even_size, one_line
+from .values import FrameRate, episode_label, even_size, from_user, one_line
 
 __all__ = [
     "MAX_WORKERS",
@@ -61,6 +61,7 @@ __all__ = [
     "VideoInfo",
     "episode_label",
     "even_size",
+    "from_user",
     "one_line",
     "options_from",
 ]

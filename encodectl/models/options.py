@@ -7,10 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .enums import Codec, DepthMode, Device, GapPolicy, LeRobotRelease, Mode, Priority, Profile, VerifyMode
-from .values import FrameRate, one_line
+from .values import FrameRate, from_user
 
 MAX_WORKERS = 256  # parallel encodes: far above any machine's cores or a GPU's sessions
 
@@ -93,9 +93,4 @@ class EncodeOptions(BaseModel):
 
 def options_from(values: dict[str, Any]) -> EncodeOptions:
     """EncodeOptions from user-given values; a bad value is one UsageError line naming the option."""
-    from ..errors import UsageError
-
-    try:
-        return EncodeOptions(**values)
-    except ValidationError as error:
-        raise UsageError(f"invalid {one_line(error, prefix='--')}") from None
+    return from_user(EncodeOptions, values)

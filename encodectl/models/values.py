@@ -4,9 +4,9 @@ a pydantic error in one line."""
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, PlainSerializer, ValidationError
+from pydantic import BaseModel, BeforeValidator, PlainSerializer, ValidationError
 
 # What people type for the NTSC rates, and the exact rates they mean.
 _NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
@@ -53,3 +53,17 @@ def one_line(error: ValidationError, prefix: str = "", as_option: bool = True, s
     message = str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return f"{where}{suffix if where else ''}{message}{more}"
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def from_user(model: type[Model], values: dict[str, Any]) -> Model:
+    """`model` from values a user gave (an option, a keyword of the Python API); a bad one is one UsageError
+    line naming it as the option it is (--quality: ...), never pydantic's multi-line report."""
+    from ..errors import UsageError
+
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise UsageError(f"invalid {one_line(error, prefix='--')}") from None
