@@ -12,11 +12,10 @@ from pydantic import TypeAdapter
 
 from ..errors import InputError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
-from ..frames.layout import EpisodeSource
 from ..job.source_runner import SourceRunner
 from ..lerobot.meta import is_lerobot_dataset
-from ..models import EncodeOptions, FFmpegBinary, FrameRate, JobResult, VerifyMode
-from ..run.engine import encode_sources
+from ..models import FFmpegBinary, FrameRate, VerifyMode
+from ..run.engine import source_runner
 from ..version import __version__
 from .dataset import check_lerobot
 from .folder import check_folder
@@ -55,7 +54,7 @@ def check(
         for path in given:
             if path.is_dir() and not is_lerobot_dataset(path):
                 raise UsageError(f"--repair applies to LeRobot datasets; {path} is not one (no meta/info.json)")
-    runner = (run or _local_runner(binary)) if repair else None
+    runner = (run or source_runner(binary)) if repair else None
     checks = [check_path(path, binary, mode, fps, runner) for path in given]
     return CheckReport(
         encodectl=__version__,
@@ -82,10 +81,3 @@ def check_path(
         result = check_folder(path, binary, mode, _RATE.validate_python(fps) if fps is not None else Fraction(30))
     result.seconds = round(time.monotonic() - started, 3)
     return result
-
-
-def _local_runner(binary: FFmpegBinary) -> SourceRunner:
-    def run(sources: list[EpisodeSource], options: EncodeOptions) -> list[JobResult]:
-        return encode_sources(sources, options, binary)
-
-    return run

@@ -1,4 +1,4 @@
-"""Start an ffmpeg child: the one place in encodectl that does (tests/test_child.py keeps it so).
+"""Start an ffmpeg child: the one place in encodectl that does (tests/ffmpeg/test_child.py keeps it so).
 
 Every child is prepared the same way, whoever starts it:
 - never real-time priority: RLIMIT_RTPRIO 0 and, for root, CAP_SYS_NICE out of the bounding set

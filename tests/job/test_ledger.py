@@ -1,7 +1,7 @@
 """encodectl/job/ledger.py: the watch ledger (SQLite), its lock, and the state folder it lives in.
 
 The ledger through a watcher's life (restarts, a damaged ledger, two watchers): tests/test_watch.py,
-tests/test_watch_ledger_gateway.py, tests/test_bad_input.py."""
+tests/watching/test_ledger_gateway.py, tests/test_bad_input.py."""
 
 from __future__ import annotations
 

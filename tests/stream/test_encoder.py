@@ -1,7 +1,7 @@
 """encodectl/stream/encoder.py: StreamEncoder, one camera's frames encoded as they are recorded.
 
 The stream's behaviour end to end (GPU fallbacks, spills, crashes and recovery, threads): tests/test_stream.py,
-tests/test_stream_lifecycle.py, tests/test_frame_buffer.py; depth streams: tests/test_stream.py."""
+tests/test_stream_lifecycle.py, tests/stream/test_frame_buffer.py; depth streams: tests/test_stream.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """encodectl/stream/stream_plan.py: what a StreamEncoder is set up with before its first frame.
 
 Streams of colour and depth frames encoded and read back: tests/test_stream.py; the buffer at work:
-tests/test_frame_buffer.py."""
+tests/stream/test_frame_buffer.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """encodectl/stream/stream_report.py: what close() says of a stream's buffer.
 
-The notes on real streams that spilled or fell behind: tests/test_frame_buffer.py, tests/test_stream.py."""
+The notes on real streams that spilled or fell behind: tests/stream/test_frame_buffer.py, tests/test_stream.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 record results, reconcile the ledger after a restart.
 
 The watcher's behaviour end to end (late frames, restarts, --delete-frames): tests/test_watch.py; the rules the
-actor follows: tests/test_watch_rules.py."""
+actor follows: tests/watching/test_rules.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """encodectl/watching/observe.py: each episode folder as one pass of the watcher sees it.
 
-What the rules make of observations: tests/test_watch_rules.py (changed_at_first_sight among them); the watcher
+What the rules make of observations: tests/watching/test_rules.py (changed_at_first_sight among them); the watcher
 as a recorder meets it: tests/test_watch.py."""
 
 from __future__ import annotations
