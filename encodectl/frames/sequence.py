@@ -40,12 +40,17 @@ def _is_image_name(name: str) -> bool:
 
 def frames_by_number(directory: Path) -> dict[int, Path]:
     """The numbered frames in `directory` by number (for streaming them in order as they appear)."""
-    numbered = {}
-    for path in frame_files(directory):
+    return numbered(frame_files(directory))
+
+
+def numbered(frames: Iterable[Path]) -> dict[int, Path]:
+    """Frame files already listed, by the number in their names (those without one left out)."""
+    found = {}
+    for path in frames:
         match = _FRAME_NAME.match(path.name)
         if match is not None:
-            numbered[int(match["digits"])] = path
-    return numbered
+            found[int(match["digits"])] = path
+    return found
 
 
 def is_frame_name(name: str) -> bool:

@@ -16,10 +16,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..frames.layout import EpisodeSource, source_below
-from ..frames.sequence import frame_files, frames_by_number
+from ..frames.sequence import frame_files, numbered
 from ..job.ledger import EpisodeRecord, FrameSignature, LedgerState
 from .options import WatchOptions
-from .signature import frame_signature
+from .signature import frame_stats, signature_of
 from .walker import FolderWalker, later_siblings
 
 
@@ -50,6 +50,7 @@ class _Seen:
         self.signature = signature
         self.changed_at = changed_at
         self.dir_mtime_ns = 0
+        self.numbered: dict[int, Path] = {}  # watch --stream: the frames by number, from the same listing
 
 
 def may_skip_reading(record: EpisodeRecord | None, last: FrameSignature | None, folder_untouched: bool) -> bool:
@@ -107,7 +108,7 @@ class Observer:
                 source=seen.source, signature=seen.signature, changed_at=seen.changed_at, record=record,
                 marker_present=marker_present, later_sibling=later.get(directory, False),
                 output_exists=seen.source.output.exists(), live=directory in live, stream_off=directory in stream_off,
-                numbered=frames_by_number(directory) if self.watch.stream else {},
+                numbered=seen.numbered,
             )  # fmt: skip
 
     def _look(self, directory: Path, record: EpisodeRecord | None, now: float, deep: bool) -> _Seen | None:
@@ -118,10 +119,11 @@ class Observer:
         if may_skip_reading(record, seen.signature if seen is not None else None, untouched):
             return None
         try:
-            signature = frame_signature(directory)
+            stats = frame_stats(directory)  # one listing: the signature, and a stream's frames by number
         except OSError as error:
             self._warn_once(directory, f"cannot read {directory}: {error.strerror or error}; skipping it")
             return None
+        signature = signature_of(stats)
         if seen is None:
             changed_at = changed_at_first_sight(now, time.time(), signature, self.watch.once)
             source = source_below(self.root, directory, self.watch.output)
@@ -129,6 +131,7 @@ class Observer:
         elif signature != seen.signature:
             seen.signature, seen.changed_at = signature, now
         seen.dir_mtime_ns = mtime
+        seen.numbered = numbered(stats) if self.watch.stream else {}
         return seen
 
     @staticmethod

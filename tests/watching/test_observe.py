@@ -61,3 +61,12 @@ def test_a_finished_folder_untouched_is_not_read_again() -> None:
     assert not may_skip_reading(done, signature.model_copy(update={"frames": 4}), folder_untouched=True)
     assert not may_skip_reading(done.model_copy(update={"state": LedgerState.pending}), signature, True)
     assert not may_skip_reading(None, signature, True)
+
+
+def test_a_streamed_folder_is_observed_with_its_frames_by_number(tmp_path: Path) -> None:
+    folder = episode(tmp_path / "ep1", 3)
+    (folder / "frame_000001.png").unlink()  # a frame not there yet
+    for stream, expected in ((True, {0: folder / "frame_000000.png", 2: folder / "frame_000002.png"}), (False, {})):
+        observer = Observer(tmp_path, WatchOptions(root=tmp_path, stream=stream), lambda _: None)
+        (seen,) = observer.observe(lambda _: None, now=1.0, busy=set(), live=set(), stream_off=set())
+        assert (seen.signature.frames, seen.numbered) == (2, expected)
