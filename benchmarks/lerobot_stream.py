@@ -109,7 +109,8 @@ def record(
 
 
 def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray]], ticks: int, fps: int) -> dict:
-    """One episode's add_frame calls, tick i due at i/fps from its start."""
+    """One episode's add_frame calls, tick i due at i/fps from its start. A late tick is listed as
+    [tick, ms from its due time to add_frame's call, ms add_frame took]: which of the two made it late."""
     durations, late, woke_late, late_ticks = [], 0, 0, []
     start = time.perf_counter()
     for tick in range(ticks):
@@ -126,7 +127,7 @@ def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray
         durations.append(ended - began)
         if ended > due + 1 / fps:
             late += 1
-            late_ticks.append(tick)
+            late_ticks.append([tick, round(1000 * (began - due), 1), round(1000 * (ended - began), 1)])
             woke_late += began > due + 1 / fps  # already late before add_frame: the scheduler, or the tick before
     recorded = time.perf_counter() - start
     durations.sort()

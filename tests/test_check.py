@@ -22,7 +22,7 @@ from encodectl.checks.readback import split_listing
 from encodectl.job.verify import read_frame_times
 from encodectl.models import FFmpegBinary
 
-from .conftest import BEFORE_FFMPEG, CliOutcome, assert_one_line_error, run_encodectl
+from .conftest import BEFORE_FFMPEG, CliOutcome, assert_one_line_error, run_encodectl, run_encodectl_process
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
 TOP, WRIST = "observation.images.top", "observation.images.wrist"
@@ -319,12 +319,12 @@ def test_check_changes_nothing_in_the_dataset(finished, cli, ffmpeg_binary):
 def test_exit_codes_of_a_real_process(finished, tmp_path):
     clean = finished("v21_partial")
     broken = raw_fixture("v21_partial", tmp_path / "broken")
-    assert run_encodectl("check", clean).exit_code == 0
-    outcome = run_encodectl("check", clean, broken)
+    assert run_encodectl_process("check", clean).exit_code == 0
+    outcome = run_encodectl_process("check", clean, broken)
     assert outcome.exit_code == 1 and "Traceback" not in outcome.stderr
-    assert_one_line_error(run_encodectl("check", tmp_path / "nothing-here"), "does not exist")
+    assert_one_line_error(run_encodectl_process("check", tmp_path / "nothing-here"), "does not exist")
     (broken / "meta" / "info.json").write_text("{not json")
-    assert_one_line_error(run_encodectl("check", broken), "info.json is not valid JSON")
+    assert_one_line_error(run_encodectl_process("check", broken), "info.json is not valid JSON")
 
 
 def test_json_has_typed_values(finished, cli):

@@ -18,7 +18,7 @@ from encodectl.frames.synthetic import write_dataset
 from encodectl.job.ledger import Ledger
 from encodectl.models import VerifyMode
 
-from .conftest import files_in, run_encodectl
+from .conftest import files_in, run_encodectl, run_encodectl_process
 
 
 def expected_timestamps(count: int, fps: Fraction) -> list[Fraction]:
@@ -120,7 +120,7 @@ def test_awkward_folder_names(tmp_path, make_frames, name, decoded):
     episode = tmp_path / name
     make_frames(episode, 4)
     # Run as a real process: a leading dash must survive real argument parsing too.
-    outcome = run_encodectl("encode", "--", episode)
+    outcome = run_encodectl_process("encode", "--", episode)
     assert outcome.exit_code == 0, outcome.stderr
     assert decoded(tmp_path / f"{name}.mp4").frames == 4
 

@@ -103,10 +103,11 @@ def _unknown_option_hint(error: Exception, command: str) -> str | None:
     return f"No such option: {option}: `{which}` has none{also}"
 
 
-def main() -> None:
-    """The console entry point: every usage error is one line too, not a help panel."""
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point (`argv`: the arguments after the program's name, sys.argv's by default):
+    every usage error is one line too, not a help panel."""
     try:
-        code = cli_command()(standalone_mode=False, prog_name="encodectl")
+        code = cli_command()(args=argv, standalone_mode=False, prog_name="encodectl")
     except _CLICK_USAGE_ERROR as error:
         message = str(error.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]
         if type(error).__name__ == "NoArgsIsHelpError":
