@@ -50,7 +50,7 @@ test-lerobot: $(LEROBOT_VENV)/.encodectl-installed
 $(LEROBOT_VENV)/.encodectl-installed: pyproject.toml
 	@test -x $(LEROBOT_VENV)/bin/python || { test -x "$(LEROBOT_PYTHON)" || { echo "no Python 3.12 at $(LEROBOT_PYTHON); make test-lerobot LEROBOT_PYTHON=/path/to/python3.12"; exit 2; }; \
 		$(LEROBOT_PYTHON) -m venv $(LEROBOT_VENV) && $(LEROBOT_VENV)/bin/python -m pip install --quiet 'lerobot[dataset]==0.6.1'; }
-	$(LEROBOT_VENV)/bin/python -m pip install --quiet -e . pytest
+	$(LEROBOT_VENV)/bin/python -m pip install --quiet -e . pytest pytest-timeout
 	@touch $@
 
 lint: install
