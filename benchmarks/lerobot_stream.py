@@ -149,10 +149,13 @@ def main() -> int:
     parser.add_argument("--episodes", type=int, default=1)
     parser.add_argument("--modes", default="lerobot,encodectl")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval in the recording process (s)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a mode, in this process (the parent's child)
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.lower().split("x"))
     if args.one:
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval)
         root = Path(tempfile.mkdtemp(prefix="lerobot-stream-bench-")) / "dataset"
         try:
             result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root, args.episodes)
@@ -164,7 +167,8 @@ def main() -> int:
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, "--one", mode, "--seconds", str(args.seconds), "--size", args.size,
                    "--cameras", str(args.cameras), "--fps", str(args.fps),
-                   "--episodes", str(args.episodes)]  # fmt: skip
+                   "--episodes", str(args.episodes),
+                   *(["--switch-interval", str(args.switch_interval)] if args.switch_interval else [])]  # fmt: skip
         run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
         if run.returncode != 0 or not lines:
