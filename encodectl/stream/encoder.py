@@ -101,7 +101,7 @@ class StreamEncoder:
         self.fragmented, self._spill_dir = stream_paths(self.output, self.plan.primary)
         self._buffer = FrameBuffer(
             self.capacity * frame_bytes, self._spill_dir, self.policy, lambda message: self._warn(message),
-            on_first_spill=self._say_spilling,
+            on_first_spill=self._say_spilling, nice=self.options.nice,
         )  # fmt: skip
         # One lock for the state and for what the writer and abort() both reach for (writer.py): the
         # process, the error, the replay; and for the stream file's lock, which both may release.
@@ -294,7 +294,7 @@ class StreamEncoder:
         return StreamWriter(
             self._buffer, self._lock, self._start(primary), lambda settings: self._start(settings), replay,
             stream_file=self.fragmented, fallback_note=self.plan.fallback_note,
-            warn=lambda message: self._warn(message),
+            warn=lambda message: self._warn(message), nice=self.options.nice,
         )  # fmt: skip
 
     def _write_out(self) -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..ffmpeg.child import lower_current_thread
+
 SPILL_FILE_SUFFIX = ".frame"
 SPILL_AT = 0.5  # of the memory budget: spilling starts here, leaving the rest to absorb a slow disk
 
@@ -78,8 +80,11 @@ class FrameBuffer:
         policy: BufferPolicy = BufferPolicy.spill,
         warn: Callable[[str], None] | None = None,
         on_first_spill: Callable[[Path], None] | None = None,
+        nice: int = 0,
     ) -> None:
+        """`nice`: how far below the recorder's thread the spill thread runs."""
         self.memory_budget = memory_bytes
+        self._nice = nice
         self.spill_dir = spill_dir
         self.policy = policy
         self.stats = BufferStats()
@@ -202,6 +207,7 @@ class FrameBuffer:
     # -- the spill thread ----------------------------------------------------------------
 
     def _spill_loop(self) -> None:
+        lower_current_thread(self._nice)
         while True:
             with self._changed:
                 entry = self._next_to_spill()

@@ -12,11 +12,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import EncodectlError, EncodeError, InputError
+from ..ffmpeg.child import lower_current_thread
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..lerobot.stats import RunningStats, Stats, downscaled_hwc
-from ..models import FFmpegBinary, JobStatus
+from ..models import EncodeOptions, FFmpegBinary, JobStatus
 from .encoder import StreamEncoder
 from .lerobot_settings import log, say_once
+
+# The camera's own threads (its statistics, the encoder's start) run as low as its stream's threads and
+# ffmpeg do by default (the recorder first).
+BACKGROUND_NICE = EncodeOptions().nice
 
 
 class LeRobotCamera:
@@ -114,6 +119,7 @@ class LeRobotCamera:
         return self._started_for is not None
 
     def _open(self, width: int, height: int) -> None:
+        lower_current_thread(BACKGROUND_NICE)
         try:
             encoder = self._new_encoder(width, height)
             while True:
@@ -130,6 +136,7 @@ class LeRobotCamera:
             self._error = EncodeError(f"{self.key}: cannot start ffmpeg: {error.strerror or error}")
 
     def _gather(self) -> None:
+        lower_current_thread(BACKGROUND_NICE)
         while True:
             frame = self._stats_queue.get()
             if frame is None:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ..ffmpeg.child import lower_current_thread
 from ..models import DepthMode, EncoderSettings
 from .encoder_process import EncoderProcess
 from .frame_buffer import FrameBuffer
@@ -36,9 +37,11 @@ class StreamWriter:
         stream_file: Path,
         fallback_note: str | None,
         warn: Callable[[str], None],
+        nice: int = 0,
     ) -> None:
         """`start` starts an encoder for other settings (the CPU restart); it is called with `lock` held."""
         self._buffer, self._lock, self._start, self._warn = buffer, lock, start, warn
+        self._nice = nice  # how far below the recorder's thread this one runs, as its ffmpeg does
         self._stream_file = stream_file
         self.process = process  # under the lock: replaced here (a CPU restart), killed by abort()
         self.error: str | None = None  # under the lock; the first reason stands, but abort() has the last word
@@ -72,6 +75,7 @@ class StreamWriter:
     def _run(self) -> None:
         """Feed ffmpeg every frame in order until the buffer is finished; whatever goes wrong, the stream
         ends and says why."""
+        lower_current_thread(self._nice)
         try:
             while (taken := self._buffer.get()) is not None:
                 if self.error is None:

@@ -175,3 +175,20 @@ def test_run_child_feeds_its_input_and_kills_it_at_the_timeout(ffmpeg_binary):
     with pytest.raises(subprocess.TimeoutExpired) as expired:
         run_child(endless, timeout=0.5)
     assert expired.value.cmd == endless
+
+
+@pytest.mark.same_on_every_ffmpeg("a thread's scheduling priority: no ffmpeg runs")
+@pytest.mark.parametrize(("steps", "expected"), [(0, 0), (5, 5), (30, 19)])
+def test_a_thread_lowers_itself_alone_and_never_past_19(steps, expected):
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list[int] = []
+
+    def lowered() -> None:
+        child_module.lower_current_thread(steps)
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    thread = threading.Thread(target=lowered)
+    thread.start()
+    thread.join()
+    assert seen == [min(19, base + expected)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's thread kept its own

@@ -5,6 +5,9 @@ tests/test_stream_lifecycle.py, tests/stream/test_frame_buffer.py; depth streams
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -80,3 +83,38 @@ def test_abort_removes_everything_the_stream_wrote(tmp_path: Path, ffmpeg_binary
         encoder.add_frame(frames(1)[0])
     with pytest.raises(StreamStateError, match=r"^close\(\) after abort\(\)$"):
         encoder.close()
+
+
+def steps_below(thread: threading.Thread, expected: int) -> int:
+    """How many steps below the process `thread` runs, once it shows `expected` or a deadline passes (it
+    lowers itself as its first step; only a broken promise reaches the deadline)."""
+    deadline = time.monotonic() + 30
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert thread.native_id is not None
+    while (steps := os.getpriority(os.PRIO_PROCESS, thread.native_id) - base) != expected:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    return steps
+
+
+def test_the_streams_own_threads_run_as_low_as_its_ffmpeg(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
+    low = stream(tmp_path, ffmpeg_binary, priority="low")
+    try:
+        spiller = low._buffer._spiller
+        assert spiller is not None
+        assert (steps_below(low._writer._thread, 10), steps_below(spiller, 10)) == (10, 10)
+    finally:
+        low.abort()
+
+
+def test_a_stream_at_normal_priority_leaves_its_threads_as_they_are(
+    tmp_path: Path, ffmpeg_binary: FFmpegBinary
+) -> None:
+    normal = stream(tmp_path, ffmpeg_binary, priority="normal")
+    normal.add_frame(frames(1)[0])
+    deadline = time.monotonic() + 30
+    while normal.stats.frames_written < 1 and time.monotonic() < deadline:  # the writer is past its first step
+        time.sleep(0.01)
+    assert steps_below(normal._writer._thread, 0) == 0
+    assert normal.close().status is JobStatus.done

@@ -69,3 +69,13 @@ def test_a_depth_frame_of_colour_shape_is_refused(tmp_path: Path, ffmpeg_binary:
     with pytest.raises(InputError, match=r"^depth: a depth frame is HxW or HxWx1, not 48x64x3$"):
         depth.feed(np.zeros((48, 64, 3), dtype=np.uint16))
     depth.cancel()
+
+
+def test_the_cameras_statistics_thread_runs_below_the_recorder(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
+    from tests.stream.test_encoder import steps_below
+
+    cam = camera(tmp_path, ffmpeg_binary)
+    try:
+        assert steps_below(cam._stats_thread, 10) == 10
+    finally:
+        cam.cancel()
