@@ -41,14 +41,14 @@ def wait_for(condition, what: str, seconds: float = 20) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_abort_during_a_cpu_restart_leaves_an_aborted_stream_and_nothing_behind(tmp_path, fake_gpu, monkeypatch):
     monkeypatch.setenv("FAKE_NVENC_MODE", "fail-at-run")
-    restarting = threading.Event()
+    restarting, aborting = threading.Event(), threading.Event()
     started: list[EncoderProcess] = []
     start = StreamEncoder._start
 
     def slow_restart(self: StreamEncoder, settings: object) -> EncoderProcess:
-        if settings is self.plan.fallback:  # the writer's restart on the CPU: abort() arrives meanwhile
+        if settings is self.plan.fallback:  # the writer's restart on the CPU: abort() is called meanwhile
             restarting.set()
-            time.sleep(0.3)
+            assert aborting.wait(20)
         started.append(start(self, settings))
         return started[-1]
 
@@ -60,6 +60,7 @@ def test_abort_during_a_cpu_restart_leaves_an_aborted_stream_and_nothing_behind(
         assert time.monotonic() < deadline
         encoder.add_frame(gray(10))
         time.sleep(0.01)
+    aborting.set()  # the restart goes on from here, and abort() waits for it (the stream's lock)
     encoder.abort()
     assert encoder.state is StreamState.aborted
     assert [process.settings.encoder for process in started] == ["h264_nvenc", "libx264"]

@@ -19,7 +19,7 @@ import pytest
 from encodectl.errors import StateError
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import write_dataset
-from encodectl.job.ledger import EpisodeRecord, Ledger, LedgerState, WatchLock
+from encodectl.job.ledger import EpisodeRecord, Ledger, LedgerState, StreamUse, WatchLock
 from encodectl.job.progress import RunTracker
 from encodectl.models import EncodeOptions
 from encodectl.watching.watcher import Watcher, WatchOptions, frame_signature
@@ -512,7 +512,7 @@ def test_watch_stream_falls_back_to_files_for_a_gap(tmp_path, make_frames, decod
     watcher = start_watch(tmp_path, "--stream", "--on-gap", "hold", "--settle", "3")  # see the latency test
     try:
         make_frames(episode, 5)
-        time.sleep(0.5)
+        wait_for(lambda: [r.stream for r in ledger_records(tmp_path)] == [StreamUse.fed], what="stream")
         make_frames(episode, 5, start_number=6)  # frame 5 never comes
         video = tmp_path / "videos" / CAMERAS[0] / "episode_000000.mp4"
         wait_for(lambda: video.exists(), what="video")
