@@ -372,7 +372,7 @@ def being_streamed(root: Path, episode: Path) -> bool:
     return any(r.source == episode and r.state is LedgerState.encoding for r in ledger_records(root))
 
 
-def wait_for(condition, timeout: float = 30, what: str = "condition") -> None:
+def wait_for(condition, timeout: float = 120, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"no {what} after {timeout} s"
@@ -466,14 +466,18 @@ def test_watch_stream_latency_counts_from_the_last_frame_written(tmp_path, make_
     watcher = start_watch(tmp_path, "--stream", "--settle", "3")
     try:
         make_frames(episode, 5)
+        written = time.monotonic()
         # The ledger, not the video: the video is renamed into place a moment before the watcher
         # records it done and prints the latency.
         wait_for(lambda: [r.state for r in ledger_records(tmp_path)] == [LedgerState.done], what="done")
+        seen_done = time.monotonic()
     finally:
         _, out, err = stop(watcher)
     latency = re.search(r"verified ([0-9.]+) s after the last frame", out + err)
     assert latency is not None, out + err
-    assert 3.0 <= float(latency.group(1)) < 15
+    # At least the settle time, and no more than the test itself saw pass from its last frame to the
+    # done record (plus the reading of the ledger): a latency counted from anything earlier shows.
+    assert 3.0 <= float(latency.group(1)) <= seen_done - written + 0.5
 
 
 @WATCHERS_RULES
