@@ -46,7 +46,7 @@ def start_watch(root: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lock = root / ".encodectl" / "watch.lock"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while process.poll() is None and not (lock.exists() and lock.read_text() == f"pid {process.pid}\n"):
         assert time.monotonic() < deadline, "the watcher did not start"
         time.sleep(0.02)
@@ -205,7 +205,7 @@ def test_an_unreadable_ledger_is_named_and_its_lock_released(tmp_path, ffmpeg_bi
 def test_two_watchers_on_one_output_refuse(tmp_path):
     first = start_watch(tmp_path)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while (
             not (tmp_path / ".encodectl" / "watch.lock").exists()
             or not (tmp_path / ".encodectl" / "watch.lock").read_text()

@@ -88,7 +88,7 @@ def test_abort_removes_everything_the_stream_wrote(tmp_path: Path, ffmpeg_binary
 def steps_below(thread: threading.Thread, expected: int) -> int:
     """How many steps below the process `thread` runs, once it shows `expected` or a deadline passes (it
     lowers itself as its first step; only a broken promise reaches the deadline)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert thread.native_id is not None
     while (steps := os.getpriority(os.PRIO_PROCESS, thread.native_id) - base) != expected:
@@ -113,7 +113,7 @@ def test_a_stream_at_normal_priority_leaves_its_threads_as_they_are(
 ) -> None:
     normal = stream(tmp_path, ffmpeg_binary, priority="normal")
     normal.add_frame(frames(1)[0])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while normal.stats.frames_written < 1 and time.monotonic() < deadline:  # the writer is past its first step
         time.sleep(0.01)
     assert steps_below(normal._writer._thread, 0) == 0
