@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import pyarrow.parquet as pq
 import pytest
 
@@ -26,6 +27,7 @@ from encodectl.frames.layout import EpisodeSource
 from encodectl.job.source_runner import SourceRunner
 from encodectl.job.verify import FrameTimes, mp4_complete, read_frame_times
 from encodectl.lerobot import finish_dataset
+from encodectl.lerobot.commit import CommitJournal, FileState, Move
 from encodectl.lerobot.finish_dataset import check_frames_as_planned, commit_dataset, finish_datasets
 from encodectl.lerobot.heal import RebuiltRows, commit_rows, rows_to_rebuild
 from encodectl.lerobot.meta import VideoPlacement
@@ -41,6 +43,7 @@ from encodectl.models import (
     VideoInfo,
 )
 from encodectl.run.engine import encode_sources
+from encodectl.version import __version__
 from tests.conftest import copy_lerobot_fixture as copy
 
 TOP, WRIST, DEPTH = "observation.images.top", "observation.images.wrist", "observation.images.depth"
@@ -202,46 +205,54 @@ def test_a_camera_that_cannot_be_placed_fails_and_the_others_are_placed(
 def test_a_joined_file_that_fails_verification_places_none_of_its_episodes(
     encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary
 ) -> None:
-    """The top camera's episode 1 staged with its frame data overwritten: its packets are all there, so it
-    is joined; read back decoded, as LeRobot reads it, the file fails, and with it the episodes it holds."""
+    """The top camera's episode 1 staged with the second half of each frame but the first overwritten: its
+    packets are all there, so it is joined; read back decoded, as LeRobot reads it, the file fails, and with it
+    the episodes it holds (tests/lerobot/test_place.py has the read-back itself)."""
     plan, results = encoded.finishing("v30_pending", tmp_path)
     broken = by_camera(results)[(TOP, "episode-000001")].output
     data = bytearray(broken.read_bytes())
-    payload = data.index(b"mdat") + 4
-    data[payload:] = b"\xff" * (len(data) - payload)
+    with av.open(str(broken)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(video=0) if packet.size]
+    for position, size in packets[1:]:
+        data[position + size // 2 : position + size] = b"\xff" * (size - size // 2)
     broken.write_bytes(bytes(data))
     commit_dataset(plan, results, ffmpeg_binary)
     top = [r for r in results if r.camera == TOP]
     assert {(r.status, r.failure) for r in top} == {(JobStatus.failed, FailureKind.verify)}
-    assert all(r.reason is not None and r.reason.startswith("file-000.mp4 failed verification: ") for r in top)
+    joined = plan.staging / "joined" / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    assert all(r.reason is not None and r.reason.startswith(f"ffmpeg cannot read back {joined}: ") for r in top)
     assert not (plan.info.root / "videos" / TOP).exists()
     assert [span(row, TOP) for row in rows(plan.info.root).values()] == [(None, None, None)] * 3
     assert [r.status for r in results if r.camera == WRIST] == [JobStatus.done] * 3
 
 
-def test_a_video_file_that_appears_while_encoding_is_not_overwritten(
-    encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "changed", [f"videos/{TOP}/chunk-000/file-000.mp4", "meta/episodes/chunk-000/file-000.parquet"]
+)
+def test_a_dataset_file_written_while_encoding_stops_the_commit(
+    encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary, monkeypatch: pytest.MonkeyPatch, changed: str
 ) -> None:
-    """The place of a new file was free when the episodes were placed; another program writes a file there
-    before the commit (here: at the last look at the frames). Nothing is moved into the dataset."""
+    """Another program writes where a new video goes (free when the episodes were placed), or rewrites an
+    episodes file the commit will replace, before the commit (here: at the last look at the frames). Nothing
+    is moved into the dataset, and what the other program wrote stays."""
     plan, results = encoded.finishing("v30_pending", tmp_path)
-    theirs = plan.info.root / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    theirs = plan.info.root / changed
     checked = finish_dataset.check_frames_as_planned
+
+    written = theirs.read_bytes() if theirs.exists() else b"written meanwhile"
 
     def meanwhile(pending: Any) -> None:
         theirs.parent.mkdir(parents=True, exist_ok=True)
-        theirs.write_bytes(b"written meanwhile")
+        theirs.write_bytes(written)  # an episodes file rewritten as it was: another file all the same
         checked(pending)
 
     monkeypatch.setattr(finish_dataset, "check_frames_as_planned", meanwhile)
     with pytest.raises(DatasetBusy) as caught:
         commit_dataset(plan, results, ffmpeg_binary)
-    assert str(caught.value) == (
-        f"videos/{TOP}/chunk-000/file-000.mp4 changed while encoding; nothing was changed in the dataset: run again"
-    )
-    assert theirs.read_bytes() == b"written meanwhile"
+    assert str(caught.value) == f"{changed} changed while encoding; nothing was changed in the dataset: run again"
+    assert theirs.read_bytes() == written
     assert not (plan.info.root / "videos" / WRIST).exists()
-    assert [span(row, WRIST) for row in rows(plan.info.root).values()] == [(None, None, None)] * 3
+    assert camera_info(plan.info.root, WRIST) is None
 
 
 def test_nothing_placed_nothing_written(encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
@@ -361,9 +372,25 @@ def test_metadata_moves(partial: DatasetPlan) -> None:
     moves = finish_dataset.metadata_moves(partial, placements, {TOP: partial.info.feature_info(TOP)})  # type: ignore[dict-item]
     assert [m.target.name for m in moves] == ["info.json", "file-001.parquet"]
     written = json.loads(moves[0].source.read_text())
-    assert written["encodectl"]["videos"] == {TOP: {"options": {"crf": "20"}}}
+    assert written["encodectl"] == {"version": __version__, "videos": {TOP: {"options": {"crf": "20"}}}}
     assert written["features"][TOP]["info"] == json.loads((partial.info.root / "meta" / "info.json").read_text())[
         "features"][TOP]["info"]  # fmt: skip
+
+
+@pytest.mark.same_on_every_ffmpeg("metadata files staged: no ffmpeg runs")
+def test_metadata_moves_stage_every_episodes_file_with_a_row_filled(partial: DatasetPlan) -> None:
+    """Both episodes files of chunk-000 have a row to fill (say a camera LeRobot never encoded): both are staged,
+    in one staging folder, and moved in the order of their names."""
+    placements = {(0, TOP): VideoPlacement(chunk=0, file=1, from_s=0.0, to_s=5 / 30),
+                  (2, TOP): VideoPlacement(chunk=0, file=1, from_s=5 / 30, to_s=9 / 30)}  # fmt: skip
+    moves = finish_dataset.metadata_moves(partial, placements, {})
+    folder = partial.info.root / "meta" / "episodes" / "chunk-000"
+    assert [(m.source.parent, m.target) for m in moves] == [
+        (partial.staging / "meta" / "episodes" / "chunk-000", folder / name)
+        for name in ("file-000.parquet", "file-001.parquet")
+    ]
+    first = {row["episode_index"]: row for row in pq.read_table(moves[0].source).to_pylist()}
+    assert span(first[0], TOP) == (1, 0.0, 5 / 30)
 
 
 def frame_times(codec: str, pix_fmt: str) -> FrameTimes:
@@ -497,6 +524,7 @@ def test_two_datasets_finished_in_one_run(encoded: Encoded, tmp_path: Path, ffmp
     assert [output.is_relative_to(dataset) and output.is_file() for dataset, _, output in done] == [True] * 4
     assert all(r.dataset in (first, second) for r in results)
     assert not (first / ".encodectl").exists() and not (second / ".encodectl").exists()
+    assert len(list((first / "images" / TOP / "episode-000002").iterdir())) == 4  # no --delete-frames: kept
 
 
 def test_a_run_stopped_while_encoding_leaves_nothing_staged(
@@ -518,8 +546,14 @@ def test_a_run_stopped_while_encoding_leaves_nothing_staged(
 
 def test_a_dry_run_changes_nothing(encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
     """Its episodes are 'encoded' by the runner (which reports what it would do), never committed; a dataset
-    whose rows are missing is reported episode by episode, its rows not rebuilt."""
-    root, missing = copy("v30_partial", tmp_path), copy("v30_061_rows_missing", tmp_path)
+    whose rows are missing is reported episode by episode, its rows not rebuilt; a commit cut off by an earlier
+    run is left for a real run to complete."""
+    missing, root = copy("v30_061_rows_missing", tmp_path), copy("v30_partial", tmp_path)
+    staged = root / ".encodectl" / "lerobot-staging" / "note.txt"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("staged by a run cut off in its commit")
+    move = Move(source=staged, target=root / "note.txt", staged=FileState.of(staged), before=None)
+    (root / ".encodectl" / "lerobot-commit.json").write_text(CommitJournal(moves=[move]).model_dump_json())
     before = {path: path.read_bytes() for dataset in (root, missing) for path in dataset.rglob("*") if path.is_file()}
     calls: list[list[EpisodeSource]] = []
 
@@ -528,7 +562,7 @@ def test_a_dry_run_changes_nothing(encoded: Encoded, tmp_path: Path, ffmpeg_bina
         assert options.dry_run
         return [JobResult.of_source(source, JobStatus.skipped, reason="would encode") for source in sources]
 
-    results = finish_datasets([root, missing], EncodeOptions(dry_run=True), ffmpeg_binary, would)
+    results = finish_datasets([missing, root], EncodeOptions(dry_run=True), ffmpeg_binary, would)
     assert [[source.episode for source in sources] for sources in calls] == [["episode-000002"] * 2]
     assert [(r.dataset, r.episode, r.reason) for r in results if r.dataset == missing] == [
         (missing, f"episode-{index:06d}", "its episode row is missing (LeRobot never wrote it): would be rebuilt, "

@@ -461,23 +461,27 @@ def test_the_join_runs_at_the_priority_asked_for(pending: Staged, ffmpeg_binary:
 
 
 def test_a_joined_file_is_read_back_decoded(pending: Staged, ffmpeg_binary: FFmpegBinary, tmp_path: Path) -> None:
-    """A staged episode whose packets are all there but do not decode (its frame data overwritten) joins by
-    stream copy; only decoding the file, as LeRobot does, finds it."""
+    """Episode 1 staged with the second half of each of its frames but the first overwritten: its packets are
+    all there and join by stream copy (ffmpeg's muxer reads only the headers of each unit); only decoding
+    the file, as LeRobot does, finds that its pictures are not."""
     plan, staged = pending
     episodes = copies(staged)
     broken = tmp_path / "episode-000001.mp4"
     data = bytearray(episodes[1].pending.source.output.read_bytes())
-    payload = data.index(b"mdat") + 4
-    data[payload:] = b"\xff" * (len(data) - payload)  # every OBU header's forbidden bit set
+    with av.open(str(episodes[1].pending.source.output)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(video=0) if packet.size]
+    for position, size in packets[1:]:
+        data[position + size // 2 : position + size] = b"\xff" * (size - size // 2)
     broken.write_bytes(bytes(data))
-    assert read_frame_times(ffmpeg_binary, broken).video.frames == 6  # the packets are all there
     pending_1 = episodes[1].pending.model_copy(
         update={"source": episodes[1].pending.source.model_copy(update={"output": broken})}
     )
     episodes[1] = episodes[1].model_copy(update={"pending": pending_1})
     (target,) = place_episodes(plan, TOP, episodes, ffmpeg_binary)
-    with pytest.raises(VerificationError, match=r"^file-000\.mp4 failed verification: \d+ frames instead of 15"):
+    joined = plan.staging / "joined" / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    with pytest.raises(VerificationError, match=rf"^ffmpeg cannot read back {re.escape(str(joined))}: "):
         build_target(plan, target, ffmpeg_binary, nice=0)
+    assert read_frame_times(ffmpeg_binary, joined).video.frames == 15  # every packet in place
 
 
 def test_staged_videos_whose_names_are_not_utf8_are_joined(
