@@ -13,6 +13,8 @@ ffmpeg, the commit, the notes), and mutation testing runs these tests once per m
 from __future__ import annotations
 
 import json
+import locale
+import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +42,7 @@ from encodectl.models import (
     JobResult,
     JobStatus,
     LeRobotRelease,
+    Priority,
     VideoInfo,
 )
 from encodectl.run.engine import encode_sources
@@ -343,10 +346,11 @@ def test_delete_frames_only_as_planned(partial: DatasetPlan) -> None:
     assert finish_dataset._delete_frames(pending) == "deleted its 4 frame file(s)"
     assert not folder.exists() and folder.parent.exists()  # the other camera's frames are still there
     other = partial.pending[1]
-    changed = other.frames[1].path
-    changed.write_bytes(b"rewritten after planning")
-    assert finish_dataset._delete_frames(other) == "deleted its 3 frame file(s); kept 1 that changed after planning"
-    assert [p.name for p in other.source.directory.iterdir()] == [changed.name]
+    changed = [other.frames[1].path, other.frames[3].path]
+    for frame in changed:
+        frame.write_bytes(b"rewritten after planning")
+    assert finish_dataset._delete_frames(other) == "deleted its 2 frame file(s); kept 2 that changed after planning"
+    assert sorted(p.name for p in other.source.directory.iterdir()) == [frame.name for frame in changed]
 
 
 @pytest.mark.same_on_every_ffmpeg("frame files deleted: no ffmpeg runs")
@@ -391,6 +395,23 @@ def test_metadata_moves_stage_every_episodes_file_with_a_row_filled(partial: Dat
     ]
     first = {row["episode_index"]: row for row in pq.read_table(moves[0].source).to_pylist()}
     assert span(first[0], TOP) == (1, 0.0, 5 / 30)
+
+
+@pytest.mark.same_on_every_ffmpeg("metadata files staged: no ffmpeg runs")
+def test_info_json_is_written_in_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """LeRobot writes info.json in UTF-8 with names as they are (no \\u escapes): so does encodectl, in a
+    process whose locale is plain ASCII too."""
+    root = copy("v30_partial", tmp_path)
+    path = root / "meta" / "info.json"
+    path.write_text(path.read_text().replace('"robot_type": "fixture"', '"robot_type": "bras télé"'), encoding="utf-8")
+    plan = plan_dataset(root, EncodeOptions(quality=20))  # a setting to record: info.json is rewritten
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        (info,) = finish_dataset.metadata_moves(plan, {}, {})
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+    assert '"robot_type": "bras télé"'.encode() in info.source.read_bytes()
 
 
 def frame_times(codec: str, pix_fmt: str) -> FrameTimes:
@@ -547,14 +568,18 @@ def test_a_run_stopped_while_encoding_leaves_nothing_staged(
 def test_a_dry_run_changes_nothing(encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
     """Its episodes are 'encoded' by the runner (which reports what it would do), never committed; a dataset
     whose rows are missing is reported episode by episode, its rows not rebuilt; a commit cut off by an earlier
-    run is left for a real run to complete."""
-    missing, root = copy("v30_061_rows_missing", tmp_path), copy("v30_partial", tmp_path)
+    run is left for a real run to complete; the runner is not started for a dataset with nothing to encode."""
+    root, missing = copy("v30_partial", tmp_path), copy("v30_061_rows_missing", tmp_path)
     staged = root / ".encodectl" / "lerobot-staging" / "note.txt"
     staged.parent.mkdir(parents=True)
     staged.write_text("staged by a run cut off in its commit")
     move = Move(source=staged, target=root / "note.txt", staged=FileState.of(staged), before=None)
     (root / ".encodectl" / "lerobot-commit.json").write_text(CommitJournal(moves=[move]).model_dump_json())
-    before = {path: path.read_bytes() for dataset in (root, missing) for path in dataset.rglob("*") if path.is_file()}
+    idle, missing_too = copy("v30_partial", tmp_path / "idle"), copy("v30_061_rows_missing", tmp_path / "too")
+    for key in (TOP, WRIST):
+        shutil.rmtree(idle / "images" / key / "episode-000002")  # encoded, say, by another program
+    datasets = (missing, root, missing_too, idle)
+    before = {path: path.read_bytes() for dataset in datasets for path in dataset.rglob("*") if path.is_file()}
     calls: list[list[EpisodeSource]] = []
 
     def would(sources: list[EpisodeSource], options: EncodeOptions) -> list[JobResult]:
@@ -562,13 +587,35 @@ def test_a_dry_run_changes_nothing(encoded: Encoded, tmp_path: Path, ffmpeg_bina
         assert options.dry_run
         return [JobResult.of_source(source, JobStatus.skipped, reason="would encode") for source in sources]
 
-    results = finish_datasets([missing, root], EncodeOptions(dry_run=True), ffmpeg_binary, would)
-    assert [[source.episode for source in sources] for sources in calls] == [["episode-000002"] * 2]
-    assert [(r.dataset, r.episode, r.reason) for r in results if r.dataset == missing] == [
-        (missing, f"episode-{index:06d}", "its episode row is missing (LeRobot never wrote it): would be rebuilt, "
-         "then encoded") for index in range(3) for _ in (TOP, DEPTH)]  # fmt: skip
-    after = {path: path.read_bytes() for dataset in (root, missing) for path in dataset.rglob("*") if path.is_file()}
+    results = finish_datasets(list(datasets), EncodeOptions(dry_run=True), ffmpeg_binary, would)
+    assert [[(source.directory.parent.parent.parent, source.episode) for source in sources] for sources in calls] == [
+        [(root, "episode-000002")] * 2]  # fmt: skip
+    assert [(r.dataset, r.camera, r.reason) for r in results if r.episode == "episode-000002"] == [
+        *[(dataset, key, "its episode row is missing (LeRobot never wrote it): would be rebuilt, then encoded")
+          for dataset in (missing, missing_too) for key in (TOP, DEPTH)],
+        (root, TOP, "would encode"), (root, WRIST, "would encode"),
+        (idle, TOP, f"episode 2 has no video and no frames at {idle / 'images' / TOP / 'episode-000002'}"),
+        (idle, WRIST, f"episode 2 has no video and no frames at {idle / 'images' / WRIST / 'episode-000002'}"),
+    ]  # fmt: skip
+    assert [r.episode for r in results if r.dataset == missing] == [f"episode-{i:06d}" for i in range(3) for _ in "td"]
+    after = {path: path.read_bytes() for dataset in datasets for path in dataset.rglob("*") if path.is_file()}
     assert after == before
+
+
+def test_the_joins_run_at_the_priority_asked_for(encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
+    """--priority low: each camera's file is joined at nice 10 too, as its episodes were encoded (7 steps below
+    this process, as far as 19: a test run at nice 19 shows nothing). The ffmpeg here is a script that records
+    its own nice value once the real ffmpeg it runs has ended: encodectl lowers a child as soon as it starts it."""
+    log = tmp_path / "nice.log"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\n"{ffmpeg_binary.path}" "$@"\ncode=$?\necho "$(nice) $*" >> "{log}"\nexit $code\n')
+    wrapper.chmod(0o755)
+    root = copy("v30_pending", tmp_path)
+    options = EncodeOptions(priority=Priority.low)
+    finish_datasets([root], options, ffmpeg_binary.model_copy(update={"path": wrapper}), encoded.run("v30_pending"))
+    calls = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [int(nice) for nice, argv in calls if " concat " in f" {argv} "] == [min(19, ours + options.nice)] * 2
 
 
 def test_rows_rebuilt_then_encoded(encoded: Encoded, tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
