@@ -484,6 +484,19 @@ def test_a_joined_file_is_read_back_decoded(pending: Staged, ffmpeg_binary: FFmp
     assert read_frame_times(ffmpeg_binary, joined).video.frames == 15  # every packet in place
 
 
+def test_a_file_whose_episodes_are_not_where_the_metadata_will_say_is_refused(
+    pending: Staged, ffmpeg_binary: FFmpegBinary
+) -> None:
+    """The spans checked are those the metadata rows will hold: one placed a little past LeRobot's 1e-4 s
+    from where its frames are in the file fails the read-back, which names the dataset's file."""
+    plan, staged = pending
+    (target,) = place_episodes(plan, TOP, copies(staged), ffmpeg_binary)
+    target.episodes[1].from_s += 1.01e-4
+    with pytest.raises(VerificationError) as caught:
+        build_target(plan, target, ffmpeg_binary, nice=0)
+    assert str(caught.value) == "file-000.mp4 failed verification: episode 1 frame 0 is not at 0.166768 s"
+
+
 def test_staged_videos_whose_names_are_not_utf8_are_joined(
     pending: Staged, ffmpeg_binary: FFmpegBinary, tmp_path: Path
 ) -> None:
