@@ -39,6 +39,7 @@ MODULES: dict[str, list[str]] = {
     "encodectl/lerobot/commit.py": ["tests/lerobot/test_commit.py"],
     "encodectl/lerobot/meta.py": ["tests/lerobot/test_meta.py"],
     "encodectl/lerobot/place.py": ["tests/lerobot/test_place.py"],
+    "encodectl/lerobot/finish_dataset.py": ["tests/lerobot/test_finish_dataset.py"],
     "encodectl/job/runner.py": ["tests/job/test_runner.py"],
 }
 

@@ -5,13 +5,15 @@ Datasets finished for real and loaded by LeRobot: tests/test_lerobot.py, tests_l
 publishes the files: tests/lerobot/test_finish_dataset.py.
 
 Where each new episode goes (LeRobot's next file, what may be joined by stream copy, what may be replaced),
-checked rule by rule, and the LeRobot fixtures finished with the real ffmpeg: the tests written for mutation
-testing (docs/testing.md), with those of finish_dataset's steps that placing depends on.
+checked rule by rule, each file built and read back as LeRobot reads it (the real ffmpeg), and the LeRobot
+fixtures finished: the tests written for mutation testing (docs/testing.md).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from collections.abc import Callable
 from fractions import Fraction
@@ -26,12 +28,12 @@ import pytest
 from encodectl.errors import InputError, VerificationError
 from encodectl.job import verify
 from encodectl.job.verify import FrameTimes, read_frame_times
-from encodectl.lerobot import finish_dataset, meta, place
+from encodectl.lerobot import meta, place
 from encodectl.lerobot.commit import FileState
 from encodectl.lerobot.meta import VideoPlacement
 from encodectl.lerobot.place import StagedEpisode, TargetFile, build_target, place_episodes
 from encodectl.lerobot.plan import DatasetPlan, plan_dataset
-from encodectl.models import EncodeOptions, FailureKind, FFmpegBinary, JobResult, JobStatus, VideoInfo
+from encodectl.models import EncodeOptions, FFmpegBinary, JobStatus, VideoInfo
 from encodectl.run.engine import encode_sources
 from tests.conftest import CliOutcome
 from tests.conftest import copy_lerobot_fixture as copy_fixture
@@ -330,52 +332,12 @@ def test_cut_off_mp4(tmp_path: Path) -> None:
     assert not place._cut_off_mp4(tmp_path)
 
 
-def test_fail() -> None:
-    results = [JobResult.model_construct(status=JobStatus.done, failure=None, reason=None) for _ in range(2)]
-    finish_dataset._fail(results, VerificationError("not at 0.1 s"))
-    assert [(r.status, r.failure, r.reason) for r in results] == [
-        (JobStatus.failed, FailureKind.verify, "not at 0.1 s")
-    ] * 2
-    finish_dataset._fail(results[:1], InputError("changed"))
-    assert (results[0].failure, results[0].reason) == (FailureKind.input, "changed")
-
-
 # A plan of a real dataset, nothing encoded
 
 
 @pytest.fixture
 def partial(tmp_path: Path) -> DatasetPlan:
     return plan_dataset(copy_fixture("v30_partial", tmp_path), EncodeOptions())
-
-
-def test_frames_as_planned(partial: DatasetPlan) -> None:
-    pending = partial.pending[0]
-    finish_dataset.check_frames_as_planned(pending)
-    extra = pending.source.directory / "frame-000004.png"
-    extra.write_bytes(pending.frames[0].path.read_bytes())
-    with pytest.raises(InputError) as caught:
-        finish_dataset.check_frames_as_planned(pending)
-    assert str(caught.value) == (
-        f"{pending.source.directory} changed after encodectl planned the episode (rewritten, added or removed): "
-        "its video is not placed; run again to encode the frames as they are now"
-    )
-    extra.unlink()
-    rewritten = pending.frames[2].path
-    rewritten.write_bytes(rewritten.read_bytes())
-    with pytest.raises(InputError, match=rf"^{rewritten} changed after encodectl planned the episode"):
-        finish_dataset.check_frames_as_planned(pending)
-
-
-def test_delete_frames_only_as_planned(partial: DatasetPlan) -> None:
-    pending = partial.pending[0]
-    folder = pending.source.directory
-    assert finish_dataset._delete_frames(pending) == "deleted its 4 frame file(s)"
-    assert not folder.exists() and folder.parent.exists()  # the other camera's frames are still there
-    other = partial.pending[1]
-    changed = other.frames[1].path
-    changed.write_bytes(b"rewritten after planning")
-    assert finish_dataset._delete_frames(other) == "deleted its 3 frame file(s); kept 1 that changed after planning"
-    assert [p.name for p in other.source.directory.iterdir()] == [changed.name]
 
 
 def test_new_target_replaces_only_what_is_encodectls(partial: DatasetPlan) -> None:
@@ -441,17 +403,142 @@ def test_existing_target_missing(partial: DatasetPlan, ffmpeg_binary: FFmpegBina
     assert str(caught.value) == f"{video} is missing, though the dataset's metadata places episodes in it"
 
 
-def test_metadata_moves(partial: DatasetPlan) -> None:
-    placements = {(2, TOP): VideoPlacement(chunk=0, file=1, from_s=0.0, to_s=4 / 30)}
-    moves = finish_dataset.metadata_moves(partial, placements, {})
-    second = partial.info.root / "meta" / "episodes" / "chunk-000" / "file-001.parquet"
-    assert [(m.source.relative_to(partial.staging), m.target) for m in moves] == [
-        (Path("meta/episodes/chunk-000/file-001.parquet"), second)
-    ]  # info.json unchanged: LeRobot already described the camera; the first file has no row to fill
-    partial.record = {"crf": "20"}
-    moves = finish_dataset.metadata_moves(partial, placements, {TOP: partial.info.feature_info(TOP)})  # type: ignore[dict-item]
-    assert [m.target.name for m in moves] == ["info.json", "file-001.parquet"]
-    written = json.loads(moves[0].source.read_text())
-    assert written["encodectl"]["videos"] == {TOP: {"options": {"crf": "20"}}}
-    assert written["features"][TOP]["info"] == json.loads((partial.info.root / "meta" / "info.json").read_text())[
-        "features"][TOP]["info"]  # fmt: skip
+# Building each file: LeRobot's size rule, the join, the read-back
+
+
+def test_a_file_that_would_reach_the_size_limit_starts_the_next_and_both_are_joined(
+    pending: Staged, ffmpeg_binary: FFmpegBinary
+) -> None:
+    """LeRobot starts a new file once the current one would reach video_files_size_in_mb (`>=`): with the limit
+    at exactly episodes 0-2's size, episode 2 starts file-001 and a fourth episode (episode 1's video again)
+    joins it there. Two files of one chunk are then joined in one staging folder."""
+    plan, staged = pending
+    episodes = [*copies(staged), staged[1].model_copy()]
+    limit = sum(episode.size for episode in episodes[:3]) / place.MIB  # exact: MIB is a power of two
+    at_limit = plan.model_copy(update={"info": plan.info.model_copy(update={"video_files_size_in_mb": limit})})
+    targets = place_episodes(at_limit, TOP, episodes, ffmpeg_binary)
+    assert [(t.placement.file, [e.pending.episode.index for e in t.episodes]) for t in targets] == [
+        (0, [0, 1]), (1, [2, 1])]  # fmt: skip
+    assert [e.from_s for e in targets[1].episodes] == [0.0, 4 / 30]
+    for target, frames in zip(targets, (5 + 6, 4 + 6), strict=True):
+        candidate, times = build_target(at_limit, target, ffmpeg_binary, nice=0)
+        assert candidate == plan.staging / "joined" / "videos" / TOP / "chunk-000" / target.path.name
+        assert times.video.frames == frames
+
+
+def test_a_join_ffmpeg_cannot_make_is_refused_with_its_reason(pending: Staged, ffmpeg_binary: FFmpegBinary) -> None:
+    plan, staged = pending
+    episodes = copies(staged)
+    (target,) = place_episodes(plan, TOP, episodes, ffmpeg_binary)
+    first = episodes[0].pending.source.output
+    kept = first.read_bytes()
+    first.unlink()  # gone from the staging folder after it was placed
+    try:
+        with pytest.raises(VerificationError) as caught:
+            build_target(plan, target, ffmpeg_binary, nice=0)
+    finally:
+        first.write_bytes(kept)
+    message = str(caught.value)
+    exit_code = re.fullmatch(r"joining into file-000\.mp4 failed: ffmpeg failed \(exit (\d+)\): (.*)", message)
+    assert exit_code is not None, message
+    assert int(exit_code.group(1)) != 0 and str(first) in exit_code.group(2)  # ffmpeg's words, naming the file
+
+
+def test_the_join_runs_at_the_priority_asked_for(pending: Staged, ffmpeg_binary: FFmpegBinary, tmp_path: Path) -> None:
+    """--priority low (nice 10) holds for the join too. The ffmpeg here is a script that records its own nice
+    value once the real ffmpeg it runs has ended: encodectl lowers a child as soon as it has started it."""
+    log = tmp_path / "nice.log"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\n"{ffmpeg_binary.path}" "$@"\ncode=$?\necho "$(nice) $*" >> "{log}"\nexit $code\n')
+    wrapper.chmod(0o755)
+    plan, staged = pending
+    (target,) = place_episodes(plan, TOP, copies(staged), ffmpeg_binary)
+    build_target(plan, target, ffmpeg_binary.model_copy(update={"path": wrapper}), nice=7)
+    calls = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    ours = os.getpriority(os.PRIO_PROCESS, 0)  # 7 steps below it, as far as 19 (a run at nice 19 shows nothing)
+    assert [int(nice) for nice, argv in calls if " concat " in f" {argv} "] == [min(19, ours + 7)]
+    assert [int(nice) for nice, argv in calls if " concat " not in f" {argv} "] == [ours]  # the read-back
+
+
+def test_a_joined_file_is_read_back_decoded(pending: Staged, ffmpeg_binary: FFmpegBinary, tmp_path: Path) -> None:
+    """Episode 1 staged with the second half of each of its frames but the first overwritten: its packets are
+    all there and join by stream copy (ffmpeg's muxer reads only the headers of each unit); only decoding
+    the file, as LeRobot does, finds that its pictures are not."""
+    plan, staged = pending
+    episodes = copies(staged)
+    broken = tmp_path / "episode-000001.mp4"
+    data = bytearray(episodes[1].pending.source.output.read_bytes())
+    with av.open(str(episodes[1].pending.source.output)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(video=0) if packet.size]
+    for position, size in packets[1:]:
+        data[position + size // 2 : position + size] = b"\xff" * (size - size // 2)
+    broken.write_bytes(bytes(data))
+    pending_1 = episodes[1].pending.model_copy(
+        update={"source": episodes[1].pending.source.model_copy(update={"output": broken})}
+    )
+    episodes[1] = episodes[1].model_copy(update={"pending": pending_1})
+    (target,) = place_episodes(plan, TOP, episodes, ffmpeg_binary)
+    joined = plan.staging / "joined" / "videos" / TOP / "chunk-000" / "file-000.mp4"
+    with pytest.raises(VerificationError, match=rf"^ffmpeg cannot read back {re.escape(str(joined))}: "):
+        build_target(plan, target, ffmpeg_binary, nice=0)
+    assert read_frame_times(ffmpeg_binary, joined).video.frames == 15  # every packet in place
+
+
+def test_a_file_whose_episodes_are_not_where_the_metadata_will_say_is_refused(
+    pending: Staged, ffmpeg_binary: FFmpegBinary
+) -> None:
+    """The spans checked are those the metadata rows will hold: one placed a little past LeRobot's 1e-4 s
+    from where its frames are in the file fails the read-back, which names the dataset's file."""
+    plan, staged = pending
+    (target,) = place_episodes(plan, TOP, copies(staged), ffmpeg_binary)
+    target.episodes[1].from_s += 1.01e-4
+    with pytest.raises(VerificationError) as caught:
+        build_target(plan, target, ffmpeg_binary, nice=0)
+    assert str(caught.value) == "file-000.mp4 failed verification: episode 1 frame 0 is not at 0.166768 s"
+
+
+def test_staged_videos_whose_names_are_not_utf8_are_joined(
+    pending: Staged, ffmpeg_binary: FFmpegBinary, tmp_path: Path
+) -> None:
+    """A Linux file name is bytes: the concat list names the staged videos as they are on disk."""
+    plan, staged = pending
+    folder = tmp_path / os.fsdecode(b"staged-\xff")
+    folder.mkdir()
+    episodes = []
+    for episode in copies(staged):
+        output = folder / episode.pending.source.output.name
+        shutil.copyfile(episode.pending.source.output, output)
+        source = episode.pending.source.model_copy(update={"output": output})
+        episodes.append(episode.model_copy(update={"pending": episode.pending.model_copy(update={"source": source})}))
+    (target,) = place_episodes(plan, TOP, episodes, ffmpeg_binary)
+    candidate, times = build_target(plan, target, ffmpeg_binary, nice=0)
+    assert times.video.frames == 15
+    assert os.fsencode(folder) in candidate.with_suffix(".ffconcat").read_bytes()
+
+
+def test_existing_target_ending_exactly_at_the_tolerance(partial: DatasetPlan, ffmpeg_binary: FFmpegBinary) -> None:
+    """The metadata may place an episode up to 1e-4 s past the file's end (LeRobot's tolerance), that far
+    included: a float as LeRobot adds them up lands there."""
+    file_end = float(Fraction(11, 30))
+    partial.episodes[1].videos[TOP].to_s = file_end + meta.TOLERANCE_S
+    assert existing(partial, ffmpeg_binary).base_end_s == file_end + meta.TOLERANCE_S
+
+
+def test_a_file_that_cannot_be_read_is_not_taken_for_a_cut_off_mp4(
+    partial: DatasetPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests run as root, which reads any file: an unreadable one is made by refusing its open."""
+    placement = VideoPlacement(chunk=0, file=1)
+    path = partial.info.video_file(TOP, placement, 0)
+    path.write_bytes(b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00")
+    opened = Path.open
+
+    def refused(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return opened(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refused)
+    assert not place._cut_off_mp4(path)
+    with pytest.raises(InputError, match="is already there, but no episode row"):
+        place._new_target(partial, TOP, placement, 0)
