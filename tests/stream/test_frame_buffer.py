@@ -144,10 +144,15 @@ class GatedDisk:
         self.buffer, self.real = buffer, buffer._write
         self.allowed = threading.Semaphore(0)
         self.waiting = threading.Event()
+        self.writes = 0  # begun
+        self.begun = threading.Condition()
         self.fail_with: OSError | None = None
         buffer._write = self.write  # type: ignore[method-assign]
 
     def write(self, path, data) -> None:
+        with self.begun:
+            self.writes += 1
+            self.begun.notify_all()
         self.waiting.set()
         self.allowed.acquire()
         if self.fail_with is not None:
@@ -157,6 +162,21 @@ class GatedDisk:
     def release(self, writes: int = 1) -> None:
         for _ in range(writes):
             self.allowed.release()
+
+    def wait_for_write(self, number: int) -> None:
+        """Until write `number` (from 1) has begun: the spill thread has then timed its start."""
+        with self.begun:
+            assert self.begun.wait_for(lambda: self.writes >= number, DEADLINE), f"write {number} never began"
+
+
+class Clock:
+    """perf_counter for the buffer: it moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
 
 
 def changed_until(buffer: FrameBuffer, condition, what: str, timeout: float = DEADLINE) -> None:
@@ -285,7 +305,42 @@ def test_a_frame_the_encoder_took_while_it_was_written_is_not_kept_on_disk(tmp_p
     until(lambda: buffer.stats.spill_seconds > 0, "the write to end")  # then nothing changes that others wait on
     until(lambda: not (tmp_path / "spill" / "00000000.frame").exists(), "its file to go")
     assert buffer.stats.spilled == 0 and buffer.disk_bytes == 0
+    buffer.put(frame(2))  # past half again: the spill thread goes on, with the oldest frame still in memory
+    disk.release()
+    changed_until(buffer, lambda: buffer.stats.spilled == 1, "frame 1 to be spilled")
+    assert sorted(path.name for path in (tmp_path / "spill").iterdir()) == ["00000001.frame"]
     buffer.stop(discard=True)
+
+
+def test_spilling_stops_at_half_of_memory(tmp_path):
+    buffer = FrameBuffer(4 * FRAME, tmp_path / "spill")
+    for number in range(3):
+        buffer.put(frame(number))
+    buffer.stop()  # the spill thread ends its frame, then stops: memory is back at half
+    assert (buffer.stats.spilled, buffer.memory_bytes, buffer.disk_bytes) == (1, 2 * FRAME, FRAME)
+    assert buffer.backlog == 3
+
+
+def test_a_frame_taken_from_disk_can_be_done_after_the_spill_folder_went(tmp_path):
+    buffer = FrameBuffer(2 * FRAME, tmp_path / "spill")
+    for number in range(3):
+        buffer.put(frame(number))
+    changed_until(buffer, lambda: buffer.stats.spilled >= 1, "frame 0 to be spilled")
+    taken = buffer.get()
+    assert taken is not None and taken.data == frame(0)
+    buffer.stop(discard=True)  # the stream was aborted while the encoder still had the frame
+    assert not (tmp_path / "spill").exists()
+    on_disk = buffer.disk_bytes
+    taken.done()  # no error: the file is gone already
+    assert buffer.disk_bytes == on_disk - FRAME
+
+
+def test_the_spill_thread_is_a_named_daemon(tmp_path):
+    # A daemon, so that a recorder that dies without stop() does not keep its process alive; named, so that
+    # a thread dump says what it is.
+    buffer = FrameBuffer(FRAME, tmp_path / "spill")
+    assert [(t.name, t.daemon) for t in threading.enumerate() if t is buffer._spiller] == [("encodectl-spill", True)]
+    buffer.stop()
 
 
 def test_get_without_frames(tmp_path):
@@ -316,63 +371,63 @@ def test_stop_discard_drops_every_frame(tmp_path):
     assert kept.backlog == 1  # stopped, not discarded: the frames stay for whoever drains them
 
 
-def test_the_warning_gives_the_rate_the_disk_spilled_at(tmp_path):
-    said: list[tuple[str, str]] = []
-    buffer = FrameBuffer(4 * 2**20, tmp_path / "spill")
-
-    def warn(message: str) -> None:  # called with the buffer's lock held: its figures are the ones the warning used
-        stats = buffer.stats
-        said.append((message, f"spill at {stats.spilled_bytes / 2**20 / stats.spill_seconds:.0f} MB/s"))
-
-    buffer._warn = warn
+def test_the_warning_gives_the_rates_of_the_last_second_and_of_the_disk(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(frame_buffer, "time", SimpleNamespace(perf_counter=clock.perf_counter,
+                                                              monotonic=time.monotonic))  # fmt: skip
+    warnings: list[str] = []
+    buffer = FrameBuffer(4 * 2**20, tmp_path / "spill", warn=warnings.append)
     disk = GatedDisk(buffer)
-    disk.release()  # the first write goes through: the disk has a rate
     big = bytes(2**20)
-    for _ in range(4):
-        buffer.put(big)
-    changed_until(buffer, lambda: buffer.stats.spilled == 1, "the first frame to be spilled")
-    buffer.put(big)  # memory full again: the next write is held
+    for now in (100.0, 100.25, 100.5):
+        clock.now = now
+        buffer.put(big)  # the third passes half of memory: frame 0 is written
+    disk.wait_for_write(1)
+    clock.now = 100.75
+    disk.release()  # frame 0 took 0.25 s
+    changed_until(buffer, lambda: buffer.stats.spilled == 1, "frame 0 to be spilled")
+    buffer.put(big)  # at 100.75, past half again: frame 1 is written, and held
+    disk.wait_for_write(2)
+    clock.now = 101.0
+    buffer.put(big)  # memory full
+    clock.now = 101.25
     recorder = started(buffer.put, big)
-    changed_until(buffer, lambda: bool(said), "put to say it waits")
-    ((message, rate),) = said
-    assert rate in message and message.startswith("the disk cannot keep up: frames arrive at ")
-    assert buffer.stats.spilled_bytes == 2**20 and buffer.stats.spill_seconds > 0
-    disk.release(10)
+    changed_until(buffer, lambda: bool(warnings), "put to say it waits")
+    # 5 MiB arrived in the second up to 101.25 (from 100.25 on), 1 MiB was spilled in 0.25 s
+    assert warnings == ["the disk cannot keep up: frames arrive at 5 MB/s and spill at 4 MB/s; add_frame waits "
+                        "for room (memory buffer of 4 MiB full)"]  # fmt: skip
+    clock.now = 102.0
+    disk.release(10)  # frame 1 took 1.25 s; the frames after it no time at all
     joined(recorder)
-    buffer.stop(discard=True)
+    buffer.finish()
+    assert [len(taken.data) for taken in iter(buffer.get, None)] == [2**20] * 6
+    buffer.stop()
+    stats = buffer.stats
+    assert stats.spill_seconds == 1.5 and stats.spilled >= 2 and stats.spilled_bytes == stats.spilled * 2**20
 
 
 class WatchedCondition(threading.Condition):
-    """The buffer's condition, noting for the test the frame count at which its recorder thread waited."""
+    """The buffer's condition, noting for the test the frame count at which one thread (`thread`) waited on it."""
 
     def __init__(self, buffer: FrameBuffer) -> None:
         super().__init__()
-        self.buffer, self.recorder = buffer, None
+        self.buffer: FrameBuffer = buffer
+        self.thread: threading.Thread | None = None
         self.waited_at: set[int] = set()
         self.noted = threading.Condition()
 
     def wait(self, timeout=None):
-        if threading.current_thread() is self.recorder:
+        if threading.current_thread() is self.thread:
             with self.noted:
                 self.waited_at.add(self.buffer.stats.frames_added)
                 self.noted.notify_all()
         return super().wait(timeout)
 
-    def recorder_waits_at(self, frames_added: int) -> None:
+    def waits_at(self, frames_added: int) -> None:
         with self.noted:
             assert self.noted.wait_for(lambda: frames_added in self.waited_at, DEADLINE), (
-                f"waited {DEADLINE} s for put to wait with {frames_added} frames added"
+                f"waited {DEADLINE} s for {self.thread} to wait with {frames_added} frames added"
             )
-
-
-class Clock:
-    """perf_counter for the buffer: it moves only when the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def perf_counter(self) -> float:
-        return self.now
 
 
 def test_every_wait_of_put_is_counted_and_timed_and_said_once(tmp_path, monkeypatch):
@@ -385,12 +440,12 @@ def test_every_wait_of_put_is_counted_and_timed_and_said_once(tmp_path, monkeypa
     buffer.put(frame(0))
     buffer.put(frame(1))  # memory full
     recorder = threading.Thread(target=lambda: [buffer.put(frame(n)) for n in (2, 3)], daemon=True)
-    watched.recorder = recorder
+    watched.thread = recorder
     recorder.start()
-    watched.recorder_waits_at(2)
+    watched.waits_at(2)
     clock.now = 103.0  # put waited 3 s for frame 2
     assert buffer.get().data == frame(0)  # type: ignore[union-attr]
-    watched.recorder_waits_at(3)  # and waits again, for frame 3
+    watched.waits_at(3)  # and waits again, for frame 3
     clock.now = 104.0  # 1 s more
     assert buffer.get().data == frame(1)  # type: ignore[union-attr]
     joined(recorder)
@@ -424,3 +479,28 @@ def test_the_spill_folder_is_made_once_with_its_parents_or_used_as_it_is(tmp_pat
     until(lambda: again.stats.spilled >= 1 or failed(), "a frame to be spilled into the folder there")
     assert failed() == [] and (there / "00000000.frame").exists()
     again.stop(discard=True)
+
+
+def test_get_waits_as_long_as_its_timeout_on_the_buffers_clock(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(frame_buffer, "time", SimpleNamespace(perf_counter=time.perf_counter,
+                                                              monotonic=clock.perf_counter))  # fmt: skip
+    buffer = FrameBuffer(FRAME, tmp_path / "spill", policy=BufferPolicy.block)
+    assert buffer.get(timeout=0) is None  # no time to wait, even on a clock that stands still
+    buffer._changed = watched = WatchedCondition(buffer)  # no thread of the buffer's own uses it
+    results: list = []
+    watched.thread = threading.Thread(target=lambda: results.append(buffer.get(timeout=0.5)), daemon=True)
+    watched.thread.start()
+    watched.waits_at(0)
+    buffer.put(frame(7))  # within the half second, on the buffer's clock
+    joined(watched.thread)
+    assert [taken.data for taken in results] == [frame(7)]
+
+    results.clear()
+    watched.thread = threading.Thread(target=lambda: results.append(buffer.get(timeout=0.5)), daemon=True)
+    watched.thread.start()
+    watched.waits_at(1)
+    clock.now += 0.5  # the half second has passed: get gives up (at its next look, within half a second)
+    joined(watched.thread)
+    assert results == [None]
+    buffer.stop()
