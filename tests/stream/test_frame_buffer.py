@@ -365,10 +365,13 @@ def test_stop_discard_drops_every_frame(tmp_path):
     buffer.put(frame(1))
     buffer.stop(discard=True)
     assert buffer.backlog == 0 and buffer.memory_bytes == 0 and buffer.get() is None
-    kept = FrameBuffer(FRAME, tmp_path / "spill", policy=BufferPolicy.block)
-    kept.put(frame(1))
+    kept = FrameBuffer(3 * FRAME, tmp_path / "spill", policy=BufferPolicy.block)
+    for number in range(3):
+        kept.put(frame(number))
     kept.stop()
-    assert kept.backlog == 1  # stopped, not discarded: the frames stay for whoever drains them
+    assert (kept.backlog, kept.memory_bytes) == (3, 3 * FRAME)  # stopped, not discarded: the frames stay
+    assert [kept.get().data for _ in range(2)] == [frame(0), frame(1)]  # type: ignore[union-attr]
+    assert (kept.backlog, kept.memory_bytes) == (1, FRAME)
 
 
 def test_the_warning_gives_the_rates_of_the_last_second_and_of_the_disk(tmp_path, monkeypatch):
