@@ -123,7 +123,8 @@ def test_a_failed_hardware_encode_is_redone_on_the_cpu(
 
 class Told(Heard):
     """Heard, and the nice value of the ffmpeg running at each progress report (from /proc: by the last report
-    ffmpeg may have exited, but it is not reaped before the report is read, and a zombie keeps its stat)."""
+    ffmpeg may have exited, but it is not reaped before the report is read, and a zombie keeps its stat).
+    A test process already at nice 19 cannot tell one nice value from another (make mutation runs at 10)."""
 
     def __init__(self, ffmpeg_binary: FFmpegBinary) -> None:
         super().__init__()
@@ -377,11 +378,11 @@ def test_more_than_one_undecodable_frame_names_the_first_and_counts_the_rest(
     tmp_path: Path, ffmpeg_binary: FFmpegBinary, make_frames: Callable[..., list[Path]]
 ) -> None:
     frames = make_frames(tmp_path / "ep", 5, start_number=3)
-    for bad in (frames[1], frames[3], frames[4]):
+    for bad in (frames[1], frames[3]):
         garble_after_header(bad)
     result = run_job(plan_job(episode(tmp_path), EncodeOptions(), X264), ffmpeg_binary)
     assert (result.status, result.failure) == (JobStatus.failed, FailureKind.input)
-    assert result.reason == f"{frames[1]} cannot be decoded: png: chunk too big (and 2 more)"
+    assert result.reason == f"{frames[1]} cannot be decoded: png: chunk too big (and 1 more)"
 
 
 def test_an_undecodable_frame_held_over_a_gap_is_named_once(
@@ -421,14 +422,28 @@ def nvenc_job(
     return binary, plan, plan_job(episode(tmp_path), options, plan.primary)
 
 
+class InSession(Heard):
+    """Heard, and how many sessions of its encoder were open as each encode started."""
+
+    def __init__(self, limiter: SessionLimiter) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.sessions: list[int] = []
+
+    def started(self, encoder: str, frames_total: int) -> None:
+        super().started(encoder, frames_total)
+        self.sessions.append(self.limiter.running(encoder))
+
+
 def test_a_busy_card_lowers_the_cap_retries_once_then_falls_back_to_the_cpu(
     tmp_path: Path, fake_gpu: FakeGpu, make_frames: Callable[..., list[Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     binary, plan, job = nvenc_job(tmp_path, fake_gpu, make_frames)
     monkeypatch.setenv("FAKE_NVENC_MODE", "sessions:0")  # every NVENC encode finds the card full
+    (tmp_path / "ep.mp4").write_bytes(b"old")
     limiter = SessionLimiter(3)
-    heard = Heard()
-    result = run_with_fallback(job, binary, fallback=plan.fallback, limiter=limiter, listener=heard)
+    heard = InSession(limiter)
+    result = run_with_fallback(job, binary, fallback=plan.fallback, limiter=limiter, listener=heard, overwrite=True)
     assert (result.status, result.encoder, result.frames, result.held_frames) == (JobStatus.done, "libx264", 4, [2])
     assert result.fallback == (
         "h264_nvenc failed (exit 1): OpenEncodeSessionEx failed: incompatible client key (21): (no details)"
@@ -438,8 +453,9 @@ def test_a_busy_card_lowers_the_cap_retries_once_then_falls_back_to_the_cpu(
     assert limiter.cap("h264_nvenc") == 1 and limiter.running("h264_nvenc") == 0
     assert heard.said == ["started h264_nvenc 4", "started h264_nvenc 4", "falling back to libx264",
                           "started libx264 4", "verifying"]  # fmt: skip
+    assert heard.sessions == [1, 1, 0]  # each try on the card held a session of it; the CPU needs none
     assert len(encodes_on_the_card(fake_gpu)) == 2  # the two tries
-    assert decode(tmp_path / "ep.mp4").frames == 4
+    assert decode(tmp_path / "ep.mp4").frames == 4  # the CPU's video, over the old file: --overwrite holds for it too
 
 
 class FreedOnRetry(Heard):
