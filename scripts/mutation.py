@@ -41,6 +41,9 @@ MODULES: dict[str, list[str]] = {
     "encodectl/lerobot/place.py": ["tests/lerobot/test_place.py"],
     "encodectl/lerobot/finish_dataset.py": ["tests/lerobot/test_finish_dataset.py"],
     "encodectl/job/runner.py": ["tests/job/test_runner.py"],
+    # runner.py's temporary names and its durable, no-replace rename live here since the split
+    "encodectl/outputs/names.py": ["tests/outputs/test_names.py"],
+    "encodectl/outputs/publish.py": ["tests/outputs/test_publish.py"],
 }
 
 KILLED = {"killed", "timeout", "caught by type check"}
