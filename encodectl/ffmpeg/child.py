@@ -260,7 +260,7 @@ def _check_executable(program: str) -> None:
 
 
 def lower_priority(pid: int, nice: int) -> None:
-    """Run `pid` `nice` steps below the caller, so that a recorder beside it keeps its frame rate.
+    """Run `pid` `nice` steps below the calling process, so that a recorder beside it keeps its frame rate.
 
     Set from outside rather than in the child before exec, which must do as little as possible (and
     nothing at all, for a vfork). Linux keeps a nice value per thread, so every thread the child has by
@@ -272,7 +272,7 @@ def lower_priority(pid: int, nice: int) -> None:
     """
     if not nice:
         return
-    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)  # the process's, not this thread's
     for thread in _threads_of(pid):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, thread, target)
@@ -290,8 +290,10 @@ def lower_current_thread(nice: int) -> None:
     if not nice:
         return
     with contextlib.suppress(OSError, AttributeError):  # not Linux: threads share the process's priority
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
+        # From the process's own value (its main thread's): a thread started by a lowered one starts
+        # lowered, and lowering it again from there would put it (and its ffmpeg) at the bottom.
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
 
 
 def _threads_of(pid: int) -> list[int]:

@@ -192,3 +192,30 @@ def test_a_thread_lowers_itself_alone_and_never_past_19(steps, expected):
     thread.join()
     assert seen == [min(19, base + expected)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's thread kept its own
+
+
+@pytest.mark.same_on_every_ffmpeg("a thread's scheduling priority: no ffmpeg decides it")
+def test_a_thread_started_by_a_lowered_one_is_lowered_from_the_process_not_twice(ffmpeg_binary):
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    seen: dict[str, int] = {}
+
+    def inner() -> None:
+        child_module.lower_current_thread(5)
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        argv = [str(ffmpeg_binary.path), "-hide_banner", "-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"]
+        child = start_child(argv, stdin="pipe", nice=5)
+        try:
+            seen["ffmpeg"] = os.getpriority(os.PRIO_PROCESS, child.pid)
+        finally:
+            child.kill()
+
+    def outer() -> None:
+        child_module.lower_current_thread(5)
+        thread = threading.Thread(target=inner)  # starts at the lowered value of this one
+        thread.start()
+        thread.join()
+
+    thread = threading.Thread(target=outer)
+    thread.start()
+    thread.join()
+    assert seen == {"thread": min(19, base + 5), "ffmpeg": min(19, base + 5)}
