@@ -236,6 +236,17 @@ def run_encodectl_process(*args: str | Path, env: dict[str, str] | None = None, 
     return CliOutcome(completed.returncode, completed.stdout, completed.stderr)
 
 
+def episode_rows(root: Path) -> dict[int, dict[str, Any]]:
+    """A LeRobot v3.0 dataset's episode rows, by episode index, from every episodes file."""
+    import pyarrow.parquet as pq
+
+    rows = {}
+    for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            rows[row["episode_index"]] = row
+    return rows
+
+
 def files_in(directory: Path) -> list[str]:
     """Every file below `directory`, hidden ones included, as relative paths."""
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink())

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import assert_one_line_error, files_in, run_encodectl
+from .conftest import assert_one_line_error, episode_rows, files_in, run_encodectl
 from .conftest import copy_lerobot_fixture as copy_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
@@ -61,14 +61,6 @@ def digests(root: Path, *, under: str = "") -> dict[str, str]:
         for path in sorted((root / under).rglob("*"))
         if path.is_file()
     }
-
-
-def episode_rows(root: Path) -> dict[int, dict[str, Any]]:
-    rows = {}
-    for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
-            rows[row["episode_index"]] = row
-    return rows
 
 
 def frames_of(path: Path) -> list[tuple[Fraction, np.ndarray]]:

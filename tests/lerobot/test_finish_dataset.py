@@ -48,6 +48,7 @@ from encodectl.models import (
 from encodectl.run.engine import encode_sources
 from encodectl.version import __version__
 from tests.conftest import copy_lerobot_fixture as copy
+from tests.conftest import episode_rows as rows
 
 TOP, WRIST, DEPTH = "observation.images.top", "observation.images.wrist", "observation.images.depth"
 LEROBOT_INFO = {  # features[camera]["info"] as LeRobot 0.4.4 wrote it for these cameras (v30_partial)
@@ -109,14 +110,6 @@ class Encoded:
 @pytest.fixture(scope="module")
 def encoded(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: FFmpegBinary) -> Encoded:
     return Encoded(ffmpeg_binary, tmp_path_factory.mktemp("encoded"))
-
-
-def rows(root: Path) -> dict[int, dict[str, Any]]:
-    found = {}
-    for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
-            found[row["episode_index"]] = row
-    return found
 
 
 def span(row: dict[str, Any], key: str) -> tuple[Any, ...]:

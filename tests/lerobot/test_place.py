@@ -22,7 +22,6 @@ from typing import Any
 
 import av
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from encodectl.errors import InputError, VerificationError
@@ -37,6 +36,7 @@ from encodectl.models import EncodeOptions, FFmpegBinary, JobStatus, VideoInfo
 from encodectl.run.engine import encode_sources
 from tests.conftest import CliOutcome
 from tests.conftest import copy_lerobot_fixture as copy_fixture
+from tests.conftest import episode_rows as rows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lerobot"
 TOP = "observation.images.top"
@@ -131,14 +131,6 @@ def test_a_file_no_row_refers_to_is_not_replaced(tmp_path: Path, ffmpeg_binary: 
 
 
 WRIST = "observation.images.wrist"
-
-
-def rows(root: Path) -> dict[int, dict[str, Any]]:
-    found = {}
-    for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
-            found[row["episode_index"]] = row
-    return found
 
 
 def done(outcome: CliOutcome) -> dict[tuple[str, str], dict[str, Any]]:
