@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import children_of, files_in, process_state
+from encodectl.outputs.sweep import process_alive
+
+from .conftest import children_of, files_in
 
 pytestmark = pytest.mark.same_on_every_ffmpeg(
     "encodectl's signal handling and clean-up: ffmpeg is killed, whichever build it is"
@@ -55,7 +57,7 @@ def test_signal_kills_ffmpeg_and_leaves_no_partial_file(tmp_path, make_frames, s
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert files_in(tmp_path) == before  # no video, no .partial, frames untouched
     for child in children:
-        assert process_state(child) in (None, "Z")
+        assert not process_alive(child)
     os.sync()
 
 
@@ -112,7 +114,7 @@ def test_kill_9_of_encodectl_takes_its_ffmpeg_with_it(tmp_path, make_frames, com
     process.kill()
     process.wait()
     deadline = time.monotonic() + 2  # at once, in fact; left alone it would encode on for several seconds
-    while process_state(ffmpeg) not in (None, "Z"):
+    while process_alive(ffmpeg):
         assert time.monotonic() < deadline, f"ffmpeg {ffmpeg} still running after encodectl was killed"
         time.sleep(0.02)
     assert ffmpeg_nice == nice  # watch's default is low priority, for the recorder beside it; encode's normal

@@ -20,10 +20,11 @@ from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.synthetic import write_dataset
 from encodectl.job.progress import JobState, RunTracker
 from encodectl.models import EncodeOptions
+from encodectl.outputs.sweep import process_alive
 from encodectl.report.live import live_view
 from encodectl.run.pool import resolve_workers
 
-from .conftest import children_of, files_in, process_state, run_encodectl
+from .conftest import children_of, files_in, run_encodectl
 
 pytestmark = pytest.mark.same_on_every_ffmpeg(
     "the pool's queueing, cancelling, thread shares and priorities: its jobs are the runner's encode, "
@@ -116,7 +117,7 @@ def running_ffmpeg_children() -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"ffmpeg" in cmdline and process_state(pid) not in (None, "Z"):
+        if b"ffmpeg" in cmdline and process_alive(pid):
             alive.append(pid)
     return alive
 

@@ -18,8 +18,9 @@ import pytest
 
 from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder, UsageError
 from encodectl.ffmpeg.child import _group_nice
+from encodectl.outputs.sweep import process_alive
 
-from .conftest import decode, files_in, process_state, run_encodectl
+from .conftest import decode, files_in, run_encodectl
 
 
 def gray(value: int, width: int = 64, height: int = 48) -> np.ndarray:
@@ -161,17 +162,12 @@ def start_recorder_then_kill(tmp_path: Path, output: Path, also_ffmpeg: bool, *a
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 60
-    while process_running(ffmpeg_pid) and time.monotonic() < deadline:
+    while process_alive(ffmpeg_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     if holder:  # the copy of ffmpeg's input kept open by the recorder's helper (see stream_then_hang.py)
         os.kill(holder, signal.SIGKILL)
-    assert not process_running(ffmpeg_pid)
+    assert not process_alive(ffmpeg_pid)
     return written
-
-
-def process_running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's zombie may wait for a container's init to reap it)."""
-    return process_state(pid) not in (None, "Z")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -189,7 +185,7 @@ def test_frames_spilled_when_the_recorder_dies_are_recovered_into_the_video(tmp_
     process.wait()
     os.kill(ffmpeg_pid, signal.SIGCONT)  # it reads what it was given, to the end, and writes it out
     deadline = time.monotonic() + 60
-    while process_running(ffmpeg_pid):
+    while process_alive(ffmpeg_pid):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     outcome = run_encodectl("recover", tmp_path, "--json")

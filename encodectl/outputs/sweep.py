@@ -49,13 +49,25 @@ def _kill_orphans_writing(path: Path) -> None:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether `pid` still runs: a zombie is dead, unless a thread of it runs on (Linux, read from /proc)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie answers signals, yet it is dead: it waits only for its parent (or init) to reap it
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    # A zombie answers signals, yet it is dead: it waits only for its parent (or init) to reap it. But a
+    # thread group's leader turns zombie as soon as it exits itself, while its other threads may still run,
+    # or still be closing the files they share (a SIGKILLed ffmpeg's encoder threads): alive until the last.
+    try:
+        states = [_state(task / "stat") for task in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return True  # no /proc here, or it went while we looked: asked again, the signal answers
+    return any(state not in ("Z", "X") for state in states)
+
+
+def _state(stat: Path) -> str:
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
-        return True
+        return "X"  # the thread went between the listing and the read

@@ -67,3 +67,27 @@ def test_process_alive_says_dead_for_a_reaped_child_and_a_zombie() -> None:
         assert not process_alive(zombie.pid)
     finally:
         zombie.wait()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_process_whose_main_thread_exited_is_alive_while_another_thread_runs() -> None:
+    # What a SIGKILLed ffmpeg looks like for a moment: its leader a zombie, an encoder thread still exiting
+    # (and holding the files they share). Here the other thread waits for its stdin to close.
+    program = (
+        "import ctypes, sys, threading\n"
+        "threading.Thread(target=sys.stdin.read).start()\n"
+        "print('ready', flush=True)\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", program], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        leader = Path(f"/proc/{child.pid}/stat")
+        while leader.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            os.sched_yield()  # the main thread is on its way out: an event, not a time
+        assert process_alive(child.pid)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=60)
+    assert not process_alive(child.pid)
