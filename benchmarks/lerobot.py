@@ -5,7 +5,10 @@
 1. One episode, 300 frames of 640x480 (camera-like, with sensor noise): LeRobot's
    ``encode_video_frames`` (the call alone, timed inside LeRobot's Python, import not
    counted) against ``encodectl encode --profile lerobot`` (the whole process), with
-   each video's PSNR/SSIM against the source frames and its size.
+   each video's PSNR/SSIM against the source frames and its size. Beside them, the floor:
+   bare ffmpeg with the same encoder options on frames already decoded and converted
+   (raw yuv420p read from a file), and what decoding and converting the PNG frames alone
+   costs; each with its CPU time (user + system) next to its wall time.
 2. A pending dataset, 3 episodes x 2 cameras x 300 frames, recorded by LeRobot with a
    batch size never reached: ``encodectl encode ROOT`` (whole process, on a fresh copy
    each run) against the time LeRobot's own save path spends encoding the same
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -88,13 +92,48 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def timed_cpu(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU time (user + system, of the children) of one run of `argv`."""
+    before = os.times()
+    wall = timed(argv)
+    after = os.times()
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def floor(ffmpeg: Path, dry_run: list[str], out: Path, args: argparse.Namespace) -> None:
+    """The encode alone, on frames already decoded: what no route from PNG frames can beat."""
+    planned = json.loads(subprocess.run(dry_run, check=True, capture_output=True, text=True).stdout)
+    argv = planned["results"][0]["command"]
+    frames_input = argv.index("-i") + 1
+    mapped = argv.index("-map") + 2
+    graph = argv[argv.index("-filter_complex") + 1]
+    decode = [*argv[: frames_input + 1], "-filter_complex", graph, "-map", argv[mapped - 1]]
+    decode = [word for word in decode if word not in ("-progress", "pipe:1", "-nostats")]
+    raw = out / "frames.yuv"
+    width, height = args.size.split("x")
+    subprocess.run([*decode, "-f", "rawvideo", str(raw)], check=True, capture_output=True)
+    from_raw = [str(ffmpeg), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "rawvideo",
+                "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", "30", "-i", str(raw),
+                *argv[mapped:-1], str(out / "floor.mp4")]  # fmt: skip
+    for name, command in (
+        ("the same encode from raw yuv420p (the floor)", from_raw),
+        ("decoding and converting the PNG frames alone", [*decode, "-f", "null", "-"]),
+        ("bare ffmpeg, the command encodectl runs", [*argv[:-1], str(out / "bare.mp4")]),
+    ):
+        runs = [timed_cpu(command) for _ in range(args.runs)]
+        wall = statistics.median(wall for wall, _ in runs)
+        cpu = statistics.median(cpu for _, cpu in runs)
+        print(f"  {name + ':':<51} median {wall:.2f} s, CPU {cpu:.2f} s")
+    raw.unlink()
+
+
 def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s (runs: {', '.join(f'{v:.2f}' for v in values)})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lerobot-python", help="a Python interpreter that has lerobot 0.4 installed")
+    parser.add_argument("--lerobot-python", help="a Python interpreter that has lerobot (0.6.1 or 0.4.4) installed")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--runs", type=int, default=3)
@@ -111,7 +150,7 @@ def main() -> None:
     sequence = scan_frames(frames)
     print(f"ffmpeg {binary.version} ({binary.source} {binary.path}); {args.frames} frames {width}x{height}")
     if not args.lerobot_python:
-        print("LeRobot's side not measured: give --lerobot-python (a virtualenv with lerobot 0.4)")
+        print("LeRobot's side not measured: give --lerobot-python (a virtualenv with lerobot 0.6.1 or 0.4.4)")
 
     print("\n1. one episode")
     out = args.data / "out"
@@ -119,6 +158,7 @@ def main() -> None:
     encodectl = [sys.executable, "-m", "encodectl.cli", "encode", str(frames), "--profile", "lerobot"]
     tool = [timed([*encodectl, "-o", str(out / "encodectl.mp4"), "--overwrite"]) for _ in range(args.runs)]
     line = f"  encodectl encode --profile lerobot (whole process): {spread(tool)}"
+    floor(binary.path, [*encodectl, "-o", str(out / "encodectl.mp4"), "--overwrite", "--dry-run", "--json"], out, args)
     videos = {"encodectl": out / "encodectl.mp4"}
     if args.lerobot_python:
         calls = [float(run_lerobot(args.lerobot_python, "encode", str(frames), str(out / "lerobot.mp4"))["seconds"])
