@@ -34,7 +34,7 @@ from ..models import EncodeJob, EncodeListings, EncoderSettings, FFmpegBinary, F
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
 _TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
 _DIM_RE = re.compile(r"^#dimensions 0: (\d+)x(\d+)$", re.MULTILINE)
-_EXTRADATA_RE = re.compile(r"^#extradata 0[:,]\s*(.+)$", re.MULTILINE)  # framecrc "0:", framemd5 "0,"
+_EXTRADATA_RE = re.compile(r"^#extradata 0:\s*(.+)$", re.MULTILINE)
 VERIFY_TIMEOUT_S = 600
 
 
@@ -46,7 +46,6 @@ class FrameTimes(BaseModel):
     end: int  # where a frame appended after the last would start: last pts + its duration
     time_base: tuple[int, int]  # (numerator, denominator) of one tick, in seconds
     extradata: str | None = None  # size and checksum of the codec configuration (packet reads only)
-    checksums: list[str] = []  # of every packet (or frame), in the listing's order
 
     def seconds(self, ticks: int) -> Fraction:
         return Fraction(ticks * self.time_base[0], self.time_base[1])
@@ -90,7 +89,7 @@ def mp4_complete(path: Path) -> bool:
 def decoded_frame_hashes(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) -> list[str]:
     """The md5 of every decoded frame of `path`'s first video stream, in `pix_fmt`, in order."""
     completed = _read_back(build_hash_command(ffmpeg_binary, path, pix_fmt), path)
-    return _stream_hashes(completed.stdout)
+    return [line.rsplit(",", 1)[1].strip() for line in completed.stdout.splitlines() if line and line[0] != "#"]
 
 
 def read_video(
@@ -102,15 +101,10 @@ def read_video(
 
 
 def read_frame_times(
-    ffmpeg_binary: FFmpegBinary,
-    path: Path,
-    decode: bool = False,
-    fps: Fraction | None = None,
-    listing: str = "framecrc",
+    ffmpeg_binary: FFmpegBinary, path: Path, decode: bool = False, fps: Fraction | None = None
 ) -> FrameTimes:
-    """Read `path` back (its packets, or with `decode` every decoded frame) with ffmpeg alone; `listing`:
-    framecrc, or framemd5 for checksums to compare."""
-    completed = _read_back(build_read_command(ffmpeg_binary, path, decode, listing), path)
+    """Read `path` back (its packets, or with `decode` every decoded frame) with ffmpeg alone."""
+    completed = _read_back(build_read_command(ffmpeg_binary, path, decode), path)
     return parse_frame_times(completed.stdout, completed.stderr, path, fps)
 
 
@@ -149,6 +143,7 @@ def parse_frame_times(stdout: str, stderr: str, path: Path, fps: Fraction | None
     tolerance = 0.0
     if not exact and fps is not None and _on_nearest_ticks([pts for pts, _ in packets], tb, fps):
         rate, exact, tolerance = fps, True, float(tb / 2)
+    extradata = _EXTRADATA_RE.search(stdout)
     video = VideoInfo(
         frames=len(packets),
         fps=rate,
@@ -164,8 +159,7 @@ def parse_frame_times(stdout: str, stderr: str, path: Path, fps: Fraction | None
         pts=[pts for pts, _ in packets],
         end=packets[-1][0] + packets[-1][1] if packets else 0,
         time_base=(int(timebase.group(1)), int(timebase.group(2))),
-        extradata=_extradata(stdout),
-        checksums=_stream_hashes(stdout),
+        extradata=" ".join(extradata.group(1).split()) if extradata else None,
     )
 
 
@@ -244,11 +238,9 @@ def verify_output(
     if job.encoder.keeps_depth:
         held = staging_dir if job.held_frames else None
         source = _hashes_of_encode(job, listings)
-        proved = None
-        if listings is not None and source is not None:
-            proved = _proved_by_the_encode(ffmpeg_binary, video, job.fps, listings, source)
-        if proved is not None:
-            info, hashed = proved, job.frame_count
+        info = _proved_by_the_encode(ffmpeg_binary, video, job.fps, listings, source)
+        if info is not None and source is not None:
+            hashed = len(source)
         else:  # the decode of the video is the judge: it names the frame that differs
             info, hashed = _check_depth_frames(ffmpeg_binary, job, video, held, source)
     else:
@@ -257,15 +249,13 @@ def verify_output(
     return info, hashed
 
 
-def _stream_hashes(listing: str) -> list[str]:
-    """The checksum of every line of stream 0 in a framecrc/framemd5 listing, in order."""
-    return [line.rsplit(",", 1)[1].strip() for line in listing.splitlines() if line.split(",", 1)[0] == "0"]
-
-
-def _extradata(listing: str) -> str | None:
-    """The size and checksum of stream 0's codec configuration in a framecrc/framemd5 listing, if it has one."""
-    extradata = _EXTRADATA_RE.search(listing)
-    return " ".join(extradata.group(1).split()) if extradata else None
+def _stream_hashes(listing: str, stream: str = "0") -> list[str]:
+    """The hash of every line of `stream` in a framemd5 listing, in order."""
+    return [
+        line.rsplit(",", 1)[1].strip()
+        for line in listing.splitlines()
+        if line.strip() and not line.startswith("#") and line.split(",", 1)[0].strip() == stream
+    ]
 
 
 def _read_listing(path: Path | None) -> str | None:
@@ -293,20 +283,35 @@ def _hashes_of_encode(job: EncodeJob, listings: EncodeListings | None) -> list[s
     return hashes
 
 
+def _packets(listing: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(size, hash) of every packet of stream 0 in a framemd5 listing of packets, and its #extradata lines
+    (the codec's configuration, which decoding them needs too), timestamps left out: each muxer has its own
+    time base."""
+    packets = [
+        (fields[4].strip(), fields[5].strip())
+        for line in listing.splitlines()
+        if line.strip() and not line.startswith("#") and (fields := line.split(","))[0].strip() == "0"
+    ]
+    extradata = [" ".join(line.split()) for line in listing.splitlines() if line.startswith("#extradata 0")]
+    return packets, extradata
+
+
 def _proved_by_the_encode(
-    ffmpeg_binary: FFmpegBinary, video: Path, fps: Fraction, listings: EncodeListings, source: list[str]
+    ffmpeg_binary: FFmpegBinary, video: Path, fps: Fraction, listings: EncodeListings | None, source: list[str] | None
 ) -> VideoInfo | None:
     """The video's frame times, when what the encode listed proves that it decodes to `source`: every frame
     the encode decoded from its own packets hashes like its source frame, and the file holds exactly those
     packets (and the codec configuration). None when anything falls short of proof: then the video is
     decoded after all, which decides (a mismatch here may be the listing's, not the video's)."""
+    if listings is None or source is None:
+        return None
     decoded, made = _read_listing(listings.decoded), _read_listing(listings.packets)
     if decoded is None or made is None or _stream_hashes(decoded) != source:
         return None
-    times = read_frame_times(ffmpeg_binary, video, fps=fps, listing="framemd5")
-    if not times.checksums or (times.checksums, times.extradata) != (_stream_hashes(made), _extradata(made)):
+    completed = _read_back(build_read_command(ffmpeg_binary, video, decode=False, listing="framemd5"), video)
+    if _packets(completed.stdout) != _packets(made) or not _packets(made)[0]:
         return None
-    return times.video
+    return parse_frame_times(completed.stdout, completed.stderr, video, fps).video
 
 
 def _check_depth_frames(
