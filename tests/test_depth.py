@@ -388,3 +388,21 @@ def test_ffmpeg_7_checks_depth_while_encoding_older_builds_decode_the_video_afte
     assert checks_while_encoding(ffmpeg_binary, job.encoder) is while_encoding
     assert ("-dec" in (result.command or [])) is while_encoding
     assert decodes == ([] if while_encoding else [1])
+
+
+def test_the_check_while_encoding_is_only_for_ffmpeg_7_and_matroska(ffmpeg_binary):
+    from encodectl.ffmpeg.command import checks_while_encoding
+    from encodectl.models import DepthMode, EncoderSettings, FFmpegBinary
+
+    def binary(version: str) -> FFmpegBinary:
+        return FFmpegBinary(path=Path("/usr/bin/ffmpeg"), version=version, source="PATH")
+
+    ffv1 = EncoderSettings(encoder="ffv1", codec="ffv1", pix_fmt="gray16le", depth=DepthMode.lossless,
+                           container="matroska", gop=1)  # fmt: skip
+    assert checks_while_encoding(binary("7.0"), ffv1) and checks_while_encoding(binary("n9.0.2"), ffv1)
+    assert not checks_while_encoding(binary("6.1.1"), ffv1) and not checks_while_encoding(binary("5.1.9"), ffv1)
+    assert not checks_while_encoding(binary("N-118000-gabcdef"), ffv1)  # a git build of unknown age
+    hevc = ffv1.model_copy(update={"encoder": "libx265", "codec": "hevc", "container": "mp4"})
+    assert not checks_while_encoding(binary("n9.0.2"), hevc)  # MP4 rewrites HEVC's packets: nothing to compare
+    colour = ffv1.model_copy(update={"depth": None, "pix_fmt": "yuv420p"})
+    assert not checks_while_encoding(binary("n9.0.2"), colour)

@@ -102,7 +102,7 @@ def build_encode_command(
         if listings.decoded is not None and listings.packets is not None:
             paths[OUTPUT] = _tee_outputs(output_options, temp_output, listings.packets)
             output_options = {**_without_muxer_options(output_options), "f": "tee"}
-            loopback = loopback_check(ffmpeg_binary, settings.pix_fmt, listings.decoded, decoder_threads)
+            loopback = loopback_check(ffmpeg_binary, settings.pix_fmt, listings.decoded)
         output = ffmpeg.merge_outputs(split[0].output(OUTPUT, an=None, **output_options), hashes)
     return command_line(
         ffmpeg_binary,
@@ -146,15 +146,11 @@ def _tee_escaped(path: Path) -> str:
     return "".join(c if c.isalnum() or c in "/._-" else "\\" + c for c in str(path.absolute()))
 
 
-def loopback_check(
-    ffmpeg_binary: FFmpegBinary, pix_fmt: str, decoded: Path, decoder_options: dict[str, str]
-) -> list[str]:
-    """Arguments that decode the first output's packets again (-dec, ffmpeg 7.0; `decoder_options` before it
-    are its own: the job's thread budget) and hash every frame."""
+def loopback_check(ffmpeg_binary: FFmpegBinary, pix_fmt: str, decoded: Path) -> list[str]:
+    """Arguments that decode the first output's packets again (-dec, ffmpeg 7.0) and hash every frame."""
     graph = f"[dec:0]format={pix_fmt}[decoded]"
     options = flags({"f": "framemd5", **passthrough_timing(ffmpeg_binary)})
-    decoder = [*flags(decoder_options), "-dec", "0:0"]
-    return [*decoder, "-filter_complex", graph, "-map", "[decoded]", *options, str(decoded.absolute())]
+    return ["-dec", "0:0", "-filter_complex", graph, "-map", "[decoded]", *options, str(decoded.absolute())]
 
 
 def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:

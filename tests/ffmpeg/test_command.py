@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from encodectl.ffmpeg.command import (
-    build_encode_command,
     build_stream_command,
-    checks_while_encoding,
     demuxer_time_base,
     image2_pattern,
     mp4_timescale,
@@ -23,9 +21,8 @@ from encodectl.ffmpeg.command import (
     strict_decoding,
 )
 from encodectl.ffmpeg.encoders import encoder_settings, get_spec
-from encodectl.frames.synthetic import write_depth_frames
-from encodectl.models import DepthMode, EncodeListings, EncodeOptions, EncoderSettings, FFmpegBinary
-from tests.conftest import decode, depth_job
+from encodectl.models import EncodeOptions, FFmpegBinary
+from tests.conftest import decode
 
 TEXT_ONLY = pytest.mark.same_on_every_ffmpeg("options and patterns computed as text: no ffmpeg runs")
 
@@ -76,40 +73,3 @@ def test_a_stream_of_raw_frames_puts_each_frame_one_period_after_the_last(
     # Relative to the first: the fragments carry the encoder's delay, which the finished video's edit removes.
     assert [stamp - video.timestamps[0] for stamp in video.timestamps] == [index / fps for index in range(5)]
     assert video.keyframes == [0, 2, 4]
-
-
-@TEXT_ONLY
-def test_the_check_while_encoding_is_only_for_ffmpeg_7_and_matroska(tmp_path: Path) -> None:
-    def binary(version: str) -> FFmpegBinary:
-        return FFmpegBinary(path=tmp_path / "ffmpeg", version=version, source="PATH")
-
-    ffv1 = EncoderSettings(encoder="ffv1", codec="ffv1", pix_fmt="gray16le", depth=DepthMode.lossless,
-                           container="matroska", gop=1)  # fmt: skip
-    assert checks_while_encoding(binary("7.0"), ffv1) and checks_while_encoding(binary("n9.0.2"), ffv1)
-    assert not checks_while_encoding(binary("6.1.1"), ffv1) and not checks_while_encoding(binary("5.1.9"), ffv1)
-    assert not checks_while_encoding(binary("N-118000-gabcdef"), ffv1)  # a git build of unknown age
-    hevc = ffv1.model_copy(update={"encoder": "libx265", "codec": "hevc", "container": "mp4"})
-    assert not checks_while_encoding(binary("n9.0.2"), hevc)  # MP4 rewrites HEVC's packets: nothing to compare
-    colour = ffv1.model_copy(update={"depth": None, "pix_fmt": "yuv420p"})
-    assert not checks_while_encoding(binary("n9.0.2"), colour)
-
-
-def test_a_depth_encode_that_checks_itself(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> None:
-    # The command's shape: the video and the packets' listing through one tee muxer, output 0, which the
-    # loopback decoder (with the job's thread budget) decodes; the tee's separators escaped in the paths.
-    folder = tmp_path / "a|b [c]:d'e\\f"
-    write_depth_frames(ffmpeg_binary, folder / "ep", 3, (64, 48))
-    job = depth_job(ffmpeg_binary, folder / "ep").model_copy(update={"threads": 3})
-    listings = EncodeListings.in_folder(tmp_path / "lists", loopback=True)
-    nine = FFmpegBinary(path=tmp_path / "ffmpeg", version="n9.0.2", source="PATH")
-    argv = build_encode_command(job, nine, folder / "ep.mkv", listings=listings)
-    escaped = str(folder).replace(" ", "\\ ").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
-    escaped = escaped.replace("\\f", "\\\\f").replace(":", "\\:").replace("'", "\\'")
-    tee = f"[cues_to_front=1:f=matroska]{escaped}/ep.mkv|[f=framemd5]{tmp_path}/lists/packets.framemd5"
-    assert argv[argv.index("tee") - 1] == "-f" and argv.index("tee") < argv.index(tee)
-    assert argv.index(tee) < argv.index(str(tmp_path / "lists" / "source.framemd5"))  # output 0: the video
-    assert argv[argv.index("-dec") - 2 : argv.index("-dec") + 2] == ["-threads", "3", "-dec", "0:0"]
-    assert argv[-1] == str(tmp_path / "lists" / "decoded.framemd5") and "-f matroska" not in " ".join(argv)
-    five = nine.model_copy(update={"version": "5.1.9"})
-    old = build_encode_command(job, five, folder / "ep.mkv", listings=EncodeListings.in_folder(tmp_path, False))
-    assert "-dec" not in old and "tee" not in old and old[old.index(str(folder / "ep.mkv")) - 1] != "tee"
