@@ -23,9 +23,7 @@ from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.synthetic import write_frames
-from encodectl.job import verify
-from encodectl.job.planning import prepare_job
-from encodectl.models import EncodeJob, EncodeOptions, FFmpegBinary, JobResult
+from encodectl.models import EncodeOptions, FFmpegBinary, JobResult
 
 SIZE = (64, 48)
 LEROBOT_FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
@@ -322,23 +320,3 @@ def encode_one_episode(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: At
 def copy_lerobot_fixture(name: str, tmp_path: Path) -> Path:
     """A copy of one of the datasets LeRobot itself made (tests/fixtures/lerobot), to finish or to damage."""
     return Path(shutil.copytree(LEROBOT_FIXTURES / name, tmp_path / name))
-
-
-def depth_job(ffmpeg_binary: FFmpegBinary, episode: Path) -> EncodeJob:
-    """The job `encodectl encode EPISODE` plans for a folder of depth frames (kept exactly: FFV1 in .mkv)."""
-    options = EncodeOptions()
-    source = EpisodeSource(directory=episode, output=episode.with_suffix(".mp4"), episode=episode.name)
-    return prepare_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
-
-
-def count_video_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Wraps the depth check that decodes the finished video: the list grows by one at each call."""
-    calls: list[int] = []
-    decode_video = verify._check_depth_frames
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return decode_video(*args, **kwargs)
-
-    monkeypatch.setattr(verify, "_check_depth_frames", counted)
-    return calls

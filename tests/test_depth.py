@@ -20,7 +20,7 @@ import pytest
 
 from encodectl.frames.synthetic import depth_maps, write_depth_frames
 
-from .conftest import assert_one_line_error, count_video_decodes, depth_job, files_in, run_encodectl
+from .conftest import assert_one_line_error, files_in, run_encodectl
 
 SIZE = (64, 48)
 FIXTURES = Path(__file__).parent / "fixtures" / "lerobot"
@@ -367,6 +367,32 @@ def test_a_video_frame_unlike_the_hash_the_encode_took_fails_verification(tmp_pa
         verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=EncodeListings(source=hashes))
 
 
+def depth_job(ffmpeg_binary, episode: Path):
+    from encodectl.ffmpeg.encoder_choice import plan_encoder
+    from encodectl.frames.layout import EpisodeSource
+    from encodectl.job.planning import prepare_job
+    from encodectl.models import EncodeOptions
+
+    options = EncodeOptions()
+    source = EpisodeSource(directory=episode, output=episode.with_suffix(".mp4"), episode=episode.name)
+    return prepare_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
+
+
+def count_video_decodes(monkeypatch) -> list[int]:
+    """Wraps the check that decodes the finished video: the list grows by one at each call."""
+    from encodectl.job import verify
+
+    calls: list[int] = []
+    decode_video = verify._check_depth_frames
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return decode_video(*args, **kwargs)
+
+    monkeypatch.setattr(verify, "_check_depth_frames", counted)
+    return calls
+
+
 def test_ffmpeg_7_checks_depth_while_encoding_older_builds_decode_the_video_after(tmp_path, ffmpeg_binary, monkeypatch):
     # Both builds of CI run this: 9.0 (bundled) decodes its own packets in the encode, 5.1 (Debian) cannot.
     from encodectl.ffmpeg.command import checks_while_encoding
@@ -406,3 +432,61 @@ def test_the_check_while_encoding_is_only_for_ffmpeg_7_and_matroska(ffmpeg_binar
     assert not checks_while_encoding(binary("n9.0.2"), hevc)  # MP4 rewrites HEVC's packets: nothing to compare
     colour = ffv1.model_copy(update={"depth": None, "pix_fmt": "yuv420p"})
     assert not checks_while_encoding(binary("n9.0.2"), colour)
+
+
+@pytest.fixture
+def encoded_with_listings(tmp_path, ffmpeg_binary):
+    """A depth episode encoded by its job's own command into ep.mkv, with what the encode listed beside it."""
+    from encodectl.ffmpeg.command import build_encode_command, checks_while_encoding
+    from encodectl.models import EncodeListings
+
+    write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, SIZE)
+    job = depth_job(ffmpeg_binary, tmp_path / "ep")
+    if not checks_while_encoding(ffmpeg_binary, job.encoder):
+        pytest.skip(f"ffmpeg {ffmpeg_binary.version} has no loopback decoder (7.0 and later)")
+    listings = EncodeListings.in_folder(tmp_path / "listings", loopback=True)
+    (tmp_path / "listings").mkdir()
+    argv = build_encode_command(job, ffmpeg_binary, tmp_path / "ep.mkv", progress=False, listings=listings)
+    subprocess.run(argv, check=True)
+    return job, listings
+
+
+@pytest.mark.parametrize(("listing", "line"), [("decoded", "frame"), ("packets", "frame"), ("packets", "#extradata")])
+def test_a_listing_that_does_not_prove_the_video_sends_the_check_to_the_decode(
+    tmp_path, ffmpeg_binary, monkeypatch, encoded_with_listings, listing, line
+):
+    from encodectl.job.verify import verify_output
+
+    job, listings = encoded_with_listings
+    decodes = count_video_decodes(monkeypatch)
+    assert verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)[1] == 5
+    assert decodes == []  # what the encode listed proved it
+    path = getattr(listings, listing)
+    lines = path.read_text().splitlines()
+    if line == "frame":  # the last frame's (or packet's) hash
+        index = max(i for i, text in enumerate(lines) if not text.startswith("#"))
+    else:  # the codec configuration the packets were made with
+        (index,) = (i for i, text in enumerate(lines) if text.startswith(line))
+    lines[index] = lines[index][:-4] + ("0000" if not lines[index].endswith("0000") else "1111")
+    path.write_text("\n".join(lines) + "\n")
+    assert verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)[1] == 5
+    assert decodes == [1]  # the listing no longer proves it: the video was decoded, and it is right
+
+
+def test_a_video_that_is_not_the_one_encoded_fails_even_with_listings_that_match_its_frames(
+    tmp_path, ffmpeg_binary, encoded_with_listings
+):
+    from encodectl.errors import VerificationError
+    from encodectl.ffmpeg.command import build_encode_command
+    from encodectl.job.verify import verify_output
+
+    job, listings = encoded_with_listings  # decoded == source: the encode was right
+    # Another video in its place: the same frames but for frame 3, encoded the same way.
+    changed = tmp_path / "changed"
+    shutil.copytree(tmp_path / "ep", changed)
+    other = write_depth_frames(ffmpeg_binary, tmp_path / "other", 5, SIZE, seed=9)
+    shutil.copy(other[3], changed / "frame_000003.png")
+    argv = build_encode_command(depth_job(ffmpeg_binary, changed), ffmpeg_binary, tmp_path / "ep.mkv", progress=False)
+    subprocess.run(argv, check=True)
+    with pytest.raises(VerificationError, match=r"frame 3 does not decode to its values in frame_000003\.png"):
+        verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)

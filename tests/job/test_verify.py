@@ -8,7 +8,6 @@ tolerance, written out here tick by tick.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 from fractions import Fraction
@@ -17,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from encodectl.errors import VerificationError
-from encodectl.ffmpeg.command import build_encode_command, checks_while_encoding, image2_pattern
+from encodectl.ffmpeg.command import image2_pattern
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.sequence import scan_frames
-from encodectl.frames.synthetic import write_depth_frames
 from encodectl.job import verify
 from encodectl.job.planning import plan_job
 from encodectl.job.verify import EpisodeSpan, FrameTimes
@@ -36,7 +34,7 @@ from encodectl.models import (
     JobStatus,
     VideoInfo,
 )  # fmt: skip
-from tests.conftest import At, count_video_decodes, depth_job, encode_one_episode
+from tests.conftest import At, encode_one_episode
 
 H264 = EncoderSettings(encoder="libx264", codec="h264", gop=10)
 
@@ -323,9 +321,7 @@ def test_hashes_of_the_encode(tmp_path: Path, job: EncodeJob) -> None:
     assert verify._hashes_of_encode(job, EncodeListings(source=tmp_path / "absent")) is None
     assert verify._hashes_of_encode(job, EncodeListings(source=listing)) == [f"{i:032x}" for i in range(6)]
     listing.write_text("\n".join(rows[:5]) + "\n")
-    assert (
-        verify._hashes_of_encode(job, EncodeListings(source=listing)) is None
-    )  # one short of the frames the video holds
+    assert verify._hashes_of_encode(job, EncodeListings(source=listing)) is None  # one short of the frames the video holds
     listing.write_text("\n".join(rows) + "\n")
     frame = job.frames.path(4)
     frame.write_bytes(frame.read_bytes())  # rewritten since it was checked
@@ -437,84 +433,3 @@ def test_depth_hashes_from_the_encode(ffmpeg_binary: FFmpegBinary, depth_encoded
     assert str(caught.value) == (
         f"{video.name} failed verification: only 4 of its 5 source frames could be read again to compare it with"
     )
-
-
-# Depth: what the encode listed (ffmpeg 7.0 and later) stands for the decode of the video only when it proves it
-
-DEPTH_SIZE = (64, 48)
-
-
-@pytest.fixture
-def encoded_with_listings(tmp_path: Path, ffmpeg_binary: FFmpegBinary) -> tuple[EncodeJob, EncodeListings]:
-    """A depth episode encoded by its job's own command into ep.mkv, with what the encode listed beside it."""
-    write_depth_frames(ffmpeg_binary, tmp_path / "ep", 5, DEPTH_SIZE)
-    job = depth_job(ffmpeg_binary, tmp_path / "ep")
-    if not checks_while_encoding(ffmpeg_binary, job.encoder):
-        pytest.skip(f"ffmpeg {ffmpeg_binary.version} has no loopback decoder (7.0 and later)")
-    listings = EncodeListings.in_folder(tmp_path / "listings", loopback=True)
-    (tmp_path / "listings").mkdir()
-    argv = build_encode_command(job, ffmpeg_binary, tmp_path / "ep.mkv", progress=False, listings=listings)
-    subprocess.run(argv, check=True)
-    return job, listings
-
-
-@pytest.mark.parametrize(("listing", "line"), [("decoded", "frame"), ("packets", "frame"), ("packets", "#extradata")])
-def test_a_listing_that_does_not_prove_the_video_sends_the_check_to_the_decode(
-    tmp_path: Path,
-    ffmpeg_binary: FFmpegBinary,
-    monkeypatch: pytest.MonkeyPatch,
-    encoded_with_listings: tuple[EncodeJob, EncodeListings],
-    listing: str,
-    line: str,
-) -> None:
-    job, listings = encoded_with_listings
-    decodes = count_video_decodes(monkeypatch)
-    found, hashed = verify.verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)
-    assert (found.frames, found.codec, found.pix_fmt, hashed) == (5, "ffv1", "gray16le", 5)
-    assert decodes == []  # what the encode listed proved it
-    path = getattr(listings, listing)
-    lines = path.read_text().splitlines()
-    if line == "frame":  # the last frame's (or packet's) hash
-        index = max(i for i, text in enumerate(lines) if not text.startswith("#"))
-    else:  # the codec configuration the packets were made with
-        (index,) = (i for i, text in enumerate(lines) if text.startswith(line))
-    lines[index] = lines[index][:-4] + ("0000" if not lines[index].endswith("0000") else "1111")
-    path.write_text("\n".join(lines) + "\n")
-    assert verify.verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)[1] == 5
-    assert decodes == [1]  # the listing no longer proves it: the video was decoded, and it is right
-
-
-@pytest.mark.parametrize("lost", ["decoded", "packets", "all packets"])
-def test_a_listing_lost_or_empty_sends_the_check_to_the_decode(
-    tmp_path: Path,
-    ffmpeg_binary: FFmpegBinary,
-    monkeypatch: pytest.MonkeyPatch,
-    encoded_with_listings: tuple[EncodeJob, EncodeListings],
-    lost: str,
-) -> None:
-    job, listings = encoded_with_listings
-    decodes = count_video_decodes(monkeypatch)
-    if lost == "all packets":  # the header alone: no packet to compare, so nothing proved
-        assert listings.packets is not None
-        header = [text for text in listings.packets.read_text().splitlines() if text.startswith("#")]
-        listings.packets.write_text("\n".join(header) + "\n")
-    else:
-        path = getattr(listings, lost)
-        path.unlink()
-    assert verify.verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)[1] == 5
-    assert decodes == [1]
-
-
-def test_a_video_that_is_not_the_one_encoded_fails_even_with_listings_that_match_its_frames(
-    tmp_path: Path, ffmpeg_binary: FFmpegBinary, encoded_with_listings: tuple[EncodeJob, EncodeListings]
-) -> None:
-    job, listings = encoded_with_listings  # decoded == source: the encode was right
-    # Another video in its place: the same frames but for frame 3, encoded the same way.
-    changed = tmp_path / "changed"
-    shutil.copytree(tmp_path / "ep", changed)
-    other = write_depth_frames(ffmpeg_binary, tmp_path / "other", 5, DEPTH_SIZE, seed=9)
-    shutil.copy(other[3], changed / "frame_000003.png")
-    argv = build_encode_command(depth_job(ffmpeg_binary, changed), ffmpeg_binary, tmp_path / "ep.mkv", progress=False)
-    subprocess.run(argv, check=True)
-    with pytest.raises(VerificationError, match=r"frame 3 does not decode to its values in frame_000003\.png"):
-        verify.verify_output(ffmpeg_binary, job, tmp_path / "ep.mkv", listings=listings)
