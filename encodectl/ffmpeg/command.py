@@ -19,8 +19,8 @@ from typing import Any
 
 import ffmpeg
 
-from ..models import DepthQuantization, EncodeJob, EncodeListings, EncoderSettings, FFmpegBinary, even_size
-from .command_line import HASHES, INPUT, OUTPUT, command_line, flags, graph_args
+from ..models import DepthQuantization, EncodeJob, EncoderSettings, FFmpegBinary, even_size
+from .command_line import HASHES, INPUT, OUTPUT, command_line, graph_args
 
 # -xerror: ffmpeg logs a corrupt frame and keeps going; encodectl must fail instead.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror")
@@ -59,14 +59,13 @@ def build_encode_command(
     temp_output: Path,
     staging_dir: Path | None = None,
     progress: bool = True,
-    listings: EncodeListings | None = None,
+    source_hashes: Path | None = None,
 ) -> list[str]:
     """The full argv that encodes `job` into `temp_output` (frames from `staging_dir` when gaps are held).
 
-    With `listings`, the same ffmpeg also writes the hash (framemd5) of every frame it encodes, as the encoder
-    receives it: the check after the encode then only has to decode the video, instead of reading and
-    decoding every source frame a second time. With its `decoded` and `packets` too (checks_while_encoding),
-    it decodes its own packets as it goes and lists the packets the video was given (see loopback_check)."""
+    With `source_hashes`, the same ffmpeg also writes there the hash (framemd5) of every frame it encodes, as
+    the encoder receives it: the check after the encode then only has to decode the video, instead of reading
+    and decoding every source frame a second time."""
     pattern, start = image2_input(job, staging_dir)
     # Thread budgets keep N parallel jobs from oversubscribing the cores: the decoder
     # always, the encoder when it runs on the CPU.
@@ -89,8 +88,7 @@ def build_encode_command(
         **encoder_threads,
     )
     paths = {INPUT: pattern, OUTPUT: str(temp_output.absolute())}
-    loopback: list[str] = []
-    if listings is None:
+    if source_hashes is None:
         output = video.output(OUTPUT, an=None, **output_options)
     else:
         split = video.filter_multi_output("split")
@@ -98,59 +96,15 @@ def build_encode_command(
             HASHES, f="framemd5", pix_fmt=settings.pix_fmt, **{"frames:v": str(job.frame_count)},
             **passthrough_timing(ffmpeg_binary),
         )  # fmt: skip
-        paths[HASHES] = str(listings.source.absolute())
-        if listings.decoded is not None and listings.packets is not None:
-            paths[OUTPUT] = _tee_outputs(output_options, temp_output, listings.packets)
-            output_options = {**_without_muxer_options(output_options), "f": "tee"}
-            loopback = loopback_check(ffmpeg_binary, settings.pix_fmt, listings.decoded)
         output = ffmpeg.merge_outputs(split[0].output(OUTPUT, an=None, **output_options), hashes)
+        paths[HASHES] = str(source_hashes.absolute())
     return command_line(
         ffmpeg_binary,
         GLOBAL_ARGS,
         PROGRESS_ARGS if progress else (),
         settings.global_args,
         graph_args(output, paths),
-        loopback,
     )
-
-
-def checks_while_encoding(ffmpeg_binary: FFmpegBinary, settings: EncoderSettings) -> bool:
-    """Whether depth frames kept exactly are checked by the encode itself (EncodeListings with `decoded`).
-
-    ffmpeg 7.0 and later can decode an encoder's packets in the same run (a loopback decoder), on threads of
-    its own beside the encode, instead of decoding the finished video after it. Only into Matroska, which
-    stores FFV1's packets as the encoder made them: MP4 rewrites HEVC's, so the packets it holds could not be
-    compared with those decoded. Older or unknown builds (a git build) decode the video after the encode."""
-    version = ffmpeg_binary.version_tuple
-    return settings.keeps_depth and settings.container == "matroska" and version is not None and version >= (7, 0)
-
-
-# The container's own options: given to the video's muxer inside the tee muxer, not to the tee muxer.
-_MUXER_OPTIONS = ("f", "cues_to_front", "movflags", "video_track_timescale")
-
-
-def _without_muxer_options(options: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in options.items() if name not in _MUXER_OPTIONS}
-
-
-def _tee_outputs(options: dict[str, str], video: Path, packets: Path) -> str:
-    """The tee muxer's outputs: the video, in its container with the container's options, and the framemd5
-    listing of the same packets (one encode, two muxers)."""
-    muxer = ":".join(f"{name}={value}" for name, value in options.items() if name in _MUXER_OPTIONS)
-    return f"[{muxer}]{_tee_escaped(video)}|[f=framemd5]{_tee_escaped(packets)}"
-
-
-def _tee_escaped(path: Path) -> str:
-    # The tee muxer splits its outputs with av_get_token, which takes a character after a backslash as it is:
-    # so "|", quotes, brackets, backslashes and spaces in a folder's name stay part of the path.
-    return "".join(c if c.isalnum() or c in "/._-" else "\\" + c for c in str(path.absolute()))
-
-
-def loopback_check(ffmpeg_binary: FFmpegBinary, pix_fmt: str, decoded: Path) -> list[str]:
-    """Arguments that decode the first output's packets again (-dec, ffmpeg 7.0) and hash every frame."""
-    graph = f"[dec:0]format={pix_fmt}[decoded]"
-    options = flags({"f": "framemd5", **passthrough_timing(ffmpeg_binary)})
-    return ["-dec", "0:0", "-filter_complex", graph, "-map", "[decoded]", *options, str(decoded.absolute())]
 
 
 def image2_input(job: EncodeJob, staging_dir: Path | None) -> tuple[str, int]:

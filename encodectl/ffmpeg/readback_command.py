@@ -45,17 +45,17 @@ def build_video_hash_command(ffmpeg_binary: FFmpegBinary, video: Path, pix_fmt: 
     return command_line(ffmpeg_binary, _READ_ARGS, ["-xerror"], arguments)
 
 
-def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool, listing: str = "framecrc") -> list[str]:
+def build_read_command(ffmpeg_binary: FFmpegBinary, path: Path, decode: bool) -> list[str]:
     """List every frame of the first video stream with its timestamp in the file's own time base.
 
     Packets only (no decoding) unless `decode`: then every frame is decoded, and the
-    first decode error fails the command. `listing`: framecrc, or framemd5 for hashes to compare."""
+    first decode error fails the command."""
     stream = ffmpeg.input(INPUT)["v:0"]
     if decode:
         options = {**passthrough_timing(ffmpeg_binary), "enc_time_base": demuxer_time_base(ffmpeg_binary)}
     else:
         options = {"c": "copy"}
-    output = stream.output(OUTPUT, f=listing, **options)
+    output = stream.output(OUTPUT, f="framecrc", **options)
     arguments = graph_args(output, {INPUT: str(path.absolute()), OUTPUT: "-"})
     return command_line(ffmpeg_binary, _READ_ARGS, ["-xerror"] if decode else [], arguments)
 

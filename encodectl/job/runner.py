@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EncodectlError, EncodeError, InputError, Interrupted, VerificationError
-from ..ffmpeg.command import build_encode_command, checks_while_encoding, image2_input
+from ..ffmpeg.command import build_encode_command, image2_input
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.log import encoder_failure, is_decoder_failure, meaningful_error
 from ..ffmpeg.process import CancelToken, run_ffmpeg, signals_deferred
@@ -26,7 +26,6 @@ from ..frames.layout import EpisodeSource
 from ..frames.sequence import check_frames_unchanged, sequence_digest
 from ..models import (
     EncodeJob,
-    EncodeListings,
     EncodeOptions,
     EncoderSettings,
     FailureKind,
@@ -106,19 +105,16 @@ def run_job(
     result = JobResult.of_job(job, JobStatus.done, sequence_digest(job.frames)).with_ffmpeg(ffmpeg_binary)
     temp_output, staging_dir = temp_paths(job.output)
     # Depth kept exactly: the encode hashes every frame it reads, so that the check after it decodes the video
-    # only, instead of reading and decoding every source frame again (about half the time of the whole job);
-    # on ffmpeg 7.0 and later it decodes its own packets as well, beside the encode, and the check reads none.
-    listings = None
-    if job.encoder.keeps_depth:
-        listings = EncodeListings.in_folder(staging_dir, checks_while_encoding(ffmpeg_binary, job.encoder))
+    # only, instead of reading and decoding every source frame again (about half the time of the whole job).
+    source_hashes = staging_dir / "source.framemd5" if job.encoder.keeps_depth else None
     argv = build_encode_command(
-        job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None, listings=listings
+        job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None, source_hashes=source_hashes
     )
     result.command = argv
     if dry_run:
         result.status = JobStatus.planned
         return result
-    attempt = _Attempt(job, ffmpeg_binary, argv, temp_output, staging_dir, listings)
+    attempt = _Attempt(job, ffmpeg_binary, argv, temp_output, staging_dir, source_hashes)
     started = time.perf_counter()
     try:
         with _cleaned_up(temp_output, staging_dir):
@@ -146,7 +142,7 @@ class _Attempt:
     argv: list[str]
     temp_output: Path
     staging_dir: Path
-    listings: EncodeListings | None
+    source_hashes: Path | None
 
     def run(
         self, result: JobResult, *, token: CancelToken | None, listener: JobListener | None, nice: int, overwrite: bool
@@ -157,7 +153,7 @@ class _Attempt:
         remove_stale_temp_files(job.output)
         if job.held_frames:
             stage_held_frames(job, staging_dir)
-        if self.listings is not None:
+        if self.source_hashes is not None:
             staging_dir.mkdir(exist_ok=True)
         if listener is not None:
             listener.started(job.encoder.encoder, job.frame_count)
@@ -168,7 +164,7 @@ class _Attempt:
         check_frames_unchanged(job.frames)  # what ffmpeg read is what was checked (else say so, not "verify")
         if listener is not None:
             listener.verifying()
-        _, hashed = verify_output(self.ffmpeg_binary, job, temp_output, staging_dir, self.listings)
+        _, hashed = verify_output(self.ffmpeg_binary, job, temp_output, staging_dir, self.source_hashes)
         check_frames_unchanged(job.frames)  # and still is, after the read-back: the last look before the rename
         if result.depth is not None:
             result.depth.hashed_frames = hashed

@@ -29,7 +29,7 @@ from ..ffmpeg.readback_command import (
     build_read_command,
     build_video_hash_command,
 )
-from ..models import EncodeJob, EncodeListings, EncoderSettings, FFmpegBinary, FileIdentity, VerifyMode, VideoInfo
+from ..models import EncodeJob, EncoderSettings, FFmpegBinary, FileIdentity, VerifyMode, VideoInfo
 
 _STREAM_RE = re.compile(r"Stream #0:\d+.*?: Video: (?P<codec>\w+).*?, (?P<pix_fmt>[a-z0-9_]+)[(,]")
 _TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)$", re.MULTILINE)
@@ -226,92 +226,44 @@ def verify_output(
     job: EncodeJob,
     video: Path,
     staging_dir: Path | None = None,
-    listings: EncodeListings | None = None,
+    source_hashes: Path | None = None,
 ) -> tuple[VideoInfo, int]:
     """Read `video` back and check it is exactly what `job` asked for; raise VerificationError otherwise.
 
     Depth frames kept exactly are decoded and hashed against the source frames as well (`staging_dir`:
     the links that fill held gaps); the count of frames found identical comes back (0 for colour).
-    `listings`: what the encode wrote (build_encode_command), used instead of reading the frames again when
-    every frame file is still the one that was encoded, and instead of decoding the video when the encode
-    decoded its own packets and the file holds exactly those packets."""
+    `source_hashes`: the source frames' hashes the encode wrote (build_encode_command), used instead of
+    reading the frames again when every frame file is still the one that was encoded."""
     if job.encoder.keeps_depth:
         held = staging_dir if job.held_frames else None
-        source = _hashes_of_encode(job, listings)
-        info = _proved_by_the_encode(ffmpeg_binary, video, job.fps, listings, source)
-        if info is not None and source is not None:
-            hashed = len(source)
-        else:  # the decode of the video is the judge: it names the frame that differs
-            info, hashed = _check_depth_frames(ffmpeg_binary, job, video, held, source)
+        info, hashed = _check_depth_frames(ffmpeg_binary, job, video, held, _hashes_of_encode(job, source_hashes))
     else:
         info, hashed = read_video(ffmpeg_binary, video, job.verify, fps=job.fps), 0
     check_video(info, job, job.output)
     return info, hashed
 
 
-def _stream_hashes(listing: str, stream: str = "0") -> list[str]:
-    """The hash of every line of `stream` in a framemd5 listing, in order."""
-    return [
-        line.rsplit(",", 1)[1].strip()
-        for line in listing.splitlines()
-        if line.strip() and not line.startswith("#") and line.split(",", 1)[0].strip() == stream
-    ]
-
-
-def _read_listing(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-
-
-def _hashes_of_encode(job: EncodeJob, listings: EncodeListings | None) -> list[str] | None:
+def _hashes_of_encode(job: EncodeJob, source_hashes: Path | None) -> list[str] | None:
     """The hash of every frame as the encode read it, when they can stand for the frames on disk: all there,
     and no frame file rewritten, replaced or removed since it was checked (then the files are read again, so
     that a frame that differs is named as before)."""
-    listing = _read_listing(listings.source if listings is not None else None)
-    if listing is None:
+    if source_hashes is None:
         return None
-    hashes = _stream_hashes(listing)
+    try:
+        listing = source_hashes.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    hashes = [
+        line.rsplit(",", 1)[1].strip()
+        for line in listing.splitlines()
+        if line.strip() and not line.startswith("#") and line.split(",", 1)[0].strip() == "0"
+    ]
     frames = job.frames
     if len(hashes) != job.frame_count:
         return None
     if any(FileIdentity.of_path(frames.path(n)) != frames.identities.get(n) for n in frames.numbers):
         return None
     return hashes
-
-
-def _packets(listing: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(size, hash) of every packet of stream 0 in a framemd5 listing of packets, and its #extradata lines
-    (the codec's configuration, which decoding them needs too), timestamps left out: each muxer has its own
-    time base."""
-    packets = [
-        (fields[4].strip(), fields[5].strip())
-        for line in listing.splitlines()
-        if line.strip() and not line.startswith("#") and (fields := line.split(","))[0].strip() == "0"
-    ]
-    extradata = [" ".join(line.split()) for line in listing.splitlines() if line.startswith("#extradata 0")]
-    return packets, extradata
-
-
-def _proved_by_the_encode(
-    ffmpeg_binary: FFmpegBinary, video: Path, fps: Fraction, listings: EncodeListings | None, source: list[str] | None
-) -> VideoInfo | None:
-    """The video's frame times, when what the encode listed proves that it decodes to `source`: every frame
-    the encode decoded from its own packets hashes like its source frame, and the file holds exactly those
-    packets (and the codec configuration). None when anything falls short of proof: then the video is
-    decoded after all, which decides (a mismatch here may be the listing's, not the video's)."""
-    if listings is None or source is None:
-        return None
-    decoded, made = _read_listing(listings.decoded), _read_listing(listings.packets)
-    if decoded is None or made is None or _stream_hashes(decoded) != source:
-        return None
-    completed = _read_back(build_read_command(ffmpeg_binary, video, decode=False, listing="framemd5"), video)
-    if _packets(completed.stdout) != _packets(made) or not _packets(made)[0]:
-        return None
-    return parse_frame_times(completed.stdout, completed.stderr, video, fps).video
 
 
 def _check_depth_frames(

@@ -141,29 +141,6 @@ class EncoderSettings(BaseModel):
         return self.depth in (DepthMode.lossless, DepthMode.lerobot)
 
 
-class EncodeListings(BaseModel):
-    """What the encode of depth frames kept exactly writes beside its video (framemd5 listings), so that the
-    check after it need not decode what the encode already decoded.
-
-    `source`: every frame as the encoder received it. With a loopback decoder (ffmpeg 7.0 and later), also
-    `decoded`: every frame decoded back from the encoder's own packets, in the same run, and `packets`: those
-    packets as the video's muxer received them; the check then only reads the file's packets and compares."""
-
-    source: Path
-    decoded: Path | None = None
-    packets: Path | None = None
-
-    @classmethod
-    def in_folder(cls, folder: Path, loopback: bool) -> EncodeListings:
-        if not loopback:
-            return cls(source=folder / "source.framemd5")
-        return cls(
-            source=folder / "source.framemd5",
-            decoded=folder / "decoded.framemd5",
-            packets=folder / "packets.framemd5",
-        )
-
-
 class EncodeJob(BaseModel):
     """One camera-episode to encode: validated frames in, one video out."""
 

@@ -25,7 +25,6 @@ from encodectl.job.planning import plan_job
 from encodectl.job.verify import EpisodeSpan, FrameTimes
 from encodectl.models import (
     EncodeJob,
-    EncodeListings,
     EncodeOptions,
     EncoderSettings,
     FFmpegBinary,
@@ -318,15 +317,15 @@ def test_hashes_of_the_encode(tmp_path: Path, job: EncodeJob) -> None:
     rows = [f"0, {i}, {i}, 1, 9216, {i:032x}" for i in range(6)]
     listing.write_text("#format: frame checksums\n#tb 0: 1/10\n\n" + "\n".join(rows) + "\n1, 0, 0, 1, 9216, ffff\n")
     assert verify._hashes_of_encode(job, None) is None
-    assert verify._hashes_of_encode(job, EncodeListings(source=tmp_path / "absent")) is None
-    assert verify._hashes_of_encode(job, EncodeListings(source=listing)) == [f"{i:032x}" for i in range(6)]
+    assert verify._hashes_of_encode(job, tmp_path / "absent") is None
+    assert verify._hashes_of_encode(job, listing) == [f"{i:032x}" for i in range(6)]
     listing.write_text("\n".join(rows[:5]) + "\n")
-    assert verify._hashes_of_encode(job, EncodeListings(source=listing)) is None  # one short of the frames the video holds
+    assert verify._hashes_of_encode(job, listing) is None  # one short of the frames the video holds
     listing.write_text("\n".join(rows) + "\n")
     frame = job.frames.path(4)
     frame.write_bytes(frame.read_bytes())  # rewritten since it was checked
     assert FileIdentity.of_path(frame) != job.frames.identities[4]
-    assert verify._hashes_of_encode(job, EncodeListings(source=listing)) is None
+    assert verify._hashes_of_encode(job, listing) is None
 
 
 # MP4 boxes
