@@ -29,7 +29,7 @@ from encodectl.ffmpeg.command import build_encode_command
 from encodectl.ffmpeg.encoder_choice import plan_encoder
 from encodectl.frames.layout import EpisodeSource
 from encodectl.frames.synthetic import depth_maps
-from encodectl.job.planning import prepare_job
+from encodectl.job.planning import plan_job
 from encodectl.models import EncodeOptions
 
 MIB = 1024 * 1024
@@ -41,7 +41,7 @@ def planned(episode: Path, target: Path, **options: str) -> list[str]:
     settings = EncodeOptions.model_validate(options)
     binary = find_ffmpeg()
     source = EpisodeSource(directory=episode, output=target, episode=episode.name)
-    job = prepare_job(source, settings, plan_encoder(settings, binary).primary)
+    job = plan_job(source, settings, plan_encoder(settings, binary).primary)
     return build_encode_command(job, binary, target, progress=False)
 
 
