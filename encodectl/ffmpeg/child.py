@@ -272,7 +272,7 @@ def lower_priority(pid: int, nice: int) -> None:
     """
     if not nice:
         return
-    target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)  # the process's, not this thread's
+    target = _below_the_process(nice)
     for thread in _threads_of(pid):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, thread, target)
@@ -290,10 +290,13 @@ def lower_current_thread(nice: int) -> None:
     if not nice:
         return
     with contextlib.suppress(OSError, AttributeError):  # not Linux: threads share the process's priority
-        # From the process's own value (its main thread's): a thread started by a lowered one starts
-        # lowered, and lowering it again from there would put it (and its ffmpeg) at the bottom.
-        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _below_the_process(nice))
+
+
+def _below_the_process(nice: int) -> int:
+    # From the process's own value (its main thread's), not the calling thread's: a thread started by a
+    # lowered one starts lowered, and lowering again from there would put it (and its ffmpeg) at the bottom.
+    return min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)
 
 
 def _threads_of(pid: int) -> list[int]:
