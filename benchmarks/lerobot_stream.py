@@ -2,7 +2,7 @@
 (install_streaming), side by side, in the scenario of issue 28.
 
     python benchmarks/lerobot_stream.py [--seconds 20] [--size 1280x720] [--cameras 2] [--fps 30]
-                                        [--modes lerobot,encodectl] [--json]
+                                        [--modes lerobot,encodectl] [--json] [--keep DIR]
 
 Run it with the Python of a virtualenv that has lerobot[dataset]==0.6.1 and encodectl (e.g. the one
 `make test-lerobot` makes: .venv-lerobot/bin/python). Each mode runs in a process of its own: one
@@ -13,7 +13,10 @@ recording starts (a cycle of 30 per camera) so that making them costs the record
 Reported per mode: recorder ticks late (add_frame of tick i returning after tick i+1 was due), frames
 kept per camera (packets in the episode's video), add_frame p50/p99/max, the time from save_episode to
 a dataset LeRobot loads (save_episode + finalize + opening it and reading its first and last frame),
-and whether every frame then loads.
+and whether every frame then loads. With --keep DIR each mode's dataset stays in DIR/<mode>; then encodectl's
+is merged both ways with a dataset LeRobot recorded itself (mode lerobot-batch, LeRobot's default route of
+PNG files encoded in save_episode, if it ran; else LeRobot's streaming one) by LeRobot's aggregate_datasets,
+every frame of each merged dataset loaded, and `encodectl check` reads encodectl's.
 """
 
 from __future__ import annotations
@@ -70,7 +73,10 @@ def record(
     }
     features["action"] = {"dtype": "float32", "shape": (2,), "names": ["x", "y"]}
     pictures = [frames_for(c, size) for c in range(cameras)]
-    dataset = LeRobotDataset.create("bench/stream", fps, features, root=root, streaming_encoding=True)
+    # "lerobot-batch": LeRobot's default route (PNG files, encoded in save_episode), a dataset to merge with.
+    dataset = LeRobotDataset.create(
+        "bench/stream", fps, features, root=root, streaming_encoding=mode != "lerobot-batch"
+    )
     builder = type(dataset.writer._streaming_encoder).__name__
     ticks = int(seconds * fps)
     per_episode = []
@@ -111,7 +117,7 @@ def record(
 def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray]], ticks: int, fps: int) -> dict:
     """One episode's add_frame calls, tick i due at i/fps from its start. A late tick is listed as
     [tick, ms from its due time to add_frame's call, ms add_frame took]: which of the two made it late."""
-    durations, late, woke_late, late_ticks = [], 0, 0, []
+    durations, wakes, late, woke_late, late_ticks = [], [], 0, 0, []
     start = time.perf_counter()
     for tick in range(ticks):
         due = start + tick / fps
@@ -125,17 +131,24 @@ def record_episode(dataset: Any, keys: list[str], pictures: list[list[np.ndarray
         dataset.add_frame(frame)
         ended = time.perf_counter()
         durations.append(ended - began)
+        wakes.append(max(0.0, began - due))
         if ended > due + 1 / fps:
             late += 1
             late_ticks.append([tick, round(1000 * (began - due), 1), round(1000 * (ended - began), 1)])
             woke_late += began > due + 1 / fps  # already late before add_frame: the scheduler, or the tick before
     recorded = time.perf_counter() - start
     durations.sort()
+    wakes.sort()
     return {
         "ticks": ticks, "late": late, "woke_late": woke_late, "late_ticks": late_ticks[:20], "recorded_s": recorded,
         "add_frame_ms": {
             "p50": 1000 * durations[len(durations) // 2], "p99": 1000 * durations[int(len(durations) * 0.99)],
             "max": 1000 * durations[-1],
+        },
+        # How late the recorder's thread got to call add_frame: the scheduler's part, with the tick before's.
+        "woke_ms": {
+            "p99": 1000 * wakes[int(len(wakes) * 0.99)], "max": 1000 * wakes[-1],
+            "over_5": sum(wake > 0.005 for wake in wakes), "over_10": sum(wake > 0.010 for wake in wakes),
         },
     }  # fmt: skip
 
@@ -150,17 +163,23 @@ def main() -> int:
     parser.add_argument("--modes", default="lerobot,encodectl")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval in the recording process (s)")
+    parser.add_argument("--keep", type=Path, help="keep each mode's dataset in DIR/<mode>; merge and check them")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a mode, in this process (the parent's child)
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.lower().split("x"))
     if args.one:
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval)
-        root = Path(tempfile.mkdtemp(prefix="lerobot-stream-bench-")) / "dataset"
-        try:
+        if args.keep:
+            root = args.keep / args.one
+            shutil.rmtree(root, ignore_errors=True)
             result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root, args.episodes)
-        finally:
-            shutil.rmtree(root.parent, ignore_errors=True)
+        else:
+            root = Path(tempfile.mkdtemp(prefix="lerobot-stream-bench-")) / "dataset"
+            try:
+                result = record(args.one, args.seconds, (width, height), args.cameras, args.fps, root, args.episodes)
+            finally:
+                shutil.rmtree(root.parent, ignore_errors=True)
         print("RESULT " + json.dumps(result))
         return 0
     results = []
@@ -168,15 +187,20 @@ def main() -> int:
         command = [sys.executable, __file__, "--one", mode, "--seconds", str(args.seconds), "--size", args.size,
                    "--cameras", str(args.cameras), "--fps", str(args.fps),
                    "--episodes", str(args.episodes),
-                   *(["--switch-interval", str(args.switch_interval)] if args.switch_interval else [])]  # fmt: skip
+                   *(["--switch-interval", str(args.switch_interval)] if args.switch_interval else []),
+                   *(["--keep", str(args.keep)] if args.keep else [])]  # fmt: skip
         run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
         if run.returncode != 0 or not lines:
             print(f"{mode}: failed (exit {run.returncode}): {run.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             continue
         results.append(json.loads(lines[-1].removeprefix("RESULT ")))
+    modes = {r["mode"] for r in results}
+    partner = "lerobot-batch" if "lerobot-batch" in modes else "lerobot"
+    merged = merge_and_check(args.keep, partner) if args.keep and {partner, "encodectl"} <= modes else []
     if args.json:
         print(json.dumps(results, indent=2))
+        print("\n".join(merged), file=sys.stderr)
         return 0
     print(f"{args.cameras} cameras x {args.size}, {args.fps} fps, {args.episodes} episode(s) of {args.seconds:g} s "
           "in real time, LeRobot's default encoder settings")  # fmt: skip
@@ -194,7 +218,37 @@ def main() -> int:
     for r in results:
         for message in r["warnings"]:
             print(f"{r['mode']} said: {message}")
+    for line in merged:
+        print(line)
     return 0
+
+
+def merge_and_check(keep: Path, partner: str) -> list[str]:
+    """encodectl's dataset merged with LeRobot's (`partner`: the mode that recorded it), both ways, by
+    LeRobot's aggregate_datasets, every frame of each merged dataset loaded; then `encodectl check` on
+    encodectl's. One line each."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    said = []
+    for order, roots in ((f"{partner}'s first", [keep / partner, keep / "encodectl"]),
+                         ("encodectl's first", [keep / "encodectl", keep / partner])):  # fmt: skip
+        merged = keep / f"merged-{roots[0].name}-first"  # LeRobot's ffconcat lists take no quotes or commas
+        shutil.rmtree(merged, ignore_errors=True)
+        try:
+            aggregate_datasets(["bench/stream", "bench/stream"], "bench/merged", roots=roots, aggr_root=merged)
+            dataset = LeRobotDataset("bench/merged", root=merged)
+            for index in range(len(dataset)):
+                dataset[index]
+        except Exception as error:  # noqa: BLE001 - LeRobot's own failure is the figure
+            said.append(f"merged ({order}): failed: {type(error).__name__}: {error}")
+            continue
+        said.append(f"merged ({order}): {dataset.num_episodes} episodes, all {len(dataset)} frames load")
+    check = subprocess.run([sys.executable, "-m", "encodectl.cli", "check", str(keep / "encodectl")],
+                           capture_output=True, text=True)  # fmt: skip
+    last = (check.stdout.strip().splitlines() or check.stderr.strip().splitlines() or [""])[-1]
+    said.append(f"encodectl check (exit {check.returncode}): {last}")
+    return said
 
 
 if __name__ == "__main__":

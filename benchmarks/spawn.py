@@ -94,7 +94,7 @@ def routes(ffmpeg: str) -> dict[str, Callable[[], Callable[[], None]]]:
         return end
 
     def child() -> Callable[[], None]:
-        started = start_child(argv, stdin="pipe", own_session=True)
+        started = start_child(argv, stdin="pipe", placement="own_session")
 
         def end() -> None:
             started.kill()

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from encodectl import BufferPolicy, InputError, JobResult, JobStatus, StreamEncoder, UsageError
+from encodectl.ffmpeg import child as child_module
 from encodectl.ffmpeg.child import _group_nice
 from encodectl.outputs.sweep import process_alive
 
@@ -334,32 +335,100 @@ def test_add_frame_refuses_what_is_not_an_array(tmp_path):
     encoder.abort()
 
 
+def _threads_once_started(pid: int) -> list[int]:
+    task_dir = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + 60
+    while len(list(task_dir.iterdir())) == 1 and time.monotonic() < deadline:
+        time.sleep(0.02)  # ffmpeg starts its threads once the first frame is in
+    threads = [int(t.name) for t in task_dir.iterdir()]
+    assert len(threads) > 1  # ffmpeg's demuxer, filter and encoder threads: each must be placed
+    return threads
+
+
+SCHED_IDLE = 5
+
+
+RECORDER_IN_A_SESSION = """
+import json, os, sys, time
+from pathlib import Path
+import numpy as np
+from encodectl import StreamEncoder
+encoder = StreamEncoder(sys.argv[1], 64, 48, device="cpu")  # the async default: low priority
+for index in range(30):
+    encoder.add_frame(np.full((48, 64, 3), index * 8, np.uint8))
+pid = encoder._process.pid
+tasks = Path(f"/proc/{pid}/task")
+deadline = time.monotonic() + 60
+while len(list(tasks.iterdir())) == 1 and time.monotonic() < deadline:
+    time.sleep(0.02)  # ffmpeg starts its threads once the first frame is in
+stats = [(t / "stat").read_text().rsplit(")", 1)[1].split() for t in tasks.iterdir()]
+print(json.dumps({
+    "same_session": os.getsid(pid) == os.getsid(0), "own_process_group": os.getpgid(pid) == pid != os.getpgid(0),
+    "same_group": Path(f"/proc/{pid}/autogroup").read_text() == Path("/proc/self/autogroup").read_text(),
+    "policies": sorted({int(fields[38]) for fields in stats}), "threads": len(stats),
+    "nice": sorted({int(fields[16]) for fields in stats}), "base": os.getpriority(os.PRIO_PROCESS, 0),
+    "frames": encoder.close().frames,
+}))
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1",
+    reason="autogroup scheduling: Linux's, and on here",
+)
+def test_the_encoder_runs_idle_beside_a_recorder_in_a_session_of_its_own(tmp_path):
+    # As a recorder started from a terminal runs: in a session, so a scheduling group, of its own.
+    run = subprocess.run(
+        [sys.executable, "-c", RECORDER_IN_A_SESSION, str(tmp_path / "x.mp4")], capture_output=True, text=True,
+        start_new_session=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["same_session"] and seen["own_process_group"] and seen["same_group"]  # not lowered either
+    assert seen["threads"] > 1 and seen["policies"] == [SCHED_IDLE]  # every thread idle, not only the first
+    assert seen["nice"] == [min(19, seen["base"] + 10)] and seen["frames"] == 30
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_the_encoder_runs_below_the_recorder_in_a_scheduling_group_of_its_own(tmp_path):
-    own_group = Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else None
+def test_in_the_root_scheduling_group_the_encoder_runs_lowered_in_a_group_of_its_own(tmp_path, monkeypatch):
+    # Where the recorder never called setsid (a container's init, CI's runner): idle would yield to every
+    # process of the machine.
+    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: False)
     lowered = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
-    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")  # the async default: low priority
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
     try:
         for index in range(30):
             encoder.add_frame(gray(index))
         pid = encoder._process.pid
-        assert os.getsid(pid) != os.getsid(0)
-        deadline = time.monotonic() + 60
-        task_dir = Path(f"/proc/{pid}/task")
-        while len(list(task_dir.iterdir())) == 1 and time.monotonic() < deadline:
-            time.sleep(0.02)  # ffmpeg starts its threads once the first frame is in
-        threads = [int(t.name) for t in task_dir.iterdir()]
-        assert len(threads) > 1  # ffmpeg's demuxer, filter and encoder threads: each must be lowered
+        assert os.getsid(pid) == pid != os.getsid(0)
+        threads = _threads_once_started(pid)
+        assert _scheduling_policies(pid) == [0] * len(threads)
         assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {lowered}
-        if own_group is not None:
-            # _group_nice reads an empty file, as for a recorder in the root group (CI's runner, started
-            # by PID 1 without setsid), as nice 0: the encoder's own group is then lowered from there.
+        if Path("/proc/self/autogroup").exists():
             group_nice = min(19, _group_nice("self") + 10)
             deadline = time.monotonic() + 5  # unprivileged, the kernel may make the change wait up to 0.1 s
             while not Path(f"/proc/{pid}/autogroup").read_text().endswith(f"nice {group_nice}\n"):
                 assert time.monotonic() < deadline, Path(f"/proc/{pid}/autogroup").read_text()
                 time.sleep(0.02)
-            assert Path("/proc/self/autogroup").read_text() == own_group  # the recorder is not slowed
+    finally:
+        assert encoder.close().frames == 30
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_at_normal_priority_the_encoder_has_a_session_and_scheduling_group_of_its_own(tmp_path):
+    own_group = Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else None
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", priority="normal")
+    try:
+        for index in range(30):
+            encoder.add_frame(gray(index))
+        pid = encoder._process.pid
+        assert os.getsid(pid) == pid != os.getsid(0)
+        threads = _threads_once_started(pid)
+        assert _scheduling_policies(pid) == [0] * len(threads)  # normal policy, at the recorder's nice value
+        assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {os.getpriority(os.PRIO_PROCESS, 0)}
+        if own_group is not None:
+            assert Path(f"/proc/{pid}/autogroup").read_text() != own_group
+            assert Path(f"/proc/{pid}/autogroup").read_text().endswith(f"nice {_group_nice('self')}\n")
     finally:
         assert encoder.close().frames == 30
 
@@ -389,9 +458,12 @@ def test_an_ffmpeg_child_cannot_take_real_time_priority():
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_svt_av1_threads_in_a_stream_stay_at_normal_priority(tmp_path):
-    # SVT-AV1 4.x sets SCHED_FIFO on its threads when it may (root): a stream's encoder must not.
-    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 64, device="cpu", codec="av1")
+@pytest.mark.parametrize(("priority", "policy"), [("low", SCHED_IDLE), ("normal", 0)])
+def test_svt_av1_threads_in_a_stream_never_take_real_time_priority(tmp_path, monkeypatch, priority, policy):
+    # SVT-AV1 4.x sets SCHED_FIFO on its threads when it may (root): a stream's encoder must not. They keep
+    # the policy the stream gave them (idle at low priority, as beside a recorder in a session of its own).
+    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: True)
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 64, device="cpu", codec="av1", priority=priority)
     try:
         for index in range(20):
             encoder.add_frame(gray(index * 10, 64, 64))
@@ -400,7 +472,7 @@ def test_svt_av1_threads_in_a_stream_stay_at_normal_priority(tmp_path):
         while len(_scheduling_policies(pid)) < 4 and time.monotonic() < deadline:
             time.sleep(0.02)  # SVT starts its threads once the first frame is in
         policies = _scheduling_policies(pid)
-        assert len(policies) >= 4 and set(policies) == {0}, policies
+        assert len(policies) >= 4 and set(policies) == {policy}, policies
     finally:
         assert encoder.close().frames == 20
 

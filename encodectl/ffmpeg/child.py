@@ -5,8 +5,8 @@ Every child is prepared the same way, whoever starts it:
   (syscalls.py says why: SVT-AV1's threads once took the CPU from a recorder);
 - with `die_with_parent` (the default), killed by the kernel when the thread that starts it dies, SIGKILL
   included (PR_SET_PDEATHSIG), so no ffmpeg encodes on for nobody;
-- with `own_session`, a session of its own: a Ctrl-C at the terminal reaches encodectl only, and the child
-  gets a scheduling group (autogroup) apart from the caller's;
+- placed (Placement) in the caller's session and process group, in a session of its own, or idle beside
+  the caller; the last two keep a Ctrl-C at the terminal for encodectl alone;
 - with `nice`, run that many steps below the caller (lower_priority);
 - its log read on a thread (LogTail), so that a chatty child never stalls on a full pipe;
 - a kill that takes its whole process group when it has one, so nothing it started is left behind.
@@ -50,6 +50,20 @@ LOG_TAIL_LINES = 40
 # How a child's standard stream is connected: to nothing, to a pipe the caller uses, to a LogTail
 # (stderr only), or to an open file.
 Stream = Literal["null", "pipe", "tail"] | IO[bytes]
+# Where a child runs, for the scheduler and for the terminal's signals:
+# - "caller": in the caller's session and process group (a read-back, a probe: short, and waited for);
+# - "own_session": a session of its own, so a scheduling group (autogroup) apart from the caller's, lowered by
+#   `nice` (the pool's encodes, which a recorder in another process must not feel);
+# - "idle_beside_caller": SCHED_IDLE in the caller's own scheduling group, in a process group of its own (a
+#   stream's encoder, beside the recorder that feeds it). An idle thread has the smallest share of its group
+#   (a weight of 3 against 1,024) and gives way at once to any other thread that wakes, so the recorder's
+#   thread runs the moment its sleep ends, and ffmpeg has the cores the rest of the time. In a group apart
+#   (own session), the recorder's wake-up competes with the encoders' groups as wholes, and waits for them:
+#   beside LeRobot's recorder (2 x 720p AV1, docs/lerobot.md) 17-47 of 600 ticks woke over 10 ms late,
+#   against 0-1 here. Only where the caller has a scheduling group of its own (an autogroup: a session); in
+#   the machine's root group, where a process started without setsid stays, idle would yield to every
+#   process of the machine, so it gets "own_session" instead.
+Placement = Literal["caller", "own_session", "idle_beside_caller"]
 _CAP_SYS_NICE, _CAP_SETPCAP = 23, 8
 
 
@@ -79,9 +93,9 @@ class LogTail:
 class Child:
     """A running ffmpeg started by start_child."""
 
-    def __init__(self, popen: subprocess.Popen[Any], log: LogTail, own_session: bool) -> None:
+    def __init__(self, popen: subprocess.Popen[Any], log: LogTail, own_group: bool) -> None:
         self._popen = popen
-        self._own_session = own_session
+        self._own_group = own_group
         self.log = log
 
     @property
@@ -104,12 +118,12 @@ class Child:
         return self._popen.wait(timeout=timeout)
 
     def kill(self) -> None:
-        """SIGKILL to ffmpeg, and to anything it started when it has a session of its own; nothing if it has
-        already exited. Safe to call twice or from another thread."""
+        """SIGKILL to ffmpeg, and to anything it started when it has a process group of its own; nothing if it
+        has already exited. Safe to call twice or from another thread."""
         if self._popen.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            if self._own_session:
+            if self._own_group:
                 os.killpg(self._popen.pid, signal.SIGKILL)
             else:
                 self._popen.kill()
@@ -122,20 +136,22 @@ def start_child(
     stdout: Stream = "null",
     stderr: Stream = "tail",
     text: bool = False,
-    own_session: bool = False,
+    placement: Placement = "caller",
     die_with_parent: bool = True,
     nice: int = 0,
     pass_fds: Sequence[int] = (),
 ) -> Child:
     """Start ffmpeg (`argv`, its path first) prepared as the module's docstring says; OSError if it cannot
     be started. `text` makes its pipes text (undecodable bytes replaced); `pass_fds` stay open in it."""
+    if placement == "idle_beside_caller" and not in_own_scheduling_group():
+        placement = "own_session"
     popen = _popen(
-        argv, stdin=stdin, stdout=stdout, stderr=stderr, text=text, own_session=own_session,
+        argv, stdin=stdin, stdout=stdout, stderr=stderr, text=text, placement=placement,
         die_with_parent=die_with_parent, pass_fds=pass_fds,
     )  # fmt: skip
-    lower_priority(popen.pid, nice)
+    lower_priority(popen.pid, nice, idle=placement == "idle_beside_caller")
     # Without stderr="tail" the log stays empty: the caller reads it elsewhere, or nobody does.
-    return Child(popen, LogTail(popen.stderr if stderr == "tail" else None), own_session)
+    return Child(popen, LogTail(popen.stderr if stderr == "tail" else None), own_group=placement != "caller")
 
 
 @overload
@@ -154,7 +170,7 @@ def run_child(
     the thread that waits for it; subprocess.TimeoutExpired, once it is killed, after `timeout` seconds."""
     popen = _popen(
         argv, stdin="pipe" if input is not None else "null", stdout="pipe", stderr="pipe", text=text,
-        own_session=False, die_with_parent=True, pass_fds=(),
+        placement="caller", die_with_parent=True, pass_fds=(),
     )  # fmt: skip
     with popen:
         try:
@@ -179,7 +195,7 @@ def spawn_route() -> Literal["setpriv", "preexec_fn", "none"]:
 
 
 def _popen(
-    argv: Sequence[str], *, stdin: Stream, stdout: Stream, stderr: Stream, text: bool, own_session: bool,
+    argv: Sequence[str], *, stdin: Stream, stdout: Stream, stderr: Stream, text: bool, placement: Placement,
     die_with_parent: bool, pass_fds: Sequence[int],
 ) -> subprocess.Popen[Any]:  # fmt: skip
     wrappers = _wrappers()
@@ -192,7 +208,9 @@ def _popen(
         prefix = _prefix(*wrappers, die_with_parent=die_with_parent)
     return subprocess.Popen(
         [*prefix, *argv], stdin=_connect(stdin), stdout=_connect(stdout), stderr=_connect(stderr),
-        start_new_session=own_session, pass_fds=tuple(pass_fds), preexec_fn=preexec,
+        start_new_session=placement == "own_session",
+        process_group=0 if placement == "idle_beside_caller" else None,
+        pass_fds=tuple(pass_fds), preexec_fn=preexec,
         text=text, errors="replace" if text else None,
     )  # fmt: skip
 
@@ -259,25 +277,32 @@ def _check_executable(program: str) -> None:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
 
 
-def lower_priority(pid: int, nice: int) -> None:
-    """Run `pid` `nice` steps below the calling process, so that a recorder beside it keeps its frame rate.
+def lower_priority(pid: int, nice: int, *, idle: bool = False) -> None:
+    """Run `pid` `nice` steps below the calling process, so that a recorder beside it keeps its frame rate;
+    with `idle`, under SCHED_IDLE too (Placement says why).
 
     Set from outside rather than in the child before exec, which must do as little as possible (and
-    nothing at all, for a vfork). Linux keeps a nice value per thread, so every thread the child has by
-    now is lowered; the ones it starts later inherit it, as does the program it execs. With Linux's
-    autogroup scheduling a nice value only counts inside the session's group, so the group is lowered
-    too, but only when the child has a session of its own: otherwise the group is the caller's, and
-    lowering it slows the recorder as well, while ffmpeg's threads still take whole scheduler ticks from
-    it (measured: add_frame p99 3-4 ms instead of 0.4 ms).
+    nothing at all, for a vfork). Linux keeps a nice value and a policy per thread, so every thread the
+    child has is changed, until no new one appears; the ones it starts later inherit them, as does the
+    program it execs. With Linux's autogroup scheduling a nice value only counts inside the session's
+    group, so the group is lowered too, but only when the child has a session of its own: otherwise the
+    group is the caller's, and lowering it slows the recorder as well, while ffmpeg's threads still take
+    whole scheduler ticks from it (measured: add_frame p99 3-4 ms instead of 0.4 ms).
     """
-    if not nice:
+    if not nice and not idle:
         return
     target = _below_the_process(nice)
-    for thread in _threads_of(pid):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, thread, target)
+    done: set[int] = set()
+    while todo := set(_threads_of(pid)) - done:
+        for thread in todo:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, thread, target)
+            if idle:
+                with contextlib.suppress(OSError, AttributeError):  # AttributeError: not Linux
+                    os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        done |= todo
     with contextlib.suppress(OSError):
-        if os.getsid(pid) != os.getsid(0):
+        if nice and os.getsid(pid) != os.getsid(0):
             _lower_group(pid, min(19, _group_nice("self") + nice))
 
 
@@ -304,6 +329,15 @@ def _threads_of(pid: int) -> list[int]:
         return [int(thread.name) for thread in Path(f"/proc/{pid}/task").iterdir()]
     except OSError:  # not Linux, or already gone
         return [pid]
+
+
+def in_own_scheduling_group() -> bool:
+    """Whether this process has an autogroup of its own: "/autogroup-123 nice 0", against nothing for the
+    root group (autogroups off, or a process that never called setsid, as under a container's init)."""
+    try:
+        return bool(Path("/proc/self/autogroup").read_text().strip())
+    except OSError:
+        return False
 
 
 def _group_nice(pid: int | str) -> int:

@@ -75,7 +75,7 @@ class FFmpegProcess:
         self._killed = False
         # A session of its own (see the module's docstring), yet killed if encodectl dies, SIGKILL
         # included: the thread that starts it waits in follow() for its end, so it outlives it.
-        self._child = start_child(argv, stdout="pipe", text=True, own_session=True, nice=nice)
+        self._child = start_child(argv, stdout="pipe", text=True, placement="own_session", nice=nice)
         self.log = self._child.log
 
     @property

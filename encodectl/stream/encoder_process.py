@@ -3,7 +3,7 @@
 A StreamEncoder has one at a time; a hardware encoder that fails before proving itself is replaced
 by a CPU one (replay.py, writer.py). The child is started as every ffmpeg child of encodectl is
 (ffmpeg.child: never real-time priority; killed with its parent when asked; its log read by a LogTail)
-and lowered below the recorder.
+and, at low priority, run idle beside the recorder.
 """
 
 from __future__ import annotations
@@ -33,15 +33,16 @@ class EncoderProcess:
         """Start ffmpeg (OSError if it cannot be); `stream_file_lock` is passed on so that ffmpeg holds the
         stream file's lock too (recovery.py), `frame_pixels` sizes the pipe."""
         self.settings = settings
-        # A session of its own: a scheduling group apart from the recorder's, so ffmpeg's threads
-        # cannot hold both cores for a tick while add_frame waits, and a Ctrl-C meant for the
-        # recorder does not end the encoder behind its back (close() or abort() does that). Nor does
-        # the recorder's death, unless asked: ffmpeg then reads to the end of its input and writes out
-        # every frame it was given. A CPU restart is started by the writer thread, which waits for it.
-        # The recorder calling add_frame comes first: `nice` steps below it.
+        # At low priority (the default: `nice` > 0), idle beside the recorder: SCHED_IDLE in the recorder's
+        # own scheduling group, so that its thread runs the moment its sleep ends and ffmpeg has the cores
+        # the rest of the time (ffmpeg.child.Placement). At normal priority, a session of its own, lowered by
+        # nothing. Either way in a process group of its own: a Ctrl-C meant for the recorder does not end the
+        # encoder behind its back (close() or abort() does that). Nor does the recorder's death, unless
+        # asked: ffmpeg then reads to the end of its input and writes out every frame it was given. A CPU
+        # restart is started by the writer thread, which waits for it.
         self._child = start_child(
-            argv, stdin="pipe", own_session=True, die_with_parent=die_with_parent, nice=nice,
-            pass_fds=(stream_file_lock,),
+            argv, stdin="pipe", placement="idle_beside_caller" if nice else "own_session",
+            die_with_parent=die_with_parent, nice=nice, pass_fds=(stream_file_lock,),
         )  # fmt: skip
         if self._child.stdin is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             # A pipe that holds a whole frame: one write per frame instead of fifteen 64 KiB ones,

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +18,7 @@ import pytest
 
 from encodectl.ffmpeg import child as child_module
 from encodectl.ffmpeg.child import Child, run_child, start_child
+from encodectl.outputs.sweep import process_alive
 
 pytestmark = pytest.mark.same_on_every_ffmpeg(
     "how a child is started, limited and killed is encodectl's and util-linux's, not the ffmpeg build's"
@@ -101,7 +103,7 @@ def stat_fields(pid: int) -> list[str]:
 
 @linux_only
 def test_the_child_is_ffmpeg_itself_without_real_time_priority_lowered_in_its_session(route, ffmpeg_binary):
-    child, log = started_ffmpeg(ffmpeg_binary.path, own_session=True, nice=7)
+    child, log = started_ffmpeg(ffmpeg_binary.path, placement="own_session", nice=7)
     try:
         # The pid the caller lowers, waits for and kills is ffmpeg's: the tools in front of it exec'd it.
         assert Path(f"/proc/{child.pid}/exe").resolve() == ffmpeg_binary.path.resolve()
@@ -118,6 +120,85 @@ def test_the_child_is_ffmpeg_itself_without_real_time_priority_lowered_in_its_se
         child.kill()
         assert child.wait() == -9
         log.close()
+
+
+def thread_policies(pid: int) -> set[int]:
+    """Each thread's scheduling policy (field 41 of its stat): 0 normal, 5 SCHED_IDLE."""
+    return {int(stat_fields(int(task.name))[38]) for task in Path(f"/proc/{pid}/task").iterdir()}
+
+
+@linux_only
+def test_an_idle_child_runs_in_the_callers_session_in_a_process_group_of_its_own(route, ffmpeg_binary, monkeypatch):
+    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: True)  # CI's runner is in the root group
+    child, log = started_ffmpeg(ffmpeg_binary.path, placement="idle_beside_caller", nice=3)
+    try:
+        assert os.getsid(child.pid) == os.getsid(0)  # the caller's scheduling group (autogroup)
+        assert os.getpgid(child.pid) == child.pid != os.getpgid(0)  # Ctrl-C at the terminal misses it
+        assert thread_policies(child.pid) == {5}
+        assert int(stat_fields(child.pid)[16]) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
+        assert Path(f"/proc/{child.pid}/limits").read_text().count("Max realtime priority     0") == 1
+    finally:
+        child.kill()
+        assert child.wait() == -9
+        log.close()
+
+
+@linux_only
+def test_in_the_root_scheduling_group_an_idle_child_gets_a_session_of_its_own(ffmpeg_binary, monkeypatch):
+    # Idle there would yield to every process of the machine.
+    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: False)
+    child, log = started_ffmpeg(ffmpeg_binary.path, placement="idle_beside_caller", nice=3)
+    try:
+        assert os.getsid(child.pid) == child.pid and thread_policies(child.pid) == {0}
+        assert int(stat_fields(child.pid)[16]) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
+    finally:
+        child.kill()
+        assert child.wait() == -9
+        log.close()
+
+
+@linux_only
+@pytest.mark.skipif(
+    not Path("/proc/sys/kernel/sched_autogroup_enabled").exists()
+    or Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1",
+    reason="autogroup scheduling is off in this kernel",
+)
+def test_a_process_knows_whether_it_has_a_scheduling_group_of_its_own():
+    ask = "from encodectl.ffmpeg.child import in_own_scheduling_group as f; print(f())"
+    in_new_session = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, start_new_session=True)
+    assert in_new_session.stdout == "True\n", in_new_session.stderr
+    assert child_module.in_own_scheduling_group() is bool(Path("/proc/self/autogroup").read_text().strip())
+
+
+@linux_only
+@pytest.mark.parametrize("placement", ["caller", "own_session"])
+def test_other_placements_keep_the_normal_policy(route, ffmpeg_binary, placement):
+    child, log = started_ffmpeg(ffmpeg_binary.path, placement=placement, nice=3)
+    try:
+        assert thread_policies(child.pid) == {0}
+        assert (os.getsid(child.pid) == os.getsid(0)) is (placement == "caller")
+    finally:
+        child.kill()
+        assert child.wait() == -9
+        log.close()
+
+
+@linux_only
+@pytest.mark.parametrize("placement", ["own_session", "idle_beside_caller"])
+def test_kill_takes_the_childs_whole_process_group(tmp_path, placement):
+    # What the child started goes with it, e.g. a helper a wrapper script put in front of ffmpeg.
+    script = tmp_path / "ffmpeg"
+    script.write_text("#!/bin/sh\nsleep 1000 &\necho $!\nwait\n")
+    script.chmod(0o755)
+    child = start_child([str(script)], stdout="pipe", placement=placement)
+    assert child.stdout is not None
+    grandchild = int(child.stdout.readline())
+    child.kill()
+    assert child.wait() == -9
+    deadline = time.monotonic() + 30
+    while process_alive(grandchild):  # a zombie until init reaps it: dead all the same
+        assert time.monotonic() < deadline, f"{grandchild} outlived the kill"
+        time.sleep(0.02)
 
 
 @linux_only
