@@ -60,11 +60,15 @@ Stream = Literal["null", "pipe", "tail"] | IO[bytes]
 #   thread runs the moment its sleep ends, and ffmpeg has the cores the rest of the time. In a group apart
 #   (own session), the recorder's wake-up competes with the encoders' groups as wholes, and waits for them:
 #   beside LeRobot's recorder (2 x 720p AV1, docs/lerobot.md) 17-47 of 600 ticks woke over 10 ms late,
-#   against 0-1 here. Only where the caller has a scheduling group of its own (an autogroup: a session); in
-#   the machine's root group, where a process started without setsid stays, idle would yield to every
-#   process of the machine, so it gets "own_session" instead.
+#   against 0-1 here. The price: an idle thread waits for every other runnable thread of its group, however
+#   long, and cannot be raised again without privilege. So it is idle only where that is safe (idle_is_safe):
+#   the caller has a group of its own (in the machine's root group, where a process started without setsid
+#   stays, idle would wait for every process of the machine), and no other process of its session is running
+#   when the child starts (a build or a training run started from the same terminal would starve it: seen,
+#   an encode beside two `yes` at 0.6% of a core); otherwise the child gets "own_session".
 Placement = Literal["caller", "own_session", "idle_beside_caller"]
 _CAP_SYS_NICE, _CAP_SETPCAP = 23, 8
+_SCHED_IDLE = 5  # the policy's number in /proc/PID/stat (os.SCHED_IDLE is Linux's only)
 
 
 class LogTail:
@@ -143,7 +147,7 @@ def start_child(
 ) -> Child:
     """Start ffmpeg (`argv`, its path first) prepared as the module's docstring says; OSError if it cannot
     be started. `text` makes its pipes text (undecodable bytes replaced); `pass_fds` stay open in it."""
-    if placement == "idle_beside_caller" and not in_own_scheduling_group():
+    if placement == "idle_beside_caller" and not idle_is_safe():
         placement = "own_session"
     popen = _popen(
         argv, stdin=stdin, stdout=stdout, stderr=stderr, text=text, placement=placement,
@@ -329,6 +333,44 @@ def _threads_of(pid: int) -> list[int]:
         return [int(thread.name) for thread in Path(f"/proc/{pid}/task").iterdir()]
     except OSError:  # not Linux, or already gone
         return [pid]
+
+
+def idle_is_safe() -> bool:
+    """Whether a child may run idle beside this process (Placement says why it may not always)."""
+    return in_own_scheduling_group() and not busy_neighbour_in_session()
+
+
+def busy_neighbour_in_session() -> bool:
+    """Whether a thread of another process of this session is running or waiting to run now, other than this
+    process's children and threads already idle: what an idle child would wait for. A snapshot (a few ms:
+    one read of /proc per process, and per thread of the session's); a hog started later is not seen."""
+    me, session = os.getpid(), os.getsid(0)
+    try:
+        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit() and int(entry.name) != me]
+    except OSError:
+        return False
+    for pid in entries:
+        fields = _stat_fields(f"/proc/{pid}/stat")
+        if fields is None or int(fields[3]) != session or int(fields[1]) == me:  # elsewhere, or ours
+            continue
+        try:
+            threads = [task.name for task in os.scandir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for thread in threads:
+            task = _stat_fields(f"/proc/{pid}/task/{thread}/stat")
+            if task is not None and task[0] == "R" and int(task[38]) != _SCHED_IDLE:
+                return True
+    return False
+
+
+def _stat_fields(path: str) -> list[str] | None:
+    """The fields of a /proc stat file after the command name (state first); None if it is gone."""
+    try:
+        fields = Path(path).read_bytes().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return [field.decode() for field in fields] if len(fields) > 38 else None
 
 
 def in_own_scheduling_group() -> bool:

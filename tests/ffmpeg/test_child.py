@@ -6,6 +6,7 @@ tools after exec (vfork) and the preexec_fn (fork) where those tools are missing
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -127,26 +128,55 @@ def thread_policies(pid: int) -> set[int]:
     return {int(stat_fields(int(task.name))[38]) for task in Path(f"/proc/{pid}/task").iterdir()}
 
 
-@linux_only
-def test_an_idle_child_runs_in_the_callers_session_in_a_process_group_of_its_own(route, ffmpeg_binary, monkeypatch):
-    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: True)  # CI's runner is in the root group
-    child, log = started_ffmpeg(ffmpeg_binary.path, placement="idle_beside_caller", nice=3)
-    try:
-        assert os.getsid(child.pid) == os.getsid(0)  # the caller's scheduling group (autogroup)
-        assert os.getpgid(child.pid) == child.pid != os.getpgid(0)  # Ctrl-C at the terminal misses it
-        assert thread_policies(child.pid) == {5}
-        assert int(stat_fields(child.pid)[16]) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
-        assert Path(f"/proc/{child.pid}/limits").read_text().count("Max realtime priority     0") == 1
-    finally:
-        child.kill()
-        assert child.wait() == -9
-        log.close()
+IDLE_CHILD = """
+import json, os, sys
+from encodectl.ffmpeg import child
+if sys.argv[2] == "preexec_fn":
+    child._wrappers = lambda: None
+read_end, write_end = os.pipe()
+argv = [sys.argv[1], "-nostats", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "8x8", "-i", "pipe:0", "-f", "null", "-"]
+with os.fdopen(write_end, "wb") as log_writer:
+    started = child.start_child(argv, stdin="pipe", stderr=log_writer, placement="idle_beside_caller", nice=3)
+with os.fdopen(read_end, "rb") as log:
+    first_line = log.readline().decode()  # once every tool in front of ffmpeg has exec'd it
+    pid = started.pid
+    tasks = os.listdir(f"/proc/{pid}/task")
+    stats = [open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split() for t in tasks]
+    limits = open(f"/proc/{pid}/limits").read()
+    print(json.dumps({
+        "first_line": first_line, "exe": os.path.realpath(f"/proc/{pid}/exe"),
+        "same_session": os.getsid(pid) == os.getsid(0), "own_process_group": os.getpgid(pid) == pid != os.getpgid(0),
+        "policies": sorted({int(fields[38]) for fields in stats}), "nice": int(stats[0][16]),
+        "base": os.getpriority(os.PRIO_PROCESS, 0), "rtprio_0": "Max realtime priority     0" in limits,
+    }))
+    started.kill()
+    print(started.wait())
+"""
 
 
 @linux_only
-def test_in_the_root_scheduling_group_an_idle_child_gets_a_session_of_its_own(ffmpeg_binary, monkeypatch):
-    # Idle there would yield to every process of the machine.
-    monkeypatch.setattr(child_module, "in_own_scheduling_group", lambda: False)
+def test_an_idle_child_runs_in_the_callers_session_in_a_process_group_of_its_own(route, ffmpeg_binary):
+    # In a caller with a session of its own, as a recorder started from a terminal (CI's runner is in the root
+    # group, and this test's session holds the other test workers: idle would not be safe here).
+    run = subprocess.run(
+        [sys.executable, "-c", IDLE_CHILD, str(ffmpeg_binary.path), route], capture_output=True, text=True,
+        start_new_session=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report, exit_code = run.stdout.splitlines()
+    seen = json.loads(report)
+    assert seen["first_line"].startswith("ffmpeg version") and seen["exe"] == str(ffmpeg_binary.path.resolve())
+    assert seen["same_session"] and seen["own_process_group"]  # its scheduling group; out of Ctrl-C's reach
+    assert seen["policies"] == [5]  # SCHED_IDLE, every thread
+    assert seen["nice"] == min(19, seen["base"] + 3) and seen["rtprio_0"]
+    assert exit_code == "-9"
+
+
+@linux_only
+def test_where_idle_is_not_safe_an_idle_child_gets_a_session_of_its_own(ffmpeg_binary, monkeypatch):
+    # In the root group idle would yield to every process of the machine; beside a busy process of the
+    # session, to it, however long it runs.
+    monkeypatch.setattr(child_module, "idle_is_safe", lambda: False)
     child, log = started_ffmpeg(ffmpeg_binary.path, placement="idle_beside_caller", nice=3)
     try:
         assert os.getsid(child.pid) == child.pid and thread_policies(child.pid) == {0}
@@ -170,6 +200,42 @@ def test_a_process_knows_whether_it_has_a_scheduling_group_of_its_own():
     assert child_module.in_own_scheduling_group() is bool(Path("/proc/self/autogroup").read_text().strip())
 
 
+# A neighbour says "go" once it computes; the shell runs the check only then.
+BUSY = "print('go', flush=True)\nwhile True: pass\n"
+IDLE_BUSY = "import os\nos.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n" + BUSY
+CHECK = "from encodectl.ffmpeg.child import busy_neighbour_in_session as busy\nprint(busy())\n"
+CHECK_BESIDE_OWN_CHILD = (
+    "import subprocess, sys\nfrom encodectl.ffmpeg.child import busy_neighbour_in_session as busy\n"
+    f"hog = subprocess.Popen([sys.executable, '-c', {BUSY!r}], stdout=subprocess.PIPE)\nhog.stdout.readline()\n"
+    "print(busy())\nhog.kill()\n"
+)
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("neighbour", "check", "busy"),
+    [
+        (BUSY, CHECK, True),  # a process of the session that computes
+        (None, CHECK, False),  # nothing else runs in the session (the shell waits)
+        (IDLE_BUSY, CHECK, False),  # it computes, but idle itself: it waits as an idle child would
+        (None, CHECK_BESIDE_OWN_CHILD, False),  # the caller's own children are its own business
+    ],
+    ids=["busy", "quiet", "idle", "own-child"],
+)
+def test_a_busy_process_of_the_session_is_seen(tmp_path, neighbour, check, busy):
+    (tmp_path / "check.py").write_text(check)
+    lines = [f'"{sys.executable}" check.py']
+    if neighbour is not None:
+        (tmp_path / "neighbour.py").write_text(neighbour)
+        # In a session of its own, as a terminal's: the neighbour first, the check once it computes.
+        lines = ["mkfifo go", f'"{sys.executable}" neighbour.py > go & hog=$!', "read line < go", *lines, "kill $hog"]
+    run = subprocess.run(
+        ["sh", "-c", "\n".join(lines)], cwd=tmp_path, capture_output=True, text=True, start_new_session=True,
+        timeout=60,
+    )  # fmt: skip
+    assert run.stdout == f"{busy}\n", run.stderr
+
+
 @linux_only
 @pytest.mark.parametrize("placement", ["caller", "own_session"])
 def test_other_placements_keep_the_normal_policy(route, ffmpeg_binary, placement):
@@ -184,13 +250,13 @@ def test_other_placements_keep_the_normal_policy(route, ffmpeg_binary, placement
 
 
 @linux_only
-@pytest.mark.parametrize("placement", ["own_session", "idle_beside_caller"])
-def test_kill_takes_the_childs_whole_process_group(tmp_path, placement):
-    # What the child started goes with it, e.g. a helper a wrapper script put in front of ffmpeg.
+def test_kill_takes_the_childs_whole_process_group(tmp_path):
+    # What the child started goes with it, e.g. a helper a wrapper script put in front of ffmpeg. (An idle
+    # child has its process group too: same kill.)
     script = tmp_path / "ffmpeg"
     script.write_text("#!/bin/sh\nsleep 1000 &\necho $!\nwait\n")
     script.chmod(0o755)
-    child = start_child([str(script)], stdout="pipe", placement=placement)
+    child = start_child([str(script)], stdout="pipe", placement="own_session")
     assert child.stdout is not None
     grandchild = int(child.stdout.readline())
     child.kill()
