@@ -33,10 +33,10 @@ class EncoderProcess:
         """Start ffmpeg (OSError if it cannot be); `stream_file_lock` is passed on so that ffmpeg holds the
         stream file's lock too (recovery.py), `frame_pixels` sizes the pipe."""
         self.settings = settings
-        # At low priority (the default: `nice` > 0), idle beside the recorder: SCHED_IDLE in the recorder's
-        # own scheduling group, so that its thread runs the moment its sleep ends and ffmpeg has the cores
-        # the rest of the time (ffmpeg.child.Placement). At normal priority, a session of its own, lowered by
-        # nothing. Either way in a process group of its own: a Ctrl-C meant for the recorder does not end the
+        # At low priority (the default: `nice` > 0), idle beside the recorder where that is safe: SCHED_IDLE in
+        # the recorder's own scheduling group, so that its thread runs the moment its sleep ends and ffmpeg has
+        # the cores the rest of the time (ffmpeg.child.Placement); else, and at normal priority, a session of
+        # its own. Either way in a process group of its own: a Ctrl-C meant for the recorder does not end the
         # encoder behind its back (close() or abort() does that). Nor does the recorder's death, unless
         # asked: ffmpeg then reads to the end of its input and writes out every frame it was given. A CPU
         # restart is started by the writer thread, which waits for it.
