@@ -320,3 +320,25 @@ def encode_one_episode(tmp_path: Path, ffmpeg_binary: FFmpegBinary, listener: At
 def copy_lerobot_fixture(name: str, tmp_path: Path) -> Path:
     """A copy of one of the datasets LeRobot itself made (tests/fixtures/lerobot), to finish or to damage."""
     return Path(shutil.copytree(LEROBOT_FIXTURES / name, tmp_path / name))
+
+
+def idle_possible_here() -> bool:
+    """Whether a process in a session of its own gets idle children on this machine (ffmpeg.child.Placement):
+    autogroups on, and the tests in the root CPU cgroup."""
+    from encodectl.ffmpeg.child import in_root_cpu_cgroup
+
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if sys.platform != "linux" or not enabled.exists() or enabled.read_text().strip() != "1":
+        return False
+    return in_root_cpu_cgroup(Path("/proc/self/cgroup").read_text(), Path("/sys/fs/cgroup"))
+
+
+needs_idle = pytest.mark.skipif(not idle_possible_here(), reason="no autogroup scheduling here, or a CPU cgroup")
+
+
+@pytest.fixture(autouse=True)
+def _children_never_idle_beside_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's ffmpeg placed as on CI's runner (a session of its own), whatever the other test worker of
+    this session happens to do when the child starts: an idle child would wait for that worker however long
+    it computes (ffmpeg.child.Placement). The tests of the idle placement run it in a session of their own."""
+    monkeypatch.setattr("encodectl.ffmpeg.child.idle_is_safe", lambda: False)

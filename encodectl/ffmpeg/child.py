@@ -59,7 +59,7 @@ Stream = Literal["null", "pipe", "tail"] | IO[bytes]
 #   (a weight of 3 against 1,024) and gives way at once to any other thread that wakes, so the recorder's
 #   thread runs the moment its sleep ends, and ffmpeg has the cores the rest of the time. In a group apart
 #   (own session), the recorder's wake-up competes with the encoders' groups as wholes, and waits for them:
-#   beside LeRobot's recorder (2 x 720p AV1, docs/lerobot.md) 17-47 of 600 ticks woke over 10 ms late,
+#   beside LeRobot's recorder (2 x 720p AV1, docs/lerobot.md) 21-47 of 600 ticks woke over 10 ms late,
 #   against 0-1 here. The price: an idle thread waits for every other runnable thread of its group, however
 #   long, and cannot be raised again without privilege. So it is idle only where that is safe (idle_is_safe):
 #   the caller has a group of its own (in the machine's root group, where a process started without setsid
@@ -297,7 +297,9 @@ def lower_priority(pid: int, nice: int, *, idle: bool = False) -> None:
         return
     target = _below_the_process(nice)
     done: set[int] = set()
-    while todo := set(_threads_of(pid)) - done:
+    for _ in range(100):  # a child that never stops starting threads: the later ones inherit from the set ones
+        if not (todo := set(_threads_of(pid)) - done):
+            break
         for thread in todo:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, thread, target)
@@ -342,8 +344,10 @@ def idle_is_safe() -> bool:
 
 def busy_neighbour_in_session() -> bool:
     """Whether a thread of another process of this session is running or waiting to run now, other than this
-    process's children and threads already idle: what an idle child would wait for. A snapshot (a few ms:
-    one read of /proc per process, and per thread of the session's); a hog started later is not seen."""
+    process's children and threads already idle: what an idle child would wait for. The caller's children
+    are its own work, as its threads are, and come first as they do (a read-back ffmpeg of the last episode
+    among them). A snapshot (3-8 ms: one read of /proc per process, and per thread of the session's); a hog
+    started later is not seen."""
     me, session = os.getpid(), os.getsid(0)
     try:
         entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit() and int(entry.name) != me]
@@ -367,19 +371,48 @@ def busy_neighbour_in_session() -> bool:
 def _stat_fields(path: str) -> list[str] | None:
     """The fields of a /proc stat file after the command name (state first); None if it is gone."""
     try:
-        fields = Path(path).read_bytes().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+        fields = [field.decode() for field in Path(path).read_bytes().rsplit(b")", 1)[1].split()]
+    except (OSError, IndexError, UnicodeDecodeError):
         return None
-    return [field.decode() for field in fields] if len(fields) > 38 else None
+    return fields if len(fields) > 38 and fields[1].isdigit() and fields[3].isdigit() and fields[38].isdigit() else None
 
 
 def in_own_scheduling_group() -> bool:
-    """Whether this process has an autogroup of its own: "/autogroup-123 nice 0", against nothing for the
-    root group (autogroups off, or a process that never called setsid, as under a container's init)."""
+    """Whether this process is scheduled in an autogroup of its own: autogroups on, this process in the root
+    CPU cgroup (below a CPU cgroup, the cgroup is the group, and it spans other sessions), and a session of
+    its own ("/autogroup-123 nice 0"; nothing for the root group, as for a process that never called setsid,
+    under a container's init)."""
     try:
-        return bool(Path("/proc/self/autogroup").read_text().strip())
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
+            return False
+        own = bool(Path("/proc/self/autogroup").read_text().strip())
+        return own and in_root_cpu_cgroup(Path("/proc/self/cgroup").read_text(), Path("/sys/fs/cgroup"))
     except OSError:
         return False
+
+
+def in_root_cpu_cgroup(cgroups: str, mount: Path) -> bool:
+    """Whether a process with this /proc/PID/cgroup is in the root CPU cgroup: cgroup v1's cpu hierarchy at
+    "/"; or, on cgroup v2 (`mount` its mount point), no ancestor of its cgroup enables the cpu controller for
+    the ones below it. An unreadable ancestor counts as a CPU cgroup: idle would not be safe."""
+    unified = None
+    for line in cgroups.splitlines():
+        hierarchy, controllers, path = line.split(":", 2)
+        if "cpu" in controllers.split(","):
+            return path == "/"
+        if hierarchy == "0" and not controllers:
+            unified = path
+    if unified is None:
+        return True  # no cpu controller anywhere
+    folder = mount
+    for part in [part for part in unified.split("/") if part]:
+        try:
+            if "cpu" in (folder / "cgroup.subtree_control").read_text().split():
+                return False
+        except OSError:
+            return False
+        folder /= part
+    return True
 
 
 def _group_nice(pid: int | str) -> int:

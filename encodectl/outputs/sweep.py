@@ -33,7 +33,7 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
 
 
 def _kill_orphans_writing(path: Path) -> None:
-    """An ffmpeg left running by a killed encodectl (it has a session of its own): stop it too."""
+    """An ffmpeg left running by a killed encodectl (it has a process group of its own): stop it too."""
     proc = Path("/proc")
     if not proc.is_dir():
         return

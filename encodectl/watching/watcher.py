@@ -164,7 +164,7 @@ class Watcher:
             self.say(f"filesystem events unavailable ({error}); rescanning every {self.watch.rescan:g} s")
 
     def _shutdown(self, actor: Actor, pool: EncoderPool, drain: bool) -> None:
-        with signals_deferred():  # a second Ctrl-C must not leave a stream's ffmpeg (a session of its own) running
+        with signals_deferred():  # a second Ctrl-C must not leave a stream's ffmpeg (its own process group) running
             actor.abort_streams()  # their frames are on disk: redone next time
         try:
             pool.close(wait=drain, cancel_queued=True)

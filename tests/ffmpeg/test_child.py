@@ -20,6 +20,7 @@ import pytest
 from encodectl.ffmpeg import child as child_module
 from encodectl.ffmpeg.child import Child, run_child, start_child
 from encodectl.outputs.sweep import process_alive
+from tests.conftest import needs_idle
 
 pytestmark = pytest.mark.same_on_every_ffmpeg(
     "how a child is started, limited and killed is encodectl's and util-linux's, not the ffmpeg build's"
@@ -155,6 +156,7 @@ with os.fdopen(read_end, "rb") as log:
 
 
 @linux_only
+@needs_idle
 def test_an_idle_child_runs_in_the_callers_session_in_a_process_group_of_its_own(route, ffmpeg_binary):
     # In a caller with a session of its own, as a recorder started from a terminal (CI's runner is in the root
     # group, and this test's session holds the other test workers: idle would not be safe here).
@@ -187,17 +189,37 @@ def test_where_idle_is_not_safe_an_idle_child_gets_a_session_of_its_own(ffmpeg_b
         log.close()
 
 
-@linux_only
-@pytest.mark.skipif(
-    not Path("/proc/sys/kernel/sched_autogroup_enabled").exists()
-    or Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1",
-    reason="autogroup scheduling is off in this kernel",
-)
-def test_a_process_knows_whether_it_has_a_scheduling_group_of_its_own():
+@needs_idle
+def test_a_process_in_a_session_of_its_own_has_a_scheduling_group_of_its_own():
     ask = "from encodectl.ffmpeg.child import in_own_scheduling_group as f; print(f())"
     in_new_session = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, start_new_session=True)
     assert in_new_session.stdout == "True\n", in_new_session.stderr
-    assert child_module.in_own_scheduling_group() is bool(Path("/proc/self/autogroup").read_text().strip())
+
+
+def cgroup_tree(tmp_path: Path, enabled: dict[str, str]) -> Path:
+    """A cgroup v2 mount with `cgroup.subtree_control` in each folder given (relative path: its controllers)."""
+    for folder, controllers in enabled.items():
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / "cgroup.subtree_control").write_text(controllers + "\n")
+    return tmp_path
+
+
+@pytest.mark.same_on_every_ffmpeg("reads a cgroup listing: no ffmpeg runs")
+@pytest.mark.parametrize(
+    ("cgroups", "enabled", "root"),
+    [
+        ("12:cpu,cpuacct:/\n11:memory:/docker/x\n", {}, True),  # v1, the cpu hierarchy at its root
+        ("12:cpu,cpuacct:/docker/x\n0::/\n", {}, False),  # v1, a container's CPU cgroup
+        ("3:cpuset:/a\n2:cpuacct:/b\n", {}, True),  # no cpu controller mounted at all
+        ("0::/user.slice/session-2.scope\n", {".": "memory pids", "user.slice": "memory"}, True),
+        ("0::/user.slice/session-2.scope\n", {".": "cpu memory", "user.slice": "memory"}, False),
+        ("0::/user.slice/session-2.scope\n", {".": "memory", "user.slice": "cpu"}, False),
+        ("0::/user.slice/session-2.scope\n", {".": "memory"}, False),  # user.slice's listing unreadable
+        ("0::/\n", {".": "cpu"}, True),  # the root cgroup itself: the root task group
+    ],
+)
+def test_the_root_cpu_cgroup_is_told_from_a_cpu_cgroup(tmp_path, cgroups, enabled, root):
+    assert child_module.in_root_cpu_cgroup(cgroups, cgroup_tree(tmp_path, enabled)) is root
 
 
 # A neighbour says "go" once it computes; the shell runs the check only then.
