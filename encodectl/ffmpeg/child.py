@@ -397,6 +397,8 @@ def in_root_cpu_cgroup(cgroups: str, mount: Path) -> bool:
     the ones below it. An unreadable ancestor counts as a CPU cgroup: idle would not be safe."""
     unified = None
     for line in cgroups.splitlines():
+        if line.count(":") < 2:
+            continue
         hierarchy, controllers, path = line.split(":", 2)
         if "cpu" in controllers.split(","):
             return path == "/"

@@ -216,6 +216,7 @@ def cgroup_tree(tmp_path: Path, enabled: dict[str, str]) -> Path:
         ("0::/user.slice/session-2.scope\n", {".": "memory", "user.slice": "cpu"}, False),
         ("0::/user.slice/session-2.scope\n", {".": "memory"}, False),  # user.slice's listing unreadable
         ("0::/\n", {".": "cpu"}, True),  # the root cgroup itself: the root task group
+        ("garbage\n12:cpu:/\n", {}, True),  # a line that is not one is passed over
     ],
 )
 def test_the_root_cpu_cgroup_is_told_from_a_cpu_cgroup(tmp_path, cgroups, enabled, root):
