@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -386,13 +387,11 @@ def test_the_encoder_runs_idle_beside_a_recorder_in_a_session_of_its_own(tmp_pat
     assert seen["nice"] == [min(19, seen["base"] + 10)] and seen["frames"] == 30
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_where_idle_is_not_safe_the_encoder_runs_lowered_in_a_group_of_its_own(tmp_path, monkeypatch):
-    # Where the recorder never called setsid (a container's init, CI's runner), idle would yield to every
-    # process of the machine; beside a busy process of its session, to that process.
-    monkeypatch.setattr(child_module, "idle_is_safe", lambda: False)
-    lowered = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
-    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu")
+@contextlib.contextmanager
+def _encoder_in_a_session_of_its_own(tmp_path: Path, **options: object) -> Iterator[tuple[int, list[int]]]:
+    """A stream's ffmpeg, 30 frames in, checked to have a session of its own and every thread at the normal
+    policy: its pid and threads; closed with every frame at the end."""
+    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", **options)
     try:
         for index in range(30):
             encoder.add_frame(gray(index))
@@ -400,6 +399,18 @@ def test_where_idle_is_not_safe_the_encoder_runs_lowered_in_a_group_of_its_own(t
         assert os.getsid(pid) == pid != os.getsid(0)
         threads = _threads_once_started(pid)
         assert _scheduling_policies(pid) == [0] * len(threads)
+        yield pid, threads
+    finally:
+        assert encoder.close().frames == 30
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_where_idle_is_not_safe_the_encoder_runs_lowered_in_a_group_of_its_own(tmp_path, monkeypatch):
+    # Where the recorder never called setsid (a container's init, CI's runner), idle would yield to every
+    # process of the machine; beside a busy process of its session, to that process.
+    monkeypatch.setattr(child_module, "idle_is_safe", lambda: False)
+    lowered = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    with _encoder_in_a_session_of_its_own(tmp_path) as (pid, threads):  # the async default: low priority
         assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {lowered}
         if Path("/proc/self/autogroup").exists():
             group_nice = min(19, _group_nice("self") + 10)
@@ -407,27 +418,16 @@ def test_where_idle_is_not_safe_the_encoder_runs_lowered_in_a_group_of_its_own(t
             while not Path(f"/proc/{pid}/autogroup").read_text().endswith(f"nice {group_nice}\n"):
                 assert time.monotonic() < deadline, Path(f"/proc/{pid}/autogroup").read_text()
                 time.sleep(0.02)
-    finally:
-        assert encoder.close().frames == 30
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_at_normal_priority_the_encoder_has_a_session_and_scheduling_group_of_its_own(tmp_path):
     own_group = Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else None
-    encoder = StreamEncoder(tmp_path / "x.mp4", 64, 48, device="cpu", priority="normal")
-    try:
-        for index in range(30):
-            encoder.add_frame(gray(index))
-        pid = encoder._process.pid
-        assert os.getsid(pid) == pid != os.getsid(0)
-        threads = _threads_once_started(pid)
-        assert _scheduling_policies(pid) == [0] * len(threads)  # normal policy, at the recorder's nice value
+    with _encoder_in_a_session_of_its_own(tmp_path, priority="normal") as (pid, threads):
         assert {os.getpriority(os.PRIO_PROCESS, t) for t in threads} == {os.getpriority(os.PRIO_PROCESS, 0)}
         if own_group is not None:
             assert Path(f"/proc/{pid}/autogroup").read_text() != own_group
             assert Path(f"/proc/{pid}/autogroup").read_text().endswith("nice 0\n")  # a new group, not lowered
-    finally:
-        assert encoder.close().frames == 30
 
 
 def _scheduling_policies(pid: int) -> list[int]:

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
+from ..outputs.sweep import stat_fields
 from ..syscalls import preexec_for_ffmpeg
 
 LOG_TAIL_LINES = 40
@@ -354,7 +355,7 @@ def busy_neighbour_in_session() -> bool:
     except OSError:
         return False
     for pid in entries:
-        fields = _stat_fields(f"/proc/{pid}/stat")
+        fields = stat_fields(Path(f"/proc/{pid}/stat"))
         if fields is None or int(fields[3]) != session or int(fields[1]) == me:  # elsewhere, or ours
             continue
         try:
@@ -362,19 +363,10 @@ def busy_neighbour_in_session() -> bool:
         except OSError:
             continue
         for thread in threads:
-            task = _stat_fields(f"/proc/{pid}/task/{thread}/stat")
+            task = stat_fields(Path(f"/proc/{pid}/task/{thread}/stat"))
             if task is not None and task[0] == "R" and int(task[38]) != _SCHED_IDLE:
                 return True
     return False
-
-
-def _stat_fields(path: str) -> list[str] | None:
-    """The fields of a /proc stat file after the command name (state first); None if it is gone."""
-    try:
-        fields = [field.decode() for field in Path(path).read_bytes().rsplit(b")", 1)[1].split()]
-    except (OSError, IndexError, UnicodeDecodeError):
-        return None
-    return fields if len(fields) > 38 and fields[1].isdigit() and fields[3].isdigit() and fields[38].isdigit() else None
 
 
 def in_own_scheduling_group() -> bool:

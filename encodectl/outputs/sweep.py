@@ -67,7 +67,16 @@ def process_alive(pid: int) -> bool:
 
 
 def _state(stat: Path) -> str:
+    fields = stat_fields(stat)
+    return fields[0] if fields is not None else "X"  # None: the thread went between the listing and the read
+
+
+def stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a /proc stat file after the command name (its state first, then ppid, pgrp, session...,
+    the scheduling policy at index 38); None if it is gone or not one."""
     try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "X"  # the thread went between the listing and the read
+        fields = [field.decode() for field in stat.read_bytes().rsplit(b")", 1)[1].split()]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    numbers_read = (fields[1], fields[3], fields[38]) if len(fields) > 38 else ("",)
+    return fields if all(number.isdigit() for number in numbers_read) else None

@@ -9,11 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from encodectl.outputs.sweep import process_alive, remove_stale_temp_files
+from encodectl.outputs.sweep import process_alive, remove_stale_temp_files, stat_fields
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("files and processes of the test's own: no ffmpeg runs")
 
@@ -91,3 +92,15 @@ def test_a_process_whose_main_thread_exited_is_alive_while_another_thread_runs()
         child.stdin.close()
         child.wait(timeout=60)
     assert not process_alive(child.pid)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_stat_fields_reads_a_live_thread_and_refuses_what_is_not_a_stat(tmp_path):
+    fields = stat_fields(Path(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/stat"))
+    assert fields is not None and fields[0] == "R"  # this thread, running as it reads
+    assert (int(fields[1]), int(fields[3])) == (os.getppid(), os.getsid(0))
+    (tmp_path / "stat").write_bytes(b"12 (name) R 1 2")  # cut short: no policy field
+    assert stat_fields(tmp_path / "stat") is None
+    (tmp_path / "stat").write_bytes(b"12 name R")
+    assert stat_fields(tmp_path / "stat") is None
+    assert stat_fields(tmp_path / "gone") is None
