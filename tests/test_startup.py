@@ -87,6 +87,28 @@ def test_encode_loads_only_what_it_needs_before_its_first_ffmpeg(tmp_path, make_
     assert len(again["commands"]) == 1 and "-progress" in again["commands"][0], [c[1:4] for c in again["commands"]]
 
 
+def test_an_encode_whose_output_is_a_pipe_never_loads_rich(tmp_path, make_frames):
+    """Its lines and summary are plain text: Rich would cost about 40 ms of the exit for nothing."""
+    make_frames(tmp_path / "ep", 3)
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('RICH LOADED\\n' if 'rich' in sys.modules else 'NO RICH\\n'))\n"
+        "sys.argv = ['encodectl', *sys.argv[1:]]\n"
+        "from encodectl.cli import main\n"
+        "main()\n"
+    )
+    unset = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "FORCE_TERMINAL")
+    env = {name: value for name, value in os.environ.items() if name not in unset}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, "encode", str(tmp_path / "ep"), "-o", str(tmp_path / "out.mp4")],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("done    ep -> ") and "3 frames" in completed.stdout
+    assert completed.stdout.splitlines()[-1].startswith("1 done, 0 failed of 1 job(s) · 3 frames")
+    assert completed.stderr.splitlines()[-1] == "NO RICH"
+
+
 @pytest.mark.parametrize("xdg", [None, "elsewhere"])
 def test_the_cache_folder_is_where_platformdirs_puts_it(monkeypatch, tmp_path, xdg):
     platformdirs = pytest.importorskip("platformdirs")

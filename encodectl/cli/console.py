@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import typer
 
 from ..errors import EncodectlError, Interrupted
-from ..report.text import plain_line, to_json
+from ..report.text import PLAIN_LINE, plain_line, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,6 +50,16 @@ class _LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
 
+    def print(self, *objects: Any, **settings: Any) -> None:
+        # A plain line (report.text.plain_line) to a pipe needs nothing of Rich: written as Rich would write it
+        # there (control codes it drops dropped, tabs expanded), without loading it.
+        if settings == PLAIN_LINE and len(objects) == 1 and isinstance(objects[0], str) and not self.is_terminal:
+            stream = sys.stderr if self._settings.get("stderr") else sys.stdout
+            stream.write(objects[0].translate(_DROPPED_BY_RICH).expandtabs(8) + "\n")
+            stream.flush()
+            return
+        self.console().print(*objects, **settings)
+
     @property
     def is_terminal(self) -> bool:
         # Rich takes a pipe for a terminal only when the environment says so; without any of its variables,
@@ -68,6 +78,8 @@ class _LazyConsole:
                 self._console = _make_console(**self._settings)
             return self._console
 
+
+_DROPPED_BY_RICH = dict.fromkeys((0x07, 0x08, 0x0B, 0x0C, 0x0D))  # rich.control.strip_control_codes
 
 _RICH_TERMINAL_VARIABLES = ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_INTERACTIVE")
 

@@ -5,6 +5,8 @@ entry point.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from typing import Any
 
@@ -13,6 +15,11 @@ import typer
 from ..report.text import plain_line
 from .commands import app
 from .console import stderr
+
+# The interpreter's last garbage collections, over all that typer, pydantic and Rich built, took 50-90 ms of
+# an encode's exit here (2 cores, an exit_group trace), and under 10 ms with everything frozen first: frozen
+# objects are only left uncollected, while atexit callbacks, thread joins and flushes run as before.
+atexit.register(gc.freeze)
 
 # click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
 _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]

@@ -1,6 +1,7 @@
 """The results of a run of jobs: the closing table or plain lines, the summary, the --dry-run commands.
 
-Lines for pipes and CI logs are plain text (one per job, never wrapped); the table is for a terminal.
+Lines for pipes and CI logs are plain text (one per job, never wrapped); the table is for a terminal, and only
+the table loads Rich (about 40 ms of an encode's exit, for output nobody sees styled).
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from ..models import FFmpegBinary, JobResult, JobStatus, RunReport, RunSummary
-from .fit import Column, common_folder, fitted_table, short_names
 from .text import human_size, plain_line
 
-if TYPE_CHECKING:  # only named: encode's report need not load the watcher's options
+if TYPE_CHECKING:  # only named: encode's report need not load the watcher's options, nor a pipe's Rich
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from ..watching.options import WatchSummary
 
 _STATUS_STYLE = {
@@ -87,23 +87,25 @@ def _time(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-RESULT_COLUMNS = (
-    Column("status"),
-    Column("camera", priority=2),
-    Column("episode"),
-    Column("frames", priority=3, right=True),
-    Column("encoder", priority=4),
-    Column("time", priority=5, right=True),
-    Column("size", priority=6, right=True),
-    Column("fps", priority=7, right=True),
-    Column("video", priority=8, path=True),
-)
-
-
 def results_table(results: list[JobResult], width: int = 80) -> Table:
     """The closing table: short columns, the least needed dropped when narrow, videos named from their folder.
 
     Why a job failed, was skipped or ran elsewhere is said under the table (result_details), not in a cell."""
+    from rich.text import Text
+
+    from .fit import Column, fitted_table, short_names
+
+    columns = (
+        Column("status"),
+        Column("camera", priority=2),
+        Column("episode"),
+        Column("frames", priority=3, right=True),
+        Column("encoder", priority=4),
+        Column("time", priority=5, right=True),
+        Column("size", priority=6, right=True),
+        Column("fps", priority=7, right=True),
+        Column("video", priority=8, path=True),
+    )
     cameras = short_names([result.camera for result in results])
     folder = videos_folder(results)
     rows: list[list[str | Text]] = []
@@ -125,11 +127,13 @@ def results_table(results: list[JobResult], width: int = 80) -> Table:
                 video if done else "",
             ]
         )
-    return fitted_table(RESULT_COLUMNS, rows, width)
+    return fitted_table(columns, rows, width)
 
 
 def videos_folder(results: list[JobResult]) -> Path | None:
     """The folder every video of the run is under, when there are several: the table names them from it."""
+    from .fit import common_folder
+
     done = [str(result.output) for result in results if result.status is JobStatus.done]
     folder = common_folder(done) if len(done) > 1 else None
     return Path(folder) if folder is not None else None
@@ -193,23 +197,34 @@ def watch_summary_line(summary: WatchSummary) -> str:
 def print_report(console: Console, report: RunReport, table: bool, lines: bool = False, verbose: bool = False) -> None:
     """The closing report: a table in a terminal (every job's full line with verbose), else (when not
     already shown live) a line per job; then the summary."""
-    if table and verbose:
-        for result in report.results:
-            console.print(Text(result_line(result), style=_STATUS_STYLE[result.status]))
-    elif table:
-        console.print(results_table(report.results, console.width))
-        folder = videos_folder(report.results)
-        if folder is not None:
-            console.print(Text(f"videos under {_shown_path(folder)}", style="dim"))
-        for line in result_details(report.results):
-            console.print(line, markup=False, highlight=False)
+    if table:
+        _print_table(console, report, verbose)
     elif lines:
         for result in report.results:
             plain_line(console, result_line(result))
-    style = "red" if report.summary.failed else "green"
-    ffmpeg = f" · ffmpeg {report.ffmpeg.version} ({report.ffmpeg.source})"
-    # A terminal gets it wrapped between words; a pipe gets it on one line.
-    console.print(Text(summary_line(report.summary) + ffmpeg, style=style), soft_wrap=not console.is_terminal)
+    summary = summary_line(report.summary) + f" · ffmpeg {report.ffmpeg.version} ({report.ffmpeg.source})"
+    if not console.is_terminal:  # a pipe gets it on one line, as it is
+        plain_line(console, summary)
+        return
+    from rich.text import Text
+
+    # A terminal gets it wrapped between words.
+    console.print(Text(summary, style="red" if report.summary.failed else "green"))
+
+
+def _print_table(console: Console, report: RunReport, verbose: bool) -> None:
+    from rich.text import Text
+
+    if verbose:
+        for result in report.results:
+            console.print(Text(result_line(result), style=_STATUS_STYLE[result.status]))
+        return
+    console.print(results_table(report.results, console.width))
+    folder = videos_folder(report.results)
+    if folder is not None:
+        console.print(Text(f"videos under {_shown_path(folder)}", style="dim"))
+    for line in result_details(report.results):
+        console.print(line, markup=False, highlight=False)
 
 
 def print_commands(console: Console, results: list[JobResult]) -> None:

@@ -93,9 +93,13 @@ def tolerant_output() -> None:
             stream.reconfigure(errors="encodectl.printable")  # type: ignore[union-attr]
 
 
+# What plain_line asks of a console: the command line's console writes it to a pipe without Rich.
+PLAIN_LINE = {"markup": False, "highlight": False, "emoji": False, "soft_wrap": True}
+
+
 def plain_line(console: Console, text: str) -> None:
-    """One line as it is: no markup, no highlighting, never wrapped into several."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line as it is: no markup, no highlighting, no :emoji: codes replaced, never wrapped into several."""
+    console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def human_size(size: int) -> str:

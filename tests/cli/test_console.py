@@ -54,3 +54,38 @@ def test_notes_go_to_stderr_except_with_json(capsys: pytest.CaptureFixture[str])
     note_printer("encodectl", json_output=True)("said to nobody")
     captured = capsys.readouterr()
     assert captured.err == "encodectl: no working GPU encoder\n" and captured.out == ""
+
+
+TRICKY_LINES = ["a\tb\tc", "x\ry", "bell\x07 back\x08 vt\x0b ff\x0c", "esc\x1b[31mred", "emoji :thumbs_up:", "[bold]x[/]",
+                "  spaced  ", "ü ✓ 日本"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", TRICKY_LINES)
+def test_a_plain_line_to_a_pipe_is_what_rich_writes_without_loading_it(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from encodectl.cli.console import _LazyConsole
+    from encodectl.report.text import plain_line
+
+    console = _LazyConsole(highlight=False)
+    plain_line(console, text)  # type: ignore[arg-type]
+    assert console._console is None  # no Rich console made: a pipe's line needs none
+    rich_wrote = io.StringIO()
+    plain_line(Console(file=rich_wrote, highlight=False, width=20), text)
+    assert capsys.readouterr().out == rich_wrote.getvalue()
+
+
+def test_plain_line_asks_what_the_lazy_console_writes_without_rich() -> None:
+    from encodectl.report.text import PLAIN_LINE, plain_line
+
+    class Recording:
+        def print(self, *objects: object, **settings: object) -> None:
+            self.settings = settings
+
+    recording = Recording()
+    plain_line(recording, "x")  # type: ignore[arg-type]
+    assert recording.settings == PLAIN_LINE
