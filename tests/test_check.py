@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import encodectl
-from encodectl.checks.mp4_table import packet_times
+from encodectl.job.mp4_table import packet_times
 from encodectl.checks.readback import split_listing
 from encodectl.job.verify import read_frame_times
 from encodectl.models import FFmpegBinary
@@ -532,7 +532,7 @@ def episode_rows(root: Path) -> list[dict[str, Any]]:
 
 def test_the_sample_table_says_what_ffmpeg_lists(finished, ffmpeg_binary, tmp_path, make_frames):
     """LeRobot's own AV1 files, encodectl's, and joined v3.0 files: the same packets, times and format as ffmpeg's
-    listing; an H.264 file is left to ffmpeg."""
+    listing, and encodectl's H.264 file too (tests/job/test_mp4_table_h264.py has H.264's other forms)."""
     files = sorted(FIXTURES.glob("*/videos/**/*.mp4")) + sorted(finished("v30_partial").glob("videos/**/*.mp4"))
     depth = [path for path in files if "depth" in path.parent.parent.name]  # HEVC with B-frames: ffmpeg's to list
     assert depth and all(packet_times(path) is None for path in depth)
@@ -546,7 +546,9 @@ def test_the_sample_table_says_what_ffmpeg_lists(finished, ffmpeg_binary, tmp_pa
         assert fast.video == listed.video, path
     make_frames(tmp_path / "episode", 4)
     encodectl.encode(tmp_path / "episode")
-    assert packet_times(tmp_path / "episode.mp4") is None
+    fast = packet_times(tmp_path / "episode.mp4")
+    listed = read_frame_times(ffmpeg_binary, tmp_path / "episode.mp4")
+    assert fast is not None and (fast.pts, fast.end, fast.video) == (listed.pts, listed.end, listed.video)
 
 
 def test_a_packet_cut_out_shows_in_the_sample_table(finished, ffmpeg_binary):

@@ -22,9 +22,9 @@ from ..errors import VerificationError
 from ..ffmpeg.batch_read_command import build_batch_read_command
 from ..ffmpeg.log import meaningful_error, strip_context
 from ..ffmpeg.process import capture
+from ..job.mp4_table import packet_times
 from ..job.verify import VERIFY_TIMEOUT_S, FrameTimes, mp4_boxes, parse_frame_times
 from ..models import FFmpegBinary
-from .mp4_table import packet_times
 
 BATCH_FILES = 32  # inputs per ffmpeg run: enough to hide its start-up, few enough to share the cores
 _INPUT_RE = re.compile(r"^Input #(\d+), ", re.MULTILINE)

@@ -96,7 +96,14 @@ def read_video(
     ffmpeg_binary: FFmpegBinary, path: Path, mode: VerifyMode = VerifyMode.packets, fps: Fraction | None = None
 ) -> VideoInfo:
     """Frame count, timing, size and pixel format of the first video stream of `path` (see parse_frame_times
-    for `fps`)."""
+    for `fps`): from an MP4's sample table where mp4_table vouches for it (what ffmpeg's packet listing would
+    say, without starting ffmpeg: about 50 ms of every encode's end), else as ffmpeg lists it."""
+    if mode is VerifyMode.packets:
+        from .mp4_table import packet_times  # which builds on this module's FrameTimes
+
+        table = packet_times(path)
+        if table is not None and table.video.timestamps_exact:
+            return table.video
     return read_frame_times(ffmpeg_binary, path, decode=mode is VerifyMode.decode, fps=fps).video
 
 

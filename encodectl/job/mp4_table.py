@@ -2,20 +2,23 @@
 
 Listing packets with ffmpeg reads every byte of the file (framecrc checksums each packet): 700 MB for
 200 episodes x 2 cameras at 640x480. The timestamps, sizes and codec configuration are all in the
-``moov`` box, a few hundred KB. This reads them for the files LeRobot writes by default (AV1 in MP4,
-no composition offsets, no edit list that trims), and returns the same FrameTimes that ffmpeg's
-listing gives (a test compares them); for anything else it returns None and ffmpeg reads the file.
+``moov`` box, a few hundred KB. This reads them for the files LeRobot writes by default (AV1 in MP4)
+and those encodectl writes by default (H.264 with B-frames: composition offsets, and one edit that
+starts the media where its first frame shows; avc_config.py reads the format), and returns the same
+FrameTimes that ffmpeg's listing gives (tests compare them on both ffmpeg builds); for anything else it
+returns None and ffmpeg reads the file. The encode's own read-back uses it too (job/verify.py): it saves
+starting ffmpeg (about 50 ms) at the end of every encode.
 """
 
 from __future__ import annotations
 
-import itertools
 import struct
 from fractions import Fraction
 from pathlib import Path
 
-from ..job.verify import FrameTimes, _rate_from_timestamps
 from ..models import VideoInfo
+from .avc_config import avc_format
+from .verify import FrameTimes, _rate_from_timestamps
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 _AV1_DEPTH = {(0, 0): "", (1, 0): "10le", (1, 1): "12le"}  # (high_bitdepth, twelve_bit) -> suffix
@@ -114,23 +117,31 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
         return None
     version = data[mdhd[0]]
     timescale = struct.unpack_from(">I", data, mdhd[0] + (20 if version == 1 else 12))[0]
-    if timescale == 0 or _child(data, *stbl, b"ctts") is not None:
-        return None  # composition offsets (B-frames): ffmpeg's edit-list arithmetic decides; let it
     stts, stsd, stsz = (_child(data, *stbl, kind) for kind in (b"stts", b"stsd", b"stsz"))
-    if stts is None or stsd is None or stsz is None:
+    if timescale == 0 or stts is None or stsd is None or stsz is None:
         return None
     (entries,) = struct.unpack_from(">I", data, stts[0] + 4)
     runs = [struct.unpack_from(">II", data, stts[0] + 8 + 8 * index) for index in range(entries)]
     sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
     if sum(count for count, _ in runs) != samples or samples == 0 or any(delta == 0 for _, delta in runs):
         return None  # a table that disagrees with itself (checked before anything is built from its counts)
-    pts: list[int] = []
+    decode_times: list[int] = []
+    durations: list[int] = []
     clock = 0
     for count, delta in runs:
-        pts.extend(range(clock, clock + count * delta, delta))
+        decode_times.extend(range(clock, clock + count * delta, delta))
+        durations.extend([delta] * count)
         clock += count * delta
-    last_delta = clock - pts[-1]
-    if not _edit_keeps_everything(data, start, end, movie_scale, timescale, clock):
+    offsets = _composition_offsets(data, stbl, samples)
+    shift = _edit_shift(data, start, end, movie_scale, timescale, clock)
+    if offsets is None or shift is None:
+        return None
+    # As ffmpeg's demuxer lists them: decode time plus composition offset, less where the edit starts.
+    packets = sorted(
+        (time + offset - shift, duration)
+        for time, offset, duration in zip(decode_times, offsets, durations, strict=True)
+    )
+    if packets[0][0] < 0:  # frames before the edit's start: ffmpeg drops or trims them; let it
         return None
     if not _data_inside(data, stbl, sample_size, samples, stsz, file_size):
         return None
@@ -138,36 +149,55 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     if video is None:
         return None
     codec, width, height, pix_fmt = video
-    deltas = [b - a for a, b in itertools.pairwise(pts)] + [last_delta]
-    rate, exact = _rate_from_timestamps(list(zip(pts, deltas, strict=True)), Fraction(1, timescale))
+    rate, exact = _rate_from_timestamps(packets, Fraction(1, timescale))
     info = VideoInfo(
-        frames=len(pts), fps=rate, width=width, height=height, pix_fmt=pix_fmt, codec=codec, timestamps_exact=exact
+        frames=len(packets), fps=rate, width=width, height=height, pix_fmt=pix_fmt, codec=codec, timestamps_exact=exact
     )
-    return FrameTimes(video=info, pts=pts, end=pts[-1] + last_delta, time_base=(1, timescale))
+    return FrameTimes(video=info, pts=[pts for pts, _ in packets], end=sum(packets[-1]), time_base=(1, timescale))
 
 
-def _edit_keeps_everything(data: bytes, start: int, end: int, movie_scale: int, timescale: int, duration: int) -> bool:
-    """No edit list, or one edit that starts at the media's start and covers all of it."""
+def _composition_offsets(data: bytes, stbl: tuple[int, int], samples: int) -> list[int] | None:
+    """Each sample's composition offset (ctts; B-frames show later than they decode), zeros without one;
+    None for a table that does not cover the samples, or negative offsets (ffmpeg shifts those)."""
+    ctts = _child(data, *stbl, b"ctts")
+    if ctts is None:
+        return [0] * samples
+    (entries,) = struct.unpack_from(">I", data, ctts[0] + 4)
+    if 8 + 8 * entries > ctts[1] - ctts[0]:
+        return None
+    offsets: list[int] = []
+    for index in range(entries):
+        count, offset = struct.unpack_from(">Ii", data, ctts[0] + 8 + 8 * index)
+        if offset < 0 or len(offsets) + count > samples:
+            return None
+        offsets.extend([offset] * count)
+    return offsets if len(offsets) == samples else None
+
+
+def _edit_shift(data: bytes, start: int, end: int, movie_scale: int, timescale: int, duration: int) -> int | None:
+    """Where the media starts showing (the edit's media time; 0 without an edit list): ffmpeg subtracts it
+    from every timestamp. None for an edit list other than one edit that shows the media to its end."""
     edts = _child(data, start, end, b"edts")
     if edts is None:
-        return True
+        return 0
     elst = _child(data, *edts, b"elst")
     if elst is None:
-        return True
+        return 0
     version = data[elst[0]]
     (entries,) = struct.unpack_from(">I", data, elst[0] + 4)
     if entries != 1:
-        return False
+        return None
     if version == 1:
         segment, media_time = struct.unpack_from(">Qq", data, elst[0] + 8)
         rate = struct.unpack_from(">h", data, elst[0] + 24)[0]
     else:
         segment, media_time = struct.unpack_from(">Ii", data, elst[0] + 8)
         rate = struct.unpack_from(">h", data, elst[0] + 16)[0]
-    if media_time != 0 or rate != 1 or movie_scale == 0:
-        return False
+    if media_time < 0 or rate != 1 or movie_scale == 0:
+        return None
     # A segment shorter than the media makes ffmpeg drop the samples past it; 0 means "all of it".
-    return bool(segment == 0 or segment * timescale >= (duration * movie_scale) - timescale)
+    shown = duration - media_time
+    return media_time if segment == 0 or segment * timescale >= (shown * movie_scale) - timescale else None
 
 
 def _data_inside(
@@ -189,14 +219,19 @@ def _data_inside(
 
 
 def _sample_entry(data: bytes, stsd: tuple[int, int]) -> tuple[str, int, int, str] | None:
-    """(codec, width, height, pixel format) of the first sample description, for AV1 only."""
+    """(codec, width, height, pixel format) of the first sample description, for AV1 and H.264 only."""
     entries = _boxes(data, stsd[0] + 8, stsd[1])
     if not entries:
         return None
     kind, payload, end = entries[0]
-    if kind != b"av01" or payload + 78 > end:
+    if kind not in (b"av01", b"avc1") or payload + 78 > end:
         return None
     width, height = struct.unpack_from(">HH", data, payload + 24)
+    if kind == b"avc1":
+        config = _child(data, payload + 78, end, b"avcC")
+        found = avc_format(data[config[0] : config[1]]) if config is not None else None
+        # The sample entry's size and the SPS's must agree, as ffmpeg takes the SPS's.
+        return ("h264", width, height, found[2]) if found is not None and found[:2] == (width, height) else None
     config = _child(data, payload + 78, end, b"av1C")
     if config is None or config[1] - config[0] < 4 or data[config[0]] != 0x81:
         return None

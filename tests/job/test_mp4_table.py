@@ -1,4 +1,4 @@
-"""encodectl/checks/mp4_table.py: an MP4's packet timestamps from its own sample table, without ffmpeg.
+"""encodectl.job.mp4_table.py: an MP4's packet timestamps from its own sample table, without ffmpeg.
 
 Against ffmpeg's listing on every fixture, a packet cut out, a damaged index: tests/test_check.py."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from encodectl.checks.mp4_table import packet_times
+from encodectl.job.mp4_table import packet_times
 
 pytestmark = pytest.mark.same_on_every_ffmpeg("the sample table read in Python: no ffmpeg runs")
 
