@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import encodectl
-from encodectl.job.mp4_table import packet_times
 from encodectl.checks.readback import split_listing
+from encodectl.job.mp4_table import packet_times
 from encodectl.job.verify import read_frame_times
 from encodectl.models import FFmpegBinary
 
