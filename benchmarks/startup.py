@@ -11,6 +11,11 @@ encode. One warm-up run is not counted (it fills the OS page cache and encodectl
 version, as any earlier run on the machine does). The package's bytecode is compiled first, as `pip install`
 leaves it (an editable install under PYTHONDONTWRITEBYTECODE would otherwise compile every module every run).
 
+The floors under it are measured the same way, by programs that exec `true` where encodectl execs ffmpeg:
+Python alone, and Python with what the design fixes for every command line (typer, and pydantic with one model
+built, which loads pydantic's schema machinery as encodectl's first model does). What is above the second floor
+is encodectl's own.
+
 strace follows the process with ptrace, which costs a little: the figures are an upper bound. Without strace
 (apt-get install strace) the script says so and stops.
 """
@@ -96,6 +101,16 @@ def _exec_times(trace: Path, ffmpeg: str) -> tuple[float, float, float] | None:
     return None
 
 
+def floor_programs(true: str) -> dict[str, list[str]]:
+    """Programs that do what every run of encodectl must do before its first ffmpeg, then exec `true`."""
+    then_true = f"import os; os.execv({true!r}, [{true!r}])"
+    libraries = "import typer, pydantic\nclass Floor(pydantic.BaseModel):\n    x: int = 0\n"
+    return {
+        "python alone          ": [sys.executable, "-c", then_true],
+        "+ typer, pydantic     ": [sys.executable, "-c", libraries + then_true],
+    }
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.set_defaults(runs=7)
@@ -116,6 +131,11 @@ def main() -> None:
     firsts, encodes = [first for first, _ in runs], [encode for _, encode in runs]
     for label, times in (("exec -> first ffmpeg", firsts), ("exec -> the encode  ", encodes)):
         print(f"{label}: median {statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f})")
+    true = shutil.which("true") or "/bin/true"
+    for label, floor in floor_programs(true).items():
+        one_run(strace, floor, true, scratch)  # warm-up, not counted
+        times = [one_run(strace, floor, true, scratch)[0] for _ in range(args.runs)]
+        print(f"floor: {label}-> exec: median {statistics.median(times):.3f} s (min {min(times):.3f})")
     median = statistics.median(encodes)
     print(f"budget {BUDGET_S:.2f} s to the encode: {'within' if median <= BUDGET_S else 'OVER'}, on a machine "
           f"with load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
