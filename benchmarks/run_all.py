@@ -48,7 +48,9 @@ def sections(args: argparse.Namespace) -> list[Section]:
             "overhead", [*script, str(HERE / "overhead.py"), "--runs", runs], r"^(bare ffmpeg|encodectl encode|ratio)"
         ),
         Section(
-            "start-up", [*script, str(HERE / "startup.py"), "--runs", "3" if args.quick else "7"], r"^(exec|budget)"
+            "start-up",
+            [*script, str(HERE / "startup.py"), "--runs", "3" if args.quick else "7"],
+            r"^(exec|floor|budget)",
         ),
         Section("depth", [*script, str(HERE / "depth.py"), "--runs", runs], r"^(bare ffmpeg|encodectl encode|ratio)"),
         Section(
