@@ -125,6 +125,10 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
     if sum(count for count, _ in runs) != samples or samples == 0 or any(delta == 0 for _, delta in runs):
         return None  # a table that disagrees with itself (checked before anything is built from its counts)
+    # A count no file of this size can hold (a hostile or damaged index saying 4 billion samples) is refused
+    # before a list of that many timestamps is built: every sample has a size entry in the box, or bytes.
+    if (sample_size == 0 and 12 + 4 * samples > stsz[1] - stsz[0]) or sample_size * samples > file_size:
+        return None
     decode_times: list[int] = []
     durations: list[int] = []
     clock = 0

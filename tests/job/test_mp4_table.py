@@ -42,3 +42,16 @@ def test_what_the_table_does_not_vouch_for_is_left_to_ffmpeg(tmp_path: Path) -> 
     (tmp_path / "empty.mp4").write_bytes(b"")
     assert packet_times(tmp_path / "empty.mp4") is None
     assert packet_times(tmp_path / "absent.mp4") is None
+
+
+def test_a_sample_count_no_file_could_hold_is_refused_at_once(tmp_path: Path) -> None:
+    """A damaged or hostile index saying two billion samples of one byte: refused before a list of two billion
+    timestamps is built (which would take the machine's memory), not after."""
+    data = bytearray((V21_TOP / "episode_000001.mp4").read_bytes())
+    stts, stsz = data.index(b"stts") + 4, data.index(b"stsz") + 4  # payloads: version and flags, then the table
+    assert int.from_bytes(data[stts + 4 : stts + 8], "big") == 1  # one run of equal durations
+    huge = 2**31
+    data[stts + 8 : stts + 12] = huge.to_bytes(4, "big")  # that run's count
+    data[stsz + 4 : stsz + 12] = (1).to_bytes(4, "big") + huge.to_bytes(4, "big")  # every sample 1 byte
+    (tmp_path / "huge.mp4").write_bytes(bytes(data))
+    assert packet_times(tmp_path / "huge.mp4") is None
