@@ -329,7 +329,7 @@ def test_the_encode_hashes_the_source_frames_so_the_check_decodes_only_the_video
     monkeypatch.setattr(verify, "build_depth_check_command", read_again)
     result = run_job(job, ffmpeg_binary)
     assert result.status is JobStatus.done, result.reason
-    assert "-f framemd5" in " ".join(result.command or [])
+    assert "-f framehash" in " ".join(result.command or []) and "-hash murmur3" in " ".join(result.command or [])
     assert result.depth is not None and result.depth.hashed_frames == 5
     decoded, _, _, _ = decoded_depth(tmp_path / "ep.mkv")
     assert [frame.tolist() for frame in decoded] == [frame.tolist() for frame in depth_maps(5, SIZE)]
@@ -351,8 +351,8 @@ def test_a_video_frame_unlike_the_hash_the_encode_took_fails_verification(tmp_pa
     job = prepare_job(source, options, plan_encoder(options, ffmpeg_binary).primary)
     assert run_job(job, ffmpeg_binary).status is JobStatus.done
     listing = subprocess.run(
-        [str(ffmpeg_binary.path), "-hide_banner", "-i", str(tmp_path / "ep.mkv"), "-f", "framemd5", "-pix_fmt",
-         "gray16le", "-"], check=True, capture_output=True, text=True,
+        [str(ffmpeg_binary.path), "-hide_banner", "-i", str(tmp_path / "ep.mkv"), "-f", "framehash", "-hash",
+         "murmur3", "-pix_fmt", "gray16le", "-"], check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     hashes = tmp_path / "hashes"
     hashes.write_text(listing)

@@ -14,6 +14,7 @@ import ffmpeg
 
 from ..models import EncodeJob, FFmpegBinary, FrameSequence
 from .command import (
+    FRAME_HASH,
     demuxer_time_base,
     image2_input,
     image2_pattern,
@@ -38,9 +39,10 @@ def build_hash_command(ffmpeg_binary: FFmpegBinary, path: Path, pix_fmt: str) ->
 
 def build_video_hash_command(ffmpeg_binary: FFmpegBinary, video: Path, pix_fmt: str) -> list[str]:
     """The depth check when the source frames were hashed during the encode: the video's frames decoded and
-    hashed (framemd5 lines of stream 0, with their timestamps in the file's own time base), nothing else."""
+    hashed as the encode hashed them (FRAME_HASH lines of stream 0, with their timestamps in the file's own
+    time base), nothing else."""
     options = {**passthrough_timing(ffmpeg_binary), "enc_time_base": demuxer_time_base(ffmpeg_binary)}
-    output = ffmpeg.input(INPUT)["v:0"].output(OUTPUT, f="framemd5", pix_fmt=pix_fmt, **options)
+    output = ffmpeg.input(INPUT)["v:0"].output(OUTPUT, **FRAME_HASH, pix_fmt=pix_fmt, **options)
     arguments = graph_args(output, {INPUT: str(video.absolute()), OUTPUT: "-"})
     return command_line(ffmpeg_binary, _READ_ARGS, ["-xerror"], arguments)
 

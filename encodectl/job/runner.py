@@ -106,7 +106,7 @@ def run_job(
     temp_output, staging_dir = temp_paths(job.output)
     # Depth kept exactly: the encode hashes every frame it reads, so that the check after it decodes the video
     # only, instead of reading and decoding every source frame again (about half the time of the whole job).
-    source_hashes = staging_dir / "source.framemd5" if job.encoder.keeps_depth else None
+    source_hashes = staging_dir / "source.framehash" if job.encoder.keeps_depth else None
     argv = build_encode_command(
         job, ffmpeg_binary, temp_output, staging_dir if job.held_frames else None, source_hashes=source_hashes
     )
