@@ -63,3 +63,13 @@ def timed(argv: list[str], own_session: bool = False) -> float:
 
 def runs_line(label: str, times: list[float]) -> str:
     return f"{label}: {statistics.median(times):.3f} s  (runs: {', '.join(f'{t:.3f}' for t in times)})"
+
+
+def pairs_line(tool_times: list[float], bare_times: list[float], target: float) -> str:
+    """The median of the runs' ratios, each encodectl run over the bare run just before it: steadier than the
+    ratio of the medians on a machine whose speed drifts during the call (both are printed)."""
+    ratios = [tool / bare for tool, bare in zip(tool_times, bare_times, strict=True)]
+    return (
+        f"ratio of pairs   : {statistics.median(ratios):.3f}  (pairs {min(ratios):.3f}-{max(ratios):.3f}; "
+        f"target <= {target})"
+    )

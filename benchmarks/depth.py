@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bare_ffmpeg import arguments, episode_frames, runs_line, timed
+from bare_ffmpeg import arguments, episode_frames, pairs_line, runs_line, timed
 
 from encodectl.ffmpeg.binary import find_ffmpeg
 from encodectl.ffmpeg.command import build_encode_command
@@ -125,7 +125,8 @@ def main() -> None:
     print(runs_line("bare ffmpeg      ", bare_times) + f"  = {args.frames / bare_median:.0f} fps")
     print(runs_line("encodectl encode ", tool_times) + f"  = {args.frames / tool_median:.0f} fps, "
           "with validation and the bit-exact check")  # fmt: skip
-    print(f"ratio            : {tool_median / bare_median:.3f}  (target <= 1.3)")
+    print(f"ratio of medians : {tool_median / bare_median:.3f}  (target <= 1.3)")
+    print(pairs_line(tool_times, bare_times, 1.3))
     if args.candidates:
         measure_candidates(str(binary.path), episode, out, args.frames, png_bytes, args.runs)
 
