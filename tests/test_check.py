@@ -532,7 +532,7 @@ def episode_rows(root: Path) -> list[dict[str, Any]]:
 
 def test_the_sample_table_says_what_ffmpeg_lists(finished, ffmpeg_binary, tmp_path, make_frames):
     """LeRobot's own AV1 files, encodectl's, and joined v3.0 files: the same packets, times and format as ffmpeg's
-    listing, and encodectl's H.264 file too (tests/job/test_mp4_table_h264.py has H.264's other forms)."""
+    listing, and encodectl's H.264 file too (tests/job/test_avc_config.py has H.264's other forms)."""
     files = sorted(FIXTURES.glob("*/videos/**/*.mp4")) + sorted(finished("v30_partial").glob("videos/**/*.mp4"))
     depth = [path for path in files if "depth" in path.parent.parent.name]  # HEVC with B-frames: ffmpeg's to list
     assert depth and all(packet_times(path) is None for path in depth)

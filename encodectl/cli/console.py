@@ -52,20 +52,32 @@ class _LazyConsole:
 
     def print(self, *objects: Any, **settings: Any) -> None:
         # A plain line (report.text.plain_line) to a pipe needs nothing of Rich: written as Rich would write it
-        # there (control codes it drops dropped, tabs expanded), without loading it.
-        if settings == PLAIN_LINE and len(objects) == 1 and isinstance(objects[0], str) and not self.is_terminal:
-            stream = sys.stderr if self._settings.get("stderr") else sys.stdout
-            stream.write(objects[0].translate(_DROPPED_BY_RICH).expandtabs(8) + "\n")
+        # there (control codes it drops dropped, tabs expanded), without loading it. A tab after a wide
+        # character is Rich's to place (it counts cells, not characters).
+        text = objects[0] if len(objects) == 1 else None
+        if (
+            settings == PLAIN_LINE
+            and isinstance(text, str)
+            and ("\t" not in text or text.isascii())
+            and not self.is_terminal
+        ):
+            stream = self._stream()
+            stream.write(text.translate(_DROPPED_BY_RICH).expandtabs(8) + "\n")
             stream.flush()
             return
         self.console().print(*objects, **settings)
+
+    def _stream(self) -> Any:
+        """Where Rich would write: the standard stream, or what a live display's proxy of it stands for."""
+        stream = sys.stderr if self._settings.get("stderr") else sys.stdout
+        return getattr(stream, "rich_proxied_file", stream)
 
     @property
     def is_terminal(self) -> bool:
         # Rich takes a pipe for a terminal only when the environment says so; without any of its variables,
         # a pipe is a pipe, and a run whose output is plain lines need not load Rich to learn it.
         if self._console is None and not any(os.environ.get(name) for name in _RICH_TERMINAL_VARIABLES):
-            stream = sys.stderr if self._settings.get("stderr") else sys.stdout
+            stream = self._stream()
             with contextlib.suppress(AttributeError, ValueError):  # not a real file, or closed: Rich decides
                 if not stream.isatty():
                     return False

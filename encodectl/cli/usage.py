@@ -16,11 +16,6 @@ from ..report.text import plain_line
 from .commands import app
 from .console import stderr
 
-# The interpreter's last garbage collections, over all that typer, pydantic and Rich built, took 50-90 ms of
-# an encode's exit here (2 cores, an exit_group trace), and under 10 ms with everything frozen first: frozen
-# objects are only left uncollected, while atexit callbacks, thread joins and flushes run as before.
-atexit.register(gc.freeze)
-
 # click's UsageError, whether typer vendors click or depends on it: the base of BadParameter.
 _CLICK_USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
 
@@ -113,6 +108,12 @@ def _unknown_option_hint(error: Exception, command: str) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     """The console entry point (`argv`: the arguments after the program's name, sys.argv's by default):
     every usage error is one line too, not a help panel."""
+    # The interpreter's last garbage collections, over all that typer, pydantic and Rich built, took 50-80 ms
+    # of an encode's exit here (2 cores, an exit_group trace), and under 10 ms with everything frozen first:
+    # frozen objects are only left uncollected (encodectl's cleanup is in finally blocks, not finalizers),
+    # while atexit callbacks, thread joins and flushes run as before. Once, however often main() runs.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     try:
         code = cli_command()(args=argv, standalone_mode=False, prog_name="encodectl")
     except _CLICK_USAGE_ERROR as error:

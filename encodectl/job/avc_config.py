@@ -3,8 +3,10 @@
 ffmpeg names the pixel format from the sequence parameter set (SPS): its chroma format and bit depth, and
 its colour range ("yuvj420p" or "yuv420p(pc)" for full range, depending on the build). This reads the
 SPS for the streams libx264 writes, progressive, limited range, 8 or 10 bits, 4:2:0, 4:2:2 or 4:4:4, and
-answers None for anything else (full range, interlaced, scaling matrices, monochrome, several SPS), which
-ffmpeg then reads itself. tests/job/test_mp4_table.py compares the answers with ffmpeg's on both builds.
+answers None for anything else (full range, an identity matrix, interlaced, scaling matrices, monochrome,
+several SPS), which ffmpeg then reads itself. The sample entry's own colour box (colr), which ffmpeg also
+reads, is refused in mp4_table.py. tests/job/test_avc_config.py compares the answers with ffmpeg's on both
+builds.
 """
 
 from __future__ import annotations
@@ -90,18 +92,24 @@ def _sps_format(sps: _Bits) -> tuple[int, int, str] | None:
     unit_x, unit_y = (1 if chroma == 3 else 2), (2 if chroma == 1 else 1)
     width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
     height = height_units * 16 - unit_y * (crop[2] + crop[3])
-    if sps.bits(1) and _full_range(sps):  # VUI
+    if sps.bits(1) and not _plain_signal(sps):  # VUI
         return None
     return width, height, _LAYOUT[chroma] + _DEPTH[depth]
 
 
-def _full_range(sps: _Bits) -> bool:
-    """Whether the VUI says full range (or says nothing this reader can vouch for)."""
+def _plain_signal(sps: _Bits) -> bool:
+    """Whether the VUI's signal is one ffmpeg names by chroma and depth alone: limited range, and a matrix
+    other than identity (matrix 0 makes 4:4:4 "gbrp"; full range makes "yuvj420p" or "yuv420p(pc)")."""
     if sps.bits(1) and sps.bits(8) == 255:  # aspect_ratio_idc: Extended_SAR
         sps.bits(32)
     if sps.bits(1):  # overscan_info_present
         sps.bits(1)
-    if sps.bits(1):  # video_signal_type_present
-        sps.bits(3)  # video_format
-        return bool(sps.bits(1))
-    return False
+    if not sps.bits(1):  # video_signal_type_present
+        return True
+    sps.bits(3)  # video_format
+    if sps.bits(1):  # video_full_range
+        return False
+    if sps.bits(1):  # colour_description_present
+        sps.bits(16)  # colour_primaries, transfer_characteristics
+        return sps.bits(8) != 0  # matrix_coefficients 0: identity, the RGB of libx264rgb or -colorspace rgb
+    return True

@@ -20,6 +20,8 @@ from ..models import VideoInfo
 from .avc_config import avc_format
 from .verify import FrameTimes, _rate_from_timestamps
 
+MAX_SAMPLES = 1 << 20
+
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 _AV1_DEPTH = {(0, 0): "", (1, 0): "10le", (1, 1): "12le"}  # (high_bitdepth, twelve_bit) -> suffix
 
@@ -125,9 +127,11 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
     if sum(count for count, _ in runs) != samples or samples == 0 or any(delta == 0 for _, delta in runs):
         return None  # a table that disagrees with itself (checked before anything is built from its counts)
-    # A count no file of this size can hold (a hostile or damaged index saying 4 billion samples) is refused
-    # before a list of that many timestamps is built: every sample has a size entry in the box, or bytes.
-    if (sample_size == 0 and 12 + 4 * samples > stsz[1] - stsz[0]) or sample_size * samples > file_size:
+    # A count the index cannot hold (a hostile or damaged one saying 4 billion samples) is refused before a
+    # list of that many timestamps is built: a size entry each in the box, or (one size for all, as for a
+    # single frame) a byte each in the file; and more than MAX_SAMPLES (9.7 hours at 30 fps) go to ffmpeg.
+    listed = 12 + 4 * samples <= stsz[1] - stsz[0] if sample_size == 0 else sample_size * samples <= file_size
+    if samples > MAX_SAMPLES or not listed:
         return None
     decode_times: list[int] = []
     durations: list[int] = []
@@ -145,8 +149,8 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
         (time + offset - shift, duration)
         for time, offset, duration in zip(decode_times, offsets, durations, strict=True)
     )
-    if packets[0][0] < 0:  # frames before the edit's start: ffmpeg drops or trims them; let it
-        return None
+    if packets[0][0] != 0:  # before the edit's start, ffmpeg drops or trims; after it, ffmpeg's listing
+        return None  # starts at 0 all the same (the file's start time is subtracted): let it
     if not _data_inside(data, stbl, sample_size, samples, stsz, file_size):
         return None
     video = _sample_entry(data, stsd)
@@ -154,6 +158,8 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
         return None
     codec, width, height, pix_fmt = video
     rate, exact = _rate_from_timestamps(packets, Fraction(1, timescale))
+    if not exact and any(offsets):  # B-frames at uneven times: ffmpeg 5.1 and 9.0 end the last frame apart
+        return None
     info = VideoInfo(
         frames=len(packets), fps=rate, width=width, height=height, pix_fmt=pix_fmt, codec=codec, timestamps_exact=exact
     )
@@ -199,9 +205,10 @@ def _edit_shift(data: bytes, start: int, end: int, movie_scale: int, timescale: 
         rate = struct.unpack_from(">h", data, elst[0] + 16)[0]
     if media_time < 0 or rate != 1 or movie_scale == 0:
         return None
-    # A segment shorter than the media makes ffmpeg drop the samples past it; 0 means "all of it".
+    # A segment shorter than the media makes ffmpeg drop the samples past it; a segment of 0, which the
+    # standard reads as "all of it", ffmpeg reads as an empty edit (it lists other frames): left to it.
     shown = duration - media_time
-    return media_time if segment == 0 or segment * timescale >= (shown * movie_scale) - timescale else None
+    return media_time if segment > 0 and segment * timescale >= (shown * movie_scale) - timescale else None
 
 
 def _data_inside(
@@ -232,6 +239,8 @@ def _sample_entry(data: bytes, stsd: tuple[int, int]) -> tuple[str, int, int, st
         return None
     width, height = struct.unpack_from(">HH", data, payload + 24)
     if kind == b"avc1":
+        if _child(data, payload + 78, end, b"colr") is not None:  # ffmpeg takes range and matrix from it too
+            return None
         config = _child(data, payload + 78, end, b"avcC")
         found = avc_format(data[config[0] : config[1]]) if config is not None else None
         # The sample entry's size and the SPS's must agree, as ffmpeg takes the SPS's.

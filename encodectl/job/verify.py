@@ -1,9 +1,11 @@
-"""Read a video back with ffmpeg alone (no ffprobe: the embedded ffmpeg has none).
+"""Read a video back and check it is what the job asked for (no ffprobe: the embedded ffmpeg has none).
 
 ``ffmpeg -i FILE -map 0:v:0 -c copy -f framecrc -`` lists every packet with its
 timestamp without decoding anything, which gives the exact frame count and frame
 timing for the cost of reading the file; ``decode`` mode drops ``-c copy`` and
-decodes every frame as well.
+decodes every frame as well. An MP4 whose sample table mp4_table.py vouches for
+(AV1, and encodectl's H.264) is read from that table instead, without starting
+ffmpeg: the same listing (tests compare them).
 """
 
 from __future__ import annotations

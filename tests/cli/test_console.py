@@ -57,7 +57,7 @@ def test_notes_go_to_stderr_except_with_json(capsys: pytest.CaptureFixture[str])
 
 
 TRICKY_LINES = ["a\tb\tc", "x\ry", "bell\x07 back\x08 vt\x0b ff\x0c", "esc\x1b[31mred", "emoji :thumbs_up:",
-                "[bold]x[/]", "  spaced  ", "ü ✓ 日本"]  # fmt: skip
+                "[bold]x[/]", "  spaced  ", "ü ✓ 日本", "日本\tx", "é\tz"]  # fmt: skip
 
 
 @pytest.mark.parametrize("text", TRICKY_LINES)
@@ -73,7 +73,8 @@ def test_a_plain_line_to_a_pipe_is_what_rich_writes_without_loading_it(
 
     console = _LazyConsole(highlight=False)
     plain_line(console, text)  # type: ignore[arg-type]
-    assert console._console is None  # no Rich console made: a pipe's line needs none
+    # No Rich console made: a pipe's line needs none, unless a tab follows a character Rich counts otherwise.
+    assert (console._console is None) is ("\t" not in text or text.isascii())
     rich_wrote = io.StringIO()
     plain_line(Console(file=rich_wrote, highlight=False, width=20), text)
     assert capsys.readouterr().out == rich_wrote.getvalue()
@@ -89,3 +90,24 @@ def test_plain_line_asks_what_the_lazy_console_writes_without_rich() -> None:
     recording = Recording()
     plain_line(recording, "x")  # type: ignore[arg-type]
     assert recording.settings == PLAIN_LINE
+
+
+def test_a_plain_line_under_a_live_display_goes_where_its_stream_goes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live table in a terminal replaces sys.stderr with Rich's proxy: a note printed then must still reach
+    the real stderr (a log, with `2>log`), as Rich itself would send it, not the terminal's table."""
+    import io
+    import sys
+
+    from encodectl.cli.console import _LazyConsole
+    from encodectl.report.text import plain_line
+
+    class Proxy(io.StringIO):  # what rich.file_proxy.FileProxy shows of itself
+        rich_proxied_file = sys.stderr
+
+    proxy = Proxy()
+    monkeypatch.setattr(sys, "stderr", proxy)
+    plain_line(_LazyConsole(stderr=True, highlight=False), "encodectl: a note")  # type: ignore[arg-type]
+    assert proxy.getvalue() == ""
+    assert capsys.readouterr().err == "encodectl: a note\n"

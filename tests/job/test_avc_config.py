@@ -28,11 +28,16 @@ CASES: dict[str, tuple[int, list[str], bool]] = {
     "4:2:2": (6, ["-pix_fmt", "yuv422p"], True),
     "10 bits": (6, ["-pix_fmt", "yuv420p10le"], True),
     "odd size": (6, ["-vf", "scale=66:50"], True),
-    "millisecond clock": (6, ["-video_track_timescale", "1000"], True),
-    "25 fps clock": (6, ["-video_track_timescale", "25"], True),
+    "millisecond clock": (6, ["-video_track_timescale", "1000"], False),  # B-frames at uneven times: 5.1
+    "25 fps clock": (6, ["-video_track_timescale", "25"], False),  # and 9.0 end the last frame apart
+    "millisecond clock, no b-frames": (6, ["-video_track_timescale", "1000", "-bf", "0"], True),
     "full range": (6, ["-color_range", "pc"], False),
+    "identity matrix (RGB)": (6, ["-pix_fmt", "yuv444p", "-colorspace", "rgb"], False),
+    "colour box": (6, ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+                       "-movflags", "+faststart+write_colr"], False),
+    "no edit list": (9, ["-use_editlist", "0"], False),  # B-frames: the first frame shows at 2 frames in
     "interlaced": (6, ["-flags", "+ildct+ilme", "-x264-params", "tff=1"], False),
-}
+}  # fmt: skip
 
 
 def _encode(ffmpeg_binary, frames_dir: Path, count: int, extra: list[str], out: Path) -> None:

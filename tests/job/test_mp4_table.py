@@ -52,6 +52,28 @@ def test_a_sample_count_no_file_could_hold_is_refused_at_once(tmp_path: Path) ->
     assert int.from_bytes(data[stts + 4 : stts + 8], "big") == 1  # one run of equal durations
     huge = 2**31
     data[stts + 8 : stts + 12] = huge.to_bytes(4, "big")  # that run's count
+    sizes = bytes(data[stsz + 4 : stsz + 12])
     data[stsz + 4 : stsz + 12] = (1).to_bytes(4, "big") + huge.to_bytes(4, "big")  # every sample 1 byte
     (tmp_path / "huge.mp4").write_bytes(bytes(data))
     assert packet_times(tmp_path / "huge.mp4") is None
+    data[stsz + 4 : stsz + 12] = sizes[:4] + huge.to_bytes(4, "big")  # a size each, the table not that long
+    (tmp_path / "huge.mp4").write_bytes(bytes(data))
+    assert packet_times(tmp_path / "huge.mp4") is None
+    fewer = 1 << 19  # under the cap on samples: refused only because the table of sizes is not that long
+    data[stts + 8 : stts + 12] = fewer.to_bytes(4, "big")
+    data[stsz + 8 : stsz + 12] = fewer.to_bytes(4, "big")
+    (tmp_path / "huge.mp4").write_bytes(bytes(data))
+    assert packet_times(tmp_path / "huge.mp4") is None
+
+
+def test_an_empty_edit_is_left_to_ffmpeg(tmp_path: Path) -> None:
+    """An edit of duration 0, which the standard reads as "all of it", ffmpeg reads otherwise (it lists other
+    frames): the table does not answer for it."""
+    times = packet_times(V21_TOP / "episode_000001.mp4")
+    assert times is not None
+    data = bytearray((V21_TOP / "episode_000001.mp4").read_bytes())
+    elst = data.index(b"elst") + 4  # version and flags, the count, then (segment duration, media time, rate)
+    assert data[elst] == 0 and int.from_bytes(data[elst + 4 : elst + 8], "big") == 1
+    data[elst + 8 : elst + 12] = bytes(4)
+    (tmp_path / "empty-edit.mp4").write_bytes(bytes(data))
+    assert packet_times(tmp_path / "empty-edit.mp4") is None
