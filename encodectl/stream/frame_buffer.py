@@ -203,6 +203,8 @@ class FrameBuffer:
             self._spiller.join(timeout=10)
         if discard:
             shutil.rmtree(self.spill_dir, ignore_errors=True)
+            with self._changed:  # the spilled frames went with their folder: none is on disk any more
+                self._on_disk = 0
 
     # -- the spill thread ----------------------------------------------------------------
 

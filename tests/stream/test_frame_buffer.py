@@ -82,8 +82,10 @@ def test_the_spilled_frames_are_the_oldest_so_the_disk_continues_where_the_encod
         until(lambda: buffer.memory_bytes <= 5 * FRAME, "the spill thread to bring memory back to half")
     on_disk = sorted(int(path.stem) for path in (tmp_path / "spill").glob("*.frame"))
     assert on_disk == list(range(len(on_disk))) and len(on_disk) >= 35  # 0, 1, 2, ...: from the front
+    assert buffer.disk_bytes > 0
     buffer.stop(discard=True)
     assert not (tmp_path / "spill").exists()
+    assert buffer.disk_bytes == 0  # what it says is on disk: nothing, once the folder is gone
 
 
 def test_a_taken_frame_stays_on_disk_until_the_encoder_has_it(tmp_path):
