@@ -66,6 +66,28 @@ def test_something_else_in_place_of_a_frame_is_named_and_never_held_over(tmp_pat
 
 
 @BEFORE_FFMPEG
+@pytest.mark.parametrize("command", ["encode", "check"])
+def test_a_path_that_is_a_link_loop_or_a_broken_link_says_so(tmp_path, cli, command):
+    """Not "does not exist" (nor, for watch, "create it"): the path is there, a link that cannot be followed."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert_one_line_error(cli(command, tmp_path / "a"), f"{tmp_path / 'a'} is a symbolic link that loops")
+    (tmp_path / "broken").symlink_to(tmp_path / "gone")
+    assert_one_line_error(
+        cli(command, tmp_path / "broken"), f"{tmp_path / 'broken'} is a broken link (to {tmp_path / 'gone'})"
+    )
+    assert_one_line_error(cli(command, tmp_path / "absent"), f"{tmp_path / 'absent'} does not exist")
+
+
+@BEFORE_FFMPEG
+def test_watch_on_a_link_that_loops_says_so(tmp_path, cli):
+    (tmp_path / "a").symlink_to(tmp_path / "a")
+    outcome = cli("watch", tmp_path / "a")
+    assert outcome.exit_code != 0
+    assert outcome.stderr.strip() == f"encodectl: error: {tmp_path / 'a'} is a symbolic link that loops"
+
+
+@BEFORE_FFMPEG
 def test_frame_of_another_size_is_named(tmp_path, make_frames):
     make_frames(tmp_path / "ep", 6)
     make_frames(tmp_path / "other", 1, size=(32, 24), start_number=3)

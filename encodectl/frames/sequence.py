@@ -7,6 +7,7 @@ only each file's header and tail.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
@@ -106,7 +107,7 @@ def _frame_file_names(directory: Path) -> list[str]:
         raise InputError(f"{directory} is not a folder")
     try:
         with os.scandir(directory) as entries:
-            listed = sorted((entry.name, entry.is_file()) for entry in entries if _is_image_name(entry.name))
+            listed = sorted((entry.name, _is_file(entry)) for entry in entries if _is_image_name(entry.name))
     except OSError as error:
         raise InputError(f"cannot list {directory}: {error.strerror or error}") from error
     for name, is_file in listed:
@@ -149,17 +150,39 @@ def _numbered(directory: Path, names: list[str]) -> tuple[str, str, dict[int, st
     return prefix, extension, by_number, paddings.pop() if paddings else 0
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a regular file, through links; False where the link cannot be followed (a loop),
+    which _what_instead_of_a_file then names."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def what_the_link_is(path: Path) -> str | None:
+    """What a link that cannot be followed is ("a broken link (to X)", "a symbolic link that loops"); None if
+    `path` is no such link."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        try:
+            return f"a broken link (to {path.readlink()})"
+        except OSError:
+            return None  # not a link: nothing there
+    except OSError as error:
+        return "a symbolic link that loops" if error.errno == errno.ELOOP else None
+    return None
+
+
 def _what_instead_of_a_file(path: Path) -> str | None:
     """What stands at `path` where a frame file should be (a folder, a broken link, a FIFO, …);
     None if it is a regular file after all, or has gone since it was listed."""
     try:
         mode = path.stat().st_mode  # through links: a link to a frame is a frame
-    except FileNotFoundError:
-        try:
-            return f"a broken link (to {path.readlink()})"
-        except OSError:
-            return None  # not a link: it has gone since it was listed
     except OSError as error:
+        link = what_the_link_is(path)
+        if link is not None or isinstance(error, FileNotFoundError):
+            return link  # None: not a link, it has gone since it was listed
         return f"unreadable ({error.strerror or error})"
     kinds = [(stat.S_ISREG, None), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")]
     return next((kind for test, kind in kinds if test(mode)), "a device")

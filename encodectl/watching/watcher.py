@@ -22,7 +22,7 @@ from collections.abc import Callable
 from ..errors import EncodectlError, UsageError
 from ..ffmpeg.encoder_choice import EncoderPlan
 from ..ffmpeg.process import signals_deferred
-from ..frames.sequence import IMAGE_EXTENSIONS, has_frames
+from ..frames.sequence import IMAGE_EXTENSIONS, has_frames, what_the_link_is
 from ..job.ledger import Ledger, WatchLock, state_dir
 from ..job.progress import RunTracker
 from ..models import EncodeOptions, FFmpegBinary
@@ -72,6 +72,9 @@ class Watcher:
 
     def run(self) -> WatchSummary:
         if not self.root.is_dir():
+            link = what_the_link_is(self.root)
+            if link is not None:
+                raise UsageError(f"{self.root} is {link}")
             raise UsageError(f"{self.root} is not a folder (create it, or start watch once the recorder has)")
         if has_frames(self.root):
             raise UsageError(
