@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from ..errors import InputError, UsageError
 from ..ffmpeg.binary import find_ffmpeg
-from ..frames.sequence import what_the_link_is
+from ..frames.sequence import not_there
 from ..job.source_runner import SourceRunner
 from ..lerobot.meta import is_lerobot_dataset
 from ..models import FFmpegBinary, FrameRate, VerifyMode
@@ -71,8 +71,7 @@ def check_path(
 ) -> PathCheck:
     started = time.monotonic()
     if not path.exists():
-        link = what_the_link_is(path)
-        raise InputError(f"{path} is {link}" if link is not None else f"{path} does not exist")
+        raise InputError(not_there(path))
     if not path.is_dir():
         raise InputError(f"{path} is not a folder (a LeRobot dataset, or a folder that encode made)")
     if is_lerobot_dataset(path):

@@ -1,7 +1,7 @@
 """Build the ffmpeg command lines that read a finished video, or its frames, back: the timestamps of every
-packet or frame (framecrc), the hashes of every decoded frame (framemd5; a lossless encode's check,
-FRAME_HASH's murmur3), which frames cannot be decoded,
-and the picture quality against the source frames (PSNR, SSIM).
+packet or frame (framecrc), the hashes of every decoded frame (framemd5; for a lossless encode's check,
+FRAME_HASH's murmur3), which frames cannot be decoded, and the picture quality against the source frames
+(PSNR, SSIM).
 
 No ffprobe: the embedded ffmpeg has none, so every question is a decode to a text muxer on stdout.
 """

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ..errors import InputError, UsageError
 from ..models import DepthQuantization
-from .sequence import has_frames, what_the_link_is
+from .sequence import has_frames, not_there
 
 VIDEO_SUFFIX = ".mp4"
 DEPTH_SUFFIX = ".mkv"  # depth frames kept exactly: FFV1 in Matroska
@@ -84,8 +84,7 @@ def discover(paths: list[Path], output: Path | None = None) -> list[EpisodeSourc
 
 def _discover_one(path: Path, output: Path | None, several_paths: bool) -> list[EpisodeSource]:
     if not path.exists():
-        link = what_the_link_is(path)
-        raise InputError(f"{path} is {link}" if link is not None else f"{path} does not exist")
+        raise InputError(not_there(path))
     if not path.is_dir():
         raise InputError(f"{path} is not a folder of frames")
     path = path.absolute()

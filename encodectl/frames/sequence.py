@@ -174,6 +174,12 @@ def what_the_link_is(path: Path) -> str | None:
     return None
 
 
+def not_there(path: Path) -> str:
+    """Why a path given on the command line is not there: a link that cannot be followed, or nothing at all."""
+    link = what_the_link_is(path)
+    return f"{path} is {link}" if link is not None else f"{path} does not exist"
+
+
 def _what_instead_of_a_file(path: Path) -> str | None:
     """What stands at `path` where a frame file should be (a folder, a broken link, a FIFO, …);
     None if it is a regular file after all, or has gone since it was listed."""

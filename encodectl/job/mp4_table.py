@@ -122,6 +122,9 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     stts, stsd, stsz = (_child(data, *stbl, kind) for kind in (b"stts", b"stsd", b"stsz"))
     if timescale == 0 or stts is None or stsd is None or stsz is None:
         return None
+    video = _sample_entry(data, stsd)  # first: a codec this reader does not know costs no lists of timestamps
+    if video is None:
+        return None
     (entries,) = struct.unpack_from(">I", data, stts[0] + 4)
     runs = [struct.unpack_from(">II", data, stts[0] + 8 + 8 * index) for index in range(entries)]
     sample_size, samples = struct.unpack_from(">II", data, stsz[0] + 4)
@@ -152,9 +155,6 @@ def _video_track(data: bytes, start: int, end: int, movie_scale: int, file_size:
     if packets[0][0] != 0:  # before the edit's start, ffmpeg drops or trims; after it, ffmpeg's listing
         return None  # starts at 0 all the same (the file's start time is subtracted): let it
     if not _data_inside(data, stbl, sample_size, samples, stsz, file_size):
-        return None
-    video = _sample_entry(data, stsd)
-    if video is None:
         return None
     codec, width, height, pix_fmt = video
     rate, exact = _rate_from_timestamps(packets, Fraction(1, timescale))
@@ -238,14 +238,25 @@ def _sample_entry(data: bytes, stsd: tuple[int, int]) -> tuple[str, int, int, st
     if kind not in (b"av01", b"avc1") or payload + 78 > end:
         return None
     width, height = struct.unpack_from(">HH", data, payload + 24)
-    if kind == b"avc1":
-        if _child(data, payload + 78, end, b"colr") is not None:  # ffmpeg takes range and matrix from it too
-            return None
-        config = _child(data, payload + 78, end, b"avcC")
-        found = avc_format(data[config[0] : config[1]]) if config is not None else None
-        # The sample entry's size and the SPS's must agree, as ffmpeg takes the SPS's.
-        return ("h264", width, height, found[2]) if found is not None and found[:2] == (width, height) else None
-    config = _child(data, payload + 78, end, b"av1C")
+    read = _avc_format if kind == b"avc1" else _av1_format
+    pix_fmt = read(data, payload + 78, end, width, height)
+    return ("h264" if kind == b"avc1" else "av1", width, height, pix_fmt) if pix_fmt is not None else None
+
+
+def _avc_format(data: bytes, start: int, end: int, width: int, height: int) -> str | None:
+    """The pixel format of an avc1 entry's configuration (avc_config.py); None where ffmpeg could name it
+    otherwise: a colr box (ffmpeg takes range and matrix from it too), or an SPS of another size than the
+    entry's (ffmpeg takes the SPS's)."""
+    if _child(data, start, end, b"colr") is not None:
+        return None
+    config = _child(data, start, end, b"avcC")
+    found = avc_format(data[config[0] : config[1]]) if config is not None else None
+    return found[2] if found is not None and found[:2] == (width, height) else None
+
+
+def _av1_format(data: bytes, start: int, end: int, width: int, height: int) -> str | None:
+    """The pixel format of an av01 entry's configuration (av1C: depth, monochrome, chroma subsampling)."""
+    config = _child(data, start, end, b"av1C")
     if config is None or config[1] - config[0] < 4 or data[config[0]] != 0x81:
         return None
     flags = data[config[0] + 2]
@@ -255,6 +266,6 @@ def _sample_entry(data: bytes, stsd: tuple[int, int]) -> tuple[str, int, int, st
     if depth is None:
         return None
     if mono:
-        return "av1", width, height, "gray" + depth
+        return "gray" + depth
     layout = {(1, 1): "yuv420p", (1, 0): "yuv422p", (0, 0): "yuv444p"}.get((x, y))
-    return ("av1", width, height, layout + depth) if layout is not None else None
+    return layout + depth if layout is not None else None
